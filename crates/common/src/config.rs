@@ -1,0 +1,421 @@
+//! Typed configuration from environment variables, with local defaults that
+//! run with nothing set.
+//!
+//! Every service has the same [`SharedConfig`] (address, data directory,
+//! logging, identity, events) plus its own settings `S`. Both come from one
+//! generic loader: `CRAFTCHAIN_*` for settings every service shares,
+//! `CRAFTCHAIN_<SERVICE>_*` for one service (overriding the shared ones),
+//! `PORT` last, as Cloud Run sets it. Nested keys use `__`
+//! (`CRAFTCHAIN_IDENTITY__ISSUER`). Secrets are `SecretString`s, which never
+//! print. [`Config::validate`] runs before any port is bound.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::Env;
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+/// Where the process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// One machine, embedded backends.
+    #[default]
+    Local,
+    /// Cloud Run and managed backends.
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable text, for a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line in Cloud Logging's shape.
+    Json,
+}
+
+/// How tokens are verified.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// Expected `iss`: `https://securetoken.google.com/<project>` for Firebase.
+    pub issuer: String,
+    /// Expected `aud`: the Firebase project id.
+    pub audience: String,
+    /// JWKS document with the signing keys (the auth service locally).
+    pub jwks_url: Option<Url>,
+    /// Google's x509 certificate map (Firebase in production); used instead
+    /// of `jwks_url` when set.
+    pub x509_url: Option<Url>,
+    /// Accept Google-signed OIDC tokens with this audience as the `service`
+    /// role (Pub/Sub push and service-to-service calls in production).
+    pub oidc_audience: Option<String>,
+    /// Service-account emails whose OIDC tokens are accepted.
+    pub oidc_allowed_emails: Vec<String>,
+    /// Google's OIDC signing keys.
+    pub oidc_jwks_url: Url,
+}
+
+/// The project id used on one machine.
+pub const LOCAL_PROJECT: &str = "craftchain-local";
+/// The auth service's port.
+pub const AUTH_PORT: u16 = 8008;
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            issuer: format!("https://securetoken.google.com/{LOCAL_PROJECT}"),
+            audience: LOCAL_PROJECT.to_owned(),
+            jwks_url: Url::parse(&format!(
+                "http://127.0.0.1:{AUTH_PORT}/auth/.well-known/jwks.json"
+            ))
+            .ok(),
+            x509_url: None,
+            oidc_audience: None,
+            oidc_allowed_emails: Vec::new(),
+            oidc_jwks_url: google_certs_url(),
+        }
+    }
+}
+
+fn google_certs_url() -> Url {
+    // A constant that parses; the fallback is never taken.
+    Url::parse("https://www.googleapis.com/oauth2/v3/certs")
+        .unwrap_or_else(|_| Url::parse("http://127.0.0.1/").unwrap_or_else(|_| unreachable!()))
+}
+
+/// How this service proves who it is when it calls another service on no
+/// user's behalf (event pushes, consumers).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceAuthConfig {
+    /// `secret`: exchange `secret` at the auth service for a short-lived
+    /// `service`-role token. `metadata`: ask the Cloud Run metadata server
+    /// for a Google-signed OIDC token for the target's audience.
+    pub mode: ServiceAuthMode,
+    /// The auth service's base URL (mode `secret`).
+    pub auth_url: Url,
+    /// This service's secret (mode `secret`).
+    pub secret: Option<SecretString>,
+    /// The metadata server (mode `metadata`).
+    pub metadata_url: Url,
+}
+
+/// See [`ServiceAuthConfig::mode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceAuthMode {
+    #[default]
+    Secret,
+    Metadata,
+}
+
+impl Default for ServiceAuthConfig {
+    fn default() -> Self {
+        Self {
+            mode: ServiceAuthMode::Secret,
+            auth_url: local_url(AUTH_PORT),
+            secret: None,
+            metadata_url: Url::parse("http://metadata.google.internal/")
+                .unwrap_or_else(|_| local_url(80)),
+        }
+    }
+}
+
+/// The base URL of a service on this machine.
+pub fn local_url(port: u16) -> Url {
+    Url::parse(&format!("http://127.0.0.1:{port}/"))
+        .unwrap_or_else(|_| unreachable!("a loopback URL always parses"))
+}
+
+/// Event delivery settings (the local relay).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Topic (event type) → push endpoints of its subscribers.
+    pub subscriptions: BTreeMap<String, Vec<Url>>,
+    /// Attempts per event before it goes to the dead-letter list.
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt up to `max_backoff_ms`.
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// How often the relay looks for pending events when idle.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            subscriptions: BTreeMap::new(),
+            max_attempts: 10,
+            initial_backoff_ms: 200,
+            max_backoff_ms: 60_000,
+            poll_interval_ms: 100,
+        }
+    }
+}
+
+/// What every service shares.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SharedConfig {
+    /// The service's name; set by code, not by the environment.
+    #[serde(skip)]
+    pub service: &'static str,
+    pub environment: Environment,
+    pub host: IpAddr,
+    /// `PORT` (Cloud Run) or `CRAFTCHAIN_<SERVICE>_PORT`; the service's own
+    /// default when unset; 0 picks a free port.
+    pub port: Option<u16>,
+    /// Root of local data (SQLite files, keys): `CRAFTCHAIN_DATA_DIR`.
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    /// `RUST_LOG`-style filter.
+    pub log_level: String,
+    /// Google Cloud project, for trace ids in JSON logs.
+    pub gcp_project: Option<String>,
+    pub request_timeout_secs: u64,
+    pub body_limit_bytes: usize,
+    /// How long in-flight requests may take to finish after SIGTERM.
+    pub shutdown_grace_secs: u64,
+    pub identity: IdentityConfig,
+    pub service_auth: ServiceAuthConfig,
+    pub events: EventsConfig,
+}
+
+impl Default for SharedConfig {
+    fn default() -> Self {
+        Self {
+            service: "",
+            environment: Environment::Local,
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: None,
+            data_dir: PathBuf::from(".craftchain"),
+            log_format: LogFormat::Text,
+            log_level: "info".to_owned(),
+            gcp_project: None,
+            request_timeout_secs: 30,
+            body_limit_bytes: 1024 * 1024,
+            shutdown_grace_secs: 10,
+            identity: IdentityConfig::default(),
+            service_auth: ServiceAuthConfig::default(),
+            events: EventsConfig::default(),
+        }
+    }
+}
+
+impl SharedConfig {
+    /// Defaults for one service, as if nothing were set.
+    pub fn local(service: &'static str, port: u16) -> Self {
+        Self {
+            service,
+            port: Some(port),
+            ..Self::default()
+        }
+    }
+
+    pub fn bind_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port.unwrap_or(0))
+    }
+
+    /// This service's own directory under the data dir.
+    pub fn service_dir(&self) -> PathBuf {
+        self.data_dir.join(self.service)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.identity.issuer.trim().is_empty() {
+            p.push("identity.issuer must be set".to_owned());
+        }
+        if self.identity.audience.trim().is_empty() {
+            p.push("identity.audience must be set".to_owned());
+        }
+        if self.identity.jwks_url.is_none() && self.identity.x509_url.is_none() {
+            p.push("identity.jwks_url or identity.x509_url must be set".to_owned());
+        }
+        if self.request_timeout_secs == 0 {
+            p.push("request_timeout_secs must be positive".to_owned());
+        }
+        if self.body_limit_bytes == 0 {
+            p.push("body_limit_bytes must be positive".to_owned());
+        }
+        if self.events.max_attempts == 0 {
+            p.push("events.max_attempts must be positive".to_owned());
+        }
+        if self.environment == Environment::Production {
+            if self.identity.issuer.ends_with(LOCAL_PROJECT) {
+                p.push("production needs identity.issuer of the real project".to_owned());
+            }
+            if self.service_auth.mode == ServiceAuthMode::Secret
+                && self.service_auth.secret.is_none()
+            {
+                p.push("service_auth.secret is required in mode secret".to_owned());
+            }
+        }
+        p
+    }
+}
+
+/// A service's own settings.
+pub trait ServiceSettings: DeserializeOwned + Default {
+    /// Problems that must stop the service before it binds, one per line.
+    fn problems(&self, shared: &SharedConfig) -> Vec<String> {
+        let _ = shared;
+        Vec::new()
+    }
+}
+
+/// Configuration that failed to load or validate.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration of {service} could not be read: {source}")]
+    Load {
+        service: &'static str,
+        #[source]
+        source: Box<figment::Error>,
+    },
+    #[error("configuration of {service} is invalid:\n  - {}", problems.join("\n  - "))]
+    Invalid {
+        service: &'static str,
+        problems: Vec<String>,
+    },
+}
+
+/// A service's whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config<S> {
+    pub shared: SharedConfig,
+    pub service: S,
+}
+
+impl<S: ServiceSettings> Config<S> {
+    /// Defaults for `service` on this machine, without reading the environment.
+    pub fn local(service: &'static str, port: u16) -> Self {
+        Self {
+            shared: SharedConfig::local(service, port),
+            service: S::default(),
+        }
+    }
+
+    /// Load from the process environment.
+    pub fn from_env(service: &'static str, default_port: u16) -> Result<Self, ConfigError> {
+        let service_prefix = format!("CRAFTCHAIN_{}_", service.to_ascii_uppercase());
+        let figment = Figment::new()
+            .merge(Env::prefixed("CRAFTCHAIN_").split("__"))
+            .merge(Env::prefixed(&service_prefix).split("__"))
+            .merge(Env::raw().only(&["PORT"]));
+        Self::from_figment(service, default_port, &figment)
+    }
+
+    fn from_figment(
+        service: &'static str,
+        default_port: u16,
+        figment: &Figment,
+    ) -> Result<Self, ConfigError> {
+        let load = |source| ConfigError::Load {
+            service,
+            source: Box::new(source),
+        };
+        let mut shared: SharedConfig = figment.extract().map_err(load)?;
+        shared.service = service;
+        shared.port.get_or_insert(default_port);
+        let service_figment = Figment::new().merge(
+            Env::prefixed(&format!("CRAFTCHAIN_{}_", service.to_ascii_uppercase())).split("__"),
+        );
+        let settings: S = service_figment.extract().map_err(load)?;
+        Ok(Self {
+            shared,
+            service: settings,
+        })
+    }
+
+    /// Every problem with the configuration, checked before binding.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = self.shared.problems();
+        problems.extend(self.service.problems(&self.shared));
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid {
+                service: self.shared.service,
+                problems,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    struct Demo {
+        greeting: Option<String>,
+        secret: Option<SecretString>,
+    }
+    impl ServiceSettings for Demo {}
+
+    #[test]
+    fn defaults_work_with_nothing_set() {
+        figment::Jail::expect_with(|_| {
+            let c = Config::<Demo>::from_env("demo", 8123).unwrap();
+            assert_eq!(c.shared.port, Some(8123));
+            assert_eq!(c.shared.service_dir(), PathBuf::from(".craftchain/demo"));
+            c.validate().unwrap();
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_and_port_wins() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CRAFTCHAIN_DATA_DIR", "/tmp/x");
+            jail.set_env("CRAFTCHAIN_DEMO_GREETING", "namaste");
+            jail.set_env("CRAFTCHAIN_DEMO_SECRET", "hunter2");
+            jail.set_env("CRAFTCHAIN_IDENTITY__AUDIENCE", "prod-project");
+            jail.set_env("CRAFTCHAIN_DEMO_PORT", "9001");
+            jail.set_env("PORT", "9002");
+            let c = Config::<Demo>::from_env("demo", 8123).unwrap();
+            assert_eq!(c.shared.data_dir, PathBuf::from("/tmp/x"));
+            assert_eq!(c.shared.identity.audience, "prod-project");
+            assert_eq!(c.shared.port, Some(9002));
+            assert_eq!(c.service.greeting.as_deref(), Some("namaste"));
+            let secret = c.service.secret.as_ref().unwrap();
+            assert_eq!(secret.expose_secret(), "hunter2");
+            assert!(!format!("{c:?}").contains("hunter2"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_values_are_reported_before_binding() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CRAFTCHAIN_ENVIRONMENT", "production");
+            jail.set_env("CRAFTCHAIN_REQUEST_TIMEOUT_SECS", "0");
+            let c = Config::<Demo>::from_env("demo", 1).unwrap();
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains("request_timeout_secs"), "{err}");
+            assert!(err.contains("identity.issuer"), "{err}");
+            jail.set_env("CRAFTCHAIN_PORT", "not-a-port");
+            assert!(Config::<Demo>::from_env("demo", 1).is_err());
+            Ok(())
+        });
+    }
+}

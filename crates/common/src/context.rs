@@ -1,0 +1,273 @@
+//! The per-request context: request id, W3C trace context and the caller's
+//! bearer token, accepted from the incoming request or created, and carried
+//! in a task-local so that log lines, problem bodies and outgoing
+//! `ServiceClient` calls can all see it without threading it through every
+//! function.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use http::HeaderValue;
+use http::header::{AUTHORIZATION, HeaderName};
+use rand::Rng;
+
+/// `X-Request-Id`.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// W3C `traceparent`.
+pub static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+tokio::task_local! {
+    static CURRENT: RequestContext;
+}
+
+/// What one request carries through the services.
+#[derive(Clone)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub trace: TraceParent,
+    /// The bearer token the caller presented, passed on to other services
+    /// so that they act on the caller's behalf.
+    pub bearer: Option<String>,
+    /// The authenticated caller's uid, once an extractor has verified it
+    /// (for the access log).
+    pub user: Arc<OnceLock<String>>,
+}
+
+impl fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("request_id", &self.request_id)
+            .field("trace", &self.trace)
+            .field("bearer", &self.bearer.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+impl RequestContext {
+    /// A fresh context for work that starts inside a service (a relay pass,
+    /// a consumer), with new ids and no caller token.
+    pub fn new_root() -> Self {
+        Self {
+            request_id: new_request_id(),
+            trace: TraceParent::new_root(),
+            bearer: None,
+            user: Arc::default(),
+        }
+    }
+
+    /// The context of the running task, if it is serving a request.
+    pub fn current() -> Option<RequestContext> {
+        CURRENT.try_with(Clone::clone).ok()
+    }
+
+    /// The request id of the running task, if any.
+    pub fn current_request_id() -> Option<String> {
+        CURRENT.try_with(|c| c.request_id.clone()).ok()
+    }
+
+    /// Record the verified caller of the running request.
+    pub fn record_user(uid: &str) {
+        let _ = CURRENT.try_with(|c| c.user.set(uid.to_owned()));
+    }
+
+    /// Run `fut` with this context as the current one.
+    pub async fn scope<F: Future>(self, fut: F) -> F::Output {
+        CURRENT.scope(self, fut).await
+    }
+
+    /// Build the context of an incoming request from its headers.
+    pub fn from_headers(headers: &http::HeaderMap) -> Self {
+        let request_id = headers
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| is_valid_request_id(v))
+            .map_or_else(new_request_id, str::to_owned);
+        let trace = headers
+            .get(&TRACEPARENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(TraceParent::parse)
+            .map_or_else(TraceParent::new_root, |parent| parent.child());
+        let bearer = headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(bearer_token)
+            .map(str::to_owned);
+        Self {
+            request_id,
+            trace,
+            bearer,
+            user: Arc::default(),
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header value.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn new_request_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn is_valid_request_id(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= MAX_REQUEST_ID_LEN
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// A W3C trace context (`version-traceid-spanid-flags`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceParent {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub sampled: bool,
+}
+
+impl TraceParent {
+    pub fn new_root() -> Self {
+        let mut rng = rand::rng();
+        Self {
+            trace_id: rng.random::<u128>().max(1).to_be_bytes(),
+            span_id: rng.random::<u64>().max(1).to_be_bytes(),
+            sampled: false,
+        }
+    }
+
+    /// A new span in the same trace.
+    pub fn child(&self) -> Self {
+        Self {
+            span_id: rand::rng().random::<u64>().max(1).to_be_bytes(),
+            ..*self
+        }
+    }
+
+    /// Parse a `traceparent` header; `None` if it is not valid per W3C.
+    pub fn parse(value: &str) -> Option<Self> {
+        let mut parts = value.trim().split('-');
+        let (version, trace, span, flags) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        if version.len() != 2 || version == "ff" || (version == "00" && parts.next().is_some()) {
+            return None;
+        }
+        let _ = u8::from_str_radix(version, 16).ok()?;
+        let trace_id: [u8; 16] = decode_hex_lower(trace)?;
+        let span_id: [u8; 8] = decode_hex_lower(span)?;
+        let flags: [u8; 1] = decode_hex_lower(flags)?;
+        if trace_id == [0; 16] || span_id == [0; 8] {
+            return None;
+        }
+        Some(Self {
+            trace_id,
+            span_id,
+            sampled: flags[0] & 1 == 1,
+        })
+    }
+
+    pub fn trace_id_hex(&self) -> String {
+        hex::encode(self.trace_id)
+    }
+
+    pub fn span_id_hex(&self) -> String {
+        hex::encode(self.span_id)
+    }
+}
+
+impl fmt::Display for TraceParent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "00-{}-{}-{:02x}",
+            self.trace_id_hex(),
+            self.span_id_hex(),
+            u8::from(self.sampled)
+        )
+    }
+}
+
+fn decode_hex_lower<const N: usize>(s: &str) -> Option<[u8; N]> {
+    if s.len() != N * 2 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let mut out = [0u8; N];
+    hex::decode_to_slice(s, &mut out).ok()?;
+    Some(out)
+}
+
+/// Middleware: build the context, run the request inside it, and return
+/// `X-Request-Id` and `traceparent` on the response.
+pub async fn propagate(request: Request, next: Next) -> Response {
+    let context = RequestContext::from_headers(request.headers());
+    let request_id = context.request_id.clone();
+    let traceparent = context.trace.to_string();
+    let mut response = context.scope(next.run(request)).await;
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert(REQUEST_ID.clone(), v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&traceparent) {
+        headers.insert(TRACEPARENT.clone(), v);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_round_trips() {
+        let s = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let tp = TraceParent::parse(s).unwrap_or_else(|| panic!("valid"));
+        assert_eq!(tp.to_string(), s);
+        assert!(tp.sampled);
+        let child = tp.child();
+        assert_eq!(child.trace_id, tp.trace_id);
+        assert_ne!(child.span_id, tp.span_id);
+    }
+
+    #[test]
+    fn invalid_traceparents_are_rejected() {
+        for bad in [
+            "",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "zz-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ] {
+            assert!(TraceParent::parse(bad).is_none(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn request_ids_are_sanitised() {
+        let mut h = http::HeaderMap::new();
+        h.insert(&REQUEST_ID, HeaderValue::from_static("abc-123"));
+        assert_eq!(RequestContext::from_headers(&h).request_id, "abc-123");
+        h.insert(&REQUEST_ID, HeaderValue::from_static("bad id\twith spaces"));
+        assert_ne!(
+            RequestContext::from_headers(&h).request_id,
+            "bad id\twith spaces"
+        );
+    }
+
+    #[test]
+    fn bearer_tokens_are_parsed() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+    }
+}

@@ -1,0 +1,403 @@
+//! `ApiError`: the one error every handler returns, rendered as RFC 9457
+//! `application/problem+json` with a stable machine-readable `code`, the
+//! request id and, for validation, one entry per offending field.
+//!
+//! Server errors log their whole chain once and send a generic detail, so no
+//! internal text reaches a client.
+
+use std::fmt;
+use std::time::Duration;
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderName, HeaderValue, StatusCode, header};
+use serde::{Deserialize, Serialize};
+
+use crate::context::RequestContext;
+
+/// The media type of problem bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The wire shape of a problem (RFC 9457, plus `code`, `request_id`, `errors`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type: `urn:craftchain:problem:<code>`.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Stable, machine-readable code, e.g. `validation_failed`.
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// For validation problems: one entry per offending field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// Dotted path of the field, e.g. `price.amount` or `materials[2]`.
+    pub field: String,
+    /// Stable code, e.g. `required`, `too_long`, `invalid`.
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The error every handler returns.
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: Option<String>,
+    errors: Vec<FieldError>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    /// The cause of a server error, logged and never sent.
+    source: Option<anyhow::Error>,
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiError")
+            .field("status", &self.status)
+            .field("code", &self.code)
+            .field("detail", &self.detail)
+            .field("errors", &self.errors)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.code)?;
+        if let Some(detail) = &self.detail {
+            write!(f, ": {detail}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ApiError {
+    /// A client error with a stable code and a human-readable detail.
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: Some(detail.into()),
+            errors: Vec::new(),
+            headers: Vec::new(),
+            source: None,
+        }
+    }
+
+    /// 400 for a request that cannot be understood at all.
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    /// 422 naming every offending field.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            many => format!("{} fields are invalid", many.len()),
+        };
+        Self {
+            errors,
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                detail,
+            )
+        }
+    }
+
+    /// 422 for one field.
+    pub fn invalid_field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError::new(field, code, message)])
+    }
+
+    /// 401 with `WWW-Authenticate: Bearer`.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail)
+            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+    }
+
+    /// 403: authenticated, but not allowed to do this.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    /// 404 for a named thing.
+    pub fn not_found(what: impl fmt::Display) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    /// 409 with a stable code.
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    /// 412 for a stale `If-Match`.
+    pub fn precondition_failed(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition_failed",
+            detail,
+        )
+    }
+
+    /// 428 when `If-Match` (or another required precondition) is missing.
+    pub fn precondition_required(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition_required",
+            detail,
+        )
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn too_many_requests(retry_after: Duration, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail).retry_after(retry_after)
+    }
+
+    /// 503 with `Retry-After`: a dependency is down; the request changed nothing.
+    pub fn unavailable(retry_after: Duration, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail).retry_after(retry_after)
+    }
+
+    /// 500: logs `source` with its chain, sends a generic detail.
+    pub fn internal(source: impl Into<anyhow::Error>) -> Self {
+        Self {
+            source: Some(source.into()),
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "An internal error occurred; quote the request id when reporting it.",
+            )
+        }
+    }
+
+    /// Attach a cause that is logged (for any status) but never sent.
+    pub fn with_source(mut self, source: impl Into<anyhow::Error>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub fn retry_after(self, after: Duration) -> Self {
+        let secs = after.as_secs().max(1);
+        self.with_header(header::RETRY_AFTER, HeaderValue::from(secs))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
+    /// The body this error renders to.
+    pub fn to_problem(&self) -> Problem {
+        Problem {
+            type_uri: format!("urn:craftchain:problem:{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+            request_id: RequestContext::current_request_id(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            match &self.source {
+                Some(source) => tracing::error!(
+                    status = self.status.as_u16(),
+                    code = self.code,
+                    error = format!("{source:#}"),
+                    "request failed"
+                ),
+                None => tracing::error!(
+                    status = self.status.as_u16(),
+                    code = self.code,
+                    detail = self.detail.as_deref().unwrap_or(""),
+                    "request failed"
+                ),
+            }
+        } else if let Some(source) = &self.source {
+            tracing::debug!(
+                status = self.status.as_u16(),
+                error = format!("{source:#}"),
+                "request refused"
+            );
+        }
+        problem_response(self.status, &self.to_problem(), self.headers)
+    }
+}
+
+/// Render a problem body with its status and extra headers.
+pub fn problem_response(
+    status: StatusCode,
+    problem: &Problem,
+    headers: Vec<(HeaderName, HeaderValue)>,
+) -> Response {
+    let body = serde_json::to_vec(problem).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    for (name, value) in headers {
+        h.insert(name, value);
+    }
+    response
+}
+
+/// Collects field errors, then fails with one 422 naming them all.
+#[derive(Debug, Default)]
+pub struct Validator {
+    errors: Vec<FieldError>,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Record an error for `field` unless `ok`.
+    pub fn check(
+        &mut self,
+        ok: bool,
+        field: &str,
+        code: &str,
+        message: impl Into<String>,
+    ) -> &mut Self {
+        if !ok {
+            self.errors.push(FieldError::new(field, code, message));
+        }
+        self
+    }
+
+    pub fn push(&mut self, error: FieldError) -> &mut Self {
+        self.errors.push(error);
+        self
+    }
+
+    /// Check a string's length in characters.
+    pub fn length(&mut self, field: &str, value: &str, min: usize, max: usize) -> &mut Self {
+        let n = value.trim().chars().count();
+        if n < min {
+            let message = if min == 1 {
+                "must not be empty".to_owned()
+            } else {
+                format!("must be at least {min} characters")
+            };
+            self.check(
+                false,
+                field,
+                if min == 1 { "required" } else { "too_short" },
+                message,
+            )
+        } else {
+            self.check(
+                n <= max,
+                field,
+                "too_long",
+                format!("must be at most {max} characters"),
+            )
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// `Ok(())` when nothing was recorded, else the 422.
+    pub fn finish(&mut self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(std::mem::take(&mut self.errors)))
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body_of(response: Response) -> (StatusCode, http::HeaderMap, Problem) {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn validation_errors_render_as_problem_json_with_fields() {
+        let mut v = Validator::new();
+        v.length("title", "", 1, 10)
+            .check(false, "price.amount", "out_of_range", "too big");
+        let err = v.finish().unwrap_err();
+        let ctx = RequestContext::new_root();
+        let id = ctx.request_id.clone();
+        let (status, headers, problem) = ctx
+            .scope(async { body_of(err.into_response()).await })
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(headers[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(problem.code, "validation_failed");
+        assert_eq!(problem.type_uri, "urn:craftchain:problem:validation_failed");
+        assert_eq!(problem.request_id.as_deref(), Some(id.as_str()));
+        let fields: Vec<_> = problem.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["title", "price.amount"]);
+    }
+
+    #[tokio::test]
+    async fn internal_errors_never_leak_their_cause() {
+        let err = ApiError::internal(anyhow::anyhow!("disk /secret/path is full"));
+        let (status, _, problem) = body_of(err.into_response()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!problem.detail.unwrap().contains("secret"));
+    }
+
+    #[tokio::test]
+    async fn unauthorized_carries_www_authenticate_and_retry_after_is_set() {
+        let (_, headers, _) = body_of(ApiError::unauthorized("no token").into_response()).await;
+        assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
+        let (status, headers, _) =
+            body_of(ApiError::unavailable(Duration::from_secs(5), "down").into_response()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(headers[header::RETRY_AFTER], "5");
+    }
+}

@@ -1,0 +1,24 @@
+//! What every CraftChain service shares: the problem+json error, request
+//! extractors, typed configuration, telemetry, identity (token verification
+//! and the caller extractor), the inter-service `ServiceClient`, wire types
+//! (money, pagination, time) and `serve()`.
+
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod extract;
+pub mod identity;
+pub mod money;
+pub mod pagination;
+pub mod serve;
+pub mod telemetry;
+pub mod time;
+
+pub use config::{Config, ServiceSettings, SharedConfig};
+pub use context::RequestContext;
+pub use error::{ApiError, FieldError, Problem, Validator};
+pub use extract::{Json, Path, Query};
+pub use money::{Currency, Money};
+pub use pagination::{Page, PageParams};
+pub use serve::{ReadinessCheck, Server, Service, serve};
+pub use time::Timestamp;
