@@ -359,7 +359,7 @@ impl<S: ServiceSettings> Config<S> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::result_large_err)]
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;

@@ -3,6 +3,8 @@
 //! and the caller extractor), the inter-service `ServiceClient`, wire types
 //! (money, pagination, time) and `serve()`.
 
+pub mod caller;
+pub mod client;
 pub mod config;
 pub mod context;
 pub mod error;
@@ -13,11 +15,14 @@ pub mod pagination;
 pub mod serve;
 pub mod telemetry;
 pub mod time;
+pub mod tokens;
 
+pub use client::{CallOptions, ClientError, ServiceClient};
 pub use config::{Config, ServiceSettings, SharedConfig};
 pub use context::RequestContext;
 pub use error::{ApiError, FieldError, Problem, Validator};
 pub use extract::{Json, Path, Query};
+pub use identity::{Authenticator, Caller, Role};
 pub use money::{Currency, Money};
 pub use pagination::{Page, PageParams};
 pub use serve::{ReadinessCheck, Server, Service, serve};

@@ -1,0 +1,482 @@
+//! `ServiceClient`: how one service calls another over HTTP.
+//!
+//! Per-call timeout; bounded retries with jittered backoff, only for
+//! idempotent requests (or ones carrying an `Idempotency-Key`) and only on
+//! connect errors, 502, 503 and 504; the request id, a child `traceparent`
+//! and the caller's bearer token go along (or, with no caller, this
+//! service's own token); a problem+json answer comes back as a typed
+//! [`ClientError::Problem`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use rand::Rng;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::context::{self, RequestContext};
+use crate::error::{ApiError, Problem};
+use crate::tokens::TokenProvider;
+
+/// `Idempotency-Key`.
+pub static IDEMPOTENCY_KEY: http::HeaderName = http::HeaderName::from_static("idempotency-key");
+
+/// A failed call.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The service answered with an error status (its problem, or one
+    /// made from the status when the body was not a problem).
+    #[error("{service} answered {status}: {}", problem.detail.as_deref().unwrap_or(&problem.title))]
+    Problem {
+        service: &'static str,
+        status: StatusCode,
+        problem: Box<Problem>,
+    },
+    /// The service could not be reached, or kept answering 502/503/504.
+    #[error("{service} is unavailable: {reason}")]
+    Unavailable { service: &'static str, reason: String },
+    /// The answer was not what the caller expects.
+    #[error("{service} sent an unexpected body: {reason}")]
+    Decode { service: &'static str, reason: String },
+    /// This service could not obtain a token to call with.
+    #[error("no token to call {service}: {reason}")]
+    Token { service: &'static str, reason: String },
+}
+
+impl ClientError {
+    /// The status the other service answered, if it answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            ClientError::Problem { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(StatusCode::NOT_FOUND)
+    }
+}
+
+impl From<ClientError> for ApiError {
+    /// The default translation: the dependency is down → 503; anything else
+    /// unexpected from it → 502. Callers translate the statuses they expect
+    /// (a 404 of a referenced resource, say) before falling back to this.
+    fn from(err: ClientError) -> Self {
+        match &err {
+            ClientError::Unavailable { service, .. } => {
+                ApiError::unavailable(Duration::from_secs(2), format!("the {service} service is unavailable"))
+                    .with_source(err)
+            }
+            ClientError::Problem { service, status, .. } if status.is_server_error() => {
+                ApiError::unavailable(Duration::from_secs(2), format!("the {service} service is unavailable"))
+                    .with_source(err)
+            }
+            _ => ApiError::new(StatusCode::BAD_GATEWAY, "bad_gateway", "a dependency answered unexpectedly")
+                .with_source(err),
+        }
+    }
+}
+
+/// Per-call choices.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// Overrides the client's timeout for this call.
+    pub timeout: Option<Duration>,
+    /// Sent as `Idempotency-Key`; makes a POST safe to retry.
+    pub idempotency_key: Option<String>,
+    /// Call with this service's own token even inside a user's request.
+    pub as_service: bool,
+    /// Extra headers (e.g. `If-Match`).
+    pub headers: HeaderMap,
+}
+
+/// A successful answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json<T: DeserializeOwned>(&self, service: &'static str) -> Result<T, ClientError> {
+        serde_json::from_slice(&self.body).map_err(|e| ClientError::Decode {
+            service,
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// An HTTP client for one target service.
+#[derive(Clone)]
+pub struct ServiceClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    service: &'static str,
+    base: Url,
+    http: reqwest::Client,
+    timeout: Duration,
+    max_retries: u32,
+    tokens: Option<Arc<dyn TokenProvider>>,
+}
+
+impl std::fmt::Debug for ServiceClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceClient")
+            .field("service", &self.inner.service)
+            .field("base", &self.inner.base.as_str())
+            .finish()
+    }
+}
+
+/// A shared reqwest client: rustls, pooled, short connect timeout.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_default()
+}
+
+impl ServiceClient {
+    /// `service` names the target (for errors and logs); `base` is its URL.
+    pub fn new(service: &'static str, base: Url, tokens: Option<Arc<dyn TokenProvider>>) -> Self {
+        Self::with_http(service, base, tokens, http_client())
+    }
+
+    pub fn with_http(
+        service: &'static str,
+        base: Url,
+        tokens: Option<Arc<dyn TokenProvider>>,
+        http: reqwest::Client,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                service,
+                base,
+                http,
+                timeout: Duration::from_secs(10),
+                max_retries: 2,
+                tokens,
+            }),
+        }
+    }
+
+    /// The same client with another default timeout and retry budget.
+    pub fn tuned(&self, timeout: Duration, max_retries: u32) -> Self {
+        let i = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                service: i.service,
+                base: i.base.clone(),
+                http: i.http.clone(),
+                timeout,
+                max_retries,
+                tokens: i.tokens.clone(),
+            }),
+        }
+    }
+
+    pub fn service(&self) -> &'static str {
+        self.inner.service
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    /// GET `path` and decode JSON.
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.send(Method::GET, path, None, &CallOptions::default())
+            .await?
+            .json(self.inner.service)
+    }
+
+    /// POST a JSON body and decode the JSON answer.
+    pub async fn post_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        options: &CallOptions,
+    ) -> Result<T, ClientError> {
+        let body = serde_json::to_vec(body).map_err(|e| ClientError::Decode {
+            service: self.inner.service,
+            reason: format!("encoding request: {e}"),
+        })?;
+        self.send(Method::POST, path, Some(Bytes::from(body)), options)
+            .await?
+            .json(self.inner.service)
+    }
+
+    /// Send a request with an optional JSON body; 2xx is `Ok`.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        json_body: Option<Bytes>,
+        options: &CallOptions,
+    ) -> Result<Reply, ClientError> {
+        let service = self.inner.service;
+        let url = self.inner.base.join(path.trim_start_matches('/')).map_err(|e| ClientError::Decode {
+            service,
+            reason: format!("bad path {path:?}: {e}"),
+        })?;
+        let retryable = is_idempotent(&method) || options.idempotency_key.is_some();
+        let attempts = if retryable { self.inner.max_retries + 1 } else { 1 };
+        let headers = self.headers(&url, options).await?;
+        let timeout = options.timeout.unwrap_or(self.inner.timeout);
+        let mut last = None;
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let mut request = self
+                .inner
+                .http
+                .request(method.clone(), url.clone())
+                .headers(headers.clone())
+                .timeout(timeout);
+            if let Some(body) = &json_body {
+                request = request
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    let body = response.bytes().await.map_err(|e| ClientError::Unavailable {
+                        service,
+                        reason: format!("reading the answer: {e}"),
+                    });
+                    let body = match body {
+                        Ok(b) => b,
+                        Err(e) => {
+                            last = Some(e);
+                            continue;
+                        }
+                    };
+                    if status.is_success() || status.is_redirection() {
+                        return Ok(Reply { status, headers, body });
+                    }
+                    let err = ClientError::Problem {
+                        service,
+                        status,
+                        problem: Box::new(problem_from(status, &body)),
+                    };
+                    if !matches!(status.as_u16(), 502..=504) {
+                        return Err(err);
+                    }
+                    last = Some(err);
+                }
+                Err(e) => {
+                    last = Some(ClientError::Unavailable {
+                        service,
+                        reason: if e.is_timeout() {
+                            "timed out".to_owned()
+                        } else {
+                            e.to_string()
+                        },
+                    });
+                    // A request that reached the server and timed out may
+                    // have had its effect: only connect failures are retried.
+                    if !e.is_connect() {
+                        break;
+                    }
+                }
+            }
+        }
+        Err(match last {
+            Some(ClientError::Problem { status, .. }) => ClientError::Unavailable {
+                service,
+                reason: format!("answered {status}"),
+            },
+            Some(other) => other,
+            None => ClientError::Unavailable {
+                service,
+                reason: "no attempt was made".to_owned(),
+            },
+        })
+    }
+
+    async fn headers(&self, url: &Url, options: &CallOptions) -> Result<HeaderMap, ClientError> {
+        let service = self.inner.service;
+        let mut headers = options.headers.clone();
+        let ctx = RequestContext::current().unwrap_or_else(RequestContext::new_root);
+        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+            headers.insert(context::REQUEST_ID.clone(), v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&ctx.trace.child().to_string()) {
+            headers.insert(context::TRACEPARENT.clone(), v);
+        }
+        if let Some(key) = &options.idempotency_key
+            && let Ok(v) = HeaderValue::from_str(key)
+        {
+            headers.insert(IDEMPOTENCY_KEY.clone(), v);
+        }
+        let token = match (&ctx.bearer, options.as_service) {
+            (Some(user_token), false) => Some(user_token.clone()),
+            _ => match &self.inner.tokens {
+                Some(tokens) => {
+                    let audience = origin(url);
+                    Some(tokens.token(&audience).await.map_err(|e| ClientError::Token {
+                        service,
+                        reason: e.to_string(),
+                    })?)
+                }
+                None => None,
+            },
+        };
+        if let Some(token) = token
+            && let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}"))
+        {
+            headers.insert(http::header::AUTHORIZATION, v);
+        }
+        Ok(headers)
+    }
+}
+
+/// The audience of a Google OIDC token for a Cloud Run service: its origin.
+fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+    )
+}
+
+/// Full-jitter exponential backoff: up to 100 ms, 200 ms, 400 ms, …
+fn backoff(attempt: u32) -> Duration {
+    let cap = 100u64.saturating_mul(1 << attempt.min(6));
+    Duration::from_millis(rand::rng().random_range(cap / 4..=cap))
+}
+
+/// The problem in a body, or one made from the status.
+fn problem_from(status: StatusCode, body: &[u8]) -> Problem {
+    serde_json::from_slice::<Problem>(body).unwrap_or_else(|_| Problem {
+        type_uri: "about:blank".to_owned(),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail: None,
+        code: format!("http_{}", status.as_u16()),
+        request_id: None,
+        errors: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{header, header_exists, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn client(server: &MockServer) -> ServiceClient {
+        ServiceClient::new("demo", Url::parse(&server.uri()).unwrap(), None)
+    }
+
+    #[tokio::test]
+    async fn get_retries_on_503_then_succeeds() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/things/1"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(2)
+            .expect(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/things/1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "1"})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let v: serde_json::Value = client(&server).get_json("/things/1").await.unwrap();
+        assert_eq!(v["id"], "1");
+    }
+
+    #[tokio::test]
+    async fn post_without_idempotency_key_is_not_retried() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .post_json::<_, serde_json::Value>("/things", &serde_json::json!({}), &CallOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ClientError::Unavailable { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn post_with_idempotency_key_is_retried_and_sends_the_key() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(header("idempotency-key", "k1"))
+            .respond_with(ResponseTemplate::new(502))
+            .expect(3)
+            .mount(&server)
+            .await;
+        let options = CallOptions {
+            idempotency_key: Some("k1".into()),
+            ..CallOptions::default()
+        };
+        let err = client(&server)
+            .post_json::<_, serde_json::Value>("/things", &serde_json::json!({}), &options)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ClientError::Unavailable { .. }));
+    }
+
+    #[tokio::test]
+    async fn problems_are_decoded_and_context_is_propagated() {
+        let server = MockServer::start().await;
+        let problem = serde_json::json!({
+            "type": "urn:craftchain:problem:not_found", "title": "Not Found", "status": 404,
+            "detail": "product p1 not found", "code": "not_found"
+        });
+        Mock::given(method("GET"))
+            .and(header_exists("x-request-id"))
+            .and(header_exists("traceparent"))
+            .and(header("authorization", "Bearer user-token"))
+            .respond_with(ResponseTemplate::new(404).set_body_json(problem))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let mut ctx = RequestContext::new_root();
+        ctx.bearer = Some("user-token".into());
+        let err = ctx
+            .scope(client(&server).get_json::<serde_json::Value>("/products/p1"))
+            .await
+            .unwrap_err();
+        assert!(err.is_not_found());
+        match err {
+            ClientError::Problem { problem, .. } => assert_eq!(problem.code, "not_found"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_unavailable_quickly() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let c = ServiceClient::new("gone", Url::parse(&format!("http://{addr}/")).unwrap(), None);
+        let started = std::time::Instant::now();
+        let err = c.get_json::<serde_json::Value>("/x").await.unwrap_err();
+        assert!(matches!(err, ClientError::Unavailable { .. }));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let api: ApiError = err.into();
+        assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+}

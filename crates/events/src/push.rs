@@ -1,0 +1,167 @@
+//! `POST /events/push`: where a consumer receives events, in Pub/Sub's push
+//! format. Only the publisher may call it (a `service`-role token locally,
+//! Pub/Sub's OIDC token in production). The event's effect and an "applied"
+//! marker are stored in one transaction, so an event is applied exactly
+//! once however often it is delivered, and 2xx is answered only after both
+//! are stored.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json as AxumJson, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use common::identity::Authenticator;
+use common::{ApiError, Caller, Json, Role, Timestamp};
+use serde::{Deserialize, Serialize};
+use store::{Entity, Store, StoreError, Txn};
+
+use crate::envelope::{DecodeError, Received};
+
+/// A Pub/Sub push request.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PushRequest {
+    pub message: PushMessage,
+    pub subscription: String,
+}
+
+/// The message of a push request.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PushMessage {
+    /// The protobuf envelope, base64.
+    pub data: String,
+    #[serde(default)]
+    pub attributes: std::collections::BTreeMap<String, String>,
+    #[serde(rename = "messageId", alias = "message_id")]
+    pub message_id: String,
+    #[serde(rename = "publishTime", alias = "publish_time", default)]
+    pub publish_time: Option<String>,
+    #[serde(rename = "orderingKey", default)]
+    pub ordering_key: Option<String>,
+}
+
+/// Why a consumer could not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumeError {
+    /// The event can never be applied (bad payload): answered 400, so the
+    /// publisher retries and finally dead-letters it.
+    #[error("the event cannot be applied: {0}")]
+    Invalid(String),
+    /// Storage failed; answered 503 and retried.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Something this consumer depends on is down; answered 503 and retried.
+    #[error("a dependency is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<DecodeError> for ConsumeError {
+    fn from(e: DecodeError) -> Self {
+        ConsumeError::Invalid(e.to_string())
+    }
+}
+
+/// What a service does with the events it subscribes to.
+#[async_trait]
+pub trait Consumer: Send + Sync + 'static {
+    /// Apply `event` by adding writes to `tx`. Runs inside a transaction
+    /// that may be retried, so it must only act through `tx`. An event type
+    /// it does not handle is simply ignored (`Ok`).
+    async fn apply(&self, event: &Received, tx: &mut Txn) -> Result<(), ConsumeError>;
+}
+
+/// The marker of an applied event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AppliedEvent {
+    event_type: String,
+    applied_at: Timestamp,
+}
+
+impl Entity for AppliedEvent {
+    const COLLECTION: &'static str = "applied_events";
+}
+
+#[derive(Clone)]
+struct PushState {
+    store: Store,
+    consumer: Arc<dyn Consumer>,
+    auth: Arc<Authenticator>,
+}
+
+impl axum::extract::FromRef<PushState> for Arc<Authenticator> {
+    fn from_ref(state: &PushState) -> Self {
+        state.auth.clone()
+    }
+}
+
+/// Whether the push was new or a repeat.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PushOutcome {
+    pub event_id: String,
+    /// `applied`, or `duplicate` when it had been applied before.
+    pub outcome: String,
+}
+
+/// The `/events/push` route for `consumer`.
+pub fn push_router(store: Store, consumer: Arc<dyn Consumer>, auth: Arc<Authenticator>) -> Router {
+    Router::new()
+        .route("/events/push", post(receive))
+        .with_state(PushState { store, consumer, auth })
+}
+
+async fn receive(
+    State(state): State<PushState>,
+    caller: Caller,
+    Json(request): Json<PushRequest>,
+) -> Result<AxumJson<PushOutcome>, ApiError> {
+    caller.require(&[Role::Service])?;
+    let bytes = STANDARD
+        .decode(request.message.data.as_bytes())
+        .map_err(|_| ApiError::invalid_field("message.data", "invalid", "not base64"))?;
+    let event = Received::from_bytes(&bytes)
+        .map_err(|e| ApiError::invalid_field("message.data", "invalid", e.to_string()))?;
+    let event_id = event.event_id().to_owned();
+    let consumer = state.consumer.clone();
+    let outcome = state
+        .store
+        .transact(async |tx| {
+            if tx.get::<AppliedEvent>(&event_id).await?.is_some() {
+                return Ok::<_, ConsumeError>(false);
+            }
+            consumer.apply(&event, tx).await?;
+            tx.create(
+                &event_id,
+                &AppliedEvent {
+                    event_type: event.event_type().to_owned(),
+                    applied_at: common::time::now(),
+                },
+            )?;
+            Ok(true)
+        })
+        .await;
+    let applied = match outcome {
+        Ok(applied) => applied,
+        // A concurrent delivery of the same event won the race.
+        Err(ConsumeError::Store(StoreError::AlreadyExists { collection, .. }))
+            if collection == AppliedEvent::COLLECTION =>
+        {
+            false
+        }
+        Err(ConsumeError::Invalid(reason)) => {
+            tracing::warn!(event_id, event_type = event.event_type(), reason, "event refused");
+            return Err(ApiError::bad_request("event_rejected", reason));
+        }
+        Err(e) => {
+            return Err(ApiError::unavailable(Duration::from_secs(1), "the event could not be applied now")
+                .with_source(e));
+        }
+    };
+    tracing::info!(event_id, event_type = event.event_type(), applied, "event received");
+    Ok(AxumJson(PushOutcome {
+        event_id,
+        outcome: if applied { "applied" } else { "duplicate" }.to_owned(),
+    }))
+}

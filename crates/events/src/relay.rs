@@ -1,0 +1,194 @@
+//! The local relay: delivers pending outbox entries to every subscriber of
+//! their topic as Pub/Sub push requests, retries with exponential backoff,
+//! marks them sent, and moves an entry to the dead-letter list after the
+//! configured number of failed attempts. Delivery is at least once;
+//! consumers skip what they already applied. Entries of one subject stay in
+//! order: after a failure, later entries of that subject wait for the next
+//! pass.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::config::{EventsConfig, SharedConfig};
+use common::tokens::TokenProvider;
+use futures::future::join_all;
+use serde_json::json;
+use store::{Collection, Query, Store, StoreError, StoreResult, Versioned};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::outbox::{OutboxEntry, OutboxStatus};
+
+/// Entries looked at per pass.
+const BATCH: usize = 100;
+/// How long one push may take.
+const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Pushes a service's outbox to its subscribers.
+#[derive(Clone)]
+pub struct Relay {
+    outbox: Collection<OutboxEntry>,
+    project: String,
+    subscriptions: BTreeMap<String, Vec<Url>>,
+    http: reqwest::Client,
+    tokens: Option<Arc<dyn TokenProvider>>,
+    config: EventsConfig,
+}
+
+impl Relay {
+    pub fn new(store: &Store, shared: &SharedConfig) -> Self {
+        Self {
+            outbox: store.collection(),
+            project: shared
+                .gcp_project
+                .clone()
+                .unwrap_or_else(|| common::config::LOCAL_PROJECT.to_owned()),
+            subscriptions: shared.events.subscriptions.clone(),
+            http: common::client::http_client(),
+            tokens: common::tokens::from_config(shared),
+            config: shared.events.clone(),
+        }
+    }
+
+    /// Deliver until `cancel` fires.
+    pub async fn run(self, cancel: CancellationToken) {
+        let idle = Duration::from_millis(self.config.poll_interval_ms.max(10));
+        loop {
+            match self.pass().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "relay pass failed"),
+            }
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = tokio::time::sleep(idle) => {}
+            }
+        }
+    }
+
+    /// One pass over the due entries; returns how many were settled
+    /// (sent or dead).
+    pub async fn pass(&self) -> StoreResult<usize> {
+        let query = Query::new().eq("status", "pending").limit(BATCH);
+        let (entries, _) = self.outbox.query(&query).await?;
+        let now = common::time::now();
+        let mut blocked = HashSet::new();
+        let mut settled = 0;
+        for entry in entries {
+            if blocked.contains(&entry.value.subject) {
+                continue;
+            }
+            if entry.value.next_attempt_at > now {
+                blocked.insert(entry.value.subject.clone());
+                continue;
+            }
+            let status = self.deliver(entry).await?;
+            match status {
+                Some(OutboxStatus::Pending) => {}
+                Some(_) => settled += 1,
+                None => {}
+            }
+        }
+        Ok(settled)
+    }
+
+    /// Push one entry to the subscribers that have not acknowledged it and
+    /// save the outcome. `None` when another relay changed it meanwhile.
+    async fn deliver(&self, entry: Versioned<OutboxEntry>) -> StoreResult<Option<OutboxStatus>> {
+        let mut value = entry.value;
+        let subscribers: Vec<Url> = self
+            .subscriptions
+            .get(&value.event_type)
+            .map(|urls| {
+                urls.iter()
+                    .filter(|u| !value.delivered_to.iter().any(|d| d == u.as_str()))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let attempt = value.attempts + 1;
+        let outcomes = join_all(subscribers.iter().map(|url| self.push(url, &value, attempt))).await;
+        let mut errors = Vec::new();
+        for (url, outcome) in subscribers.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => value.delivered_to.push(url.to_string()),
+                Err(e) => errors.push(format!("{url}: {e}")),
+            }
+        }
+        if errors.is_empty() {
+            value.status = OutboxStatus::Sent;
+            value.last_error = None;
+        } else {
+            value.attempts = attempt;
+            value.last_error = Some(errors.join("; "));
+            if value.attempts >= self.config.max_attempts {
+                value.status = OutboxStatus::Dead;
+                tracing::error!(
+                    event_id = value.event_id,
+                    event_type = value.event_type,
+                    attempts = value.attempts,
+                    error = value.last_error.as_deref().unwrap_or(""),
+                    "event moved to the dead-letter list"
+                );
+            } else {
+                let delay = self.backoff(value.attempts);
+                value.next_attempt_at = common::time::now()
+                    + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::seconds(60));
+                tracing::warn!(
+                    event_id = value.event_id,
+                    event_type = value.event_type,
+                    attempt = value.attempts,
+                    retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    error = value.last_error.as_deref().unwrap_or(""),
+                    "event delivery failed; will retry"
+                );
+            }
+        }
+        match self.outbox.update(&entry.id, &value, entry.version).await {
+            Ok(_) => Ok(Some(value.status)),
+            Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn backoff(&self, attempts: u32) -> Duration {
+        let base = self.config.initial_backoff_ms.max(1);
+        let ms = base.saturating_mul(1u64 << attempts.saturating_sub(1).min(20));
+        Duration::from_millis(ms.min(self.config.max_backoff_ms))
+    }
+
+    async fn push(&self, url: &Url, entry: &OutboxEntry, attempt: u32) -> Result<(), String> {
+        let body = json!({
+            "message": {
+                "data": entry.data,
+                "attributes": {
+                    "event_type": entry.event_type,
+                    "event_id": entry.event_id,
+                },
+                "messageId": entry.event_id,
+                "message_id": entry.event_id,
+                "publishTime": entry.created_at,
+                "publish_time": entry.created_at,
+                "orderingKey": entry.subject,
+            },
+            "subscription": format!("projects/{}/subscriptions/{}", self.project, entry.event_type.replace('.', "-")),
+            "deliveryAttempt": attempt,
+        });
+        let mut request = self.http.post(url.clone()).json(&body).timeout(PUSH_TIMEOUT);
+        if let Some(tokens) = &self.tokens {
+            let token = tokens
+                .token(&url.origin().ascii_serialization())
+                .await
+                .map_err(|e| format!("no token: {e}"))?;
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        if status.is_success() || status.as_u16() == 102 {
+            Ok(())
+        } else {
+            Err(format!("answered {status}"))
+        }
+    }
+}
