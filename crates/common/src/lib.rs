@@ -16,6 +16,7 @@ pub mod serve;
 pub mod telemetry;
 pub mod time;
 pub mod tokens;
+pub mod wallet;
 
 pub use client::{CallOptions, ClientError, ServiceClient};
 pub use config::{Config, ServiceSettings, SharedConfig};

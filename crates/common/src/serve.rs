@@ -44,6 +44,37 @@ pub trait ReadinessCheck: Send + Sync + 'static {
     async fn check(&self) -> Result<(), String>;
 }
 
+/// A readiness check made from a closure.
+pub struct CheckFn<F> {
+    name: &'static str,
+    check: F,
+}
+
+impl<F, Fut> CheckFn<F>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send,
+{
+    pub fn new(name: &'static str, check: F) -> Arc<Self> {
+        Arc::new(Self { name, check })
+    }
+}
+
+#[async_trait]
+impl<F, Fut> ReadinessCheck for CheckFn<F>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send,
+{
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        (self.check)().await
+    }
+}
+
 type TaskFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 type TaskFn = Box<dyn FnOnce(CancellationToken) -> TaskFuture + Send>;
 
@@ -86,6 +117,12 @@ impl Service {
 
     pub fn openapi(&self) -> &OpenApi {
         &self.openapi
+    }
+
+    /// Add routes (internal endpoints such as `/events/push`).
+    pub fn merge(mut self, routes: Router) -> Self {
+        self.router = self.router.merge(routes);
+        self
     }
 
     /// Add a dependency for `/ready`.

@@ -21,3 +21,30 @@ pub use envelope::{ALL_TYPES, DecodeError, Event, Received};
 pub use outbox::{OutboxEntry, OutboxStatus, Publisher, outbox_indexes};
 pub use push::{ConsumeError, Consumer, PushMessage, PushOutcome, PushRequest, push_router};
 pub use relay::Relay;
+
+use std::sync::Arc;
+
+use common::identity::Authenticator;
+use common::{Service, SharedConfig};
+use store::{Store, StoreResult};
+
+/// Wire a service to the event backbone: the outbox index, the relay as a
+/// background task, the dead-letter admin routes and, for a service that
+/// consumes events, `/events/push`.
+pub async fn attach(
+    service: Service,
+    store: &Store,
+    shared: &SharedConfig,
+    auth: Arc<Authenticator>,
+    consumer: Option<Arc<dyn Consumer>>,
+) -> StoreResult<Service> {
+    store.ensure_indexes(&outbox_indexes()).await?;
+    let relay = Relay::new(store, shared);
+    let mut service = service
+        .merge(dead_letter_router(store, auth.clone()))
+        .background("relay", move |cancel| relay.run(cancel));
+    if let Some(consumer) = consumer {
+        service = service.merge(push_router(store.clone(), consumer, auth));
+    }
+    Ok(service)
+}

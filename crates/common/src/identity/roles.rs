@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::error::VerifyError;
 
 /// What a caller may do. Serialized lowercase (`"artisan"`, …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Makes and sells crafts.

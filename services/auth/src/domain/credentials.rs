@@ -1,0 +1,234 @@
+//! Credentials: normalised emails, the password policy, argon2id hashing
+//! off the async runtime, and the per-account throttle that slows repeated
+//! failed logins without letting anyone lock the service.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use chrono::{DateTime, Utc};
+use common::error::Validator;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use store::Entity;
+
+/// A syntactically valid, normalised (trimmed, lowercased) email address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Email, &'static str> {
+        let email = raw.trim().to_lowercase();
+        if email.len() > 254 {
+            return Err("must be at most 254 characters");
+        }
+        let (local, domain) = email.rsplit_once('@').ok_or("must contain @")?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+            && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+        if local_ok && domain_ok {
+            Ok(Email(email))
+        } else {
+            Err("is not a valid email address")
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A stable key for per-address records that does not store the address.
+    pub fn key(&self) -> String {
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+/// Passwords every attacker tries first.
+const COMMON: &[&str] = &[
+    "password", "password1", "password123", "123456789", "1234567890", "qwertyuiop", "iloveyou",
+    "admin12345", "letmein123", "welcome123", "passw0rd", "abc1234567", "qwerty123",
+];
+
+/// Check a new password: 10–128 characters, not trivially guessable.
+pub fn check_password(v: &mut Validator, field: &str, password: &str, email: Option<&Email>) {
+    let n = password.chars().count();
+    let lower = password.to_lowercase();
+    let distinct = {
+        let mut chars: Vec<char> = password.chars().collect();
+        chars.sort_unstable();
+        chars.dedup();
+        chars.len()
+    };
+    v.check(n >= 10, field, "too_short", "must be at least 10 characters");
+    v.check(n <= 128, field, "too_long", "must be at most 128 characters");
+    v.check(distinct >= 5 || n < 10, field, "too_weak", "uses too few different characters");
+    v.check(!COMMON.contains(&lower.as_str()), field, "too_common", "is a commonly used password");
+    if let Some(email) = email {
+        let local = email.as_str().split('@').next().unwrap_or_default();
+        v.check(
+            local.len() < 4 || !lower.contains(local),
+            field,
+            "too_weak",
+            "must not contain your email name",
+        );
+    }
+}
+
+fn new_salt() -> anyhow::Result<SaltString> {
+    let mut bytes = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    SaltString::encode_b64(&bytes).map_err(|e| anyhow::anyhow!("salt: {e}"))
+}
+
+/// Argon2id hashing, run on the blocking pool.
+#[derive(Clone)]
+pub struct PasswordHasherPool {
+    argon: Arc<Argon2<'static>>,
+    /// A hash of a random password, verified against when the account does
+    /// not exist so that both cases cost the same time.
+    dummy: Arc<String>,
+}
+
+impl PasswordHasherPool {
+    pub fn new(memory_kib: u32, iterations: u32) -> anyhow::Result<Self> {
+        let params = Params::new(memory_kib, iterations, 1, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let salt = new_salt()?;
+        let dummy = argon
+            .hash_password(uuid::Uuid::new_v4().to_string().as_bytes(), &salt)
+            .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
+            .to_string();
+        Ok(Self {
+            argon: Arc::new(argon),
+            dummy: Arc::new(dummy),
+        })
+    }
+
+    pub async fn hash(&self, password: SecretString) -> anyhow::Result<String> {
+        let argon = self.argon.clone();
+        tokio::task::spawn_blocking(move || {
+            let salt = new_salt()?;
+            argon
+                .hash_password(password.expose_secret().as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| anyhow::anyhow!("argon2: {e}"))
+        })
+        .await?
+    }
+
+    /// Whether `password` matches `hash`; with no hash (unknown account) it
+    /// spends the same time and answers false.
+    pub async fn verify(&self, password: SecretString, hash: Option<String>) -> anyhow::Result<bool> {
+        let argon = self.argon.clone();
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| self.dummy.as_ref().clone());
+        tokio::task::spawn_blocking(move || {
+            let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+            Ok(known && argon.verify_password(password.expose_secret().as_bytes(), &parsed).is_ok())
+        })
+        .await?
+    }
+}
+
+/// Failed logins of one address (keyed by [`Email::key`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LoginThrottle {
+    pub failures: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+impl Entity for LoginThrottle {
+    const COLLECTION: &'static str = "login_throttle";
+}
+
+impl LoginThrottle {
+    /// How long the address must still wait, if it is locked.
+    pub fn wait(&self, now: DateTime<Utc>) -> Option<Duration> {
+        self.locked_until
+            .filter(|until| *until > now)
+            .and_then(|until| (until - now).to_std().ok())
+    }
+
+    /// Count one more failure: past `threshold` failures the address is
+    /// locked for 1 s, 2 s, 4 s … up to `max`. The lock is per address and
+    /// temporary, and checked before any password work, so an attacker can
+    /// neither lock the service nor burn its CPU on a locked account.
+    pub fn fail(&mut self, now: DateTime<Utc>, threshold: u32, max: Duration) {
+        self.failures = self.failures.saturating_add(1);
+        if self.failures >= threshold {
+            let exp = (self.failures - threshold).min(20);
+            let secs = (1u64 << exp).min(max.as_secs().max(1));
+            self.locked_until = Some(now + chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX)));
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(Email::parse("  Meera@Example.IN ").unwrap().as_str(), "meera@example.in");
+        for bad in ["", "no-at", "a@b", "@x.in", "a@.in", "a..b@x.in", "a@x.i", "a b@x.in", "a@-x.in"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn weak_passwords_are_named() {
+        let email = Email::parse("meera@example.in").unwrap();
+        for bad in ["short", "aaaaaaaaaaaa", "password123", "meera-is-great-2026"] {
+            let mut v = Validator::new();
+            check_password(&mut v, "password", bad, Some(&email));
+            assert!(!v.is_empty(), "{bad} accepted");
+        }
+        let mut v = Validator::new();
+        check_password(&mut v, "password", "kantha-stitch-9-blue", Some(&email));
+        assert!(v.is_empty());
+    }
+
+    #[test]
+    fn throttle_grows_and_caps() {
+        let now = Utc::now();
+        let mut t = LoginThrottle::default();
+        for _ in 0..4 {
+            t.fail(now, 5, Duration::from_secs(900));
+        }
+        assert!(t.wait(now).is_none());
+        t.fail(now, 5, Duration::from_secs(900));
+        assert_eq!(t.wait(now), Some(Duration::from_secs(1)));
+        for _ in 0..30 {
+            t.fail(now, 5, Duration::from_secs(900));
+        }
+        assert_eq!(t.wait(now), Some(Duration::from_secs(900)));
+    }
+
+    #[tokio::test]
+    async fn hashing_round_trips_and_unknown_accounts_fail() {
+        let pool = PasswordHasherPool::new(8 * 1024, 1).unwrap();
+        let hash = pool.hash("kantha-stitch-9".to_owned().into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(pool.verify("kantha-stitch-9".to_owned().into(), Some(hash.clone())).await.unwrap());
+        assert!(!pool.verify("wrong-password".to_owned().into(), Some(hash)).await.unwrap());
+        assert!(!pool.verify("kantha-stitch-9".to_owned().into(), None).await.unwrap());
+    }
+}

@@ -1,0 +1,164 @@
+//! The signing keys of ID tokens. Keys live in the auth store (production
+//! would keep the private half in Secret Manager or KMS; see the README).
+//! One key is active and signs; on rotation the previous one stays
+//! published in the JWKS until every token it signed has expired. Other
+//! instances pick a rotation up on their next refresh.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use common::identity::{JwkSet, KeyFetchError, KeySet, KeySource, SigningKey};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use store::{Collection, Entity, Query, Store, StoreError};
+use tokio::sync::RwLock;
+
+/// A stored signing key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredKey {
+    pub kid: String,
+    /// PKCS#8 PEM of the private key.
+    pub private_pem: String,
+    pub created_at: DateTime<Utc>,
+    /// The newest key with `active` signs.
+    pub active: bool,
+    /// When it leaves the JWKS (set when it stops being active).
+    pub retire_at: Option<DateTime<Utc>>,
+}
+
+impl Entity for StoredKey {
+    const COLLECTION: &'static str = "signing_keys";
+}
+
+struct Loaded {
+    active: Arc<SigningKey>,
+    published: Vec<Arc<SigningKey>>,
+}
+
+/// The keys, loaded from the store and kept in memory.
+#[derive(Clone)]
+pub struct KeyRing {
+    keys: Collection<StoredKey>,
+    store: Store,
+    loaded: Arc<RwLock<Loaded>>,
+}
+
+impl KeyRing {
+    /// Load the keys, creating the first one if there is none.
+    pub async fn open(store: &Store) -> anyhow::Result<Self> {
+        let keys: Collection<StoredKey> = store.collection();
+        let loaded = match load(&keys).await? {
+            Some(l) => l,
+            None => {
+                let key = SigningKey::generate()?;
+                let stored = stored(&key);
+                match keys.create(key.kid(), &stored).await {
+                    Ok(_) | Err(StoreError::AlreadyExists { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                load(&keys)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("the first signing key was not saved"))?
+            }
+        };
+        Ok(Self {
+            keys,
+            store: store.clone(),
+            loaded: Arc::new(RwLock::new(loaded)),
+        })
+    }
+
+    /// The key that signs now.
+    pub async fn active(&self) -> Arc<SigningKey> {
+        self.loaded.read().await.active.clone()
+    }
+
+    /// The published keys, as a JWKS document.
+    pub async fn jwks(&self) -> JwkSet {
+        let loaded = self.loaded.read().await;
+        JwkSet::from_signing_keys(loaded.published.iter().map(AsRef::as_ref))
+    }
+
+    /// Re-read the keys (another instance may have rotated).
+    pub async fn refresh(&self) -> anyhow::Result<()> {
+        if let Some(l) = load(&self.keys).await? {
+            *self.loaded.write().await = l;
+        }
+        Ok(())
+    }
+
+    /// Make a new key active; the old one stays published for `overlap`.
+    pub async fn rotate(&self, overlap: Duration) -> anyhow::Result<String> {
+        let key = SigningKey::generate()?;
+        let kid = key.kid().to_owned();
+        let retire_at = common::time::now() + chrono::Duration::from_std(overlap)?;
+        self.store
+            .transact(async |tx| {
+                let current = tx.query::<StoredKey>(&Query::new().eq("active", true)).await?;
+                for mut old in current {
+                    old.value.active = false;
+                    old.value.retire_at = Some(retire_at);
+                    tx.update(&old)?;
+                }
+                tx.create(&kid, &stored(&key))?;
+                Ok::<_, StoreError>(())
+            })
+            .await?;
+        self.refresh().await?;
+        tracing::info!(kid, "signing key rotated");
+        Ok(kid)
+    }
+}
+
+fn stored(key: &SigningKey) -> StoredKey {
+    StoredKey {
+        kid: key.kid().to_owned(),
+        private_pem: key.to_pkcs8_pem().expose_secret().to_owned(),
+        created_at: common::time::now(),
+        active: true,
+        retire_at: None,
+    }
+}
+
+async fn load(keys: &Collection<StoredKey>) -> anyhow::Result<Option<Loaded>> {
+    let (all, _) = keys.query(&Query::new().limit(1000)).await?;
+    let now = Utc::now();
+    let mut published = Vec::new();
+    let mut active: Option<(DateTime<Utc>, Arc<SigningKey>)> = None;
+    for doc in all {
+        let k = doc.value;
+        if k.retire_at.is_some_and(|r| r <= now) {
+            continue;
+        }
+        let key = Arc::new(SigningKey::from_pkcs8_pem(k.kid.clone(), &k.private_pem)?);
+        if k.active && active.as_ref().is_none_or(|(at, _)| k.created_at > *at) {
+            active = Some((k.created_at, key.clone()));
+        }
+        published.push(key);
+    }
+    Ok(active.map(|(_, active)| Loaded { active, published }))
+}
+
+/// The auth service verifies its own tokens in-process, from the ring.
+pub struct RingKeys(pub KeyRing);
+
+#[async_trait]
+impl KeySource for RingKeys {
+    async fn fetch(&self) -> Result<KeySet, KeyFetchError> {
+        let loaded = self.0.loaded.read().await;
+        Ok(KeySet {
+            keys: loaded
+                .published
+                .iter()
+                .map(|k| (k.kid().to_owned(), k.decoding_key()))
+                .collect(),
+            max_age: Some(Duration::from_secs(60)),
+        })
+    }
+
+    fn describe(&self) -> String {
+        "the auth service's own key ring".to_owned()
+    }
+}

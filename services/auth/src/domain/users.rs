@@ -1,0 +1,215 @@
+//! Accounts: the stored user, the profile an owner may edit, and the views
+//! shown to the owner and to everyone else.
+
+use chrono::{DateTime, Utc};
+use common::error::Validator;
+use common::identity::Role;
+use common::wallet::WalletAddress;
+use serde::{Deserialize, Deserializer, Serialize};
+use store::Entity;
+use utoipa::ToSchema;
+
+/// Languages a profile may list: English and the Indian languages the
+/// platform writes descriptions in, plus other scheduled languages.
+pub const LANGUAGES: &[&str] = &[
+    "en", "hi", "bn", "ta", "te", "mr", "gu", "kn", "ml", "pa", "or", "as", "ur",
+];
+
+/// A stored account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub profile: Profile,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+impl Entity for User {
+    const COLLECTION: &'static str = "users";
+}
+
+/// What an owner may edit about themselves.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Profile {
+    pub region: Option<String>,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// The craft practised (artisans).
+    pub craft: Option<String>,
+    /// Self-assessed skill, 1–5 (artisans).
+    pub skill_level: Option<u8>,
+    /// Where payouts and provenance tokens go (artisans); EIP-55.
+    #[schema(value_type = Option<String>, example = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")]
+    pub wallet_address: Option<WalletAddress>,
+}
+
+/// Claim of an email address: documents keyed by the normalised email make
+/// addresses unique (created in the same transaction as the user).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmailClaim {
+    pub uid: String,
+}
+
+impl Entity for EmailClaim {
+    const COLLECTION: &'static str = "emails";
+}
+
+/// The owner's view of an account.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub profile: Profile,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Me {
+    pub fn new(id: &str, user: &User) -> Self {
+        Self {
+            id: id.to_owned(),
+            email: user.email.clone(),
+            display_name: user.display_name.clone(),
+            role: user.role,
+            profile: user.profile.clone(),
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// What anyone signed in may see of an account (no email).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PublicProfile {
+    pub id: String,
+    pub display_name: String,
+    pub role: Role,
+    pub region: Option<String>,
+    pub languages: Vec<String>,
+    pub craft: Option<String>,
+    pub skill_level: Option<u8>,
+    #[schema(value_type = Option<String>)]
+    pub wallet_address: Option<WalletAddress>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl PublicProfile {
+    pub fn new(id: &str, user: &User) -> Self {
+        Self {
+            id: id.to_owned(),
+            display_name: user.display_name.clone(),
+            role: user.role,
+            region: user.profile.region.clone(),
+            languages: user.profile.languages.clone(),
+            craft: user.profile.craft.clone(),
+            skill_level: user.profile.skill_level,
+            wallet_address: user.profile.wallet_address,
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// `PATCH /auth/me`: every field optional; `null` clears a clearable field.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatch {
+    pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "clearable")]
+    #[schema(value_type = Option<String>)]
+    pub region: Option<Option<String>>,
+    pub languages: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "clearable")]
+    #[schema(value_type = Option<String>)]
+    pub craft: Option<Option<String>>,
+    #[serde(default, deserialize_with = "clearable")]
+    #[schema(value_type = Option<u8>)]
+    pub skill_level: Option<Option<u8>>,
+    /// EIP-55 checksummed; `null` removes it.
+    #[serde(default, deserialize_with = "clearable")]
+    #[schema(value_type = Option<String>)]
+    pub wallet_address: Option<Option<String>>,
+}
+
+/// Absent → `None`; `null` → `Some(None)`; a value → `Some(Some(v))`.
+fn clearable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl ProfilePatch {
+    /// Apply to `user`, or 422 naming every invalid field. Artisan-only
+    /// fields are refused for other roles.
+    pub fn apply(self, user: &mut User) -> Result<(), common::ApiError> {
+        let mut v = Validator::new();
+        let artisan = matches!(user.role, Role::Artisan | Role::Admin);
+        if let Some(name) = self.display_name {
+            v.length("display_name", &name, 1, 80);
+            user.display_name = name.trim().to_owned();
+        }
+        if let Some(region) = self.region {
+            if let Some(r) = &region {
+                v.length("region", r, 1, 80);
+            }
+            user.profile.region = region.map(|r| r.trim().to_owned());
+        }
+        if let Some(languages) = self.languages {
+            check_languages(&mut v, &languages);
+            user.profile.languages = languages;
+        }
+        if let Some(craft) = self.craft {
+            v.check(artisan || craft.is_none(), "craft", "artisans_only", "only artisans have a craft");
+            if let Some(c) = &craft {
+                v.length("craft", c, 1, 80);
+            }
+            user.profile.craft = craft.map(|c| c.trim().to_owned());
+        }
+        if let Some(level) = self.skill_level {
+            v.check(artisan || level.is_none(), "skill_level", "artisans_only", "only artisans have a skill level");
+            v.check(
+                level.is_none_or(|l| (1..=5).contains(&l)),
+                "skill_level",
+                "out_of_range",
+                "must be between 1 and 5",
+            );
+            user.profile.skill_level = level;
+        }
+        if let Some(wallet) = self.wallet_address {
+            v.check(artisan || wallet.is_none(), "wallet_address", "artisans_only", "only artisans receive payouts");
+            user.profile.wallet_address = match wallet.map(|w| w.parse::<WalletAddress>()).transpose() {
+                Ok(w) => w,
+                Err(e) => {
+                    v.check(false, "wallet_address", "invalid", e.to_string());
+                    None
+                }
+            };
+        }
+        v.finish()
+    }
+}
+
+/// Languages must be known codes, without repeats.
+pub fn check_languages(v: &mut Validator, languages: &[String]) {
+    v.check(languages.len() <= LANGUAGES.len(), "languages", "too_many", "too many languages");
+    for (i, lang) in languages.iter().enumerate() {
+        v.check(
+            LANGUAGES.contains(&lang.as_str()),
+            &format!("languages[{i}]"),
+            "unknown_language",
+            format!("unknown language {lang:?}; expected one of {}", LANGUAGES.join(", ")),
+        );
+        v.check(
+            !languages[..i].contains(lang),
+            &format!("languages[{i}]"),
+            "duplicate",
+            "listed twice",
+        );
+    }
+}

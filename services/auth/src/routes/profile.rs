@@ -1,0 +1,136 @@
+//! Profiles: the caller's own (`/auth/me`), anyone's public one, and role
+//! changes by an admin.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use common::identity::Role;
+use common::{ApiError, Caller, Json, Path};
+use serde::Deserialize;
+use store::{StoreError, Version, Versioned};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::users::{Me, ProfilePatch, PublicProfile, User};
+use crate::error::AuthError;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_me, patch_me))
+        .routes(routes!(get_user))
+        .routes(routes!(set_role))
+}
+
+fn etag(version: Version) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{}\"", version.0)).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+}
+
+/// `If-Match` as a version: absent → `None`; unparsable or stale → 412 later.
+fn if_match(headers: &HeaderMap) -> Result<Option<Version>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(|v| Some(Version(v)))
+        .ok_or_else(|| ApiError::precondition_failed("If-Match does not name a version of this resource"))
+}
+
+async fn load_user(state: &AppState, uid: &str) -> Result<Versioned<User>, AuthError> {
+    state
+        .users
+        .get(uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("user {uid}")).into())
+}
+
+fn me_response(user: &Versioned<User>) -> Response {
+    let mut response = Json(Me::new(&user.id, &user.value)).into_response();
+    response.headers_mut().insert(header::ETAG, etag(user.version));
+    response
+}
+
+/// The caller's own account.
+#[utoipa::path(get, path = "/auth/me", tag = "profile", security(("bearer" = [])),
+    responses((status = 200, body = Me, headers(("ETag" = String)))))]
+async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Response, AuthError> {
+    if caller.is(Role::Service) {
+        return Err(ApiError::forbidden("service identities have no profile").into());
+    }
+    Ok(me_response(&load_user(&state, &caller.uid).await?))
+}
+
+/// Edit the caller's profile. `If-Match` (the `ETag` of a read) is honoured.
+#[utoipa::path(patch, path = "/auth/me", tag = "profile", security(("bearer" = [])), request_body = ProfilePatch,
+    responses((status = 200, body = Me), (status = 412, description = "If-Match is stale"),
+              (status = 422, description = "invalid fields")))]
+async fn patch_me(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Json(patch): Json<ProfilePatch>,
+) -> Result<Response, AuthError> {
+    let expected = if_match(&headers)?;
+    let mut user = load_user(&state, &caller.uid).await?;
+    if expected.is_some_and(|v| v != user.version) {
+        return Err(ApiError::precondition_failed("the profile changed since it was read").into());
+    }
+    patch.apply(&mut user.value)?;
+    let saved = match state.users.update(&user.id, &user.value, user.version).await {
+        Ok(saved) => saved,
+        Err(StoreError::Conflict { .. }) => {
+            return Err(ApiError::precondition_failed("the profile changed while it was being saved").into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(me_response(&saved))
+}
+
+/// Anyone's public profile (no email).
+#[utoipa::path(get, path = "/auth/users/{id}", tag = "profile", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = PublicProfile), (status = 404)))]
+async fn get_user(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<PublicProfile>, AuthError> {
+    let user = load_user(&state, &id).await?;
+    Ok(Json(PublicProfile::new(&user.id, &user.value)))
+}
+
+/// `PUT /auth/users/{id}/role`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    pub role: Role,
+}
+
+/// Change an account's role (admin). It applies from the account's next
+/// token refresh.
+#[utoipa::path(put, path = "/auth/users/{id}/role", tag = "profile", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = RoleChange,
+    responses((status = 200, body = PublicProfile), (status = 403), (status = 404)))]
+async fn set_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(change): Json<RoleChange>,
+) -> Result<Json<PublicProfile>, AuthError> {
+    caller.require(&[Role::Admin])?;
+    if change.role == Role::Service {
+        return Err(ApiError::invalid_field("role", "forbidden_role", "service identities are not accounts").into());
+    }
+    if id == caller.uid && change.role != Role::Admin {
+        return Err(ApiError::conflict("last_admin_guard", "an admin cannot demote themselves").into());
+    }
+    let mut user = load_user(&state, &id).await?;
+    user.value.role = change.role;
+    let saved = state.users.update(&user.id, &user.value, user.version).await?;
+    tracing::info!(uid = id, role = %change.role, by = caller.uid, "role changed");
+    Ok(Json(PublicProfile::new(&saved.id, &saved.value)))
+}
