@@ -99,6 +99,8 @@ fn field_error(path: &str, message: &str) -> FieldError {
     let join = |name: &str| {
         if path.is_empty() || path == "." {
             name.to_owned()
+        } else if path == name || path.ends_with(&format!(".{name}")) {
+            path.to_owned()
         } else {
             format!("{path}.{name}")
         }

@@ -1,0 +1,176 @@
+//! The launcher: starts CraftChain services in one process, each on its
+//! own port and talking to the others over real HTTP, exactly as they run
+//! apart in production. `craftchain up`, `craftchain serve` and the test
+//! kit all start services through [`start`].
+
+mod registry;
+mod secrets;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use common::config::{EventsConfig, SharedConfig};
+use common::serve::Server;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+pub use registry::{SERVICES, SUBSCRIPTIONS, ServiceSpec, subscribers_of};
+pub use secrets::Secrets;
+
+/// What to start and where.
+#[derive(Debug, Clone)]
+pub struct SystemConfig {
+    /// Root of local data; each service keeps its files in a folder of it.
+    pub data_dir: PathBuf,
+    pub host: IpAddr,
+    /// Ports are this plus each service's offset (8000 → 8000–8008);
+    /// `None` picks free ports (tests).
+    pub base_port: Option<u16>,
+    /// Which services to start (names); empty means all.
+    pub services: Vec<&'static str>,
+    /// Additional subscribers per topic (tests add probes here).
+    pub extra_subscriptions: BTreeMap<String, Vec<Url>>,
+    /// Relay settings for every service.
+    pub events: EventsConfig,
+    /// Read each service's own settings from the environment.
+    pub read_env: bool,
+}
+
+impl Default for SystemConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from(".craftchain"),
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            base_port: Some(8000),
+            services: Vec::new(),
+            extra_subscriptions: BTreeMap::new(),
+            events: EventsConfig::default(),
+            read_env: true,
+        }
+    }
+}
+
+/// A started system.
+pub struct RunningSystem {
+    urls: BTreeMap<&'static str, Url>,
+    stop: CancellationToken,
+    tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+}
+
+impl RunningSystem {
+    /// The base URL of a running service.
+    pub fn url(&self, service: &str) -> Option<&Url> {
+        self.urls.get(service)
+    }
+
+    pub fn urls(&self) -> &BTreeMap<&'static str, Url> {
+        &self.urls
+    }
+
+    /// Drain every service and wait for them.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        for (name, task) in self.tasks {
+            task.await
+                .with_context(|| format!("{name} panicked"))?
+                .with_context(|| format!("{name} failed"))?;
+        }
+        Ok(())
+    }
+
+    /// Resolves when any service stops on its own (a failure).
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        if self.tasks.is_empty() {
+            return Ok(());
+        }
+        let (result, index, _) =
+            futures::future::select_all(self.tasks.iter_mut().map(|(_, t)| t)).await;
+        let name = self.tasks[index].0;
+        result
+            .with_context(|| format!("{name} panicked"))?
+            .with_context(|| format!("{name} stopped"))
+    }
+}
+
+/// Bind every port first, so each service can be told where the others
+/// are, then build and run them.
+pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
+    let chosen: Vec<&ServiceSpec> = SERVICES
+        .iter()
+        .filter(|s| config.services.is_empty() || config.services.contains(&s.name))
+        .collect();
+    anyhow::ensure!(!chosen.is_empty(), "no known service among {:?}", config.services);
+    let mut listeners = Vec::new();
+    let mut urls = BTreeMap::new();
+    for spec in &chosen {
+        let port = config.base_port.map_or(0, |base| base + spec.port_offset);
+        let addr = SocketAddr::new(config.host, port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {} to {addr}: is something else using the port?", spec.name))?;
+        let url = Url::parse(&format!("http://{}/", listener.local_addr()?))?;
+        urls.insert(spec.name, url);
+        listeners.push(listener);
+    }
+    let secrets = secrets::load_or_create(&config.data_dir, SERVICES.iter().map(|s| s.name))?;
+    let stop = CancellationToken::new();
+    let mut tasks = Vec::new();
+    for (spec, listener) in chosen.into_iter().zip(listeners) {
+        let shared = shared_config(&config, spec, &urls, &secrets)?;
+        let service = (spec.build)(shared.clone(), secrets.clone(), config.read_env)
+            .await
+            .with_context(|| format!("building {}", spec.name))?;
+        let server = Server::with_listener(service, &shared, listener);
+        let token = stop.clone();
+        tasks.push((
+            spec.name,
+            tokio::spawn(async move { server.run(async move { token.cancelled().await }).await }),
+        ));
+    }
+    Ok(RunningSystem { urls, stop, tasks })
+}
+
+fn shared_config(
+    config: &SystemConfig,
+    spec: &ServiceSpec,
+    urls: &BTreeMap<&'static str, Url>,
+    secrets: &secrets::Secrets,
+) -> anyhow::Result<SharedConfig> {
+    let mut shared = if config.read_env {
+        common::Config::<NoSettings>::from_env(spec.name, 0)?.shared
+    } else {
+        SharedConfig::local(spec.name, 0)
+    };
+    shared.service = spec.name;
+    shared.host = config.host;
+    shared.data_dir = config.data_dir.clone();
+    shared.events = config.events.clone();
+    if let Some(auth) = urls.get("auth") {
+        shared.identity.jwks_url = Some(auth.join("auth/.well-known/jwks.json")?);
+        shared.service_auth.auth_url = auth.clone();
+    }
+    shared.service_auth.secret = secrets.get(spec.name);
+    let mut subscriptions: BTreeMap<String, Vec<Url>> = BTreeMap::new();
+    for (topic, consumers) in registry::SUBSCRIPTIONS {
+        for consumer in *consumers {
+            if let Some(url) = urls.get(consumer) {
+                subscriptions.entry((*topic).to_owned()).or_default().push(url.join("events/push")?);
+            }
+        }
+    }
+    for (topic, extra) in &config.extra_subscriptions {
+        subscriptions.entry(topic.clone()).or_default().extend(extra.iter().cloned());
+    }
+    shared.events.subscriptions = subscriptions;
+    Ok(shared)
+}
+
+/// For reading only the shared part of a service's configuration.
+#[derive(Debug, Default, serde::Deserialize)]
+struct NoSettings {}
+
+impl common::ServiceSettings for NoSettings {}
