@@ -35,9 +35,9 @@ pub struct PushMessage {
     pub data: String,
     #[serde(default)]
     pub attributes: std::collections::BTreeMap<String, String>,
-    #[serde(rename = "messageId", alias = "message_id")]
+    #[serde(rename = "messageId")]
     pub message_id: String,
-    #[serde(rename = "publishTime", alias = "publish_time", default)]
+    #[serde(rename = "publishTime", default)]
     pub publish_time: Option<String>,
     #[serde(rename = "orderingKey", default)]
     pub ordering_key: Option<String>,
