@@ -10,6 +10,9 @@ mod outbox;
 mod push;
 mod relay;
 
+#[cfg(test)]
+mod tests;
+
 /// Messages generated from the protobuf schemas.
 #[allow(missing_docs, unreachable_pub, clippy::all)]
 pub mod v1 {

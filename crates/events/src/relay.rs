@@ -51,6 +51,12 @@ impl Relay {
         }
     }
 
+    /// Use `tokens` for the pushes instead of what the configuration gives.
+    pub fn with_tokens(mut self, tokens: Option<Arc<dyn TokenProvider>>) -> Self {
+        self.tokens = tokens;
+        self
+    }
+
     /// Deliver until `cancel` fires.
     pub async fn run(self, cancel: CancellationToken) {
         let idle = Duration::from_millis(self.config.poll_interval_ms.max(10));
@@ -83,11 +89,14 @@ impl Relay {
                 blocked.insert(entry.value.subject.clone());
                 continue;
             }
-            let status = self.deliver(entry).await?;
-            match status {
-                Some(OutboxStatus::Pending) => {}
-                Some(_) => settled += 1,
-                None => {}
+            let subject = entry.value.subject.clone();
+            match self.deliver(entry).await? {
+                Some(OutboxStatus::Sent | OutboxStatus::Dead) => settled += 1,
+                // Failed (or changed by another relay): later events of the
+                // subject wait, to keep the subject's order.
+                Some(OutboxStatus::Pending) | None => {
+                    blocked.insert(subject);
+                }
             }
         }
         Ok(settled)
