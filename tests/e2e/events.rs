@@ -23,13 +23,27 @@ async fn system_with(probe: &Probe) -> TestSystem {
 async fn signup_token_verifies_and_user_registered_reaches_a_subscriber() {
     let mut probe = Probe::reserve().unwrap();
     let system = system_with(&probe).await;
-    probe.start(&system.url("auth"), ProbeOptions::default()).await.unwrap();
+    probe
+        .start(&system.url("auth"), ProbeOptions::default())
+        .await
+        .unwrap();
 
     let user = system.user("artisan").await.unwrap();
 
     let verifier = Verifier::new(
-        VerifierConfig::new("https://securetoken.google.com/craftchain-local", "craftchain-local"),
-        Arc::new(JwksUrl::new(system.url("auth").join("auth/.well-known/jwks.json").unwrap()).unwrap()),
+        VerifierConfig::new(
+            "https://securetoken.google.com/craftchain-local",
+            "craftchain-local",
+        ),
+        Arc::new(
+            JwksUrl::new(
+                system
+                    .url("auth")
+                    .join("auth/.well-known/jwks.json")
+                    .unwrap(),
+            )
+            .unwrap(),
+        ),
     );
     let claims = verifier.verify(&user.id_token).await.unwrap();
     assert_eq!(claims.sub, user.uid);
@@ -65,9 +79,11 @@ async fn a_subscriber_that_was_down_applies_the_event_exactly_once() {
         .start(&system.url("auth"), ProbeOptions { drop_first_acks: 1 })
         .await
         .unwrap();
-    eventually(WAIT, "the redelivery after the lost acknowledgement", || async {
-        (probe.received() >= 2).then_some(())
-    })
+    eventually(
+        WAIT,
+        "the redelivery after the lost acknowledgement",
+        || async { (probe.received() >= 2).then_some(()) },
+    )
     .await
     .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -75,7 +91,11 @@ async fn a_subscriber_that_was_down_applies_the_event_exactly_once() {
     let applied = probe.applied().await.unwrap();
     let mine: Vec<_> = applied.iter().filter(|s| s.subject == user.uid).collect();
     assert_eq!(mine.len(), 1, "applied {mine:?}");
-    assert_eq!(probe.received(), 2, "the relay kept pushing after the acknowledgement");
+    assert_eq!(
+        probe.received(),
+        2,
+        "the relay kept pushing after the acknowledgement"
+    );
     let attempts = probe.delivery_attempts();
     assert!(
         attempts[0] >= 2,
@@ -84,7 +104,11 @@ async fn a_subscriber_that_was_down_applies_the_event_exactly_once() {
     assert_eq!(attempts[1], attempts[0] + 1);
 
     // The sign-up is still usable end to end.
-    let again = system.auth().login(&user.email, &user.password).await.unwrap();
+    let again = system
+        .auth()
+        .login(&user.email, &user.password)
+        .await
+        .unwrap();
     assert!(!again.id_token.is_empty());
     system.stop().await.unwrap();
 }

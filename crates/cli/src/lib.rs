@@ -103,15 +103,22 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
         .iter()
         .filter(|s| config.services.is_empty() || config.services.contains(&s.name))
         .collect();
-    anyhow::ensure!(!chosen.is_empty(), "no known service among {:?}", config.services);
+    anyhow::ensure!(
+        !chosen.is_empty(),
+        "no known service among {:?}",
+        config.services
+    );
     let mut listeners = Vec::new();
     let mut urls = BTreeMap::new();
     for spec in &chosen {
         let port = config.base_port.map_or(0, |base| base + spec.port_offset);
         let addr = SocketAddr::new(config.host, port);
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding {} to {addr}: is something else using the port?", spec.name))?;
+        let listener = TcpListener::bind(addr).await.with_context(|| {
+            format!(
+                "binding {} to {addr}: is something else using the port?",
+                spec.name
+            )
+        })?;
         let url = Url::parse(&format!("http://{}/", listener.local_addr()?))?;
         urls.insert(spec.name, url);
         listeners.push(listener);
@@ -158,12 +165,18 @@ fn shared_config(
     for (topic, consumers) in registry::SUBSCRIPTIONS {
         for consumer in *consumers {
             if let Some(url) = urls.get(consumer) {
-                subscriptions.entry((*topic).to_owned()).or_default().push(url.join("events/push")?);
+                subscriptions
+                    .entry((*topic).to_owned())
+                    .or_default()
+                    .push(url.join("events/push")?);
             }
         }
     }
     for (topic, extra) in &config.extra_subscriptions {
-        subscriptions.entry(topic.clone()).or_default().extend(extra.iter().cloned());
+        subscriptions
+            .entry(topic.clone())
+            .or_default()
+            .extend(extra.iter().cloned());
     }
     shared.events.subscriptions = subscriptions;
     Ok(shared)

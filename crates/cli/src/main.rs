@@ -13,7 +13,11 @@ use clap::{Parser, Subcommand};
 use craftchain_cli::{SERVICES, SystemConfig};
 
 #[derive(Parser)]
-#[command(name = "craftchain", version, about = "Run CraftChain X on one machine")]
+#[command(
+    name = "craftchain",
+    version,
+    about = "Run CraftChain X on one machine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,9 +43,7 @@ enum Command {
         name: String,
     },
     /// Write every service's OpenAPI document into DIR.
-    Openapi {
-        dir: PathBuf,
-    },
+    Openapi { dir: PathBuf },
 }
 
 #[tokio::main]

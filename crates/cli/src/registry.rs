@@ -2,8 +2,8 @@
 //! and who subscribes to which event (DESIGN.md's table). Adding a service
 //! means adding one entry here.
 
-use futures::future::BoxFuture;
 use common::{Service, SharedConfig};
+use futures::future::BoxFuture;
 
 use crate::secrets::Secrets;
 
@@ -19,7 +19,9 @@ pub struct ServiceSpec {
 
 impl std::fmt::Debug for ServiceSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceSpec").field("name", &self.name).finish()
+        f.debug_struct("ServiceSpec")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -30,7 +32,11 @@ pub static SERVICES: &[ServiceSpec] = &[ServiceSpec {
     build: build_auth,
 }];
 
-fn build_auth(shared: SharedConfig, secrets: Secrets, read_env: bool) -> BoxFuture<'static, anyhow::Result<Service>> {
+fn build_auth(
+    shared: SharedConfig,
+    secrets: Secrets,
+    read_env: bool,
+) -> BoxFuture<'static, anyhow::Result<Service>> {
     Box::pin(async move {
         let mut settings = if read_env {
             auth::Config::from_env(auth::NAME, 0)?.service
@@ -38,7 +44,11 @@ fn build_auth(shared: SharedConfig, secrets: Secrets, read_env: bool) -> BoxFutu
             auth::Settings::default()
         };
         settings.service_secrets.extend(secrets.all());
-        auth::build(&auth::Config { shared, service: settings }).await
+        auth::build(&auth::Config {
+            shared,
+            service: settings,
+        })
+        .await
     })
 }
 
@@ -49,10 +59,16 @@ pub static SUBSCRIPTIONS: &[(&str, &[&str])] = &[
     ("product.updated", &["analytics"]),
     ("product.deleted", &["analytics"]),
     ("order.placed", &["notification", "analytics"]),
-    ("order.completed", &["pricing", "blockchain", "notification", "analytics"]),
+    (
+        "order.completed",
+        &["pricing", "blockchain", "notification", "analytics"],
+    ),
     ("ml.analysis.completed", &["product", "analytics"]),
     ("pricing.suggested", &["product", "analytics"]),
-    ("payment.executed", &["product", "notification", "analytics"]),
+    (
+        "payment.executed",
+        &["product", "notification", "analytics"],
+    ),
     ("provenance.minted", &["analytics"]),
     ("media.uploaded", &["analytics"]),
     ("notification.delivered", &["analytics"]),

@@ -24,11 +24,16 @@ impl Secrets {
     }
 }
 
-pub(crate) fn load_or_create<'a>(dir: &Path, services: impl Iterator<Item = &'a str>) -> anyhow::Result<Secrets> {
+pub(crate) fn load_or_create<'a>(
+    dir: &Path,
+    services: impl Iterator<Item = &'a str>,
+) -> anyhow::Result<Secrets> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("secrets.json");
     let mut map: BTreeMap<String, String> = match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| format!("reading {}", path.display()))?,
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).with_context(|| format!("reading {}", path.display()))?
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
@@ -45,7 +50,9 @@ pub(crate) fn load_or_create<'a>(dir: &Path, services: impl Iterator<Item = &'a 
         write_private(&path, &serde_json::to_vec_pretty(&map)?)?;
     }
     Ok(Secrets(
-        map.into_iter().map(|(k, v)| (k, SecretString::from(v))).collect(),
+        map.into_iter()
+            .map(|(k, v)| (k, SecretString::from(v)))
+            .collect(),
     ))
 }
 

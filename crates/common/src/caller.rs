@@ -20,8 +20,11 @@ use crate::identity::{
 impl From<VerifyError> for ApiError {
     fn from(err: VerifyError) -> Self {
         if err.is_unavailable() {
-            ApiError::unavailable(Duration::from_secs(5), "token keys are unavailable; try again shortly")
-                .with_source(err)
+            ApiError::unavailable(
+                Duration::from_secs(5),
+                "token keys are unavailable; try again shortly",
+            )
+            .with_source(err)
         } else {
             ApiError::unauthorized(err.to_string())
         }
@@ -51,7 +54,10 @@ pub fn authenticator(config: &IdentityConfig) -> Result<Authenticator, KeyFetchE
             VerifierConfig::new(crate::identity::GOOGLE_OIDC_ISSUER, audience.clone()),
             Arc::new(JwksUrl::new(config.oidc_jwks_url.clone())?),
         );
-        auth = auth.with_google_oidc(OidcServiceAccounts::new(google, config.oidc_allowed_emails.clone()));
+        auth = auth.with_google_oidc(OidcServiceAccounts::new(
+            google,
+            config.oidc_allowed_emails.clone(),
+        ));
     }
     Ok(auth)
 }
@@ -93,7 +99,10 @@ where
     type Rejection = ApiError;
 
     /// No `Authorization` header → `None`; a bad token is still 401.
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
         let auth = Arc::<Authenticator>::from_ref(state);
         authenticate(parts, &auth).await
     }
@@ -106,7 +115,10 @@ impl Caller {
             Ok(())
         } else {
             let names: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
-            Err(ApiError::forbidden(format!("this needs the role {}", names.join(" or "))))
+            Err(ApiError::forbidden(format!(
+                "this needs the role {}",
+                names.join(" or ")
+            )))
         }
     }
 
@@ -115,7 +127,9 @@ impl Caller {
         if self.uid == owner || self.is_admin() {
             Ok(())
         } else {
-            Err(ApiError::forbidden("only the owner or an admin may do this"))
+            Err(ApiError::forbidden(
+                "only the owner or an admin may do this",
+            ))
         }
     }
 }

@@ -37,13 +37,22 @@ pub enum ClientError {
     },
     /// The service could not be reached, or kept answering 502/503/504.
     #[error("{service} is unavailable: {reason}")]
-    Unavailable { service: &'static str, reason: String },
+    Unavailable {
+        service: &'static str,
+        reason: String,
+    },
     /// The answer was not what the caller expects.
     #[error("{service} sent an unexpected body: {reason}")]
-    Decode { service: &'static str, reason: String },
+    Decode {
+        service: &'static str,
+        reason: String,
+    },
     /// This service could not obtain a token to call with.
     #[error("no token to call {service}: {reason}")]
-    Token { service: &'static str, reason: String },
+    Token {
+        service: &'static str,
+        reason: String,
+    },
 }
 
 impl ClientError {
@@ -66,16 +75,24 @@ impl From<ClientError> for ApiError {
     /// (a 404 of a referenced resource, say) before falling back to this.
     fn from(err: ClientError) -> Self {
         match &err {
-            ClientError::Unavailable { service, .. } => {
-                ApiError::unavailable(Duration::from_secs(2), format!("the {service} service is unavailable"))
-                    .with_source(err)
-            }
-            ClientError::Problem { service, status, .. } if status.is_server_error() => {
-                ApiError::unavailable(Duration::from_secs(2), format!("the {service} service is unavailable"))
-                    .with_source(err)
-            }
-            _ => ApiError::new(StatusCode::BAD_GATEWAY, "bad_gateway", "a dependency answered unexpectedly")
-                .with_source(err),
+            ClientError::Unavailable { service, .. } => ApiError::unavailable(
+                Duration::from_secs(2),
+                format!("the {service} service is unavailable"),
+            )
+            .with_source(err),
+            ClientError::Problem {
+                service, status, ..
+            } if status.is_server_error() => ApiError::unavailable(
+                Duration::from_secs(2),
+                format!("the {service} service is unavailable"),
+            )
+            .with_source(err),
+            _ => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "bad_gateway",
+                "a dependency answered unexpectedly",
+            )
+            .with_source(err),
         }
     }
 }
@@ -222,12 +239,20 @@ impl ServiceClient {
         options: &CallOptions,
     ) -> Result<Reply, ClientError> {
         let service = self.inner.service;
-        let url = self.inner.base.join(path.trim_start_matches('/')).map_err(|e| ClientError::Decode {
-            service,
-            reason: format!("bad path {path:?}: {e}"),
-        })?;
+        let url = self
+            .inner
+            .base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| ClientError::Decode {
+                service,
+                reason: format!("bad path {path:?}: {e}"),
+            })?;
         let retryable = is_idempotent(&method) || options.idempotency_key.is_some();
-        let attempts = if retryable { self.inner.max_retries + 1 } else { 1 };
+        let attempts = if retryable {
+            self.inner.max_retries + 1
+        } else {
+            1
+        };
         let headers = self.headers(&url, options).await?;
         let timeout = options.timeout.unwrap_or(self.inner.timeout);
         let mut last = None;
@@ -250,10 +275,13 @@ impl ServiceClient {
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
-                    let body = response.bytes().await.map_err(|e| ClientError::Unavailable {
-                        service,
-                        reason: format!("reading the answer: {e}"),
-                    });
+                    let body = response
+                        .bytes()
+                        .await
+                        .map_err(|e| ClientError::Unavailable {
+                            service,
+                            reason: format!("reading the answer: {e}"),
+                        });
                     let body = match body {
                         Ok(b) => b,
                         Err(e) => {
@@ -262,7 +290,11 @@ impl ServiceClient {
                         }
                     };
                     if status.is_success() || status.is_redirection() {
-                        return Ok(Reply { status, headers, body });
+                        return Ok(Reply {
+                            status,
+                            headers,
+                            body,
+                        });
                     }
                     let err = ClientError::Problem {
                         service,
@@ -324,10 +356,15 @@ impl ServiceClient {
             _ => match &self.inner.tokens {
                 Some(tokens) => {
                     let audience = origin(url);
-                    Some(tokens.token(&audience).await.map_err(|e| ClientError::Token {
-                        service,
-                        reason: e.to_string(),
-                    })?)
+                    Some(
+                        tokens
+                            .token(&audience)
+                            .await
+                            .map_err(|e| ClientError::Token {
+                                service,
+                                reason: e.to_string(),
+                            })?,
+                    )
                 }
                 None => None,
             },
@@ -412,7 +449,11 @@ mod tests {
             .mount(&server)
             .await;
         let err = client(&server)
-            .post_json::<_, serde_json::Value>("/things", &serde_json::json!({}), &CallOptions::default())
+            .post_json::<_, serde_json::Value>(
+                "/things",
+                &serde_json::json!({}),
+                &CallOptions::default(),
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, ClientError::Unavailable { .. }), "{err:?}");
@@ -471,7 +512,11 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let c = ServiceClient::new("gone", Url::parse(&format!("http://{addr}/")).unwrap(), None);
+        let c = ServiceClient::new(
+            "gone",
+            Url::parse(&format!("http://{addr}/")).unwrap(),
+            None,
+        );
         let started = std::time::Instant::now();
         let err = c.get_json::<serde_json::Value>("/x").await.unwrap_err();
         assert!(matches!(err, ClientError::Unavailable { .. }));

@@ -138,8 +138,10 @@ impl Service {
         F: FnOnce(CancellationToken) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.tasks
-            .push((name, Box::new(move |token| Box::pin(task(token)) as TaskFuture)));
+        self.tasks.push((
+            name,
+            Box::new(move |token| Box::pin(task(token)) as TaskFuture),
+        ));
         self
     }
 
@@ -208,7 +210,11 @@ async fn ready(Extension(ops): Extension<Arc<Ops>>) -> Response {
         .into_iter()
         .map(|(name, r)| (name, r.err().unwrap_or_else(|| "ok".to_owned())))
         .collect();
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = Readiness {
         status: if ok { "ready" } else { "unavailable" },
         checks,
@@ -269,7 +275,8 @@ async fn access_log(State(service): State<&'static str>, request: Request, next:
         ("status", status.to_string()),
     ];
     metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels[..3]).record(elapsed.as_secs_f64());
+    metrics::histogram!("http_request_duration_seconds", &labels[..3])
+        .record(elapsed.as_secs_f64());
     if route != "/health" && route != "/metrics" {
         tracing::info!(
             service,
@@ -290,8 +297,11 @@ async fn access_log(State(service): State<&'static str>, request: Request, next:
 async fn deadline(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::unavailable(Duration::from_secs(1), "the request took too long and was abandoned")
-            .into_response(),
+        Err(_) => ApiError::unavailable(
+            Duration::from_secs(1),
+            "the request took too long and was abandoned",
+        )
+        .into_response(),
     }
 }
 
@@ -333,7 +343,10 @@ impl Server {
     /// Serve until `shutdown` completes, then stop accepting, let in-flight
     /// requests and background tasks finish within the grace period, and
     /// return.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let Server {
             listener,
             service,
@@ -368,7 +381,11 @@ impl Server {
         match tokio::time::timeout(grace, drain).await {
             Ok(Ok(result)) => result.context("serving")?,
             Ok(Err(join)) => return Err(anyhow::anyhow!("server task failed: {join}")),
-            Err(_) => tracing::warn!(service = name, ?grace, "drain timed out; closing remaining connections"),
+            Err(_) => tracing::warn!(
+                service = name,
+                ?grace,
+                "drain timed out; closing remaining connections"
+            ),
         }
         Ok(())
     }

@@ -33,12 +33,15 @@ pub fn from_config(config: &SharedConfig) -> Option<Arc<dyn TokenProvider>> {
     let auth = &config.service_auth;
     match auth.mode {
         ServiceAuthMode::Secret => auth.secret.clone().map(|secret| {
-            Arc::new(AuthServiceTokens::new(auth.auth_url.clone(), config.service, secret))
-                as Arc<dyn TokenProvider>
+            Arc::new(AuthServiceTokens::new(
+                auth.auth_url.clone(),
+                config.service,
+                secret,
+            )) as Arc<dyn TokenProvider>
         }),
-        ServiceAuthMode::Metadata => {
-            Some(Arc::new(MetadataServerTokens::new(auth.metadata_url.clone())) as Arc<dyn TokenProvider>)
-        }
+        ServiceAuthMode::Metadata => Some(Arc::new(MetadataServerTokens::new(
+            auth.metadata_url.clone(),
+        )) as Arc<dyn TokenProvider>),
     }
 }
 
@@ -105,7 +108,10 @@ impl TokenProvider for AuthServiceTokens {
             .await
             .map_err(|e| TokenError(format!("auth service unreachable: {e}")))?;
         if !response.status().is_success() {
-            return Err(TokenError(format!("auth service refused: {}", response.status())));
+            return Err(TokenError(format!(
+                "auth service refused: {}",
+                response.status()
+            )));
         }
         let answer: ServiceTokenResponse = response
             .json()
@@ -160,7 +166,10 @@ impl TokenProvider for MetadataServerTokens {
             .await
             .map_err(|e| TokenError(format!("metadata server unreachable: {e}")))?;
         if !response.status().is_success() {
-            return Err(TokenError(format!("metadata server refused: {}", response.status())));
+            return Err(TokenError(format!(
+                "metadata server refused: {}",
+                response.status()
+            )));
         }
         let token = response
             .text()
@@ -186,7 +195,9 @@ mod tests {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .and(path("/auth/service-token"))
-            .and(body_json(serde_json::json!({"service": "product", "secret": "s3"})))
+            .and(body_json(
+                serde_json::json!({"service": "product", "secret": "s3"}),
+            ))
             .respond_with(
                 ResponseTemplate::new(200)
                     .set_body_json(serde_json::json!({"id_token": "tok", "expires_in": 600})),
@@ -194,7 +205,11 @@ mod tests {
             .expect(1)
             .mount(&server)
             .await;
-        let p = AuthServiceTokens::new(Url::parse(&server.uri()).unwrap(), "product", "s3".to_owned().into());
+        let p = AuthServiceTokens::new(
+            Url::parse(&server.uri()).unwrap(),
+            "product",
+            "s3".to_owned().into(),
+        );
         assert_eq!(p.token("x").await.unwrap(), "tok");
         assert_eq!(p.token("x").await.unwrap(), "tok");
     }
@@ -203,7 +218,9 @@ mod tests {
     async fn metadata_server_is_asked_with_the_documented_request() {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
-            .and(path("/computeMetadata/v1/instance/service-accounts/default/identity"))
+            .and(path(
+                "/computeMetadata/v1/instance/service-accounts/default/identity",
+            ))
             .and(query_param("audience", "https://product-xyz.a.run.app"))
             .and(query_param("format", "full"))
             .and(header("Metadata-Flavor", "Google"))
@@ -212,7 +229,13 @@ mod tests {
             .mount(&server)
             .await;
         let p = MetadataServerTokens::new(Url::parse(&server.uri()).unwrap());
-        assert_eq!(p.token("https://product-xyz.a.run.app").await.unwrap(), "eyJ.oidc.token");
-        assert_eq!(p.token("https://product-xyz.a.run.app").await.unwrap(), "eyJ.oidc.token");
+        assert_eq!(
+            p.token("https://product-xyz.a.run.app").await.unwrap(),
+            "eyJ.oidc.token"
+        );
+        assert_eq!(
+            p.token("https://product-xyz.a.run.app").await.unwrap(),
+            "eyJ.oidc.token"
+        );
     }
 }

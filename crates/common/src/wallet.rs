@@ -34,7 +34,11 @@ impl WalletAddress {
         out.push_str("0x");
         for (i, c) in lower.chars().enumerate() {
             let nibble = (hash[i / 2] >> (if i % 2 == 0 { 4 } else { 0 })) & 0xf;
-            out.push(if c.is_ascii_alphabetic() && nibble >= 8 { c.to_ascii_uppercase() } else { c });
+            out.push(if c.is_ascii_alphabetic() && nibble >= 8 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            });
         }
         out
     }
@@ -50,7 +54,8 @@ impl FromStr for WalletAddress {
             return Err(AddressError::Malformed);
         }
         let mut bytes = [0u8; 20];
-        hex::decode_to_slice(digits.to_ascii_lowercase(), &mut bytes).map_err(|_| AddressError::Malformed)?;
+        hex::decode_to_slice(digits.to_ascii_lowercase(), &mut bytes)
+            .map_err(|_| AddressError::Malformed)?;
         let address = WalletAddress(bytes);
         let checksummed = address.to_checksum();
         if checksummed == s {
@@ -81,7 +86,9 @@ impl Serialize for WalletAddress {
 
 impl<'de> Deserialize<'de> for WalletAddress {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -109,10 +116,22 @@ mod tests {
         let lower = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
         assert_eq!(
             lower.parse::<WalletAddress>(),
-            Err(AddressError::BadChecksum("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed".into()))
+            Err(AddressError::BadChecksum(
+                "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed".into()
+            ))
         );
-        for bad in ["", "0x", "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAe", "0xZZAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"] {
-            assert_eq!(bad.parse::<WalletAddress>(), Err(AddressError::Malformed), "{bad}");
+        for bad in [
+            "",
+            "0x",
+            "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAe",
+            "0xZZAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+        ] {
+            assert_eq!(
+                bad.parse::<WalletAddress>(),
+                Err(AddressError::Malformed),
+                "{bad}"
+            );
         }
     }
 }

@@ -50,7 +50,10 @@ async fn list(
         .map(Cursor::parse)
         .transpose()
         .map_err(|_| invalid_cursor())?;
-    let query = store::Query::new().eq("status", "dead").limit(params.limit()?).after(cursor);
+    let query = store::Query::new()
+        .eq("status", "dead")
+        .limit(params.limit()?)
+        .after(cursor);
     let (items, next) = state.outbox.query(&query).await.map_err(|e| match e {
         StoreError::InvalidCursor => invalid_cursor(),
         other => ApiError::internal(other),
@@ -74,7 +77,10 @@ async fn replay(
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found(format!("dead letter {event_id}")))?;
     if entry.value.status != OutboxStatus::Dead {
-        return Err(ApiError::conflict("not_dead", "only a dead-lettered event can be replayed"));
+        return Err(ApiError::conflict(
+            "not_dead",
+            "only a dead-lettered event can be replayed",
+        ));
     }
     let mut value = entry.value;
     value.status = OutboxStatus::Pending;
@@ -85,7 +91,9 @@ async fn replay(
         .update(&event_id, &value, entry.version)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict { .. } => ApiError::conflict("changed", "the entry changed; try again"),
+            StoreError::Conflict { .. } => {
+                ApiError::conflict("changed", "the entry changed; try again")
+            }
             other => ApiError::internal(other),
         })?;
     tracing::info!(event_id, "dead letter replayed");

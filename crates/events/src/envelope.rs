@@ -51,7 +51,13 @@ pub enum DecodeError {
     WrongType { expected: &'static str, got: String },
 }
 
-pub(crate) fn envelope<E: Event>(event_id: &str, source: &str, subject: &str, event: &E, at: chrono::DateTime<chrono::Utc>) -> v1::Envelope {
+pub(crate) fn envelope<E: Event>(
+    event_id: &str,
+    source: &str,
+    subject: &str,
+    event: &E,
+    at: chrono::DateTime<chrono::Utc>,
+) -> v1::Envelope {
     v1::Envelope {
         event_id: event_id.to_owned(),
         event_type: E::TYPE.to_owned(),

@@ -48,7 +48,10 @@ impl Entity for OutboxEntry {
 
 /// The index the relay's query needs: pending entries in id (= time) order.
 pub fn outbox_indexes() -> Vec<IndexSpec> {
-    vec![IndexSpec::new(OutboxEntry::COLLECTION, &[("status", Direction::Asc)])]
+    vec![IndexSpec::new(
+        OutboxEntry::COLLECTION,
+        &[("status", Direction::Asc)],
+    )]
 }
 
 /// Writes events into a transaction on behalf of one service.
@@ -67,7 +70,8 @@ impl Publisher {
     pub fn emit<E: Event>(&self, tx: &mut Txn, subject: &str, event: &E) -> StoreResult<String> {
         let now = common::time::now();
         let event_id = uuid::Uuid::now_v7().to_string();
-        let data = STANDARD.encode(envelope(&event_id, self.source, subject, event, now).encode_to_vec());
+        let data =
+            STANDARD.encode(envelope(&event_id, self.source, subject, event, now).encode_to_vec());
         let entry = OutboxEntry {
             event_id: event_id.clone(),
             event_type: E::TYPE.to_owned(),

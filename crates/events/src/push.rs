@@ -109,7 +109,11 @@ pub struct PushOutcome {
 pub fn push_router(store: Store, consumer: Arc<dyn Consumer>, auth: Arc<Authenticator>) -> Router {
     Router::new()
         .route("/events/push", post(receive))
-        .with_state(PushState { store, consumer, auth })
+        .with_state(PushState {
+            store,
+            consumer,
+            auth,
+        })
 }
 
 async fn receive(
@@ -151,15 +155,28 @@ async fn receive(
             false
         }
         Err(ConsumeError::Invalid(reason)) => {
-            tracing::warn!(event_id, event_type = event.event_type(), reason, "event refused");
+            tracing::warn!(
+                event_id,
+                event_type = event.event_type(),
+                reason,
+                "event refused"
+            );
             return Err(ApiError::bad_request("event_rejected", reason));
         }
         Err(e) => {
-            return Err(ApiError::unavailable(Duration::from_secs(1), "the event could not be applied now")
-                .with_source(e));
+            return Err(ApiError::unavailable(
+                Duration::from_secs(1),
+                "the event could not be applied now",
+            )
+            .with_source(e));
         }
     };
-    tracing::info!(event_id, event_type = event.event_type(), applied, "event received");
+    tracing::info!(
+        event_id,
+        event_type = event.event_type(),
+        applied,
+        "event received"
+    );
     Ok(AxumJson(PushOutcome {
         event_id,
         outcome: if applied { "applied" } else { "duplicate" }.to_owned(),

@@ -117,7 +117,12 @@ impl Relay {
             })
             .unwrap_or_default();
         let attempt = value.attempts + 1;
-        let outcomes = join_all(subscribers.iter().map(|url| self.push(url, &value, attempt))).await;
+        let outcomes = join_all(
+            subscribers
+                .iter()
+                .map(|url| self.push(url, &value, attempt)),
+        )
+        .await;
         let mut errors = Vec::new();
         for (url, outcome) in subscribers.iter().zip(outcomes) {
             match outcome {
@@ -143,7 +148,8 @@ impl Relay {
             } else {
                 let delay = self.backoff(value.attempts);
                 value.next_attempt_at = common::time::now()
-                    + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::seconds(60));
+                    + chrono::Duration::from_std(delay)
+                        .unwrap_or_else(|_| chrono::Duration::seconds(60));
                 tracing::warn!(
                     event_id = value.event_id,
                     event_type = value.event_type,
@@ -184,7 +190,11 @@ impl Relay {
             "subscription": format!("projects/{}/subscriptions/{}", self.project, entry.event_type.replace('.', "-")),
             "deliveryAttempt": attempt,
         });
-        let mut request = self.http.post(url.clone()).json(&body).timeout(PUSH_TIMEOUT);
+        let mut request = self
+            .http
+            .post(url.clone())
+            .json(&body)
+            .timeout(PUSH_TIMEOUT);
         if let Some(tokens) = &self.tokens {
             let token = tokens
                 .token(&url.origin().ascii_serialization())

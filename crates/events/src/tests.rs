@@ -9,7 +9,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use axum::body::Body;
 use common::config::SharedConfig;
-use common::identity::{Authenticator, Claims, FirebaseClaims, JwkSet, Role, SigningKey, StaticKeys, Verifier, VerifierConfig};
+use common::identity::{
+    Authenticator, Claims, FirebaseClaims, JwkSet, Role, SigningKey, StaticKeys, Verifier,
+    VerifierConfig,
+};
 use common::tokens::{TokenError, TokenProvider};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -28,7 +31,9 @@ struct Issuer {
 
 impl Issuer {
     fn new() -> Self {
-        Self { key: SigningKey::generate().unwrap() }
+        Self {
+            key: SigningKey::generate().unwrap(),
+        }
     }
 
     fn token(&self, uid: &str, role: Role) -> String {
@@ -46,15 +51,22 @@ impl Issuer {
                 email_verified: None,
                 name: None,
                 role: Some(role),
-                firebase: Some(FirebaseClaims { sign_in_provider: "custom".into() }),
+                firebase: Some(FirebaseClaims {
+                    sign_in_provider: "custom".into(),
+                }),
             })
             .unwrap()
     }
 
     fn authenticator(&self) -> Arc<Authenticator> {
         Arc::new(Authenticator::new(Verifier::new(
-            VerifierConfig::new("https://securetoken.google.com/craftchain-local", "craftchain-local"),
-            Arc::new(StaticKeys::from_jwk_set(&JwkSet::from_signing_keys([&self.key]))),
+            VerifierConfig::new(
+                "https://securetoken.google.com/craftchain-local",
+                "craftchain-local",
+            ),
+            Arc::new(StaticKeys::from_jwk_set(&JwkSet::from_signing_keys([
+                &self.key,
+            ]))),
         )))
     }
 }
@@ -70,12 +82,18 @@ impl TokenProvider for FixedToken {
 
 fn store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    (Store::open_sqlite(dir.path().join("s.sqlite")).unwrap(), dir)
+    (
+        Store::open_sqlite(dir.path().join("s.sqlite")).unwrap(),
+        dir,
+    )
 }
 
 fn shared(subscriber: &str, max_attempts: u32) -> SharedConfig {
     let mut shared = SharedConfig::local("auth", 0);
-    shared.events.subscriptions.insert("user.registered".into(), vec![subscriber.parse().unwrap()]);
+    shared
+        .events
+        .subscriptions
+        .insert("user.registered".into(), vec![subscriber.parse().unwrap()]);
     shared.events.max_attempts = max_attempts;
     shared.events.initial_backoff_ms = 1;
     shared.events.max_backoff_ms = 1;
@@ -86,14 +104,27 @@ async fn emit(store: &Store, subject: &str) -> String {
     let publisher = Publisher::new("auth");
     store
         .transact(async |tx: &mut Txn| {
-            publisher.emit(tx, subject, &UserRegistered { user_id: subject.into(), ..Default::default() })
+            publisher.emit(
+                tx,
+                subject,
+                &UserRegistered {
+                    user_id: subject.into(),
+                    ..Default::default()
+                },
+            )
         })
         .await
         .unwrap()
 }
 
 async fn entry(store: &Store, id: &str) -> OutboxEntry {
-    store.collection::<OutboxEntry>().get(id).await.unwrap().unwrap().value
+    store
+        .collection::<OutboxEntry>()
+        .get(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .value
 }
 
 /// Run relay passes until nothing is due or `n` passes are done.
@@ -127,9 +158,16 @@ async fn relay_pushes_in_pubsub_push_format_with_a_bearer_token() {
     assert_eq!(message["orderingKey"], "u1");
     assert_eq!(message["attributes"]["event_type"], "user.registered");
     assert!(message["publishTime"].as_str().unwrap().ends_with('Z'));
-    assert_eq!(body["subscription"], "projects/craftchain-local/subscriptions/user-registered");
+    assert_eq!(
+        body["subscription"],
+        "projects/craftchain-local/subscriptions/user-registered"
+    );
     assert_eq!(body["deliveryAttempt"], 1);
-    let data = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, message["data"].as_str().unwrap()).unwrap();
+    let data = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        message["data"].as_str().unwrap(),
+    )
+    .unwrap();
     let received = Received::from_bytes(&data).unwrap();
     assert_eq!(received.envelope.source, "auth");
     assert_eq!(received.decode::<UserRegistered>().unwrap().user_id, "u1");
@@ -147,7 +185,11 @@ async fn a_rolled_back_transaction_leaves_no_event() {
         })
         .await;
     assert!(result.is_err());
-    let (pending, _) = store.collection::<OutboxEntry>().query(&store::Query::new()).await.unwrap();
+    let (pending, _) = store
+        .collection::<OutboxEntry>()
+        .query(&store::Query::new())
+        .await
+        .unwrap();
     assert!(pending.is_empty());
 }
 
@@ -170,41 +212,74 @@ async fn failing_deliveries_are_retried_then_dead_lettered_and_can_be_replayed()
     assert!(dead.last_error.unwrap().contains("500"));
 
     // An admin lists and replays it; the subscriber works again.
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
     let issuer = Issuer::new();
     let admin = crate::dead_letter_router(&store, issuer.authenticator());
     let list = admin
         .clone()
         .oneshot(
             Request::get("/admin/events/dead-letters")
-                .header("authorization", format!("Bearer {}", issuer.token("a1", Role::Admin)))
+                .header(
+                    "authorization",
+                    format!("Bearer {}", issuer.token("a1", Role::Admin)),
+                )
                 .body(Body::empty())
                 .unwrap(),
         )
         .await
         .unwrap();
     assert_eq!(list.status(), StatusCode::OK);
-    let page: serde_json::Value = serde_json::from_slice(&list.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let page: serde_json::Value =
+        serde_json::from_slice(&list.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(page["items"][0]["event_id"], id.as_str());
 
     let replay = |role| {
         Request::post(format!("/admin/events/dead-letters/{id}/replay"))
-            .header("authorization", format!("Bearer {}", issuer.token("a1", role)))
+            .header(
+                "authorization",
+                format!("Bearer {}", issuer.token("a1", role)),
+            )
             .body(Body::empty())
             .unwrap()
     };
-    assert_eq!(admin.clone().oneshot(replay(Role::Buyer)).await.unwrap().status(), StatusCode::FORBIDDEN);
-    assert_eq!(admin.clone().oneshot(replay(Role::Admin)).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        admin
+            .clone()
+            .oneshot(replay(Role::Buyer))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        admin
+            .clone()
+            .oneshot(replay(Role::Admin))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
     passes(&relay, 3).await;
     assert_eq!(entry(&store, &id).await.status, OutboxStatus::Sent);
-    assert_eq!(admin.oneshot(replay(Role::Admin)).await.unwrap().status(), StatusCode::CONFLICT);
+    assert_eq!(
+        admin.oneshot(replay(Role::Admin)).await.unwrap().status(),
+        StatusCode::CONFLICT
+    );
 }
 
 #[tokio::test]
 async fn later_events_of_a_subject_wait_for_an_earlier_failing_one() {
     let (store, _dir) = store();
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
     let first = emit(&store, "u1").await;
     let second = emit(&store, "u1").await;
     let other = emit(&store, "u2").await;
@@ -213,7 +288,11 @@ async fn later_events_of_a_subject_wait_for_an_earlier_failing_one() {
     let relay = Relay::new(&store, &config);
     relay.pass().await.unwrap();
     assert_eq!(entry(&store, &first).await.attempts, 1);
-    assert_eq!(entry(&store, &second).await.attempts, 0, "pushed out of order");
+    assert_eq!(
+        entry(&store, &second).await.attempts,
+        0,
+        "pushed out of order"
+    );
     assert_eq!(entry(&store, &other).await.attempts, 1);
 }
 
@@ -226,7 +305,11 @@ impl Consumer for Counter {
         if user.user_id == "poison" {
             return Err(ConsumeError::Invalid("poison".into()));
         }
-        let mut count: Count = tx.get::<Count>("n").await?.map(|c| c.value).unwrap_or_default();
+        let mut count: Count = tx
+            .get::<Count>("n")
+            .await?
+            .map(|c| c.value)
+            .unwrap_or_default();
         count.n += 1;
         tx.set("n", &count)?;
         Ok(())
@@ -247,10 +330,16 @@ fn push_body(event_id: &str, user_id: &str) -> String {
         event_id,
         "auth",
         user_id,
-        &UserRegistered { user_id: user_id.into(), ..Default::default() },
+        &UserRegistered {
+            user_id: user_id.into(),
+            ..Default::default()
+        },
         chrono::Utc::now(),
     );
-    let data = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, env.encode_to_vec());
+    let data = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        env.encode_to_vec(),
+    );
     // The shape Pub/Sub sends, with both spellings of its fields.
     serde_json::json!({
         "message": {"data": data, "attributes": {}, "messageId": event_id, "message_id": event_id,
@@ -273,18 +362,57 @@ async fn push_applies_each_event_once_and_only_for_the_service_role() {
         router.clone().oneshot(r.body(Body::from(body)).unwrap())
     };
     let service = issuer.token("service:auth", Role::Service);
-    assert_eq!(push(None, push_body("e1", "u1")).await.unwrap().status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
-        push(Some(issuer.token("u9", Role::Admin)), push_body("e1", "u1")).await.unwrap().status(),
+        push(None, push_body("e1", "u1")).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        push(Some(issuer.token("u9", Role::Admin)), push_body("e1", "u1"))
+            .await
+            .unwrap()
+            .status(),
         StatusCode::FORBIDDEN
     );
     for _ in 0..3 {
-        assert_eq!(push(Some(service.clone()), push_body("e1", "u1")).await.unwrap().status(), StatusCode::OK);
+        assert_eq!(
+            push(Some(service.clone()), push_body("e1", "u1"))
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
     }
-    let count = store.collection::<Count>().get("n").await.unwrap().unwrap().value;
+    let count = store
+        .collection::<Count>()
+        .get("n")
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
     assert_eq!(count.n, 1);
-    let bad = serde_json::json!({"message": {"data": "%%%", "messageId": "x"}, "subscription": "s"}).to_string();
-    assert_eq!(push(Some(service.clone()), bad).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(push(Some(service), push_body("e2", "poison")).await.unwrap().status(), StatusCode::BAD_REQUEST);
-    assert_eq!(store.collection::<Count>().get("n").await.unwrap().unwrap().value.n, 1);
+    let bad =
+        serde_json::json!({"message": {"data": "%%%", "messageId": "x"}, "subscription": "s"})
+            .to_string();
+    assert_eq!(
+        push(Some(service.clone()), bad).await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        push(Some(service), push_body("e2", "poison"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        store
+            .collection::<Count>()
+            .get("n")
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+            .n,
+        1
+    );
 }

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use common::client::{CallOptions, ClientError, ServiceClient};
 use common::identity::{
-    Authenticator, Claims, FirebaseClaims, JwkSet, Role, SigningKey, StaticKeys, Verifier, VerifierConfig,
+    Authenticator, Claims, FirebaseClaims, JwkSet, Role, SigningKey, StaticKeys, Verifier,
+    VerifierConfig,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -51,7 +52,13 @@ impl TestUser {
 /// What tests and callers need of the auth service.
 #[async_trait]
 pub trait AuthApi: Send + Sync {
-    async fn signup(&self, email: &str, password: &str, display_name: &str, role: &str) -> Result<Session, ClientError>;
+    async fn signup(
+        &self,
+        email: &str,
+        password: &str,
+        display_name: &str,
+        role: &str,
+    ) -> Result<Session, ClientError>;
     async fn login(&self, email: &str, password: &str) -> Result<Session, ClientError>;
     async fn refresh(&self, refresh_token: &str) -> Result<Session, ClientError>;
 
@@ -93,7 +100,10 @@ impl HttpAuthApi {
 
     /// Whether `/ready` answers 200.
     pub async fn ready(&self) -> bool {
-        self.client.get_json::<serde_json::Value>("/ready").await.is_ok()
+        self.client
+            .get_json::<serde_json::Value>("/ready")
+            .await
+            .is_ok()
     }
 
     /// The published keys.
@@ -104,19 +114,31 @@ impl HttpAuthApi {
 
 #[async_trait]
 impl AuthApi for HttpAuthApi {
-    async fn signup(&self, email: &str, password: &str, display_name: &str, role: &str) -> Result<Session, ClientError> {
+    async fn signup(
+        &self,
+        email: &str,
+        password: &str,
+        display_name: &str,
+        role: &str,
+    ) -> Result<Session, ClientError> {
         let body = json!({"email": email, "password": password, "display_name": display_name, "role": role});
-        self.client.post_json("/auth/signup", &body, &CallOptions::default()).await
+        self.client
+            .post_json("/auth/signup", &body, &CallOptions::default())
+            .await
     }
 
     async fn login(&self, email: &str, password: &str) -> Result<Session, ClientError> {
         let body = json!({"email": email, "password": password});
-        self.client.post_json("/auth/login", &body, &CallOptions::default()).await
+        self.client
+            .post_json("/auth/login", &body, &CallOptions::default())
+            .await
     }
 
     async fn refresh(&self, refresh_token: &str) -> Result<Session, ClientError> {
         let body = json!({"refresh_token": refresh_token});
-        self.client.post_json("/auth/refresh", &body, &CallOptions::default()).await
+        self.client
+            .post_json("/auth/refresh", &body, &CallOptions::default())
+            .await
     }
 }
 
@@ -133,7 +155,10 @@ impl FakeAuthApi {
     pub fn new() -> anyhow::Result<Self> {
         Ok(Self {
             key: SigningKey::generate()?,
-            issuer: format!("https://securetoken.google.com/{}", common::config::LOCAL_PROJECT),
+            issuer: format!(
+                "https://securetoken.google.com/{}",
+                common::config::LOCAL_PROJECT
+            ),
             audience: common::config::LOCAL_PROJECT.to_owned(),
             accounts: Mutex::new(HashMap::new()),
         })
@@ -201,8 +226,16 @@ fn refused(status: u16, code: &str) -> ClientError {
 
 #[async_trait]
 impl AuthApi for FakeAuthApi {
-    async fn signup(&self, email: &str, password: &str, _name: &str, role: &str) -> Result<Session, ClientError> {
-        let role: Role = role.parse().map_err(|_| refused(422, "validation_failed"))?;
+    async fn signup(
+        &self,
+        email: &str,
+        password: &str,
+        _name: &str,
+        role: &str,
+    ) -> Result<Session, ClientError> {
+        let role: Role = role
+            .parse()
+            .map_err(|_| refused(422, "validation_failed"))?;
         let uid = uuid::Uuid::new_v4().simple().to_string();
         let mut accounts = self.accounts.lock().map_err(|_| refused(500, "internal"))?;
         if accounts.contains_key(email) {

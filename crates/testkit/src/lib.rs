@@ -27,7 +27,11 @@ pub fn init_logs() {
 }
 
 /// Poll `check` every 20 ms until it yields `Some`, or fail after `timeout`.
-pub async fn eventually<T, F, Fut>(timeout: std::time::Duration, what: &str, mut check: F) -> anyhow::Result<T>
+pub async fn eventually<T, F, Fut>(
+    timeout: std::time::Duration,
+    what: &str,
+    mut check: F,
+) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,

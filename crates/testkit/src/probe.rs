@@ -99,10 +99,15 @@ impl Probe {
     /// Listen, trusting service tokens of the auth service at `auth`.
     pub async fn start(&mut self, auth: &Url, options: ProbeOptions) -> anyhow::Result<()> {
         self.stop().await;
-        self.counters.acks_to_drop.store(options.drop_first_acks, Ordering::SeqCst);
+        self.counters
+            .acks_to_drop
+            .store(options.drop_first_acks, Ordering::SeqCst);
         let verifier = Verifier::new(
             VerifierConfig::new(
-                format!("https://securetoken.google.com/{}", common::config::LOCAL_PROJECT),
+                format!(
+                    "https://securetoken.google.com/{}",
+                    common::config::LOCAL_PROJECT
+                ),
                 common::config::LOCAL_PROJECT,
             ),
             Arc::new(JwksUrl::new(auth.join("auth/.well-known/jwks.json")?)?),
@@ -140,7 +145,11 @@ impl Probe {
 
     /// The `deliveryAttempt` of every push received.
     pub fn delivery_attempts(&self) -> Vec<u64> {
-        self.counters.attempts.lock().map(|a| a.clone()).unwrap_or_default()
+        self.counters
+            .attempts
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_default()
     }
 
     /// Events applied, in its store.
@@ -157,21 +166,29 @@ impl Probe {
 async fn count(State(counters): State<Arc<Counters>>, request: Request, next: Next) -> Response {
     counters.received.fetch_add(1, Ordering::SeqCst);
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
         && let Some(attempt) = v.get("deliveryAttempt").and_then(serde_json::Value::as_u64)
         && let Ok(mut attempts) = counters.attempts.lock()
     {
         attempts.push(attempt);
     }
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     if response.status().is_success()
         && counters
             .acks_to_drop
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok()
     {
-        return (http::StatusCode::SERVICE_UNAVAILABLE, "simulated crash after apply").into_response();
+        return (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            "simulated crash after apply",
+        )
+            .into_response();
     }
     response
 }

@@ -60,7 +60,9 @@ impl TestSystem {
 
     /// The real auth service, as a client.
     pub fn auth(&self) -> &HttpAuthApi {
-        self.auth.as_ref().unwrap_or_else(|| panic!("auth is not running in this test system"))
+        self.auth
+            .as_ref()
+            .unwrap_or_else(|| panic!("auth is not running in this test system"))
     }
 
     /// Sign up a fresh user with `role` through the auth service.
@@ -85,7 +87,10 @@ impl TestSystemBuilder {
 
     /// Also push `topic` to `url` (a probe).
     pub fn subscribe(mut self, topic: &str, url: Url) -> Self {
-        self.subscriptions.entry(topic.to_owned()).or_default().push(url);
+        self.subscriptions
+            .entry(topic.to_owned())
+            .or_default()
+            .push(url);
         self
     }
 
