@@ -148,6 +148,7 @@ impl Service {
     /// The complete router: service routes, operational routes, fallbacks
     /// and the middleware stack. Tests drive it with `oneshot`.
     pub fn router(&self, config: &SharedConfig) -> Router {
+        let _ = prometheus();
         let ops = Router::new()
             .route("/health", get(health))
             .route("/ready", get(ready))
@@ -326,7 +327,6 @@ impl Server {
     /// Serve on a listener bound by the caller (the launcher binds every
     /// port first so that services can be told each other's addresses).
     pub fn with_listener(service: Service, config: &SharedConfig, listener: TcpListener) -> Self {
-        let _ = prometheus();
         let router = service.router(config);
         Self {
             listener,
@@ -422,4 +422,136 @@ pub async fn serve(service: Service, config: &SharedConfig) -> anyhow::Result<()
         "listening"
     );
     server.run(shutdown_signal()).await
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use axum::routing::post;
+    use tower::ServiceExt;
+
+    fn demo() -> Service {
+        let router = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    "done"
+                }),
+            )
+            .route(
+                "/echo",
+                post(
+                    |crate::Json(v): crate::Json<serde_json::Value>| async move { crate::Json(v) },
+                ),
+            );
+        Service::new("demo", router, OpenApi::default())
+            .readiness(CheckFn::new("always", || async { Ok(()) }))
+            .readiness(CheckFn::new("never", || async { Err("down".to_owned()) }))
+    }
+
+    async fn call(
+        router: &Router,
+        method: &str,
+        path: &str,
+        body: &'static str,
+    ) -> (StatusCode, http::HeaderMap, String) {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let response = router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    #[tokio::test]
+    async fn operational_routes_answer_and_unknown_routes_are_problems() {
+        let config = SharedConfig::local("demo", 0);
+        let router = demo().router(&config);
+        let (status, headers, _) = call(&router, "GET", "/health", "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers.contains_key("x-request-id"));
+        assert!(headers.contains_key("traceparent"));
+        let (status, _, body) = call(&router, "GET", "/ready", "").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body.contains(r#""never":"down""#) && body.contains(r#""always":"ok""#),
+            "{body}"
+        );
+        let (status, _, body) = call(&router, "GET", "/openapi.json", "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("CraftChain demo service"));
+        assert_eq!(call(&router, "GET", "/docs", "").await.0, StatusCode::OK);
+        let (status, headers, body) = call(&router, "GET", "/nope", "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(headers["content-type"], crate::error::PROBLEM_JSON);
+        assert!(body.contains("route_not_found"));
+        let (status, _, body) = call(&router, "DELETE", "/echo", "").await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(body.contains("method_not_allowed"));
+        let (_, _, metrics) = call(&router, "GET", "/metrics", "").await;
+        assert!(metrics.contains("http_requests_total"), "{metrics}");
+    }
+
+    #[tokio::test]
+    async fn oversized_bodies_are_413_and_slow_requests_503_problems() {
+        let mut config = SharedConfig::local("demo", 0);
+        config.body_limit_bytes = 16;
+        let router = demo().router(&config);
+        let (status, headers, body) = call(
+            &router,
+            "POST",
+            "/echo",
+            r#"{"a":"0123456789012345678901234567890"}"#,
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert_eq!(headers["content-type"], crate::error::PROBLEM_JSON);
+        assert_eq!(
+            call(&router, "POST", "/echo", r#"{"a":1}"#).await.0,
+            StatusCode::OK
+        );
+
+        let mut config = SharedConfig::local("demo", 0);
+        config.request_timeout_secs = 0;
+        let router = demo().router(&config);
+        let (status, _, body) = call(&router, "GET", "/slow", "").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("unavailable"));
+    }
+
+    #[tokio::test]
+    async fn shutdown_lets_in_flight_requests_finish() {
+        let config = SharedConfig::local("demo", 0);
+        let server = Server::bind(demo(), &config).await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(server.run(async move {
+            let _ = stop_rx.await;
+        }));
+        let in_flight =
+            tokio::spawn(async move { reqwest::get(format!("http://{addr}/slow")).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stop_tx.send(()).unwrap();
+        let response = in_flight.await.unwrap().unwrap();
+        assert_eq!(response.text().await.unwrap(), "done");
+        running.await.unwrap().unwrap();
+        assert!(
+            reqwest::get(format!("http://{addr}/health")).await.is_err(),
+            "still accepting after shutdown"
+        );
+    }
 }
