@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-pub use registry::{SERVICES, SUBSCRIPTIONS, ServiceSpec, subscribers_of};
+pub use registry::{BuildContext, SERVICES, SUBSCRIPTIONS, ServiceSpec, subscribers_of};
 pub use secrets::Secrets;
 
 /// What to start and where.
@@ -110,6 +110,17 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
     );
     let mut listeners = Vec::new();
     let mut urls = BTreeMap::new();
+    // Services not started here get a closed port, never another stack's.
+    if config.base_port.is_none() {
+        for spec in SERVICES
+            .iter()
+            .filter(|s| !chosen.iter().any(|c| c.name == s.name))
+        {
+            let closed =
+                std::net::TcpListener::bind(SocketAddr::new(config.host, 0))?.local_addr()?;
+            urls.insert(spec.name, Url::parse(&format!("http://{closed}/"))?);
+        }
+    }
     for spec in &chosen {
         let port = config.base_port.map_or(0, |base| base + spec.port_offset);
         let addr = SocketAddr::new(config.host, port);
@@ -120,17 +131,32 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
             )
         })?;
         let url = Url::parse(&format!("http://{}/", listener.local_addr()?))?;
+        // `up` on every interface is still reached over loopback locally.
+        let url = if config.host.is_unspecified() {
+            Url::parse(&format!(
+                "http://127.0.0.1:{}/",
+                listener.local_addr()?.port()
+            ))?
+        } else {
+            url
+        };
         urls.insert(spec.name, url);
         listeners.push(listener);
     }
     let secrets = secrets::load_or_create(&config.data_dir, SERVICES.iter().map(|s| s.name))?;
     let stop = CancellationToken::new();
     let mut tasks = Vec::new();
+    let running: Vec<&'static str> = chosen.iter().map(|s| s.name).collect();
     for (spec, listener) in chosen.into_iter().zip(listeners) {
         let shared = shared_config(&config, spec, &urls, &secrets)?;
-        let service = (spec.build)(shared.clone(), secrets.clone(), config.read_env)
-            .await
-            .with_context(|| format!("building {}", spec.name))?;
+        let service = (spec.build)(BuildContext {
+            shared: shared.clone(),
+            secrets: secrets.clone(),
+            read_env: config.read_env,
+            urls: urls.clone(),
+        })
+        .await
+        .with_context(|| format!("building {}", spec.name))?;
         let server = Server::with_listener(service, &shared, listener);
         let token = stop.clone();
         tasks.push((
@@ -138,6 +164,7 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
             tokio::spawn(async move { server.run(async move { token.cancelled().await }).await }),
         ));
     }
+    urls.retain(|name, _| running.contains(name));
     Ok(RunningSystem { urls, stop, tasks })
 }
 

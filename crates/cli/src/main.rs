@@ -90,7 +90,13 @@ async fn serve(name: &str) -> anyhow::Result<()> {
     let config = common::Config::<Empty>::from_env(spec.name, 8000 + spec.port_offset)?;
     config.validate()?;
     common::telemetry::init(&config.shared);
-    let service = (spec.build)(config.shared.clone(), Default::default(), true).await?;
+    let service = (spec.build)(craftchain_cli::BuildContext {
+        shared: config.shared.clone(),
+        secrets: Default::default(),
+        read_env: true,
+        urls: Default::default(),
+    })
+    .await?;
     common::serve(service, &config.shared).await
 }
 
@@ -100,7 +106,13 @@ async fn openapi(dir: &std::path::Path) -> anyhow::Result<()> {
     for spec in SERVICES {
         let mut shared = common::SharedConfig::local(spec.name, 0);
         shared.data_dir = scratch.clone();
-        let service = (spec.build)(shared, Default::default(), false).await?;
+        let service = (spec.build)(craftchain_cli::BuildContext {
+            shared,
+            secrets: Default::default(),
+            read_env: false,
+            urls: Default::default(),
+        })
+        .await?;
         let path = dir.join(format!("{}.json", spec.name));
         std::fs::write(&path, serde_json::to_vec_pretty(service.openapi())?)?;
         println!("wrote {}", path.display());

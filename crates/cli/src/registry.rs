@@ -2,12 +2,26 @@
 //! and who subscribes to which event (DESIGN.md's table). Adding a service
 //! means adding one entry here.
 
+use std::collections::BTreeMap;
+
 use common::{Service, SharedConfig};
 use futures::future::BoxFuture;
+use url::Url;
 
 use crate::secrets::Secrets;
 
-type Build = fn(SharedConfig, Secrets, bool) -> BoxFuture<'static, anyhow::Result<Service>>;
+/// What building a service may need to know.
+#[derive(Debug, Clone)]
+pub struct BuildContext {
+    pub shared: SharedConfig,
+    pub secrets: Secrets,
+    /// Read the service's own settings from the environment.
+    pub read_env: bool,
+    /// Where every service of the platform is.
+    pub urls: BTreeMap<&'static str, Url>,
+}
+
+type Build = fn(BuildContext) -> BoxFuture<'static, anyhow::Result<Service>>;
 
 /// How to start one service.
 pub struct ServiceSpec {
@@ -26,26 +40,49 @@ impl std::fmt::Debug for ServiceSpec {
 }
 
 /// The services that exist today.
-pub static SERVICES: &[ServiceSpec] = &[ServiceSpec {
-    name: auth::NAME,
-    port_offset: 8,
-    build: build_auth,
-}];
+pub static SERVICES: &[ServiceSpec] = &[
+    ServiceSpec {
+        name: gateway::NAME,
+        port_offset: 0,
+        build: build_gateway,
+    },
+    ServiceSpec {
+        name: auth::NAME,
+        port_offset: 8,
+        build: build_auth,
+    },
+];
 
-fn build_auth(
-    shared: SharedConfig,
-    secrets: Secrets,
-    read_env: bool,
-) -> BoxFuture<'static, anyhow::Result<Service>> {
+fn build_auth(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
     Box::pin(async move {
-        let mut settings = if read_env {
+        let mut settings = if ctx.read_env {
             auth::Config::from_env(auth::NAME, 0)?.service
         } else {
             auth::Settings::default()
         };
-        settings.service_secrets.extend(secrets.all());
+        settings.service_secrets.extend(ctx.secrets.all());
         auth::build(&auth::Config {
-            shared,
+            shared: ctx.shared,
+            service: settings,
+        })
+        .await
+    })
+}
+
+fn build_gateway(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
+    Box::pin(async move {
+        let mut settings = if ctx.read_env {
+            gateway::Config::from_env(gateway::NAME, 0)?.service
+        } else {
+            gateway::Settings::default()
+        };
+        for (name, url) in &ctx.urls {
+            if *name != gateway::NAME {
+                settings.upstreams.insert((*name).to_owned(), url.clone());
+            }
+        }
+        gateway::build(&gateway::Config {
+            shared: ctx.shared,
             service: settings,
         })
         .await

@@ -86,6 +86,7 @@ pub struct Service {
     openapi: OpenApi,
     checks: Vec<Arc<dyn ReadinessCheck>>,
     tasks: Vec<(&'static str, TaskFn)>,
+    own_fallback: bool,
 }
 
 impl Service {
@@ -108,7 +109,15 @@ impl Service {
             openapi,
             checks: Vec::new(),
             tasks: Vec::new(),
+            own_fallback: false,
         }
+    }
+
+    /// The router answers every unknown route itself (the gateway's proxy);
+    /// keep its fallback instead of the 404 problem.
+    pub fn with_own_fallback(mut self) -> Self {
+        self.own_fallback = true;
+        self
     }
 
     pub fn name(&self) -> &'static str {
@@ -161,10 +170,13 @@ impl Service {
             .merge(Scalar::with_url("/docs", self.openapi.clone()));
         let timeout = config.request_timeout();
         let service = self.name;
-        self.router
-            .clone()
-            .merge(ops)
-            .fallback(extract::not_found)
+        let router = self.router.clone().merge(ops);
+        let router = if self.own_fallback {
+            router
+        } else {
+            router.fallback(extract::not_found)
+        };
+        router
             .method_not_allowed_fallback(extract::method_not_allowed)
             .layer(
                 ServiceBuilder::new()
@@ -248,15 +260,20 @@ async fn metrics_text() -> Response {
         .into_response()
 }
 
+/// A route name a handler puts in its response's extensions when axum's
+/// `MatchedPath` does not say enough (the gateway's catch-all proxy).
+#[derive(Debug, Clone, Copy)]
+pub struct RouteLabel(pub &'static str);
+
 /// One log line and the request metrics per request.
 async fn access_log(State(service): State<&'static str>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let route = request
+    let matched = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+        .map(|m| m.as_str().to_owned());
     let user_agent = request
         .headers()
         .get(http::header::USER_AGENT)
@@ -264,6 +281,14 @@ async fn access_log(State(service): State<&'static str>, request: Request, next:
         .unwrap_or("")
         .to_owned();
     let response = next.run(request).await;
+    let route = matched
+        .or_else(|| {
+            response
+                .extensions()
+                .get::<RouteLabel>()
+                .map(|l| l.0.to_owned())
+        })
+        .unwrap_or_else(|| "unmatched".to_owned());
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     let user = context::RequestContext::current()

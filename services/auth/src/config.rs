@@ -63,7 +63,9 @@ impl ServiceSettings for Settings {
         }
         for (name, secret) in &self.service_secrets {
             if secret.expose_secret().len() < 16 {
-                p.push(format!("service_secrets.{name} must be at least 16 characters"));
+                p.push(format!(
+                    "service_secrets.{name} must be at least 16 characters"
+                ));
             }
         }
         if self.lockout_threshold == 0 {

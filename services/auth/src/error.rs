@@ -44,15 +44,22 @@ impl From<AuthError> for ApiError {
         let detail = err.to_string();
         match err {
             AuthError::EmailTaken => ApiError::conflict("email_taken", detail),
-            AuthError::InvalidCredentials => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", detail),
+            AuthError::InvalidCredentials => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", detail)
+            }
             AuthError::Throttled(wait) => ApiError::too_many_requests(wait, detail),
-            AuthError::InvalidRefresh => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_refresh_token", detail),
-            AuthError::RefreshReused => ApiError::new(StatusCode::UNAUTHORIZED, "refresh_token_reused", detail),
+            AuthError::InvalidRefresh => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_refresh_token", detail)
+            }
+            AuthError::RefreshReused => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "refresh_token_reused", detail)
+            }
             AuthError::Disabled => ApiError::forbidden(detail),
             AuthError::Api(api) => api,
-            AuthError::Store(StoreError::Conflict { .. }) => {
-                ApiError::conflict("concurrent_update", "the record changed meanwhile; try again")
-            }
+            AuthError::Store(StoreError::Conflict { .. }) => ApiError::conflict(
+                "concurrent_update",
+                "the record changed meanwhile; try again",
+            ),
             AuthError::Store(e) => ApiError::internal(e),
             AuthError::Internal(e) => ApiError::internal(e),
         }

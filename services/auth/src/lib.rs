@@ -51,12 +51,20 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     config.validate()?;
     let shared = &config.shared;
     let settings = &config.service;
-    let store = Store::open_sqlite(shared.service_dir().join("auth.sqlite")).context("opening the auth store")?;
-    let keys = KeyRing::open(&store).await.context("loading signing keys")?;
-    let verifier = Verifier::new(
-        VerifierConfig::new(shared.identity.issuer.clone(), shared.identity.audience.clone()),
-        Arc::new(RingKeys(keys.clone())),
+    let store = Store::open_sqlite(shared.service_dir().join("auth.sqlite"))
+        .context("opening the auth store")?;
+    let keys = KeyRing::open(&store)
+        .await
+        .context("loading signing keys")?;
+    let mut verifier_config = VerifierConfig::new(
+        shared.identity.issuer.clone(),
+        shared.identity.audience.clone(),
     );
+    // The ring is in memory, so asking it again is free: a token signed just
+    // after a rotation (an unknown kid) is looked up at once, not after the
+    // 30 s refetch interval meant for remote JWKS.
+    verifier_config.min_refetch_interval = Duration::ZERO;
+    let verifier = Verifier::new(verifier_config, Arc::new(RingKeys(keys.clone())));
     let auth = Arc::new(Authenticator::new(verifier));
     let state = AppState {
         users: store.collection(),
@@ -115,7 +123,10 @@ async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
         email: email.as_str().to_owned(),
         display_name: "Administrator".to_owned(),
         role: Role::Admin,
-        password_hash: state.hasher.hash(password.expose_secret().to_owned().into()).await?,
+        password_hash: state
+            .hasher
+            .hash(password.expose_secret().to_owned().into())
+            .await?,
         profile: Profile::default(),
         created_at: common::time::now(),
         disabled: false,

@@ -42,7 +42,9 @@ impl Email {
                     && !l.ends_with('-')
                     && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             })
-            && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+            && labels
+                .last()
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
         if local_ok && domain_ok {
             Ok(Email(email))
         } else {
@@ -62,8 +64,19 @@ impl Email {
 
 /// Passwords every attacker tries first.
 const COMMON: &[&str] = &[
-    "password", "password1", "password123", "123456789", "1234567890", "qwertyuiop", "iloveyou",
-    "admin12345", "letmein123", "welcome123", "passw0rd", "abc1234567", "qwerty123",
+    "password",
+    "password1",
+    "password123",
+    "123456789",
+    "1234567890",
+    "qwertyuiop",
+    "iloveyou",
+    "admin12345",
+    "letmein123",
+    "welcome123",
+    "passw0rd",
+    "abc1234567",
+    "qwerty123",
 ];
 
 /// Check a new password: 10–128 characters, not trivially guessable.
@@ -76,10 +89,30 @@ pub fn check_password(v: &mut Validator, field: &str, password: &str, email: Opt
         chars.dedup();
         chars.len()
     };
-    v.check(n >= 10, field, "too_short", "must be at least 10 characters");
-    v.check(n <= 128, field, "too_long", "must be at most 128 characters");
-    v.check(distinct >= 5 || n < 10, field, "too_weak", "uses too few different characters");
-    v.check(!COMMON.contains(&lower.as_str()), field, "too_common", "is a commonly used password");
+    v.check(
+        n >= 10,
+        field,
+        "too_short",
+        "must be at least 10 characters",
+    );
+    v.check(
+        n <= 128,
+        field,
+        "too_long",
+        "must be at most 128 characters",
+    );
+    v.check(
+        distinct >= 5 || n < 10,
+        field,
+        "too_weak",
+        "uses too few different characters",
+    );
+    v.check(
+        !COMMON.contains(&lower.as_str()),
+        field,
+        "too_common",
+        "is a commonly used password",
+    );
     if let Some(email) = email {
         let local = email.as_str().split('@').next().unwrap_or_default();
         v.check(
@@ -108,7 +141,8 @@ pub struct PasswordHasherPool {
 
 impl PasswordHasherPool {
     pub fn new(memory_kib: u32, iterations: u32) -> anyhow::Result<Self> {
-        let params = Params::new(memory_kib, iterations, 1, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
+        let params = Params::new(memory_kib, iterations, 1, None)
+            .map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let salt = new_salt()?;
         let dummy = argon
@@ -135,13 +169,21 @@ impl PasswordHasherPool {
 
     /// Whether `password` matches `hash`; with no hash (unknown account) it
     /// spends the same time and answers false.
-    pub async fn verify(&self, password: SecretString, hash: Option<String>) -> anyhow::Result<bool> {
+    pub async fn verify(
+        &self,
+        password: SecretString,
+        hash: Option<String>,
+    ) -> anyhow::Result<bool> {
         let argon = self.argon.clone();
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy.as_ref().clone());
         tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
-            Ok(known && argon.verify_password(password.expose_secret().as_bytes(), &parsed).is_ok())
+            let parsed =
+                PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+            Ok(known
+                && argon
+                    .verify_password(password.expose_secret().as_bytes(), &parsed)
+                    .is_ok())
         })
         .await?
     }
@@ -175,7 +217,8 @@ impl LoginThrottle {
         if self.failures >= threshold {
             let exp = (self.failures - threshold).min(20);
             let secs = (1u64 << exp).min(max.as_secs().max(1));
-            self.locked_until = Some(now + chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX)));
+            self.locked_until =
+                Some(now + chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX)));
         }
     }
 }
@@ -187,8 +230,21 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse("  Meera@Example.IN ").unwrap().as_str(), "meera@example.in");
-        for bad in ["", "no-at", "a@b", "@x.in", "a@.in", "a..b@x.in", "a@x.i", "a b@x.in", "a@-x.in"] {
+        assert_eq!(
+            Email::parse("  Meera@Example.IN ").unwrap().as_str(),
+            "meera@example.in"
+        );
+        for bad in [
+            "",
+            "no-at",
+            "a@b",
+            "@x.in",
+            "a@.in",
+            "a..b@x.in",
+            "a@x.i",
+            "a b@x.in",
+            "a@-x.in",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
@@ -196,7 +252,12 @@ mod tests {
     #[test]
     fn weak_passwords_are_named() {
         let email = Email::parse("meera@example.in").unwrap();
-        for bad in ["short", "aaaaaaaaaaaa", "password123", "meera-is-great-2026"] {
+        for bad in [
+            "short",
+            "aaaaaaaaaaaa",
+            "password123",
+            "meera-is-great-2026",
+        ] {
             let mut v = Validator::new();
             check_password(&mut v, "password", bad, Some(&email));
             assert!(!v.is_empty(), "{bad} accepted");
@@ -225,10 +286,27 @@ mod tests {
     #[tokio::test]
     async fn hashing_round_trips_and_unknown_accounts_fail() {
         let pool = PasswordHasherPool::new(8 * 1024, 1).unwrap();
-        let hash = pool.hash("kantha-stitch-9".to_owned().into()).await.unwrap();
+        let hash = pool
+            .hash("kantha-stitch-9".to_owned().into())
+            .await
+            .unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(pool.verify("kantha-stitch-9".to_owned().into(), Some(hash.clone())).await.unwrap());
-        assert!(!pool.verify("wrong-password".to_owned().into(), Some(hash)).await.unwrap());
-        assert!(!pool.verify("kantha-stitch-9".to_owned().into(), None).await.unwrap());
+        assert!(
+            pool.verify("kantha-stitch-9".to_owned().into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !pool
+                .verify("wrong-password".to_owned().into(), Some(hash))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !pool
+                .verify("kantha-stitch-9".to_owned().into(), None)
+                .await
+                .unwrap()
+        );
     }
 }

@@ -96,7 +96,9 @@ impl KeyRing {
         let retire_at = common::time::now() + chrono::Duration::from_std(overlap)?;
         self.store
             .transact(async |tx| {
-                let current = tx.query::<StoredKey>(&Query::new().eq("active", true)).await?;
+                let current = tx
+                    .query::<StoredKey>(&Query::new().eq("active", true))
+                    .await?;
                 for mut old in current {
                     old.value.active = false;
                     old.value.retire_at = Some(retire_at);

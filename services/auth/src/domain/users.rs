@@ -165,14 +165,24 @@ impl ProfilePatch {
             user.profile.languages = languages;
         }
         if let Some(craft) = self.craft {
-            v.check(artisan || craft.is_none(), "craft", "artisans_only", "only artisans have a craft");
+            v.check(
+                artisan || craft.is_none(),
+                "craft",
+                "artisans_only",
+                "only artisans have a craft",
+            );
             if let Some(c) = &craft {
                 v.length("craft", c, 1, 80);
             }
             user.profile.craft = craft.map(|c| c.trim().to_owned());
         }
         if let Some(level) = self.skill_level {
-            v.check(artisan || level.is_none(), "skill_level", "artisans_only", "only artisans have a skill level");
+            v.check(
+                artisan || level.is_none(),
+                "skill_level",
+                "artisans_only",
+                "only artisans have a skill level",
+            );
             v.check(
                 level.is_none_or(|l| (1..=5).contains(&l)),
                 "skill_level",
@@ -182,14 +192,20 @@ impl ProfilePatch {
             user.profile.skill_level = level;
         }
         if let Some(wallet) = self.wallet_address {
-            v.check(artisan || wallet.is_none(), "wallet_address", "artisans_only", "only artisans receive payouts");
-            user.profile.wallet_address = match wallet.map(|w| w.parse::<WalletAddress>()).transpose() {
-                Ok(w) => w,
-                Err(e) => {
-                    v.check(false, "wallet_address", "invalid", e.to_string());
-                    None
-                }
-            };
+            v.check(
+                artisan || wallet.is_none(),
+                "wallet_address",
+                "artisans_only",
+                "only artisans receive payouts",
+            );
+            user.profile.wallet_address =
+                match wallet.map(|w| w.parse::<WalletAddress>()).transpose() {
+                    Ok(w) => w,
+                    Err(e) => {
+                        v.check(false, "wallet_address", "invalid", e.to_string());
+                        None
+                    }
+                };
         }
         v.finish()
     }
@@ -197,13 +213,21 @@ impl ProfilePatch {
 
 /// Languages must be known codes, without repeats.
 pub fn check_languages(v: &mut Validator, languages: &[String]) {
-    v.check(languages.len() <= LANGUAGES.len(), "languages", "too_many", "too many languages");
+    v.check(
+        languages.len() <= LANGUAGES.len(),
+        "languages",
+        "too_many",
+        "too many languages",
+    );
     for (i, lang) in languages.iter().enumerate() {
         v.check(
             LANGUAGES.contains(&lang.as_str()),
             &format!("languages[{i}]"),
             "unknown_language",
-            format!("unknown language {lang:?}; expected one of {}", LANGUAGES.join(", ")),
+            format!(
+                "unknown language {lang:?}; expected one of {}",
+                LANGUAGES.join(", ")
+            ),
         );
         v.check(
             !languages[..i].contains(lang),

@@ -21,7 +21,9 @@ use crate::routes::sessions::{Session, start_session};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(signup)).routes(routes!(login))
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(login))
 }
 
 /// `POST /auth/signup`.
@@ -65,7 +67,12 @@ async fn signup(
             None
         }
     };
-    check_password(&mut v, "password", secrecy::ExposeSecret::expose_secret(&body.password), email.as_ref());
+    check_password(
+        &mut v,
+        "password",
+        secrecy::ExposeSecret::expose_secret(&body.password),
+        email.as_ref(),
+    );
     v.length("display_name", &body.display_name, 1, 80);
     if let Some(region) = &body.region {
         v.length("region", region, 1, 80);
@@ -82,12 +89,19 @@ async fn signup(
             );
         }
         Role::Service => {
-            v.check(false, "role", "forbidden_role", "service identities are not accounts");
+            v.check(
+                false,
+                "role",
+                "forbidden_role",
+                "service identities are not accounts",
+            );
         }
     }
     v.finish()?;
     let Some(email) = email else {
-        return Err(ApiError::invalid_field("email", "invalid", "is not a valid email address").into());
+        return Err(
+            ApiError::invalid_field("email", "invalid", "is not a valid email address").into(),
+        );
     };
     let password_hash = state.hasher.hash(body.password).await?;
     let user = User {
@@ -117,11 +131,20 @@ async fn signup(
 }
 
 /// Store the user, its email claim and `user.registered` in one transaction.
-pub(crate) async fn create_account(state: &AppState, uid: &str, user: &User) -> Result<(), AuthError> {
+pub(crate) async fn create_account(
+    state: &AppState,
+    uid: &str,
+    user: &User,
+) -> Result<(), AuthError> {
     let result = state
         .store
         .transact(async |tx: &mut Txn| {
-            tx.create(&user.email, &EmailClaim { uid: uid.to_owned() })?;
+            tx.create(
+                &user.email,
+                &EmailClaim {
+                    uid: uid.to_owned(),
+                },
+            )?;
             tx.create(uid, user)?;
             state.publisher.emit(
                 tx,
@@ -139,7 +162,9 @@ pub(crate) async fn create_account(state: &AppState, uid: &str, user: &User) -> 
         })
         .await;
     match result {
-        Err(StoreError::AlreadyExists { collection, .. }) if collection == "emails" => Err(AuthError::EmailTaken),
+        Err(StoreError::AlreadyExists { collection, .. }) if collection == "emails" => {
+            Err(AuthError::EmailTaken)
+        }
         other => Ok(other?),
     }
 }
@@ -157,7 +182,10 @@ pub struct LoginRequest {
 #[utoipa::path(post, path = "/auth/login", tag = "accounts", request_body = LoginRequest,
     responses((status = 200, body = Session), (status = 401, description = "wrong email or password"),
               (status = 429, description = "too many failures on this account")))]
-async fn login(State(state): State<AppState>, Json(body): Json<LoginRequest>) -> Result<Json<Session>, AuthError> {
+async fn login(
+    State(state): State<AppState>,
+    Json(body): Json<LoginRequest>,
+) -> Result<Json<Session>, AuthError> {
     // An address that cannot exist fails like a wrong password.
     let Ok(email) = Email::parse(&body.email) else {
         let _ = state.hasher.verify(body.password, None).await?;
@@ -168,7 +196,12 @@ async fn login(State(state): State<AppState>, Json(body): Json<LoginRequest>) ->
     if let Some(wait) = throttle.as_ref().and_then(|t| t.value.wait(Utc::now())) {
         return Err(AuthError::Throttled(wait));
     }
-    let account = match state.store.collection::<EmailClaim>().get(email.as_str()).await? {
+    let account = match state
+        .store
+        .collection::<EmailClaim>()
+        .get(email.as_str())
+        .await?
+    {
         Some(claim) => state.users.get(&claim.value.uid).await?,
         None => None,
     };
@@ -182,7 +215,9 @@ async fn login(State(state): State<AppState>, Json(body): Json<LoginRequest>) ->
             if throttle.is_some() {
                 state.throttle.delete(&throttle_key, None).await?;
             }
-            Ok(Json(start_session(&state, &account.id, &account.value).await?))
+            Ok(Json(
+                start_session(&state, &account.id, &account.value).await?,
+            ))
         }
         _ => {
             record_failure(&state, &throttle_key).await?;

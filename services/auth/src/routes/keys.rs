@@ -16,7 +16,9 @@ use crate::error::AuthError;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(jwks)).routes(routes!(rotate))
+    OpenApiRouter::new()
+        .routes(routes!(jwks))
+        .routes(routes!(rotate))
 }
 
 /// How long verifiers may cache the JWKS.

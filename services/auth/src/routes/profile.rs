@@ -24,7 +24,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn etag(version: Version) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{}\"", version.0)).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+    HeaderValue::from_str(&format!("\"{}\"", version.0))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
 /// `If-Match` as a version: absent → `None`; unparsable or stale → 412 later.
@@ -38,7 +39,9 @@ fn if_match(headers: &HeaderMap) -> Result<Option<Version>, ApiError> {
         .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
         .and_then(|v| v.parse::<i64>().ok())
         .map(|v| Some(Version(v)))
-        .ok_or_else(|| ApiError::precondition_failed("If-Match does not name a version of this resource"))
+        .ok_or_else(|| {
+            ApiError::precondition_failed("If-Match does not name a version of this resource")
+        })
 }
 
 async fn load_user(state: &AppState, uid: &str) -> Result<Versioned<User>, AuthError> {
@@ -51,7 +54,9 @@ async fn load_user(state: &AppState, uid: &str) -> Result<Versioned<User>, AuthE
 
 fn me_response(user: &Versioned<User>) -> Response {
     let mut response = Json(Me::new(&user.id, &user.value)).into_response();
-    response.headers_mut().insert(header::ETAG, etag(user.version));
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(user.version));
     response
 }
 
@@ -81,10 +86,17 @@ async fn patch_me(
         return Err(ApiError::precondition_failed("the profile changed since it was read").into());
     }
     patch.apply(&mut user.value)?;
-    let saved = match state.users.update(&user.id, &user.value, user.version).await {
+    let saved = match state
+        .users
+        .update(&user.id, &user.value, user.version)
+        .await
+    {
         Ok(saved) => saved,
         Err(StoreError::Conflict { .. }) => {
-            return Err(ApiError::precondition_failed("the profile changed while it was being saved").into());
+            return Err(ApiError::precondition_failed(
+                "the profile changed while it was being saved",
+            )
+            .into());
         }
         Err(e) => return Err(e.into()),
     };
@@ -123,14 +135,24 @@ async fn set_role(
 ) -> Result<Json<PublicProfile>, AuthError> {
     caller.require(&[Role::Admin])?;
     if change.role == Role::Service {
-        return Err(ApiError::invalid_field("role", "forbidden_role", "service identities are not accounts").into());
+        return Err(ApiError::invalid_field(
+            "role",
+            "forbidden_role",
+            "service identities are not accounts",
+        )
+        .into());
     }
     if id == caller.uid && change.role != Role::Admin {
-        return Err(ApiError::conflict("last_admin_guard", "an admin cannot demote themselves").into());
+        return Err(
+            ApiError::conflict("last_admin_guard", "an admin cannot demote themselves").into(),
+        );
     }
     let mut user = load_user(&state, &id).await?;
     user.value.role = change.role;
-    let saved = state.users.update(&user.id, &user.value, user.version).await?;
+    let saved = state
+        .users
+        .update(&user.id, &user.value, user.version)
+        .await?;
     tracing::info!(uid = id, role = %change.role, by = caller.uid, "role changed");
     Ok(Json(PublicProfile::new(&saved.id, &saved.value)))
 }

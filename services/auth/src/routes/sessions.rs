@@ -17,7 +17,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use crate::domain::sessions::TokenPair as Session;
-use crate::domain::sessions::{IdTokenInput, NewRefreshToken, RefreshToken, TokenFamily, refresh_key};
+use crate::domain::sessions::{
+    IdTokenInput, NewRefreshToken, RefreshToken, TokenFamily, refresh_key,
+};
 use crate::domain::users::User;
 use crate::error::AuthError;
 use crate::state::AppState;
@@ -30,7 +32,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Sign an ID token for `user`.
-async fn id_token(state: &AppState, uid: &str, user: &User, auth_time: DateTime<Utc>) -> Result<String, AuthError> {
+async fn id_token(
+    state: &AppState,
+    uid: &str,
+    user: &User,
+    auth_time: DateTime<Utc>,
+) -> Result<String, AuthError> {
     let input = IdTokenInput {
         issuer: &state.issuer,
         audience: &state.audience,
@@ -42,17 +49,27 @@ async fn id_token(state: &AppState, uid: &str, user: &User, auth_time: DateTime<
         ttl_secs: state.settings.id_token_ttl_secs,
         provider: "password",
     };
-    Ok(state.keys.active().await.sign(&input.claims()).map_err(anyhow::Error::from)?)
+    Ok(state
+        .keys
+        .active()
+        .await
+        .sign(&input.claims())
+        .map_err(anyhow::Error::from)?)
 }
 
 /// Start a new family for a fresh login and answer its first token pair.
-pub(crate) async fn start_session(state: &AppState, uid: &str, user: &User) -> Result<Session, AuthError> {
+pub(crate) async fn start_session(
+    state: &AppState,
+    uid: &str,
+    user: &User,
+) -> Result<Session, AuthError> {
     let now = common::time::now();
     let family_id = uuid::Uuid::new_v4().simple().to_string();
     let family = TokenFamily {
         uid: uid.to_owned(),
         auth_time: now,
-        expires_at: now + chrono::Duration::days(i64::try_from(state.settings.refresh_ttl_days).unwrap_or(30)),
+        expires_at: now
+            + chrono::Duration::days(i64::try_from(state.settings.refresh_ttl_days).unwrap_or(30)),
         revoked: false,
     };
     let token = NewRefreshToken::generate();
@@ -87,14 +104,21 @@ pub struct RefreshRequest {
 }
 
 enum Exchange {
-    Rotated { user: Box<User>, uid: String, auth_time: DateTime<Utc> },
+    Rotated {
+        user: Box<User>,
+        uid: String,
+        auth_time: DateTime<Utc>,
+    },
     Reused,
 }
 
 /// Exchange a refresh token for a new pair; the old one is spent.
 #[utoipa::path(post, path = "/auth/refresh", tag = "sessions", request_body = RefreshRequest,
     responses((status = 200, body = Session), (status = 401, description = "invalid, expired, revoked or reused")))]
-async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshRequest>) -> Result<Json<Session>, AuthError> {
+async fn refresh(
+    State(state): State<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> Result<Json<Session>, AuthError> {
     let key = refresh_key(&body.refresh_token);
     let next = NewRefreshToken::generate();
     let now = common::time::now();
@@ -145,7 +169,11 @@ async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshRequest>
             tracing::warn!("a used refresh token was presented again; its family is revoked");
             Err(AuthError::RefreshReused)
         }
-        Exchange::Rotated { user, uid, auth_time } => Ok(Json(Session {
+        Exchange::Rotated {
+            user,
+            uid,
+            auth_time,
+        } => Ok(Json(Session {
             id_token: id_token(&state, &uid, &user, auth_time).await?,
             refresh_token: next.value,
             expires_in: state.settings.id_token_ttl_secs,
@@ -156,7 +184,10 @@ async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshRequest>
 /// End the session: every refresh token of its family stops working.
 #[utoipa::path(post, path = "/auth/logout", tag = "sessions", request_body = RefreshRequest,
     responses((status = 204, description = "signed out (also when the token was already invalid)")))]
-async fn logout(State(state): State<AppState>, Json(body): Json<RefreshRequest>) -> Result<StatusCode, AuthError> {
+async fn logout(
+    State(state): State<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> Result<StatusCode, AuthError> {
     let key = refresh_key(&body.refresh_token);
     state
         .store
@@ -183,7 +214,12 @@ async fn service_token(
 ) -> Result<Json<ServiceTokenResponse>, AuthError> {
     let known = state.settings.service_secrets.get(&body.service);
     let matches = known.is_some_and(|secret| {
-        bool::from(secret.expose_secret().as_bytes().ct_eq(body.secret.as_bytes()))
+        bool::from(
+            secret
+                .expose_secret()
+                .as_bytes()
+                .ct_eq(body.secret.as_bytes()),
+        )
     });
     if !matches {
         tracing::warn!(service = body.service, "service token refused");
@@ -202,6 +238,14 @@ async fn service_token(
         ttl_secs: ttl,
         provider: "custom",
     };
-    let id_token = state.keys.active().await.sign(&input.claims()).map_err(anyhow::Error::from)?;
-    Ok(Json(ServiceTokenResponse { id_token, expires_in: ttl }))
+    let id_token = state
+        .keys
+        .active()
+        .await
+        .sign(&input.claims())
+        .map_err(anyhow::Error::from)?;
+    Ok(Json(ServiceTokenResponse {
+        id_token,
+        expires_in: ttl,
+    }))
 }

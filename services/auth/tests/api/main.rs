@@ -1,0 +1,9 @@
+//! HTTP tests of the auth service, in process: one module per resource.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod keys;
+mod login;
+mod profile;
+mod sessions;
+mod signup;

@@ -1,0 +1,132 @@
+//! The gateway's settings (`CRAFTCHAIN_GATEWAY_*`).
+
+use std::collections::BTreeMap;
+
+use common::ServiceSettings;
+use common::config::{SharedConfig, local_url};
+use serde::Deserialize;
+use url::Url;
+
+/// Requests allowed per window, with a burst.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    /// Requests per `per_secs`.
+    pub requests: u32,
+    pub per_secs: u32,
+    /// How many may come at once.
+    pub burst: u32,
+}
+
+/// Settings of the gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Base URL of each service.
+    pub upstreams: BTreeMap<String, Url>,
+    /// Sign-up, login and refresh, per client IP: brute-force protection.
+    pub auth_quota: Quota,
+    /// Writes (POST, PUT, PATCH, DELETE), per user or IP.
+    pub write_quota: Quota,
+    /// Reads, per user or IP.
+    pub read_quota: Quota,
+    /// Rate-limit keys remembered per quota before old ones are evicted.
+    pub max_rate_keys: usize,
+    /// Verified tokens remembered (never past their expiry).
+    pub token_cache_size: usize,
+    /// Request body limit, bytes, for everything but media uploads.
+    pub body_limit_bytes: u64,
+    /// Request body limit for `/media`.
+    pub media_body_limit_bytes: u64,
+    /// Time for an upstream to start answering, seconds.
+    pub upstream_timeout_secs: u64,
+    /// The same for `/media` uploads and `/ml`.
+    pub slow_upstream_timeout_secs: u64,
+    pub connect_timeout_ms: u64,
+    /// Consecutive failures that open an upstream's circuit.
+    pub breaker_failures: u32,
+    /// First open period; doubles while probes fail.
+    pub breaker_open_ms: u64,
+    pub breaker_max_open_ms: u64,
+    /// Web origins allowed by CORS.
+    pub cors_origins: Vec<String>,
+    /// Trust `X-Forwarded-For` from the load balancer in front (production).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let upstreams = [
+            ("auth", 8008),
+            ("product", 8001),
+            ("ml", 8002),
+            ("pricing", 8003),
+            ("analytics", 8004),
+            ("blockchain", 8005),
+            ("notification", 8006),
+            ("media", 8007),
+        ]
+        .into_iter()
+        .map(|(name, port)| (name.to_owned(), local_url(port)))
+        .collect();
+        Self {
+            upstreams,
+            auth_quota: Quota {
+                requests: 10,
+                per_secs: 60,
+                burst: 10,
+            },
+            write_quota: Quota {
+                requests: 20,
+                per_secs: 1,
+                burst: 40,
+            },
+            read_quota: Quota {
+                requests: 100,
+                per_secs: 1,
+                burst: 200,
+            },
+            max_rate_keys: 100_000,
+            token_cache_size: 50_000,
+            body_limit_bytes: 2 * 1024 * 1024,
+            media_body_limit_bytes: 64 * 1024 * 1024,
+            upstream_timeout_secs: 15,
+            slow_upstream_timeout_secs: 120,
+            connect_timeout_ms: 1000,
+            breaker_failures: 5,
+            breaker_open_ms: 1000,
+            breaker_max_open_ms: 30_000,
+            cors_origins: vec!["http://localhost:3000".to_owned()],
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl ServiceSettings for Settings {
+    fn problems(&self, _shared: &SharedConfig) -> Vec<String> {
+        let mut p = Vec::new();
+        for (name, q) in [
+            ("auth_quota", self.auth_quota),
+            ("write_quota", self.write_quota),
+            ("read_quota", self.read_quota),
+        ] {
+            if q.requests == 0 || q.per_secs == 0 || q.burst == 0 {
+                p.push(format!(
+                    "{name} needs positive requests, per_secs and burst"
+                ));
+            }
+        }
+        if self.max_rate_keys == 0 || self.token_cache_size == 0 {
+            p.push("max_rate_keys and token_cache_size must be positive".to_owned());
+        }
+        if self.breaker_failures == 0 {
+            p.push("breaker_failures must be positive".to_owned());
+        }
+        for origin in &self.cors_origins {
+            if http::HeaderValue::from_str(origin).is_err() {
+                p.push(format!("cors_origins: {origin:?} is not a valid origin"));
+            }
+        }
+        p
+    }
+}

@@ -1,0 +1,288 @@
+//! The gateway (port 8000): the only door mobile and web clients use. It
+//! routes by path prefix to the services, verifies the bearer token of
+//! every request outside a short allow-list (caching verified tokens until
+//! they expire), rate-limits per user or client IP, limits request bodies,
+//! answers CORS, and streams requests and answers through without
+//! buffering. `GET /ready` reports every upstream; `GET /docs/all` shows
+//! every service's API on one page.
+
+pub mod breaker;
+pub mod config;
+pub mod limits;
+pub mod proxy;
+pub mod routing;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use common::identity::{Authenticator, Caller};
+use common::serve::{CheckFn, RouteLabel};
+use common::{ApiError, RequestContext, Service};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa::OpenApi as _;
+
+pub use config::Settings;
+
+use crate::limits::Limits;
+use crate::proxy::{Forward, HttpClient, Upstream, Upstreams};
+use crate::routing::{Class, Route};
+
+/// The gateway's configuration.
+pub type Config = common::Config<Settings>;
+
+/// The service's name.
+pub const NAME: &str = "gateway";
+
+/// Everything the proxy handler needs.
+pub struct Gateway {
+    upstreams: Upstreams,
+    client: HttpClient,
+    auth: Arc<Authenticator>,
+    tokens: quick_cache::sync::Cache<String, (Caller, i64)>,
+    limits: Limits,
+    settings: Settings,
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(description = "The gateway in front of every CraftChain service. \
+    Its own routes are operational; every service's API is at /docs/all.")
+)]
+struct ApiDoc;
+
+/// Assemble the gateway.
+pub async fn build(config: &Config) -> anyhow::Result<Service> {
+    let mut config = config.clone();
+    // Answers stream after their head; only the head is timed, per route.
+    config.shared.request_timeout_secs = config.service.slow_upstream_timeout_secs + 5;
+    config.validate()?;
+    let settings = config.service.clone();
+    let auth = Arc::new(common::caller::authenticator(&config.shared.identity)?);
+    let mut upstreams = Upstreams::new();
+    for (_, service) in routing::PREFIXES {
+        if upstreams.contains_key(service) {
+            continue;
+        }
+        let base = settings
+            .upstreams
+            .get(*service)
+            .ok_or_else(|| anyhow::anyhow!("no upstream URL for {service}"))?;
+        upstreams.insert(service, Upstream::new(service, base, &settings)?);
+    }
+    let gateway = Arc::new(Gateway {
+        client: proxy::client(&settings),
+        tokens: quick_cache::sync::Cache::new(settings.token_cache_size),
+        limits: Limits::new(&settings),
+        upstreams,
+        auth,
+        settings: settings.clone(),
+    });
+    let cors = cors(&settings)?;
+    let router = Router::new()
+        .route("/docs/all", get(all_docs))
+        .fallback(handle)
+        .layer(cors)
+        .with_state(gateway.clone());
+    let mut service = Service::new(NAME, router, ApiDoc::openapi()).with_own_fallback();
+    for (name, base) in &settings.upstreams {
+        let url = base.join("ready")?;
+        let client = gateway.client.clone();
+        let check_name: &'static str = routing::PREFIXES
+            .iter()
+            .map(|(_, s)| *s)
+            .find(|s| s == name)
+            .unwrap_or("unknown");
+        service = service.readiness(CheckFn::new(check_name, move || {
+            let client = client.clone();
+            let url = url.clone();
+            async move { upstream_ready(&client, &url).await }
+        }));
+    }
+    let evictor = gateway.clone();
+    Ok(
+        service.background("rate-limit-eviction", move |cancel| async move {
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => break,
+                    () = tokio::time::sleep(Duration::from_secs(10)) => evictor.limits.evict(),
+                }
+            }
+        }),
+    )
+}
+
+fn cors(settings: &Settings) -> anyhow::Result<CorsLayer> {
+    let origins = settings
+        .cors_origins
+        .iter()
+        .map(|o| HeaderValue::from_str(o))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::RETRY_AFTER,
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("ratelimit"),
+            HeaderName::from_static("ratelimit-policy"),
+        ])
+        .max_age(Duration::from_secs(600)))
+}
+
+async fn upstream_ready(client: &HttpClient, url: &url::Url) -> Result<(), String> {
+    let request = http::Request::get(url.as_str())
+        .body(axum::body::Body::empty())
+        .map_err(|e| e.to_string())?;
+    match tokio::time::timeout(Duration::from_secs(2), client.request(request)).await {
+        Ok(Ok(r)) if r.status().is_success() => Ok(()),
+        Ok(Ok(r)) => Err(format!("answered {}", r.status())),
+        Ok(Err(e)) => Err(if e.is_connect() {
+            "unreachable".to_owned()
+        } else {
+            e.to_string()
+        }),
+        Err(_) => Err("timed out".to_owned()),
+    }
+}
+
+/// Every request outside the gateway's own routes.
+async fn handle(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
+    let Some(route) = routing::route(request.method(), request.uri().path()) else {
+        return ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
+            .into_response();
+    };
+    let label = RouteLabel(route.prefix);
+    let mut response = match proxy_request(&gw, route, request).await {
+        Ok(r) | Err(r) => r,
+    };
+    response.extensions_mut().insert(label);
+    response
+}
+
+async fn proxy_request(gw: &Gateway, route: Route, request: Request) -> Result<Response, Response> {
+    let caller = authenticate(gw, request.headers(), route.public)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let client_ip = proxy::client_ip(&request, gw.settings.trust_forwarded_for);
+    let key = match (&caller, route.class) {
+        (Some(c), Class::Read | Class::Write) => format!("u:{}", c.uid),
+        _ => format!("ip:{client_ip}"),
+    };
+    let verdict = gw.limits.for_class(route.class).check(&key);
+    if gw.limits.over_capacity() {
+        gw.limits.evict();
+    }
+    let rate_headers = [
+        (HeaderName::from_static("ratelimit-policy"), verdict.policy),
+        (HeaderName::from_static("ratelimit"), verdict.state),
+    ];
+    if !verdict.allowed {
+        let err = ApiError::too_many_requests(verdict.retry_after, "too many requests; slow down");
+        return Err(proxy::with_headers(err.into_response(), &rate_headers));
+    }
+    let Some(upstream) = gw.upstreams.get(route.service) else {
+        return Err(ApiError::not_found("route").into_response());
+    };
+    let slow = matches!(route.service, "media" | "ml");
+    let forward = Forward {
+        upstream,
+        client: &gw.client,
+        client_ip,
+        timeout: Duration::from_secs(if slow {
+            gw.settings.slow_upstream_timeout_secs
+        } else {
+            gw.settings.upstream_timeout_secs
+        }),
+        body_limit: if route.service == "media" {
+            gw.settings.media_body_limit_bytes
+        } else {
+            gw.settings.body_limit_bytes
+        },
+    };
+    match proxy::forward(forward, request).await {
+        Ok(r) => Ok(proxy::with_headers(r, &rate_headers)),
+        Err(e) => Err(proxy::with_headers(e.into_response(), &rate_headers)),
+    }
+}
+
+/// The verified caller, `None` on a public route without a token.
+async fn authenticate(
+    gw: &Gateway,
+    headers: &http::HeaderMap,
+    public: bool,
+) -> Result<Option<Caller>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return if public {
+            Ok(None)
+        } else {
+            Err(ApiError::unauthorized("this route needs a bearer token"))
+        };
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(common::context::bearer_token)
+        .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer <token>"))?;
+    let now = chrono::Utc::now().timestamp();
+    if let Some((caller, exp)) = gw.tokens.get(token)
+        && exp > now
+    {
+        RequestContext::record_user(&caller.uid);
+        return Ok(Some(caller));
+    }
+    let claims = gw.auth.primary().verify(token).await?;
+    let caller = Caller::from_claims(&claims)?;
+    gw.tokens
+        .insert(token.to_owned(), (caller.clone(), claims.exp));
+    RequestContext::record_user(&caller.uid);
+    Ok(Some(caller))
+}
+
+/// One page with every service's API, merged from their `/openapi.json`.
+async fn all_docs(State(gw): State<Arc<Gateway>>) -> Response {
+    let mut merged = ApiDoc::openapi();
+    merged.info.title = "CraftChain X API".to_owned();
+    for (name, base) in &gw.settings.upstreams {
+        let Ok(url) = base.join("openapi.json") else {
+            continue;
+        };
+        let Ok(request) = http::Request::get(url.as_str()).body(axum::body::Body::empty()) else {
+            continue;
+        };
+        let fetched = async {
+            let response = gw.client.request(request).await.ok()?;
+            let bytes = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .ok()?
+                .to_bytes();
+            serde_json::from_slice::<utoipa::openapi::OpenApi>(&bytes).ok()
+        };
+        match tokio::time::timeout(Duration::from_secs(3), fetched).await {
+            Ok(Some(spec)) => merged.merge(spec),
+            _ => tracing::debug!(service = name, "no OpenAPI document to merge"),
+        }
+    }
+    Html(utoipa_scalar::Scalar::new(merged).to_html()).into_response()
+}

@@ -1,0 +1,10 @@
+//! The gateway's own binary (its container runs this).
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = gateway::Config::from_env(gateway::NAME, 8000)?;
+    config.validate()?;
+    common::telemetry::init(&config.shared);
+    let service = gateway::build(&config).await?;
+    common::serve(service, &config.shared).await
+}

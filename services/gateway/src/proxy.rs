@@ -1,0 +1,328 @@
+//! The streaming proxy. Bodies stream both ways (never buffered), so a
+//! 50 MB upload passes in bounded memory; hop-by-hop headers are dropped,
+//! identity headers a client sent are stripped, `X-Forwarded-*`, the
+//! request id and a child `traceparent` are set. Each upstream has a
+//! circuit breaker; an upstream that does not start answering in time is
+//! abandoned (the call is cancelled) with 504.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use common::ApiError;
+use common::context::{self, RequestContext};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode, Uri};
+use http_body_util::{BodyExt, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use url::Url;
+
+use crate::breaker::{Admit, Breaker};
+use crate::config::Settings;
+
+/// The pooled HTTP/1.1 client to the services.
+pub type HttpClient = Client<HttpConnector, Body>;
+
+pub fn client(settings: &Settings) -> HttpClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(Duration::from_millis(settings.connect_timeout_ms)));
+    connector.set_keepalive(Some(Duration::from_secs(60)));
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(512)
+        .build(connector)
+}
+
+/// One service behind the gateway.
+pub struct Upstream {
+    pub name: &'static str,
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+    pub breaker: Breaker,
+}
+
+impl Upstream {
+    pub fn new(name: &'static str, base: &Url, settings: &Settings) -> anyhow::Result<Self> {
+        let uri: Uri = base.as_str().parse()?;
+        let parts = uri.into_parts();
+        Ok(Self {
+            name,
+            scheme: parts.scheme.unwrap_or(http::uri::Scheme::HTTP),
+            authority: parts
+                .authority
+                .ok_or_else(|| anyhow::anyhow!("upstream {name} has no host"))?,
+            breaker: Breaker::new(
+                settings.breaker_failures,
+                Duration::from_millis(settings.breaker_open_ms),
+                Duration::from_millis(settings.breaker_max_open_ms),
+            ),
+        })
+    }
+
+    fn uri(&self, path_and_query: &str) -> Result<Uri, http::Error> {
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path_and_query)
+            .build()
+    }
+}
+
+/// Upstreams by service name.
+pub type Upstreams = BTreeMap<&'static str, Upstream>;
+
+/// Headers that describe one connection, not the message.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Headers only the platform may set; a client's are dropped.
+fn is_identity_header(name: &HeaderName) -> bool {
+    let n = name.as_str();
+    n.starts_with("x-user-")
+        || n.starts_with("x-caller-")
+        || n.starts_with("x-forwarded-")
+        || n.starts_with("x-craftchain-")
+        || matches!(
+            n,
+            "forwarded" | "x-real-ip" | "x-service-secret" | "x-goog-authenticated-user-email"
+        )
+}
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for name in HOP_BY_HOP
+        .iter()
+        .copied()
+        .map(HeaderName::from_static)
+        .chain(listed)
+    {
+        headers.remove(name);
+    }
+}
+
+/// What the proxy needs to know about one request.
+pub struct Forward<'a> {
+    pub upstream: &'a Upstream,
+    pub client: &'a HttpClient,
+    pub client_ip: IpAddr,
+    pub timeout: Duration,
+    pub body_limit: u64,
+}
+
+/// Send `request` upstream and stream the answer back.
+pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, ApiError> {
+    let (mut parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > f.body_limit) {
+        return Err(too_large(f.body_limit));
+    }
+    if let Admit::No(wait) = f.upstream.breaker.admit() {
+        return Err(ApiError::unavailable(
+            wait,
+            format!("the {} service is unavailable", f.upstream.name),
+        ));
+    }
+    let original_host = parts.headers.get(header::HOST).cloned();
+    strip_hop_by_hop(&mut parts.headers);
+    let identity: Vec<HeaderName> = parts
+        .headers
+        .keys()
+        .filter(|n| is_identity_header(n))
+        .cloned()
+        .collect();
+    for name in identity {
+        parts.headers.remove(name);
+    }
+    parts.headers.remove(header::HOST);
+    set_forwarding(&mut parts.headers, f.client_ip, original_host);
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    parts.uri = f
+        .upstream
+        .uri(&path_and_query)
+        .map_err(ApiError::internal)?;
+    let idempotent =
+        matches!(parts.method, Method::GET | Method::HEAD) && declared.unwrap_or(0) == 0;
+    let limit = usize::try_from(f.body_limit).unwrap_or(usize::MAX);
+    let body = Body::new(Limited::new(body, limit).map_err(axum::Error::new));
+    let retry_parts = idempotent.then(|| clone_parts(&parts));
+    let result = send(&f, Request::from_parts(parts, body)).await;
+    let result = match (result, retry_parts) {
+        // A pooled connection the upstream had closed: try once more.
+        (Err(Failure::Connect), Some(parts)) => {
+            send(&f, Request::from_parts(parts, Body::empty())).await
+        }
+        (other, _) => other,
+    };
+    match result {
+        Ok(response) => {
+            if matches!(response.status().as_u16(), 502..=504) {
+                f.upstream.breaker.failure();
+            } else {
+                f.upstream.breaker.success();
+            }
+            let (mut parts, body) = response.into_parts();
+            strip_hop_by_hop(&mut parts.headers);
+            Ok(Response::from_parts(parts, Body::new(body)))
+        }
+        Err(Failure::Timeout) => {
+            f.upstream.breaker.failure();
+            Err(ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream_timeout",
+                format!("the {} service did not answer in time", f.upstream.name),
+            ))
+        }
+        Err(Failure::Connect) => {
+            f.upstream.breaker.failure();
+            Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "upstream_unreachable",
+                format!("the {} service cannot be reached", f.upstream.name),
+            ))
+        }
+        Err(Failure::BodyTooLarge) => Err(too_large(f.body_limit)),
+        Err(Failure::Other(e)) => {
+            f.upstream.breaker.failure();
+            Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "upstream_failed",
+                format!("the {} service failed to answer", f.upstream.name),
+            )
+            .with_source(e))
+        }
+    }
+}
+
+enum Failure {
+    Timeout,
+    Connect,
+    BodyTooLarge,
+    Other(anyhow::Error),
+}
+
+async fn send(
+    f: &Forward<'_>,
+    request: Request,
+) -> Result<http::Response<hyper::body::Incoming>, Failure> {
+    match tokio::time::timeout(f.timeout, f.client.request(request)).await {
+        Err(_) => Err(Failure::Timeout),
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(e)) if e.is_connect() => Err(Failure::Connect),
+        Ok(Err(e)) => {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(s) = source {
+                if s.is::<http_body_util::LengthLimitError>() {
+                    return Err(Failure::BodyTooLarge);
+                }
+                source = s.source();
+            }
+            Err(Failure::Other(anyhow::Error::new(e)))
+        }
+    }
+}
+
+fn clone_parts(parts: &http::request::Parts) -> http::request::Parts {
+    let mut builder = http::Request::builder()
+        .method(parts.method.clone())
+        .uri(parts.uri.clone())
+        .version(parts.version);
+    if let Some(h) = builder.headers_mut() {
+        h.clone_from(&parts.headers);
+    }
+    builder
+        .body(())
+        .map(|r| r.into_parts().0)
+        .unwrap_or_else(|_| http::Request::new(()).into_parts().0)
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the request body is larger than {limit} bytes"),
+    )
+}
+
+fn set_forwarding(headers: &mut HeaderMap, client_ip: IpAddr, host: Option<HeaderValue>) {
+    if let Ok(v) = HeaderValue::from_str(&client_ip.to_string()) {
+        headers.insert(HeaderName::from_static("x-forwarded-for"), v);
+    }
+    headers.insert(
+        HeaderName::from_static("x-forwarded-proto"),
+        HeaderValue::from_static("http"),
+    );
+    if let Some(host) = host {
+        headers.insert(HeaderName::from_static("x-forwarded-host"), host);
+    }
+    if let Some(ctx) = RequestContext::current() {
+        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+            headers.insert(context::REQUEST_ID.clone(), v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&ctx.trace.child().to_string()) {
+            headers.insert(context::TRACEPARENT.clone(), v);
+        }
+    }
+}
+
+/// The client's address: the peer, or with a trusted front end the last
+/// `X-Forwarded-For` entry it appended.
+pub fn client_ip(request: &Request, trust_forwarded_for: bool) -> IpAddr {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+    if !trust_forwarded_for {
+        return peer;
+    }
+    request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|s| s.trim().parse::<IpAddr>().ok())
+        .unwrap_or(peer)
+}
+
+/// Attach the rate-limit headers to any response.
+pub fn with_headers(mut response: Response, headers: &[(HeaderName, HeaderValue)]) -> Response {
+    for (name, value) in headers {
+        response.headers_mut().insert(name.clone(), value.clone());
+    }
+    response
+}
+
+/// Make sure an error answer is a response.
+pub fn error_response(err: ApiError) -> Response {
+    err.into_response()
+}
