@@ -99,7 +99,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
             loop {
                 tokio::select! {
                     () = cancel.cancelled() => break,
-                    () = tokio::time::sleep(Duration::from_secs(60)) => {
+                    () = tokio::time::sleep(Duration::from_secs(10)) => {
                         if let Err(e) = keys.refresh().await {
                             tracing::warn!(error = %e, "signing keys could not be refreshed");
                         }

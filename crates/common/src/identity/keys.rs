@@ -147,8 +147,10 @@ impl SigningKey {
     }
 
     /// Signs `claims` under an arbitrary header (RS256 signature whatever the
-    /// header says). Tests use it to forge hostile headers.
-    pub(crate) fn sign_with_header(
+    /// header says). Only tests call it, to forge hostile headers; a
+    /// verifier must refuse what it produces unless the header is the
+    /// plain `{"alg":"RS256","typ":"JWT","kid":…}`.
+    pub fn sign_with_header(
         &self,
         header: &impl Serialize,
         claims: &impl Serialize,

@@ -24,8 +24,12 @@ pub struct StoredKey {
     pub created_at: DateTime<Utc>,
     /// The newest key with `active` signs.
     pub active: bool,
-    /// When it leaves the JWKS (set when it stops being active).
+    /// When it leaves the JWKS (set when a newer key replaces it).
     pub retire_at: Option<DateTime<Utc>>,
+    /// When it starts signing: a rotated-in key is published first, so
+    /// every verifier has it before the first token it signs.
+    #[serde(default)]
+    pub signs_from: Option<DateTime<Utc>>,
 }
 
 impl Entity for StoredKey {
@@ -89,27 +93,37 @@ impl KeyRing {
         Ok(())
     }
 
-    /// Make a new key active; the old one stays published for `overlap`.
-    pub async fn rotate(&self, overlap: Duration) -> anyhow::Result<String> {
+    /// Rotate: a new key is published at once and starts signing at
+    /// `signs_from` (now, for an emergency); the keys it replaces stay
+    /// published until `overlap` after that, so tokens they signed keep
+    /// verifying until they expire.
+    pub async fn rotate(
+        &self,
+        signs_from: DateTime<Utc>,
+        overlap: Duration,
+    ) -> anyhow::Result<String> {
         let key = SigningKey::generate()?;
         let kid = key.kid().to_owned();
-        let retire_at = common::time::now() + chrono::Duration::from_std(overlap)?;
+        let retire_at = signs_from + chrono::Duration::from_std(overlap)?;
+        let mut new_key = stored(&key);
+        new_key.signs_from = Some(signs_from);
         self.store
             .transact(async |tx| {
                 let current = tx
                     .query::<StoredKey>(&Query::new().eq("active", true))
                     .await?;
                 for mut old in current {
-                    old.value.active = false;
-                    old.value.retire_at = Some(retire_at);
-                    tx.update(&old)?;
+                    if old.value.retire_at.is_none() {
+                        old.value.retire_at = Some(retire_at);
+                        tx.update(&old)?;
+                    }
                 }
-                tx.create(&kid, &stored(&key))?;
+                tx.create(&kid, &new_key)?;
                 Ok::<_, StoreError>(())
             })
             .await?;
         self.refresh().await?;
-        tracing::info!(kid, "signing key rotated");
+        tracing::info!(kid, %signs_from, "signing key rotated in");
         Ok(kid)
     }
 }
@@ -121,6 +135,7 @@ fn stored(key: &SigningKey) -> StoredKey {
         created_at: common::time::now(),
         active: true,
         retire_at: None,
+        signs_from: None,
     }
 }
 
@@ -135,7 +150,8 @@ async fn load(keys: &Collection<StoredKey>) -> anyhow::Result<Option<Loaded>> {
             continue;
         }
         let key = Arc::new(SigningKey::from_pkcs8_pem(k.kid.clone(), &k.private_pem)?);
-        if k.active && active.as_ref().is_none_or(|(at, _)| k.created_at > *at) {
+        let signing = k.active && k.signs_from.is_none_or(|from| from <= now);
+        if signing && active.as_ref().is_none_or(|(at, _)| k.created_at > *at) {
             active = Some((k.created_at, key.clone()));
         }
         published.push(key);

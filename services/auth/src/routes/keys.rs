@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use common::identity::{JwkSet, Role};
 use common::{Caller, Json};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -36,19 +36,46 @@ async fn jwks(State(state): State<AppState>) -> Response {
     response
 }
 
+/// `POST /auth/keys/rotate`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateRequest {
+    /// Sign with the new key at once (a compromised key). By default the
+    /// new key is published first and signs only once every verifier's
+    /// cached JWKS has expired.
+    #[serde(default)]
+    pub immediate: bool,
+}
+
 /// The new signing key.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Rotated {
     pub kid: String,
+    /// When it starts signing.
+    pub signs_from: chrono::DateTime<chrono::Utc>,
 }
 
-/// Start signing with a new key (admin). The old key stays published until
-/// every token it signed has expired.
+/// Rotate the signing key (admin). The new key is published at once and
+/// signs after the JWKS cache lifetime (or at once with `immediate`); the
+/// old key stays published until every token it signed has expired.
 #[utoipa::path(post, path = "/auth/keys/rotate", tag = "keys", security(("bearer" = [])),
-    responses((status = 200, body = Rotated), (status = 403)))]
-async fn rotate(State(state): State<AppState>, caller: Caller) -> Result<Json<Rotated>, AuthError> {
+    request_body = RotateRequest, responses((status = 200, body = Rotated), (status = 403)))]
+async fn rotate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<RotateRequest>,
+) -> Result<Json<Rotated>, AuthError> {
     caller.require(&[Role::Admin])?;
-    let overlap = Duration::from_secs(state.settings.id_token_ttl_secs + JWKS_MAX_AGE_SECS + 60);
-    let kid = state.keys.rotate(overlap).await?;
-    Ok(Json(Rotated { kid }))
+    let ahead = if request.immediate {
+        Duration::ZERO
+    } else {
+        // Every verifier refetches within the JWKS lifetime, plus its
+        // refetch interval for an unknown kid.
+        Duration::from_secs(JWKS_MAX_AGE_SECS + 30)
+    };
+    let signs_from =
+        common::time::now() + chrono::Duration::from_std(ahead).map_err(anyhow::Error::from)?;
+    let overlap = Duration::from_secs(state.settings.id_token_ttl_secs + 60);
+    let kid = state.keys.rotate(signs_from, overlap).await?;
+    Ok(Json(Rotated { kid, signs_from }))
 }

@@ -32,13 +32,17 @@ async fn jwks_lists_the_active_key_as_an_rs256_rsa_key() {
 }
 
 #[tokio::test]
-async fn rotate_by_an_admin_publishes_old_and_new_kids_and_new_tokens_carry_the_new_kid() {
+async fn an_immediate_rotation_publishes_old_and_new_kids_and_new_tokens_carry_the_new_kid() {
     let app = TestApp::builder().with_admin().spawn().await;
     let admin = app.admin_token().await;
     let old_kid = kid(&admin);
 
     let response = app
-        .post_json("/auth/keys/rotate", &json!({}), Some(&admin))
+        .post_json(
+            "/auth/keys/rotate",
+            &json!({"immediate": true}),
+            Some(&admin),
+        )
         .await;
 
     response.assert_status(StatusCode::OK);
@@ -63,6 +67,43 @@ async fn rotate_by_an_admin_publishes_old_and_new_kids_and_new_tokens_carry_the_
 }
 
 #[tokio::test]
+async fn a_scheduled_rotation_publishes_the_new_key_before_it_signs() {
+    let app = TestApp::builder().with_admin().spawn().await;
+    let admin = app.admin_token().await;
+    let old_kid = kid(&admin);
+
+    let rotated = app
+        .post_json("/auth/keys/rotate", &json!({}), Some(&admin))
+        .await;
+
+    rotated.assert_status(StatusCode::OK);
+    let new_kid = rotated.body["kid"]
+        .as_str()
+        .expect("the new kid")
+        .to_owned();
+    let signs_from: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(rotated.body["signs_from"].clone()).expect("signs_from");
+    assert!(signs_from > chrono::Utc::now() + chrono::Duration::seconds(300));
+    let published: Vec<String> = app
+        .jwks()
+        .await
+        .keys
+        .into_iter()
+        .filter_map(|k| k.kid)
+        .collect();
+    assert!(
+        published.contains(&new_kid) && published.contains(&old_kid),
+        "{published:?}"
+    );
+    let account = app.signup(Role::Artisan).await;
+    assert_eq!(
+        kid(&account.id_token),
+        old_kid,
+        "the new key signed before every verifier could know it"
+    );
+}
+
+#[tokio::test]
 async fn a_token_signed_before_rotation_still_works_on_me() {
     let app = TestApp::builder().with_admin().spawn().await;
     let admin = app.admin_token().await;
@@ -81,7 +122,11 @@ async fn a_token_signed_right_after_rotation_works_on_me() {
     let app = TestApp::builder().with_admin().spawn().await;
     let admin = app.admin_token().await;
     let rotated = app
-        .post_json("/auth/keys/rotate", &json!({}), Some(&admin))
+        .post_json(
+            "/auth/keys/rotate",
+            &json!({"immediate": true}),
+            Some(&admin),
+        )
         .await;
     rotated.assert_status(StatusCode::OK);
     let account = app.signup(Role::Buyer).await;

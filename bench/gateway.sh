@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Gateway benchmark: wrk on loopback against
+#   (a) a read endpoint of a service directly,
+#   (b) the same through the gateway with a valid token (JWT check + rate limit on),
+#   (c) the same through nginx as a plain reverse proxy (keepalive upstream).
+# Interleaved rounds; prints rps, p50, p99 and the ratios gateway/nginx and
+# gateway/direct. Installs wrk and nginx from Debian's packages if missing.
+#
+#   bench/gateway.sh [rounds] [seconds] [connections]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-3}
+SECS=${2:-10}
+CONNS=${3:-32}
+BASE=28000
+
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light
+fi
+cargo build --release --locked -p craftchain-cli --bin craftchain
+
+WORK=$(mktemp -d)
+cleanup() {
+  [[ -n ${UP_PID:-} ]] && kill "$UP_PID" 2>/dev/null || true
+  [[ -f $WORK/nginx.pid ]] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Quotas high enough that the limiter checks every request but refuses none;
+# logs at warn for all three contenders (nginx's access log is off too).
+CRAFTCHAIN_DATA_DIR=$WORK/data RUST_LOG=warn \
+CRAFTCHAIN_GATEWAY_READ_QUOTA__REQUESTS=100000000 CRAFTCHAIN_GATEWAY_READ_QUOTA__BURST=100000000 \
+  ./target/release/craftchain up --base-port $BASE >"$WORK/up.log" 2>&1 &
+UP_PID=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$BASE/health" >/dev/null && break; sleep 0.1; done
+
+SIGNUP=$(curl -sf -X POST "http://127.0.0.1:$BASE/auth/signup" -H 'content-type: application/json' \
+  -d '{"email":"bench@example.in","password":"bench-kantha-2026","display_name":"Bench","role":"artisan"}')
+TOKEN=$(python3 -c 'import json,sys;print(json.loads(sys.argv[1])["id_token"])' "$SIGNUP")
+UID_=$(python3 -c 'import json,sys;print(json.loads(sys.argv[1])["user"]["id"])' "$SIGNUP")
+PATH_=/auth/users/$UID_
+
+cat >"$WORK/nginx.conf" <<NGINX
+worker_processes auto;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream auth { server 127.0.0.1:$((BASE + 8)); keepalive 128; }
+  server {
+    listen 127.0.0.1:$((BASE + 100));
+    location / {
+      proxy_pass http://auth;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+    }
+  }
+}
+NGINX
+nginx -c "$WORK/nginx.conf" -p "$WORK"
+
+declare -A TARGET=(
+  [direct]="http://127.0.0.1:$((BASE + 8))$PATH_"
+  [gateway]="http://127.0.0.1:$BASE$PATH_"
+  [nginx]="http://127.0.0.1:$((BASE + 100))$PATH_"
+)
+for name in direct gateway nginx; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $TOKEN" "${TARGET[$name]}")
+  [[ $code == 200 ]] || { echo "$name answered $code" >&2; exit 1; }
+  wrk -t1 -c"$CONNS" -d2s -H "authorization: Bearer $TOKEN" "${TARGET[$name]}" >/dev/null # warm-up
+done
+
+RESULTS=$WORK/results.txt
+for round in $(seq "$ROUNDS"); do
+  for name in direct gateway nginx; do
+    out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -H "authorization: Bearer $TOKEN" "${TARGET[$name]}")
+    echo "$out" | grep -q 'Non-2xx' && { echo "$name: non-2xx answers" >&2; echo "$out" >&2; exit 1; }
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    p50=$(echo "$out" | awk '$1=="50%" {print $2}')
+    p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+    echo "$round $name $rps $p50 $p99" | tee -a "$RESULTS"
+  done
+done
+
+python3 - "$RESULTS" <<'PY'
+import sys, statistics
+def ms(v):
+    for unit, f in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if v.endswith(unit):
+            return float(v[: -len(unit)]) * f
+    return float(v)
+rows = [l.split() for l in open(sys.argv[1])]
+by = {}
+for _, name, rps, p50, p99 in rows:
+    by.setdefault(name, []).append((float(rps), ms(p50), ms(p99)))
+med = {n: tuple(statistics.median(x[i] for x in v) for i in range(3)) for n, v in by.items()}
+print(f"\n{'target':<8} {'rps':>10} {'p50 ms':>8} {'p99 ms':>8}   (median of {len(by['direct'])} rounds)")
+for n in ("direct", "gateway", "nginx"):
+    r, a, b = med[n]
+    print(f"{n:<8} {r:>10.0f} {a:>8.3f} {b:>8.3f}")
+g, d, x = med["gateway"], med["direct"], med["nginx"]
+print(f"\ngateway/nginx rps  = {g[0] / x[0]:.2f}x   (target >= 1.0)")
+print(f"gateway/direct rps = {g[0] / d[0]:.2f}x")
+print(f"gateway p50 added over direct = {g[1] - d[1]:.3f} ms   (target <= 0.5 ms)")
+print(f"nginx p50 added over direct   = {x[1] - d[1]:.3f} ms")
+PY
