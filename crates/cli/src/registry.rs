@@ -47,11 +47,37 @@ pub static SERVICES: &[ServiceSpec] = &[
         build: build_gateway,
     },
     ServiceSpec {
+        name: product::NAME,
+        port_offset: 1,
+        build: build_product,
+    },
+    ServiceSpec {
         name: auth::NAME,
         port_offset: 8,
         build: build_auth,
     },
 ];
+
+fn build_product(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
+    Box::pin(async move {
+        let mut settings = if ctx.read_env {
+            product::Config::from_env(product::NAME, 0)?.service
+        } else {
+            product::Settings::default()
+        };
+        if let Some(url) = ctx.urls.get("media") {
+            settings.media_url = url.clone();
+        }
+        if let Some(url) = ctx.urls.get("ml") {
+            settings.ml_url = url.clone();
+        }
+        product::build(&product::Config {
+            shared: ctx.shared,
+            service: settings,
+        })
+        .await
+    })
+}
 
 fn build_auth(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
     Box::pin(async move {
@@ -95,6 +121,7 @@ pub static SUBSCRIPTIONS: &[(&str, &[&str])] = &[
     ("product.created", &["ml", "pricing", "analytics"]),
     ("product.updated", &["analytics"]),
     ("product.deleted", &["analytics"]),
+    ("product.engagement", &["analytics"]),
     ("order.placed", &["notification", "analytics"]),
     (
         "order.completed",

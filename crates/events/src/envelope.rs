@@ -25,6 +25,7 @@ events! {
     ProductDeleted => "product.deleted",
     OrderPlaced => "order.placed",
     OrderCompleted => "order.completed",
+    EngagementRecorded => "product.engagement",
     AnalysisCompleted => "ml.analysis.completed",
     PriceSuggested => "pricing.suggested",
     ProvenanceMinted => "provenance.minted",

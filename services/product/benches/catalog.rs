@@ -1,0 +1,165 @@
+//! Catalogue benchmark: seeds 100,000 products, starts the service on a
+//! free port, then times (over HTTP, one request at a time) a filtered and
+//! sorted list page and a full-text search. Prints p50 and p99.
+//!
+//!   cargo bench -p product --bench catalog [-- N_PRODUCTS N_REQUESTS]
+//!
+//! Targets: list p99 ≤ 5 ms, search p99 ≤ 20 ms.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::Money;
+use product::domain::clients::{FakeMediaApi, MlApi, StoryRequest};
+use product::domain::products::{Dimensions, LengthUnit, Product, ProductStatus};
+use store::{Store, Write};
+
+const CATEGORIES: &[&str] = &["textiles", "pottery", "jewelry", "woodwork", "metalwork", "painting", "basketry", "leather"];
+const REGIONS: &[&str] = &["West Bengal", "Rajasthan", "Gujarat", "Odisha", "Tamil Nadu", "Uttar Pradesh", "Kashmir", "Assam"];
+const CRAFTS: &[&str] = &["Kantha", "Blue Pottery", "Dhokra", "Pattachitra", "Banarasi", "Bandhani", "Madhubani", "Channapatna"];
+const NOUNS: &[&str] = &["saree", "stole", "vase", "bowl", "necklace", "box", "lamp", "mask", "basket", "bag", "figurine", "plate"];
+const ADJ: &[&str] = &["handwoven", "hand-painted", "carved", "embroidered", "glazed", "beaded", "indigo", "terracotta", "silk", "brass"];
+const HINDI: &[&str] = &["हाथ से बुनी", "रेशमी", "मिट्टी का", "पीतल का", "कढ़ाई वाली", "रंगीन", "पारंपरिक", "बनारसी"];
+const MATERIALS: &[&str] = &["cotton", "silk", "clay", "brass", "wood", "jute", "leather", "glass beads"];
+
+struct NoMl;
+
+#[async_trait::async_trait]
+impl MlApi for NoMl {
+    async fn cultural_story(&self, _: &StoryRequest) -> Result<String, common::ClientError> {
+        Err(common::ClientError::Unavailable { service: "ml", reason: "benchmark".into() })
+    }
+}
+
+fn product(i: usize, now: chrono::DateTime<chrono::Utc>) -> Product {
+    let pick = |list: &[&'static str], salt: usize| list[(i.wrapping_mul(2_654_435_761) >> 7).wrapping_add(salt) % list.len()];
+    let title = format!("{} {} {} #{i}", pick(ADJ, 1), pick(CRAFTS, 2), pick(NOUNS, 3));
+    let mut description = BTreeMap::new();
+    description.insert(
+        "en".to_owned(),
+        format!("A {} {} made by hand in {} using {}.", pick(ADJ, 4), pick(NOUNS, 5), pick(REGIONS, 6), pick(MATERIALS, 7)),
+    );
+    description.insert("hi".to_owned(), format!("यह {} {} है।", pick(HINDI, 8), pick(HINDI, 9)));
+    let at = now - chrono::Duration::seconds(i as i64);
+    Product {
+        artisan_id: format!("artisan{}", i % 2000),
+        title,
+        description,
+        category: pick(CATEGORIES, 10).to_owned(),
+        subcategory: pick(NOUNS, 11).to_owned(),
+        price: Money::inr(((i * 7919) % 2_000_000 + 10_000) as i64),
+        materials: vec![pick(MATERIALS, 12).to_owned(), pick(MATERIALS, 13).to_owned()],
+        dimensions: Some(Dimensions { length: 30, width: 20, height: 10, unit: LengthUnit::Cm, weight_g: 500 }),
+        production_time_days: Some(14),
+        region: Some(pick(REGIONS, 14).to_owned()),
+        craft_tradition: Some(pick(CRAFTS, 15).to_owned()),
+        media_ids: Vec::new(),
+        status: ProductStatus::Active,
+        ai: Default::default(),
+        suggested_price: Default::default(),
+        cultural_story: None,
+        created_at: at,
+        updated_at: at,
+        deleted_at: None,
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let n = args.first().copied().unwrap_or(100_000);
+    let requests = args.get(1).copied().unwrap_or(2_000);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(run(n, requests));
+}
+
+async fn run(n: usize, requests: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut shared = common::SharedConfig::local("product", 0);
+    shared.data_dir = dir.path().to_path_buf();
+    let store = Store::open_sqlite(shared.service_dir().join("product.sqlite")).unwrap();
+    let started = Instant::now();
+    let now = chrono::Utc::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
+        let writes = chunk
+            .iter()
+            .map(|&i| Write::Put {
+                collection: "products".into(),
+                id: format!("p{i:07}"),
+                data: serde_json::to_value(product(i, now)).unwrap(),
+                precondition: None,
+            })
+            .collect();
+        store.backend().commit(writes).await.unwrap();
+    }
+    drop(store);
+    println!("seeded {n} products in {:.1?}", started.elapsed());
+
+    let fake = testkit::FakeAuthApi::new().unwrap();
+    let config = product::Config { shared: shared.clone(), service: product::Settings::default() };
+    let started = Instant::now();
+    let service = product::build_with(
+        &config,
+        product::Deps { auth: fake.authenticator(), media: Arc::new(FakeMediaApi::default()), ml: Arc::new(NoMl) },
+    )
+    .await
+    .unwrap();
+    println!("service built (indexes + search index rebuilt) in {:.1?}", started.elapsed());
+    let server = common::Server::bind(service, &shared).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let base = format!("http://{addr}");
+
+    let mut list = Vec::with_capacity(requests);
+    let mut search = Vec::with_capacity(requests);
+    for i in 0..requests + 100 {
+        let category = CATEGORIES[i % CATEGORIES.len()];
+        let sort = ["newest", "price_asc", "price_desc"][i % 3];
+        let url = format!("{base}/products?category={category}&min_price=50000&sort={sort}&limit=20");
+        let t = Instant::now();
+        let r = client.get(&url).send().await.unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+        let body = r.bytes().await.unwrap();
+        let elapsed = t.elapsed();
+        assert!(body.len() > 100);
+        if i >= 100 {
+            list.push(elapsed);
+        }
+
+        let words = [ADJ[i % ADJ.len()], NOUNS[(i / 3) % NOUNS.len()]];
+        let query = if i % 4 == 0 { HINDI[i % HINDI.len()].split(' ').next().unwrap().to_owned() } else { words.join(" ") };
+        let body = serde_json::json!({"query": query, "filters": {"region": REGIONS[i % REGIONS.len()], "limit": 20}});
+        let t = Instant::now();
+        let r = client.post(format!("{base}/products/search")).json(&body).send().await.unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+        let _ = r.bytes().await.unwrap();
+        if i >= 100 {
+            search.push(t.elapsed());
+        }
+    }
+    list.sort();
+    search.sort();
+    println!("\nover HTTP at the service, {requests} requests each, {n} products:");
+    println!(
+        "  list   (category + min_price + sort, 20 items): p50 {:>7.2?}  p99 {:>7.2?}   (target p99 <= 5 ms)",
+        percentile(&list, 0.5),
+        percentile(&list, 0.99)
+    );
+    println!(
+        "  search (text + region filter, 20 hits):         p50 {:>7.2?}  p99 {:>7.2?}   (target p99 <= 20 ms)",
+        percentile(&search, 0.5),
+        percentile(&search, 0.99)
+    );
+    let _ = stop.send(());
+    let _ = handle.await;
+}

@@ -1,0 +1,107 @@
+//! What the product service needs of other services, as narrow traits with
+//! an HTTP implementation over `ServiceClient` and a fake for tests.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use common::client::{CallOptions, ClientError, ServiceClient};
+use serde::{Deserialize, Serialize};
+
+/// What the product service needs of a media item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaInfo {
+    pub id: String,
+    pub owner_id: String,
+    pub sha256: String,
+}
+
+/// The media service.
+#[async_trait]
+pub trait MediaApi: Send + Sync + 'static {
+    /// The media item, or `None` if there is no such item.
+    async fn get(&self, id: &str) -> Result<Option<MediaInfo>, ClientError>;
+}
+
+/// `GET /media/{id}` over HTTP.
+pub struct HttpMediaApi(pub ServiceClient);
+
+#[async_trait]
+impl MediaApi for HttpMediaApi {
+    async fn get(&self, id: &str) -> Result<Option<MediaInfo>, ClientError> {
+        let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        match self.0.get_json::<MediaInfo>(&format!("/media/{id}")).await {
+            Ok(info) => Ok(Some(info)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// An in-memory media service for tests.
+#[derive(Default)]
+pub struct FakeMediaApi {
+    items: Mutex<HashMap<String, MediaInfo>>,
+}
+
+impl FakeMediaApi {
+    pub fn add(&self, id: &str, owner: &str) {
+        if let Ok(mut items) = self.items.lock() {
+            items.insert(
+                id.to_owned(),
+                MediaInfo {
+                    id: id.to_owned(),
+                    owner_id: owner.to_owned(),
+                    sha256: format!("{:0>64}", id.len()),
+                },
+            );
+        }
+    }
+}
+
+#[async_trait]
+impl MediaApi for FakeMediaApi {
+    async fn get(&self, id: &str) -> Result<Option<MediaInfo>, ClientError> {
+        Ok(self.items.lock().ok().and_then(|items| items.get(id).cloned()))
+    }
+}
+
+/// What the ML service is told about a product to write its story.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoryRequest {
+    pub product_id: String,
+    pub title: String,
+    pub category: String,
+    pub craft_tradition: Option<String>,
+    pub region: Option<String>,
+    pub materials: Vec<String>,
+    pub language: String,
+}
+
+/// The ML service's answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoryResponse {
+    pub story: String,
+}
+
+/// The ML service.
+#[async_trait]
+pub trait MlApi: Send + Sync + 'static {
+    async fn cultural_story(&self, request: &StoryRequest) -> Result<String, ClientError>;
+}
+
+/// `POST /ml/cultural-story` over HTTP.
+pub struct HttpMlApi(pub ServiceClient);
+
+#[async_trait]
+impl MlApi for HttpMlApi {
+    async fn cultural_story(&self, request: &StoryRequest) -> Result<String, ClientError> {
+        let key = format!("story-{}-{}", request.product_id, request.language);
+        let options = CallOptions {
+            idempotency_key: Some(key),
+            ..CallOptions::default()
+        };
+        let answer: StoryResponse = self.0.post_json("/ml/cultural-story", request, &options).await?;
+        Ok(answer.story)
+    }
+}

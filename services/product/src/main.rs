@@ -1,0 +1,10 @@
+//! The product service's own binary (its container runs this).
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = product::Config::from_env(product::NAME, 8001)?;
+    config.validate()?;
+    common::telemetry::init(&config.shared);
+    let service = product::build(&config).await?;
+    common::serve(service, &config.shared).await
+}
