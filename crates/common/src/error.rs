@@ -207,7 +207,8 @@ impl ApiError {
     }
 
     pub fn retry_after(self, after: Duration) -> Self {
-        let secs = after.as_secs().max(1);
+        // Round up: a client that waits exactly this long must be let in.
+        let secs = (after.as_secs() + u64::from(after.subsec_nanos() > 0)).max(1);
         self.with_header(header::RETRY_AFTER, HeaderValue::from(secs))
     }
 

@@ -89,6 +89,19 @@ impl Breaker {
         };
     }
 
+    /// An admitted request ended with no outcome. If it was the half-open
+    /// probe, the next request may probe instead.
+    pub fn abandon(&self) {
+        if let Ok(mut state) = self.state.lock()
+            && let State::HalfOpen { period } = *state
+        {
+            *state = State::Open {
+                until: Instant::now(),
+                period,
+            };
+        }
+    }
+
     pub fn is_open(&self) -> bool {
         self.state
             .lock()
@@ -121,6 +134,25 @@ mod tests {
         );
         std::thread::sleep(Duration::from_millis(65));
         assert_eq!(b.admit(), Admit::Yes);
+        b.success();
+        assert!(!b.is_open());
+    }
+
+    #[test]
+    fn an_abandoned_probe_lets_the_next_request_probe() {
+        let b = Breaker::new(1, Duration::from_millis(10), Duration::from_millis(100));
+        b.abandon();
+        assert_eq!(
+            b.admit(),
+            Admit::Yes,
+            "abandoning while closed changes nothing"
+        );
+        b.failure();
+        std::thread::sleep(Duration::from_millis(15));
+        assert_eq!(b.admit(), Admit::Yes, "the probe");
+        assert!(matches!(b.admit(), Admit::No(_)));
+        b.abandon();
+        assert_eq!(b.admit(), Admit::Yes, "a new probe at once");
         b.success();
         assert!(!b.is_open());
     }

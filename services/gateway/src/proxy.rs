@@ -147,6 +147,10 @@ pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, ApiEr
             format!("the {} service is unavailable", f.upstream.name),
         ));
     }
+    let outcome = Outcome {
+        breaker: &f.upstream.breaker,
+        reported: false,
+    };
     let original_host = parts.headers.get(header::HOST).cloned();
     strip_hop_by_hop(&mut parts.headers);
     let identity: Vec<HeaderName> = parts
@@ -185,16 +189,16 @@ pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, ApiEr
     match result {
         Ok(response) => {
             if matches!(response.status().as_u16(), 502..=504) {
-                f.upstream.breaker.failure();
+                outcome.failure();
             } else {
-                f.upstream.breaker.success();
+                outcome.success();
             }
             let (mut parts, body) = response.into_parts();
             strip_hop_by_hop(&mut parts.headers);
             Ok(Response::from_parts(parts, Body::new(body)))
         }
         Err(Failure::Timeout) => {
-            f.upstream.breaker.failure();
+            outcome.failure();
             Err(ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "upstream_timeout",
@@ -202,7 +206,7 @@ pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, ApiEr
             ))
         }
         Err(Failure::Connect) => {
-            f.upstream.breaker.failure();
+            outcome.failure();
             Err(ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 "upstream_unreachable",
@@ -211,13 +215,42 @@ pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, ApiEr
         }
         Err(Failure::BodyTooLarge) => Err(too_large(f.body_limit)),
         Err(Failure::Other(e)) => {
-            f.upstream.breaker.failure();
+            outcome.failure();
             Err(ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 "upstream_failed",
                 format!("the {} service failed to answer", f.upstream.name),
             )
             .with_source(e))
+        }
+    }
+}
+
+/// Tells the breaker how an admitted request went. Dropped without an
+/// outcome (the client went away mid-request, or the body was too large),
+/// it gives back the half-open probe, which would otherwise stay "in
+/// flight" forever and keep the circuit from ever closing.
+struct Outcome<'a> {
+    breaker: &'a Breaker,
+    reported: bool,
+}
+
+impl Outcome<'_> {
+    fn success(mut self) {
+        self.reported = true;
+        self.breaker.success();
+    }
+
+    fn failure(mut self) {
+        self.reported = true;
+        self.breaker.failure();
+    }
+}
+
+impl Drop for Outcome<'_> {
+    fn drop(&mut self) {
+        if !self.reported {
+            self.breaker.abandon();
         }
     }
 }
