@@ -21,6 +21,9 @@ const MAX_LIMIT: usize = 1_000;
 /// Deepest hit a request may page to; beyond it the page is empty (the
 /// total is still counted).
 const MAX_OFFSET: usize = 100_000;
+/// Longest query text honoured, in chars; the rest is ignored (a longer text
+/// is not a search, and every word costs a clause per field).
+const MAX_TEXT_CHARS: usize = 1_000;
 /// Largest phrase slop (`"a b"~N`) honoured.
 const MAX_SLOP: u32 = 16;
 /// Length of a highlight snippet (tantivy counts UTF-8 bytes).
@@ -157,7 +160,7 @@ pub(crate) fn run(
     parser: &TextParser,
     request: &SearchRequest,
 ) -> Result<SearchResults, SearchError> {
-    let text = request.text.trim();
+    let text = truncate_chars(request.text.trim(), MAX_TEXT_CHARS);
     let text_query = (!text.is_empty()).then(|| parser.parse(text));
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
         Occur::Must,
@@ -227,6 +230,13 @@ pub(crate) fn run(
     Ok(SearchResults { hits, total })
 }
 
+/// The first `max` chars of `text`.
+fn truncate_chars(text: &str, max: usize) -> &str {
+    text.char_indices()
+        .nth(max)
+        .map_or(text, |(end, _)| text.get(..end).unwrap_or(text))
+}
+
 /// Snippet generators for the highlighted fields the query has terms in.
 fn highlighters(
     searcher: &Searcher,
@@ -248,4 +258,17 @@ fn highlighters(
         out.push((key, generator));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate_chars;
+
+    #[test]
+    fn truncation_counts_chars_not_bytes() {
+        assert_eq!(truncate_chars("साड़ी silk", 4), "साड़");
+        assert_eq!(truncate_chars("silk", 4), "silk");
+        assert_eq!(truncate_chars("silk", 10), "silk");
+        assert_eq!(truncate_chars("", 0), "");
+    }
 }
