@@ -17,7 +17,7 @@ BASE=28000
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light
 fi
-cargo build --release --locked -p craftchain-cli --bin craftchain
+[[ ${SKIP_BUILD:-} == 1 ]] || cargo build --release --locked -p craftchain-cli --bin craftchain
 
 WORK=$(mktemp -d)
 cleanup() {
@@ -31,13 +31,14 @@ trap cleanup EXIT
 # Quotas high enough that the limiter checks every request but refuses none;
 # logs at warn for all three contenders (nginx's access log is off too).
 CRAFTCHAIN_DATA_DIR=$WORK/data RUST_LOG=warn \
-CRAFTCHAIN_GATEWAY_READ_QUOTA__REQUESTS=100000000 CRAFTCHAIN_GATEWAY_READ_QUOTA__BURST=100000000 \
+CRAFTCHAIN_GATEWAY_READ_QUOTA__REQUESTS=100000000 CRAFTCHAIN_GATEWAY_READ_QUOTA__PER_SECS=1 \
+  CRAFTCHAIN_GATEWAY_READ_QUOTA__BURST=100000000 \
   ./target/release/craftchain up --base-port $BASE >"$WORK/up.log" 2>&1 &
 UP_PID=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$BASE/health" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$BASE/health" >/dev/null && break; kill -0 "$UP_PID" 2>/dev/null || { cat "$WORK/up.log" >&2; exit 1; }; sleep 0.1; done
 
 SIGNUP=$(curl -sf -X POST "http://127.0.0.1:$BASE/auth/signup" -H 'content-type: application/json' \
-  -d '{"email":"bench@example.in","password":"bench-kantha-2026","display_name":"Bench","role":"artisan"}')
+  -d '{"email":"bench@example.in","password":"kantha-stitch-2026","display_name":"Bench","role":"artisan"}')
 TOKEN=$(python3 -c 'import json,sys;print(json.loads(sys.argv[1])["id_token"])' "$SIGNUP")
 UID_=$(python3 -c 'import json,sys;print(json.loads(sys.argv[1])["user"]["id"])' "$SIGNUP")
 PATH_=/auth/users/$UID_

@@ -11,7 +11,11 @@ async fn system() -> (TestSystem, String, HttpAuthApi) {
         .start()
         .await
         .unwrap();
-    let gateway = system.url("gateway").to_string().trim_end_matches('/').to_owned();
+    let gateway = system
+        .url("gateway")
+        .to_string()
+        .trim_end_matches('/')
+        .to_owned();
     let auth = HttpAuthApi::new(system.url("gateway"));
     (system, gateway, auth)
 }
@@ -46,8 +50,21 @@ async fn an_artisan_lists_a_product_and_a_buyer_finds_and_orders_it() {
     assert_eq!(created["ai"]["status"], "pending");
 
     // Public reads need no token; search finds the Hindi word.
-    let page: Value = http.get(format!("{gw}/products?category=textiles")).send().await.unwrap().json().await.unwrap();
-    assert!(page["items"].as_array().unwrap().iter().any(|p| p["id"] == id.as_str()));
+    let page: Value = http
+        .get(format!("{gw}/products?category=textiles"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == id.as_str())
+    );
     let found: Value = http
         .post(format!("{gw}/products/search"))
         .json(&json!({"query": "कांथा"}))
@@ -63,7 +80,12 @@ async fn an_artisan_lists_a_product_and_a_buyer_finds_and_orders_it() {
     let order = json!({"product_id": id, "quantity": 2, "shipping_address": {
         "name": "Asha", "line1": "12 Park Street", "city": "Kolkata", "state": "WB",
         "postal_code": "700016", "country": "IN", "phone": "+91 98300 12345"}});
-    let anonymous = http.post(format!("{gw}/orders")).json(&order).send().await.unwrap();
+    let anonymous = http
+        .post(format!("{gw}/orders"))
+        .json(&order)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let place = || {
         http.post(format!("{gw}/orders"))
@@ -99,12 +121,27 @@ async fn the_gateway_refuses_what_clients_must_not_reach() {
     let (system, gw, auth) = system().await;
     let http = reqwest::Client::new();
     let user = auth.new_user("buyer").await.unwrap();
-    for path in ["/auth/service-token", "/events/push", "/admin/events/dead-letters", "/nothing/here"] {
-        let r = http.post(format!("{gw}{path}")).bearer_auth(&user.id_token).send().await.unwrap();
+    for path in [
+        "/auth/service-token",
+        "/events/push",
+        "/admin/events/dead-letters",
+        "/nothing/here",
+    ] {
+        let r = http
+            .post(format!("{gw}{path}"))
+            .bearer_auth(&user.id_token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
     }
     let forged = format!("{}x", user.id_token);
-    let r = http.get(format!("{gw}/auth/me")).bearer_auth(&forged).send().await.unwrap();
+    let r = http
+        .get(format!("{gw}/auth/me"))
+        .bearer_auth(&forged)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.headers()["www-authenticate"], "Bearer");
     let me: Value = http

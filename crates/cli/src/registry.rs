@@ -52,11 +52,31 @@ pub static SERVICES: &[ServiceSpec] = &[
         build: build_product,
     },
     ServiceSpec {
+        name: media::NAME,
+        port_offset: 7,
+        build: build_media,
+    },
+    ServiceSpec {
         name: auth::NAME,
         port_offset: 8,
         build: build_auth,
     },
 ];
+
+fn build_media(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
+    Box::pin(async move {
+        let settings = if ctx.read_env {
+            media::Config::from_env(media::NAME, 0)?.service
+        } else {
+            media::Settings::default()
+        };
+        media::build(&media::Config {
+            shared: ctx.shared,
+            service: settings,
+        })
+        .await
+    })
+}
 
 fn build_product(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
     Box::pin(async move {

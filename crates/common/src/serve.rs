@@ -87,6 +87,7 @@ pub struct Service {
     checks: Vec<Arc<dyn ReadinessCheck>>,
     tasks: Vec<(&'static str, TaskFn)>,
     own_fallback: bool,
+    body_limit: Option<usize>,
 }
 
 impl Service {
@@ -110,7 +111,15 @@ impl Service {
             checks: Vec::new(),
             tasks: Vec::new(),
             own_fallback: false,
+            body_limit: None,
         }
+    }
+
+    /// Accept request bodies up to `bytes` instead of the configured
+    /// default (the media service's uploads).
+    pub fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = Some(bytes);
+        self
     }
 
     /// The router answers every unknown route itself (the gateway's proxy);
@@ -190,7 +199,9 @@ impl Service {
                     ]))
                     .layer(middleware::from_fn_with_state(timeout, deadline))
                     .layer(CompressionLayer::new())
-                    .layer(DefaultBodyLimit::max(config.body_limit_bytes)),
+                    .layer(DefaultBodyLimit::max(
+                        self.body_limit.unwrap_or(config.body_limit_bytes),
+                    )),
             )
     }
 }

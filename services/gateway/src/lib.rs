@@ -122,9 +122,14 @@ fn cors(settings: &Settings) -> anyhow::Result<CorsLayer> {
         .cors_origins
         .iter()
         .map(|o| HeaderValue::from_str(o))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<std::collections::HashSet<_>, _>>()?;
+    // A predicate over a shared set: axum clones the layer for every
+    // request, and cloning a list would allocate each time.
+    let origins = Arc::new(origins);
     Ok(CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            origins.contains(origin)
+        }))
         .allow_methods([
             Method::GET,
             Method::HEAD,

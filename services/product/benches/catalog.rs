@@ -17,32 +17,110 @@ use product::domain::clients::{FakeMediaApi, MlApi, StoryRequest};
 use product::domain::products::{Dimensions, LengthUnit, Product, ProductStatus};
 use store::{Store, Write};
 
-const CATEGORIES: &[&str] = &["textiles", "pottery", "jewelry", "woodwork", "metalwork", "painting", "basketry", "leather"];
-const REGIONS: &[&str] = &["West Bengal", "Rajasthan", "Gujarat", "Odisha", "Tamil Nadu", "Uttar Pradesh", "Kashmir", "Assam"];
-const CRAFTS: &[&str] = &["Kantha", "Blue Pottery", "Dhokra", "Pattachitra", "Banarasi", "Bandhani", "Madhubani", "Channapatna"];
-const NOUNS: &[&str] = &["saree", "stole", "vase", "bowl", "necklace", "box", "lamp", "mask", "basket", "bag", "figurine", "plate"];
-const ADJ: &[&str] = &["handwoven", "hand-painted", "carved", "embroidered", "glazed", "beaded", "indigo", "terracotta", "silk", "brass"];
-const HINDI: &[&str] = &["हाथ से बुनी", "रेशमी", "मिट्टी का", "पीतल का", "कढ़ाई वाली", "रंगीन", "पारंपरिक", "बनारसी"];
-const MATERIALS: &[&str] = &["cotton", "silk", "clay", "brass", "wood", "jute", "leather", "glass beads"];
+const CATEGORIES: &[&str] = &[
+    "textiles",
+    "pottery",
+    "jewelry",
+    "woodwork",
+    "metalwork",
+    "painting",
+    "basketry",
+    "leather",
+];
+const REGIONS: &[&str] = &[
+    "West Bengal",
+    "Rajasthan",
+    "Gujarat",
+    "Odisha",
+    "Tamil Nadu",
+    "Uttar Pradesh",
+    "Kashmir",
+    "Assam",
+];
+const CRAFTS: &[&str] = &[
+    "Kantha",
+    "Blue Pottery",
+    "Dhokra",
+    "Pattachitra",
+    "Banarasi",
+    "Bandhani",
+    "Madhubani",
+    "Channapatna",
+];
+const NOUNS: &[&str] = &[
+    "saree", "stole", "vase", "bowl", "necklace", "box", "lamp", "mask", "basket", "bag",
+    "figurine", "plate",
+];
+const ADJ: &[&str] = &[
+    "handwoven",
+    "hand-painted",
+    "carved",
+    "embroidered",
+    "glazed",
+    "beaded",
+    "indigo",
+    "terracotta",
+    "silk",
+    "brass",
+];
+const HINDI: &[&str] = &[
+    "हाथ से बुनी",
+    "रेशमी",
+    "मिट्टी का",
+    "पीतल का",
+    "कढ़ाई वाली",
+    "रंगीन",
+    "पारंपरिक",
+    "बनारसी",
+];
+const MATERIALS: &[&str] = &[
+    "cotton",
+    "silk",
+    "clay",
+    "brass",
+    "wood",
+    "jute",
+    "leather",
+    "glass beads",
+];
 
 struct NoMl;
 
 #[async_trait::async_trait]
 impl MlApi for NoMl {
     async fn cultural_story(&self, _: &StoryRequest) -> Result<String, common::ClientError> {
-        Err(common::ClientError::Unavailable { service: "ml", reason: "benchmark".into() })
+        Err(common::ClientError::Unavailable {
+            service: "ml",
+            reason: "benchmark".into(),
+        })
     }
 }
 
 fn product(i: usize, now: chrono::DateTime<chrono::Utc>) -> Product {
-    let pick = |list: &[&'static str], salt: usize| list[(i.wrapping_mul(2_654_435_761) >> 7).wrapping_add(salt) % list.len()];
-    let title = format!("{} {} {} #{i}", pick(ADJ, 1), pick(CRAFTS, 2), pick(NOUNS, 3));
+    let pick = |list: &[&'static str], salt: usize| {
+        list[(i.wrapping_mul(2_654_435_761) >> 7).wrapping_add(salt) % list.len()]
+    };
+    let title = format!(
+        "{} {} {} #{i}",
+        pick(ADJ, 1),
+        pick(CRAFTS, 2),
+        pick(NOUNS, 3)
+    );
     let mut description = BTreeMap::new();
     description.insert(
         "en".to_owned(),
-        format!("A {} {} made by hand in {} using {}.", pick(ADJ, 4), pick(NOUNS, 5), pick(REGIONS, 6), pick(MATERIALS, 7)),
+        format!(
+            "A {} {} made by hand in {} using {}.",
+            pick(ADJ, 4),
+            pick(NOUNS, 5),
+            pick(REGIONS, 6),
+            pick(MATERIALS, 7)
+        ),
     );
-    description.insert("hi".to_owned(), format!("यह {} {} है।", pick(HINDI, 8), pick(HINDI, 9)));
+    description.insert(
+        "hi".to_owned(),
+        format!("यह {} {} है।", pick(HINDI, 8), pick(HINDI, 9)),
+    );
     let at = now - chrono::Duration::seconds(i as i64);
     Product {
         artisan_id: format!("artisan{}", i % 2000),
@@ -51,8 +129,17 @@ fn product(i: usize, now: chrono::DateTime<chrono::Utc>) -> Product {
         category: pick(CATEGORIES, 10).to_owned(),
         subcategory: pick(NOUNS, 11).to_owned(),
         price: Money::inr(((i * 7919) % 2_000_000 + 10_000) as i64),
-        materials: vec![pick(MATERIALS, 12).to_owned(), pick(MATERIALS, 13).to_owned()],
-        dimensions: Some(Dimensions { length: 30, width: 20, height: 10, unit: LengthUnit::Cm, weight_g: 500 }),
+        materials: vec![
+            pick(MATERIALS, 12).to_owned(),
+            pick(MATERIALS, 13).to_owned(),
+        ],
+        dimensions: Some(Dimensions {
+            length: 30,
+            width: 20,
+            height: 10,
+            unit: LengthUnit::Cm,
+            weight_g: 500,
+        }),
         production_time_days: Some(14),
         region: Some(pick(REGIONS, 14).to_owned()),
         craft_tradition: Some(pick(CRAFTS, 15).to_owned()),
@@ -72,7 +159,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let n = args.first().copied().unwrap_or(100_000);
     let requests = args.get(1).copied().unwrap_or(2_000);
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -102,15 +192,25 @@ async fn run(n: usize, requests: usize) {
     println!("seeded {n} products in {:.1?}", started.elapsed());
 
     let fake = testkit::FakeAuthApi::new().unwrap();
-    let config = product::Config { shared: shared.clone(), service: product::Settings::default() };
+    let config = product::Config {
+        shared: shared.clone(),
+        service: product::Settings::default(),
+    };
     let started = Instant::now();
     let service = product::build_with(
         &config,
-        product::Deps { auth: fake.authenticator(), media: Arc::new(FakeMediaApi::default()), ml: Arc::new(NoMl) },
+        product::Deps {
+            auth: fake.authenticator(),
+            media: Arc::new(FakeMediaApi::default()),
+            ml: Arc::new(NoMl),
+        },
     )
     .await
     .unwrap();
-    println!("service built (indexes + search index rebuilt) in {:.1?}", started.elapsed());
+    println!(
+        "service built (indexes + search index rebuilt) in {:.1?}",
+        started.elapsed()
+    );
     let server = common::Server::bind(service, &shared).await.unwrap();
     let addr = server.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -125,7 +225,8 @@ async fn run(n: usize, requests: usize) {
     for i in 0..requests + 100 {
         let category = CATEGORIES[i % CATEGORIES.len()];
         let sort = ["newest", "price_asc", "price_desc"][i % 3];
-        let url = format!("{base}/products?category={category}&min_price=50000&sort={sort}&limit=20");
+        let url =
+            format!("{base}/products?category={category}&min_price=50000&sort={sort}&limit=20");
         let t = Instant::now();
         let r = client.get(&url).send().await.unwrap();
         assert!(r.status().is_success(), "{}", r.status());
@@ -137,10 +238,19 @@ async fn run(n: usize, requests: usize) {
         }
 
         let words = [ADJ[i % ADJ.len()], NOUNS[(i / 3) % NOUNS.len()]];
-        let query = if i % 4 == 0 { HINDI[i % HINDI.len()].split(' ').next().unwrap().to_owned() } else { words.join(" ") };
+        let query = if i % 4 == 0 {
+            HINDI[i % HINDI.len()].split(' ').next().unwrap().to_owned()
+        } else {
+            words.join(" ")
+        };
         let body = serde_json::json!({"query": query, "filters": {"region": REGIONS[i % REGIONS.len()], "limit": 20}});
         let t = Instant::now();
-        let r = client.post(format!("{base}/products/search")).json(&body).send().await.unwrap();
+        let r = client
+            .post(format!("{base}/products/search"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success(), "{}", r.status());
         let _ = r.bytes().await.unwrap();
         if i >= 100 {

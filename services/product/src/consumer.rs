@@ -16,7 +16,10 @@ pub struct ProductConsumer;
 
 fn money(m: Option<&events::v1::Money>) -> Result<Option<Money>, ConsumeError> {
     m.map(|m| {
-        let currency: Currency = m.currency.parse().map_err(|e: common::money::UnknownCurrency| ConsumeError::Invalid(e.to_string()))?;
+        let currency: Currency = m
+            .currency
+            .parse()
+            .map_err(|e: common::money::UnknownCurrency| ConsumeError::Invalid(e.to_string()))?;
         Ok(Money::new(m.amount, currency))
     })
     .transpose()

@@ -21,8 +21,10 @@ pub fn store(err: StoreError) -> ApiError {
 pub fn search(err: SearchError) -> ApiError {
     match err {
         SearchError::BadQuery(reason) => ApiError::invalid_field("query", "invalid", reason),
-        SearchError::Index(_) => ApiError::unavailable(std::time::Duration::from_secs(2), "search is unavailable")
-            .with_source(err),
+        SearchError::Index(_) => {
+            ApiError::unavailable(std::time::Duration::from_secs(2), "search is unavailable")
+                .with_source(err)
+        }
     }
 }
 

@@ -39,7 +39,10 @@ pub async fn index_now(state: &AppState, product: &Versioned<Product>) {
     let result = if product.value.status == ProductStatus::Deleted {
         state.search.remove(&product.id).await
     } else {
-        state.search.upsert(to_doc(&product.id, &product.value)).await
+        state
+            .search
+            .upsert(to_doc(&product.id, &product.value))
+            .await
     };
     if let Err(e) = result {
         tracing::warn!(product_id = product.id, error = %e, "search index not updated; the sync will catch up");
@@ -49,7 +52,10 @@ pub async fn index_now(state: &AppState, product: &Versioned<Product>) {
 const PAGE: usize = 500;
 
 /// Every product changed after `since_us`, oldest change first.
-async fn changed_since(state: &AppState, since: chrono::DateTime<chrono::Utc>) -> anyhow::Result<Vec<Versioned<Product>>> {
+async fn changed_since(
+    state: &AppState,
+    since: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Vec<Versioned<Product>>> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
@@ -70,12 +76,27 @@ async fn changed_since(state: &AppState, since: chrono::DateTime<chrono::Utc>) -
 /// Rebuild the index if its count or newest change differs from the store.
 pub async fn check_at_start(state: &AppState) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     let all = changed_since(state, chrono::DateTime::<chrono::Utc>::MIN_UTC).await?;
-    let live: Vec<&Versioned<Product>> = all.iter().filter(|p| p.value.status != ProductStatus::Deleted).collect();
-    let newest = all.iter().map(|p| p.value.updated_at).max().unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-    let newest_live = live.iter().map(|p| p.value.updated_at.timestamp_micros()).max().unwrap_or(0);
+    let live: Vec<&Versioned<Product>> = all
+        .iter()
+        .filter(|p| p.value.status != ProductStatus::Deleted)
+        .collect();
+    let newest = all
+        .iter()
+        .map(|p| p.value.updated_at)
+        .max()
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    let newest_live = live
+        .iter()
+        .map(|p| p.value.updated_at.timestamp_micros())
+        .max()
+        .unwrap_or(0);
     let stats = state.search.stats().await?;
     if stats.docs != live.len() as u64 || stats.newest_update_us != newest_live {
-        tracing::info!(indexed = stats.docs, products = live.len(), "search index is stale; rebuilding");
+        tracing::info!(
+            indexed = stats.docs,
+            products = live.len(),
+            "search index is stale; rebuilding"
+        );
         state
             .search
             .rebuild(live.iter().map(|p| to_doc(&p.id, &p.value)).collect())
@@ -85,7 +106,12 @@ pub async fn check_at_start(state: &AppState) -> anyhow::Result<chrono::DateTime
 }
 
 /// Follow the store's changes into the index until cancelled.
-pub async fn sync(state: AppState, mut since: chrono::DateTime<chrono::Utc>, every: Duration, cancel: CancellationToken) {
+pub async fn sync(
+    state: AppState,
+    mut since: chrono::DateTime<chrono::Utc>,
+    every: Duration,
+    cancel: CancellationToken,
+) {
     loop {
         tokio::select! {
             () = cancel.cancelled() => break,

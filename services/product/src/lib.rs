@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use common::identity::Authenticator;
 use common::serve::CheckFn;
-use common::{ServiceClient, Service};
+use common::{Service, ServiceClient};
 use events::Publisher;
 use store::{Direction, IndexSpec, Store};
 use utoipa::OpenApi as _;
@@ -54,11 +54,23 @@ pub fn indexes() -> Vec<IndexSpec> {
     use Direction::{Asc, Desc};
     vec![
         IndexSpec::new("products", &[("status", Asc), ("created_at", Desc)]),
-        IndexSpec::new("products", &[("status", Asc), ("category", Asc), ("created_at", Desc)]),
+        IndexSpec::new(
+            "products",
+            &[("status", Asc), ("category", Asc), ("created_at", Desc)],
+        ),
         IndexSpec::new("products", &[("status", Asc), ("price.amount", Asc)]),
-        IndexSpec::new("products", &[("status", Asc), ("category", Asc), ("price.amount", Asc)]),
-        IndexSpec::new("products", &[("status", Asc), ("artisan_id", Asc), ("created_at", Desc)]),
-        IndexSpec::new("products", &[("status", Asc), ("region", Asc), ("created_at", Desc)]),
+        IndexSpec::new(
+            "products",
+            &[("status", Asc), ("category", Asc), ("price.amount", Asc)],
+        ),
+        IndexSpec::new(
+            "products",
+            &[("status", Asc), ("artisan_id", Asc), ("created_at", Desc)],
+        ),
+        IndexSpec::new(
+            "products",
+            &[("status", Asc), ("region", Asc), ("created_at", Desc)],
+        ),
         IndexSpec::new("products", &[("updated_at", Asc)]),
         IndexSpec::new("orders", &[("buyer_id", Asc), ("created_at", Desc)]),
         IndexSpec::new("orders", &[("artisan_id", Asc), ("created_at", Desc)]),
@@ -70,9 +82,14 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let tokens = common::tokens::from_config(&config.shared);
     let deps = Deps {
         auth: Arc::new(common::caller::authenticator(&config.shared.identity)?),
-        media: Arc::new(HttpMediaApi(ServiceClient::new("media", config.service.media_url.clone(), tokens.clone()))),
+        media: Arc::new(HttpMediaApi(ServiceClient::new(
+            "media",
+            config.service.media_url.clone(),
+            tokens.clone(),
+        ))),
         ml: Arc::new(HttpMlApi(
-            ServiceClient::new("ml", config.service.ml_url.clone(), tokens).tuned(Duration::from_secs(30), 1),
+            ServiceClient::new("ml", config.service.ml_url.clone(), tokens)
+                .tuned(Duration::from_secs(30), 1),
         )),
     };
     build_with(config, deps).await
@@ -83,7 +100,8 @@ pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> 
     config.validate()?;
     let shared = &config.shared;
     let dir = shared.service_dir();
-    let store = Store::open_sqlite(dir.join("product.sqlite")).context("opening the product store")?;
+    let store =
+        Store::open_sqlite(dir.join("product.sqlite")).context("opening the product store")?;
     store.ensure_indexes(&indexes()).await?;
     let search: Arc<dyn SearchIndex> = Arc::new(TantivyIndex::open(&dir.join("search"))?);
     let state = AppState {
@@ -98,7 +116,9 @@ pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> 
         publisher: Publisher::new(NAME),
         views: Arc::default(),
     };
-    let synced_to = indexing::check_at_start(&state).await.context("checking the search index")?;
+    let synced_to = indexing::check_at_start(&state)
+        .await
+        .context("checking the search index")?;
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::products::router())
         .merge(routes::search::router())
@@ -117,7 +137,18 @@ pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> 
             let store = ping.clone();
             async move { store.ping().await.map_err(|e| e.to_string()) }
         }))
-        .background("view-flush", move |cancel| routes::engagement::flush_views(flush_state, flush_every, cancel))
-        .background("search-sync", move |cancel| indexing::sync(sync_state, synced_to, sync_every, cancel));
-    Ok(events::attach(service, &store, shared, deps.auth, Some(Arc::new(consumer::ProductConsumer))).await?)
+        .background("view-flush", move |cancel| {
+            routes::engagement::flush_views(flush_state, flush_every, cancel)
+        })
+        .background("search-sync", move |cancel| {
+            indexing::sync(sync_state, synced_to, sync_every, cancel)
+        });
+    Ok(events::attach(
+        service,
+        &store,
+        shared,
+        deps.auth,
+        Some(Arc::new(consumer::ProductConsumer)),
+    )
+    .await?)
 }

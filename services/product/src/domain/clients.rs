@@ -29,7 +29,14 @@ pub struct HttpMediaApi(pub ServiceClient);
 #[async_trait]
 impl MediaApi for HttpMediaApi {
     async fn get(&self, id: &str) -> Result<Option<MediaInfo>, ClientError> {
-        let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        // Ids are validated as [A-Za-z0-9_-]; anything else cannot exist.
+        if id.is_empty()
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Ok(None);
+        }
         match self.0.get_json::<MediaInfo>(&format!("/media/{id}")).await {
             Ok(info) => Ok(Some(info)),
             Err(e) if e.is_not_found() => Ok(None),
@@ -62,7 +69,11 @@ impl FakeMediaApi {
 #[async_trait]
 impl MediaApi for FakeMediaApi {
     async fn get(&self, id: &str) -> Result<Option<MediaInfo>, ClientError> {
-        Ok(self.items.lock().ok().and_then(|items| items.get(id).cloned()))
+        Ok(self
+            .items
+            .lock()
+            .ok()
+            .and_then(|items| items.get(id).cloned()))
     }
 }
 
@@ -101,7 +112,10 @@ impl MlApi for HttpMlApi {
             idempotency_key: Some(key),
             ..CallOptions::default()
         };
-        let answer: StoryResponse = self.0.post_json("/ml/cultural-story", request, &options).await?;
+        let answer: StoryResponse = self
+            .0
+            .post_json("/ml/cultural-story", request, &options)
+            .await?;
         Ok(answer.story)
     }
 }

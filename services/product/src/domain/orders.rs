@@ -74,7 +74,10 @@ impl ShippingAddress {
         v.length("shipping_address.state", &self.state, 1, 100);
         let code = self.postal_code.trim();
         v.check(
-            (3..=10).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-'),
+            (3..=10).contains(&code.len())
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-'),
             "shipping_address.postal_code",
             "invalid",
             "is not a postal code",
@@ -87,7 +90,11 @@ impl ShippingAddress {
         );
         let digits = self.phone.chars().filter(char::is_ascii_digit).count();
         v.check(
-            (8..=15).contains(&digits) && self.phone.chars().all(|c| c.is_ascii_digit() || "+- ()".contains(c)),
+            (8..=15).contains(&digits)
+                && self
+                    .phone
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || "+- ()".contains(c)),
             "shipping_address.phone",
             "invalid",
             "is not a phone number",
@@ -165,7 +172,9 @@ impl Order {
             _ => return Err(ApiError::not_found("order")),
         };
         if !movers.contains(&party) {
-            return Err(ApiError::forbidden(format!("the {party:?} of an order cannot make this move").to_lowercase()));
+            return Err(ApiError::forbidden(
+                format!("the {party:?} of an order cannot make this move").to_lowercase(),
+            ));
         }
         let now = common::time::now();
         self.status = to;
@@ -180,7 +189,10 @@ impl Order {
 
     /// Whether `caller` may see this order.
     pub fn visible_to(&self, caller: &Caller) -> bool {
-        caller.is_admin() || caller.is(Role::Service) || caller.uid == self.buyer_id || caller.uid == self.artisan_id
+        caller.is_admin()
+            || caller.is(Role::Service)
+            || caller.uid == self.buyer_id
+            || caller.uid == self.artisan_id
     }
 }
 
@@ -229,23 +241,50 @@ mod tests {
     fn the_happy_path_needs_the_right_party_at_each_step() {
         let (buyer, artisan) = (caller("b", Role::Buyer), caller("a", Role::Artisan));
         let mut o = order();
-        assert_eq!(o.transition(OrderStatus::Shipped, &artisan).unwrap_err().status(), http::StatusCode::CONFLICT);
-        assert_eq!(o.transition(OrderStatus::Paid, &artisan).unwrap_err().status(), http::StatusCode::FORBIDDEN);
+        assert_eq!(
+            o.transition(OrderStatus::Shipped, &artisan)
+                .unwrap_err()
+                .status(),
+            http::StatusCode::CONFLICT
+        );
+        assert_eq!(
+            o.transition(OrderStatus::Paid, &artisan)
+                .unwrap_err()
+                .status(),
+            http::StatusCode::FORBIDDEN
+        );
         o.transition(OrderStatus::Paid, &buyer).unwrap();
-        assert_eq!(o.transition(OrderStatus::Shipped, &buyer).unwrap_err().status(), http::StatusCode::FORBIDDEN);
+        assert_eq!(
+            o.transition(OrderStatus::Shipped, &buyer)
+                .unwrap_err()
+                .status(),
+            http::StatusCode::FORBIDDEN
+        );
         o.transition(OrderStatus::Shipped, &artisan).unwrap();
-        assert_eq!(o.transition(OrderStatus::Cancelled, &buyer).unwrap_err().status(), http::StatusCode::CONFLICT);
+        assert_eq!(
+            o.transition(OrderStatus::Cancelled, &buyer)
+                .unwrap_err()
+                .status(),
+            http::StatusCode::CONFLICT
+        );
         o.transition(OrderStatus::Delivered, &buyer).unwrap();
         o.transition(OrderStatus::Completed, &buyer).unwrap();
         assert_eq!(o.history.len(), 4);
-        assert_eq!(o.transition(OrderStatus::Placed, &caller("x", Role::Admin)).unwrap_err().status(), http::StatusCode::CONFLICT);
+        assert_eq!(
+            o.transition(OrderStatus::Placed, &caller("x", Role::Admin))
+                .unwrap_err()
+                .status(),
+            http::StatusCode::CONFLICT
+        );
     }
 
     #[test]
     fn strangers_do_not_learn_an_order_exists() {
         let mut o = order();
         assert_eq!(
-            o.transition(OrderStatus::Paid, &caller("z", Role::Buyer)).unwrap_err().status(),
+            o.transition(OrderStatus::Paid, &caller("z", Role::Buyer))
+                .unwrap_err()
+                .status(),
             http::StatusCode::NOT_FOUND
         );
     }

@@ -176,7 +176,12 @@ pub struct ProductPatch {
 pub fn validate(p: &Product) -> Result<(), common::ApiError> {
     let mut v = Validator::new();
     v.length("title", &p.title, 1, 150);
-    v.check(!p.description.is_empty(), "description", "required", "give a description in at least one language");
+    v.check(
+        !p.description.is_empty(),
+        "description",
+        "required",
+        "give a description in at least one language",
+    );
     for (lang, text) in &p.description {
         let field = format!("description.{lang}");
         v.check(
@@ -194,20 +199,39 @@ pub fn validate(p: &Product) -> Result<(), common::ApiError> {
         format!("expected one of {}", CATEGORIES.join(", ")),
     );
     v.length("subcategory", &p.subcategory, 1, 60);
-    v.check(p.price.amount > 0, "price.amount", "out_of_range", "must be positive (minor units)");
+    v.check(
+        p.price.amount > 0,
+        "price.amount",
+        "out_of_range",
+        "must be positive (minor units)",
+    );
     v.check(
         p.price.amount <= MAX_PRICE_MINOR,
         "price.amount",
         "out_of_range",
         format!("must be at most {MAX_PRICE_MINOR} minor units"),
     );
-    v.check(p.price.currency == Currency::INR, "price.currency", "unsupported", "listings are priced in INR");
-    v.check(p.materials.len() <= 20, "materials", "too_many", "at most 20 materials");
+    v.check(
+        p.price.currency == Currency::INR,
+        "price.currency",
+        "unsupported",
+        "listings are priced in INR",
+    );
+    v.check(
+        p.materials.len() <= 20,
+        "materials",
+        "too_many",
+        "at most 20 materials",
+    );
     for (i, m) in p.materials.iter().enumerate() {
         v.length(&format!("materials[{i}]"), m, 1, 60);
     }
     if let Some(d) = &p.dimensions {
-        for (name, value) in [("length", d.length), ("width", d.width), ("height", d.height)] {
+        for (name, value) in [
+            ("length", d.length),
+            ("width", d.width),
+            ("height", d.height),
+        ] {
             v.check(
                 (1..=100_000).contains(&value),
                 &format!("dimensions.{name}"),
@@ -215,17 +239,47 @@ pub fn validate(p: &Product) -> Result<(), common::ApiError> {
                 "must be between 1 and 100000",
             );
         }
-        v.check(d.weight_g <= 1_000_000, "dimensions.weight_g", "out_of_range", "at most 1000 kg");
+        v.check(
+            d.weight_g <= 1_000_000,
+            "dimensions.weight_g",
+            "out_of_range",
+            "at most 1000 kg",
+        );
     }
     if let Some(days) = p.production_time_days {
-        v.check((1..=730).contains(&days), "production_time_days", "out_of_range", "between 1 and 730 days");
+        v.check(
+            (1..=730).contains(&days),
+            "production_time_days",
+            "out_of_range",
+            "between 1 and 730 days",
+        );
     }
-    for (field, value, max) in [("region", &p.region, 80), ("craft_tradition", &p.craft_tradition, 120)] {
+    for (field, value, max) in [
+        ("region", &p.region, 80),
+        ("craft_tradition", &p.craft_tradition, 120),
+    ] {
         if let Some(value) = value {
             v.length(field, value, 1, max);
         }
     }
-    v.check(p.media_ids.len() <= 20, "media_ids", "too_many", "at most 20 images");
+    v.check(
+        p.media_ids.len() <= 20,
+        "media_ids",
+        "too_many",
+        "at most 20 images",
+    );
+    for (i, id) in p.media_ids.iter().enumerate() {
+        v.check(
+            !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            &format!("media_ids[{i}]"),
+            "invalid",
+            "is not a media id",
+        );
+    }
     v.finish()
 }
 
@@ -298,8 +352,13 @@ impl ProductView {
 pub fn normalise(p: &mut Product) {
     p.title = p.title.trim().to_owned();
     p.subcategory = p.subcategory.trim().to_lowercase();
-    p.materials = p.materials.iter().map(|m| m.trim().to_lowercase()).collect();
-    p.materials.dedup();
+    let mut seen = std::collections::HashSet::new();
+    p.materials = p
+        .materials
+        .iter()
+        .map(|m| m.trim().to_lowercase())
+        .filter(|m| seen.insert(m.clone()))
+        .collect();
     for text in p.description.values_mut() {
         *text = text.trim().to_owned();
     }

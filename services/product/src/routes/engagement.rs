@@ -22,7 +22,9 @@ use crate::routes::products::visible;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(like, unlike)).routes(routes!(share))
+    OpenApiRouter::new()
+        .routes(routes!(like, unlike))
+        .routes(routes!(share))
 }
 
 /// One user's like of one product (`{product}:{user}`).
@@ -49,7 +51,11 @@ pub async fn flush_views(state: AppState, every: Duration, cancel: CancellationT
             () = cancel.cancelled() => true,
             () = tokio::time::sleep(every) => false,
         };
-        let batch: HashMap<String, u64> = state.views.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
+        let batch: HashMap<String, u64> = state
+            .views
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
         for (id, count) in batch {
             if let Err(e) = bump(&state, &id, "view", count, "", "").await {
                 tracing::warn!(product_id = id, error = %e, "views not saved");
@@ -65,7 +71,14 @@ pub async fn flush_views(state: AppState, every: Duration, cancel: CancellationT
 }
 
 /// Add `count` to a counter and announce it, in one transaction.
-async fn bump(state: &AppState, id: &str, kind: &str, count: u64, user: &str, channel: &str) -> Result<(), StoreError> {
+async fn bump(
+    state: &AppState,
+    id: &str,
+    kind: &str,
+    count: u64,
+    user: &str,
+    channel: &str,
+) -> Result<(), StoreError> {
     state
         .store
         .transact(async |tx: &mut Txn| {
@@ -73,14 +86,27 @@ async fn bump(state: &AppState, id: &str, kind: &str, count: u64, user: &str, ch
                 return Ok(());
             };
             apply(tx, id, kind, count).await?;
-            emit(state, tx, id, &product.value.artisan_id, kind, count, user, channel)?;
+            emit(
+                state,
+                tx,
+                id,
+                &product.value.artisan_id,
+                kind,
+                count,
+                user,
+                channel,
+            )?;
             Ok(())
         })
         .await
 }
 
 async fn apply(tx: &mut Txn, id: &str, kind: &str, count: u64) -> Result<(), StoreError> {
-    let mut e = tx.get::<Engagement>(id).await?.map(|e| e.value).unwrap_or_default();
+    let mut e = tx
+        .get::<Engagement>(id)
+        .await?
+        .map(|e| e.value)
+        .unwrap_or_default();
     match kind {
         "view" => e.views += count,
         "like" => e.likes += count,
@@ -125,8 +151,13 @@ pub struct Counters {
     pub engagement: Engagement,
 }
 
-async fn set_like(state: &AppState, caller: &Caller, id: &str, liked: bool) -> Result<Json<Counters>, ApiError> {
-    let product = visible(state, id).await?;
+async fn set_like(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    liked: bool,
+) -> Result<Json<Counters>, ApiError> {
+    let product = visible(state, id, Some(caller)).await?;
     let key = format!("{id}:{}", caller.uid);
     state
         .store
@@ -134,14 +165,37 @@ async fn set_like(state: &AppState, caller: &Caller, id: &str, liked: bool) -> R
             let existing = tx.get::<Like>(&key).await?;
             match (existing.is_some(), liked) {
                 (false, true) => {
-                    tx.create(&key, &Like { at: common::time::now() })?;
+                    tx.create(
+                        &key,
+                        &Like {
+                            at: common::time::now(),
+                        },
+                    )?;
                     apply(tx, id, "like", 1).await?;
-                    emit(state, tx, id, &product.value.artisan_id, "like", 1, &caller.uid, "")?;
+                    emit(
+                        state,
+                        tx,
+                        id,
+                        &product.value.artisan_id,
+                        "like",
+                        1,
+                        &caller.uid,
+                        "",
+                    )?;
                 }
                 (true, false) => {
                     tx.delete::<Like>(&key)?;
                     apply(tx, id, "unlike", 1).await?;
-                    emit(state, tx, id, &product.value.artisan_id, "unlike", 1, &caller.uid, "")?;
+                    emit(
+                        state,
+                        tx,
+                        id,
+                        &product.value.artisan_id,
+                        "unlike",
+                        1,
+                        &caller.uid,
+                        "",
+                    )?;
                 }
                 // Already as asked: nothing changes (idempotent).
                 _ => {}
@@ -150,21 +204,35 @@ async fn set_like(state: &AppState, caller: &Caller, id: &str, liked: bool) -> R
         })
         .await
         .map_err(error::store)?;
-    let engagement = state.engagement.get(id).await.map_err(error::store)?.map(|e| e.value).unwrap_or_default();
+    let engagement = state
+        .engagement
+        .get(id)
+        .await
+        .map_err(error::store)?
+        .map(|e| e.value)
+        .unwrap_or_default();
     Ok(Json(Counters { liked, engagement }))
 }
 
 /// Like a product (once per user; liking again changes nothing).
 #[utoipa::path(put, path = "/products/{id}/like", tag = "engagement", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, body = Counters), (status = 404)))]
-async fn like(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Counters>, ApiError> {
+async fn like(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Counters>, ApiError> {
     set_like(&state, &caller, &id, true).await
 }
 
 /// Undo a like.
 #[utoipa::path(delete, path = "/products/{id}/like", tag = "engagement", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, body = Counters), (status = 404)))]
-async fn unlike(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Counters>, ApiError> {
+async fn unlike(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Counters>, ApiError> {
     set_like(&state, &caller, &id, false).await
 }
 
@@ -188,9 +256,15 @@ async fn share(
     Json(body): Json<ShareBody>,
 ) -> Result<StatusCode, ApiError> {
     if !CHANNELS.contains(&body.channel.as_str()) {
-        return Err(ApiError::invalid_field("channel", "invalid", format!("expected one of {}", CHANNELS.join(", "))));
+        return Err(ApiError::invalid_field(
+            "channel",
+            "invalid",
+            format!("expected one of {}", CHANNELS.join(", ")),
+        ));
     }
-    visible(&state, &id).await?;
-    bump(&state, &id, "share", 1, &caller.uid, &body.channel).await.map_err(error::store)?;
+    visible(&state, &id, Some(&caller)).await?;
+    bump(&state, &id, "share", 1, &caller.uid, &body.channel)
+        .await
+        .map_err(error::store)?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -75,13 +75,25 @@ async fn place(
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 200)
-        .ok_or_else(|| ApiError::bad_request("idempotency_key_required", "POST /orders needs an Idempotency-Key header (1–200 characters)"))?;
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "idempotency_key_required",
+                "POST /orders needs an Idempotency-Key header (1–200 characters)",
+            )
+        })?;
     let mut v = common::Validator::new();
-    v.check((1..=100).contains(&body.quantity), "quantity", "out_of_range", "must be between 1 and 100");
+    v.check(
+        (1..=100).contains(&body.quantity),
+        "quantity",
+        "out_of_range",
+        "must be between 1 and 100",
+    );
     v.length("product_id", &body.product_id, 1, 100);
     body.shipping_address.validate(&mut v);
     v.finish()?;
-    let request_hash = hex::encode(Sha256::digest(serde_json::to_vec(&body).map_err(ApiError::internal)?));
+    let request_hash = hex::encode(Sha256::digest(
+        serde_json::to_vec(&body).map_err(ApiError::internal)?,
+    ));
     let record_id = hex::encode(Sha256::digest(format!("{}\n{key}", caller.uid)));
     let order_id = uuid::Uuid::now_v7().simple().to_string();
     let outcome = state
@@ -102,17 +114,23 @@ async fn place(
                 .get::<Product>(&body.product_id)
                 .await?
                 .filter(|p| p.value.status != ProductStatus::Deleted)
-                .ok_or_else(|| ApiError::invalid_field("product_id", "not_found", "no such product"))?;
+                .ok_or_else(|| {
+                    ApiError::invalid_field("product_id", "not_found", "no such product")
+                })?;
             if product.value.status != ProductStatus::Active {
-                return Err(ApiError::conflict("not_orderable", "this product is not available to order").into());
+                return Err(ApiError::conflict(
+                    "not_orderable",
+                    "this product is not available to order",
+                )
+                .into());
             }
             if product.value.artisan_id == caller.uid {
                 return Err(ApiError::forbidden("you cannot order your own product").into());
             }
             let unit = product.value.price;
-            let total = unit
-                .checked_mul(i64::from(body.quantity))
-                .ok_or_else(|| ApiError::invalid_field("quantity", "out_of_range", "the total is too large"))?;
+            let total = unit.checked_mul(i64::from(body.quantity)).ok_or_else(|| {
+                ApiError::invalid_field("quantity", "out_of_range", "the total is too large")
+            })?;
             let now = common::time::now();
             let order = Order {
                 product_id: body.product_id.clone(),
@@ -141,20 +159,18 @@ async fn place(
                     request_hash: request_hash.clone(),
                 },
             )?;
-            state
-                .publisher
-                .emit(
-                    tx,
-                    &order_id,
-                    &OrderPlaced {
-                        order_id: order_id.clone(),
-                        product_id: order.product_id.clone(),
-                        buyer_id: order.buyer_id.clone(),
-                        artisan_id: order.artisan_id.clone(),
-                        quantity: order.quantity,
-                        total: Some(money(&order.total)),
-                    },
-                )?;
+            state.publisher.emit(
+                tx,
+                &order_id,
+                &OrderPlaced {
+                    order_id: order_id.clone(),
+                    product_id: order.product_id.clone(),
+                    buyer_id: order.buyer_id.clone(),
+                    artisan_id: order.artisan_id.clone(),
+                    quantity: order.quantity,
+                    total: Some(money(&order.total)),
+                },
+            )?;
             Ok::<_, Failure>(Placed::New(order_id.clone()))
         })
         .await?;
@@ -162,8 +178,20 @@ async fn place(
         Placed::New(id) => (id, StatusCode::CREATED),
         Placed::Repeat(id) => (id, StatusCode::OK),
     };
-    let order = state.orders.get(&id).await.map_err(error::store)?.ok_or_else(|| ApiError::not_found("order"))?;
-    Ok((status, Json(OrderView { id, order: order.value })).into_response())
+    let order = state
+        .orders
+        .get(&id)
+        .await
+        .map_err(error::store)?
+        .ok_or_else(|| ApiError::not_found("order"))?;
+    Ok((
+        status,
+        Json(OrderView {
+            id,
+            order: order.value,
+        }),
+    )
+        .into_response())
 }
 
 /// Which side of my orders to list.
@@ -189,21 +217,46 @@ pub struct ListOrders {
 /// My orders, newest first.
 #[utoipa::path(get, path = "/orders", tag = "orders", security(("bearer" = [])), params(ListOrders),
     responses((status = 200, body = Page<OrderView>)))]
-async fn list(State(state): State<AppState>, caller: Caller, Query(params): Query<ListOrders>) -> Result<Json<Page<OrderView>>, ApiError> {
-    let limit = common::PageParams { limit: params.limit, cursor: None }.limit()?;
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<ListOrders>,
+) -> Result<Json<Page<OrderView>>, ApiError> {
+    let limit = common::PageParams {
+        limit: params.limit,
+        cursor: None,
+    }
+    .limit()?;
     let field = match params.role.unwrap_or(Side::Buyer) {
         Side::Buyer => "buyer_id",
         Side::Artisan => "artisan_id",
     };
     let mut q = store::Query::new().eq(field, caller.uid.as_str());
     if let Some(status) = params.status {
-        q = q.eq("status", serde_json::to_value(status).map_err(ApiError::internal)?);
+        q = q.eq(
+            "status",
+            serde_json::to_value(status).map_err(ApiError::internal)?,
+        );
     }
-    let cursor = params.cursor.as_deref().map(Cursor::parse).transpose().map_err(|_| invalid_cursor())?;
-    let q = q.order_by("created_at", Direction::Desc).limit(limit).after(cursor);
+    let cursor = params
+        .cursor
+        .as_deref()
+        .map(Cursor::parse)
+        .transpose()
+        .map_err(|_| invalid_cursor())?;
+    let q = q
+        .order_by("created_at", Direction::Desc)
+        .limit(limit)
+        .after(cursor);
     let (items, next) = state.orders.query(&q).await.map_err(error::store)?;
     Ok(Json(Page::new(
-        items.into_iter().map(|o| OrderView { id: o.id, order: o.value }).collect(),
+        items
+            .into_iter()
+            .map(|o| OrderView {
+                id: o.id,
+                order: o.value,
+            })
+            .collect(),
         next.map(|c| c.to_string()),
     )))
 }
@@ -211,7 +264,11 @@ async fn list(State(state): State<AppState>, caller: Caller, Query(params): Quer
 /// One order: its buyer, its artisan or an admin.
 #[utoipa::path(get, path = "/orders/{id}", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, body = OrderView), (status = 404)))]
-async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<OrderView>, ApiError> {
+async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
     let order = state.orders.get(&id).await.map_err(error::store)?;
     match order {
         Some(o) if o.value.visible_to(&caller) => Ok(Json(OrderView { id, order: o.value })),
@@ -250,19 +307,17 @@ async fn change_status(
             tx.update(&order)?;
             if body.status == OrderStatus::Completed {
                 let o = &order.value;
-                state
-                    .publisher
-                    .emit(
-                        tx,
-                        &id,
-                        &OrderCompleted {
-                            order_id: id.clone(),
-                            product_id: o.product_id.clone(),
-                            buyer_id: o.buyer_id.clone(),
-                            artisan_id: o.artisan_id.clone(),
-                            total: Some(money(&o.total)),
-                        },
-                    )?;
+                state.publisher.emit(
+                    tx,
+                    &id,
+                    &OrderCompleted {
+                        order_id: id.clone(),
+                        product_id: o.product_id.clone(),
+                        buyer_id: o.buyer_id.clone(),
+                        artisan_id: o.artisan_id.clone(),
+                        total: Some(money(&o.total)),
+                    },
+                )?;
             }
             Ok::<_, Failure>(order.value)
         })

@@ -33,13 +33,25 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn etag(version: Version) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{}\"", version.0)).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+    HeaderValue::from_str(&format!("\"{}\"", version.0))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
-/// A product read for a client: 404 when absent or soft-deleted.
-pub(crate) async fn visible(state: &AppState, id: &str) -> Result<Versioned<Product>, ApiError> {
+/// A product as `caller` may see it: 404 when absent or soft-deleted, and
+/// when paused unless the caller is its artisan or an admin.
+pub(crate) async fn visible(
+    state: &AppState,
+    id: &str,
+    caller: Option<&Caller>,
+) -> Result<Versioned<Product>, ApiError> {
     match state.products.get(id).await.map_err(error::store)? {
-        Some(p) if p.value.status != ProductStatus::Deleted => Ok(p),
+        Some(p) if p.value.status == ProductStatus::Active => Ok(p),
+        Some(p)
+            if p.value.status == ProductStatus::Paused
+                && caller.is_some_and(|c| c.is_admin() || c.uid == p.value.artisan_id) =>
+        {
+            Ok(p)
+        }
         _ => Err(ApiError::not_found(format!("product {id}"))),
     }
 }
@@ -56,10 +68,20 @@ async fn check_media(state: &AppState, ids: &[String], owner: &str) -> Result<()
     for (i, id) in ids.iter().enumerate() {
         match state.media.get(id).await? {
             None => {
-                v.check(false, &format!("media_ids[{i}]"), "not_found", "no such media");
+                v.check(
+                    false,
+                    &format!("media_ids[{i}]"),
+                    "not_found",
+                    "no such media",
+                );
             }
             Some(m) if m.owner_id != owner => {
-                v.check(false, &format!("media_ids[{i}]"), "not_owner", "this media belongs to someone else");
+                v.check(
+                    false,
+                    &format!("media_ids[{i}]"),
+                    "not_owner",
+                    "this media belongs to someone else",
+                );
             }
             Some(_) => {}
         }
@@ -70,7 +92,11 @@ async fn check_media(state: &AppState, ids: &[String], owner: &str) -> Result<()
 /// List a new product (artisan or admin). The owner is the caller.
 #[utoipa::path(post, path = "/products", tag = "products", security(("bearer" = [])), request_body = NewProduct,
     responses((status = 201, body = ProductView), (status = 403), (status = 422)))]
-async fn create(State(state): State<AppState>, caller: Caller, Json(body): Json<NewProduct>) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<NewProduct>,
+) -> Result<Response, ApiError> {
     caller.require(&[Role::Artisan, Role::Admin])?;
     let now = common::time::now();
     let mut product = Product {
@@ -123,9 +149,18 @@ async fn create(State(state): State<AppState>, caller: Caller, Json(body): Json<
         })
         .await
         .map_err(error::store)?;
-    let saved = state.products.get(&id).await.map_err(error::store)?.ok_or_else(|| ApiError::not_found("product"))?;
+    let saved = state
+        .products
+        .get(&id)
+        .await
+        .map_err(error::store)?
+        .ok_or_else(|| ApiError::not_found("product"))?;
     indexing::index_now(&state, &saved).await;
-    Ok(with_etag(ProductView::new(&id, &saved.value, Engagement::default()), saved.version, StatusCode::CREATED))
+    Ok(with_etag(
+        ProductView::new(&id, &saved.value, Engagement::default()),
+        saved.version,
+        StatusCode::CREATED,
+    ))
 }
 
 /// How a list is sorted.
@@ -172,9 +207,19 @@ impl ListParams {
                 "no such category",
             );
         }
-        v.check(self.status != Some(ProductStatus::Deleted), "status", "invalid", "deleted products are not listed");
+        v.check(
+            self.status != Some(ProductStatus::Deleted),
+            "status",
+            "invalid",
+            "deleted products are not listed",
+        );
         if let (Some(lo), Some(hi)) = (self.min_price, self.max_price) {
-            v.check(lo <= hi, "min_price", "invalid", "must not exceed max_price");
+            v.check(
+                lo <= hi,
+                "min_price",
+                "invalid",
+                "must not exceed max_price",
+            );
         }
         v.finish()
     }
@@ -183,9 +228,26 @@ impl ListParams {
 /// Browse the catalogue: filters, a sort, and cursor pages.
 #[utoipa::path(get, path = "/products", tag = "products", params(ListParams),
     responses((status = 200, body = Page<ProductView>), (status = 422)))]
-async fn list(State(state): State<AppState>, Query(params): Query<ListParams>) -> Result<Json<Page<ProductView>>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Page<ProductView>>, ApiError> {
     params.check()?;
-    let limit = common::PageParams { limit: params.limit, cursor: None }.limit()?;
+    if params.status == Some(ProductStatus::Paused)
+        && !caller
+            .as_ref()
+            .is_some_and(|c| c.is_admin() || params.artisan.as_deref() == Some(c.uid.as_str()))
+    {
+        return Err(ApiError::forbidden(
+            "paused products are listed only to their artisan (with artisan=<your id>) and admins",
+        ));
+    }
+    let limit = common::PageParams {
+        limit: params.limit,
+        cursor: None,
+    }
+    .limit()?;
     let status = params.status.unwrap_or(ProductStatus::Active);
     let mut q = store::Query::new().eq("status", status.as_str());
     for (field, value) in [
@@ -212,13 +274,28 @@ async fn list(State(state): State<AppState>, Query(params): Query<ListParams>) -
         Sort::PriceAsc => q.order_by("price.amount", Direction::Asc),
         Sort::PriceDesc => q.order_by("price.amount", Direction::Desc),
     };
-    let cursor = params.cursor.as_deref().map(Cursor::parse).transpose().map_err(|_| invalid_cursor())?;
-    let (items, next) = state.products.query(&q.limit(limit).after(cursor)).await.map_err(error::store)?;
+    let cursor = params
+        .cursor
+        .as_deref()
+        .map(Cursor::parse)
+        .transpose()
+        .map_err(|_| invalid_cursor())?;
+    let (items, next) = state
+        .products
+        .query(&q.limit(limit).after(cursor))
+        .await
+        .map_err(error::store)?;
     let ids: Vec<String> = items.iter().map(|p| p.id.clone()).collect();
     let counters = engagement_of(&state, &ids).await?;
     let views = items
         .iter()
-        .map(|p| ProductView::new(&p.id, &p.value, counters.get(&p.id).copied().unwrap_or_default()))
+        .map(|p| {
+            ProductView::new(
+                &p.id,
+                &p.value,
+                counters.get(&p.id).copied().unwrap_or_default(),
+            )
+        })
         .collect();
     Ok(Json(Page::new(views, next.map(|c| c.to_string()))))
 }
@@ -241,33 +318,52 @@ pub(crate) async fn engagement_of(
 /// One product, with its `ETag`. Counts a view.
 #[utoipa::path(get, path = "/products/{id}", tag = "products", params(("id" = String, Path)),
     responses((status = 200, body = ProductView, headers(("ETag" = String))), (status = 404)))]
-async fn get_one(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let product = visible(&state, &id).await?;
+async fn get_one(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let product = visible(&state, &id, caller.as_ref()).await?;
     crate::routes::engagement::count_view(&state, &id);
     if headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v.as_bytes() == etag(product.version).as_bytes())
     {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
-        response.headers_mut().insert(header::ETAG, etag(product.version));
+        response
+            .headers_mut()
+            .insert(header::ETAG, etag(product.version));
         return Ok(response);
     }
-    let counters = state.engagement.get(&id).await.map_err(error::store)?.map(|e| e.value).unwrap_or_default();
-    Ok(with_etag(ProductView::new(&id, &product.value, counters), product.version, StatusCode::OK))
+    let counters = state
+        .engagement
+        .get(&id)
+        .await
+        .map_err(error::store)?
+        .map(|e| e.value)
+        .unwrap_or_default();
+    Ok(with_etag(
+        ProductView::new(&id, &product.value, counters),
+        product.version,
+        StatusCode::OK,
+    ))
 }
 
 /// `If-Match` as a version: required for updates.
 fn if_match(headers: &HeaderMap) -> Result<Version, ApiError> {
-    let value = headers
-        .get(header::IF_MATCH)
-        .ok_or_else(|| ApiError::precondition_required("updates need If-Match with the ETag of a read"))?;
+    let value = headers.get(header::IF_MATCH).ok_or_else(|| {
+        ApiError::precondition_required("updates need If-Match with the ETag of a read")
+    })?;
     value
         .to_str()
         .ok()
         .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
         .and_then(|v| v.parse::<i64>().ok())
         .map(Version)
-        .ok_or_else(|| ApiError::precondition_failed("If-Match does not name a version of this product"))
+        .ok_or_else(|| {
+            ApiError::precondition_failed("If-Match does not name a version of this product")
+        })
 }
 
 /// Change a product (its artisan or an admin), with `If-Match`.
@@ -282,13 +378,19 @@ async fn patch(
     Json(body): Json<ProductPatch>,
 ) -> Result<Response, ApiError> {
     let expected = if_match(&headers)?;
-    let mut product = visible(&state, &id).await?;
+    let mut product = visible(&state, &id, Some(&caller)).await?;
     caller.require_owner_or_admin(&product.value.artisan_id)?;
     if product.version != expected {
-        return Err(ApiError::precondition_failed("the product changed since it was read"));
+        return Err(ApiError::precondition_failed(
+            "the product changed since it was read",
+        ));
     }
     if body.status == Some(ProductStatus::Deleted) {
-        return Err(ApiError::invalid_field("status", "invalid", "use DELETE to delete a product"));
+        return Err(ApiError::invalid_field(
+            "status",
+            "invalid",
+            "use DELETE to delete a product",
+        ));
     }
     let new_media = body.media_ids.clone();
     let changed = body.apply(&mut product.value);
@@ -308,7 +410,10 @@ async fn patch(
         }),
         status: product.value.status.as_str().to_owned(),
     };
-    save(&state, &product, |tx| state.publisher.emit(tx, &id, &event).map(|_| ())).await?;
+    save(&state, &product, |tx| {
+        state.publisher.emit(tx, &id, &event).map(|_| ())
+    })
+    .await?;
     respond_saved(&state, &id).await
 }
 
@@ -330,17 +435,36 @@ async fn save(
 }
 
 async fn respond_saved(state: &AppState, id: &str) -> Result<Response, ApiError> {
-    let saved = state.products.get(id).await.map_err(error::store)?.ok_or_else(|| ApiError::not_found("product"))?;
+    let saved = state
+        .products
+        .get(id)
+        .await
+        .map_err(error::store)?
+        .ok_or_else(|| ApiError::not_found("product"))?;
     indexing::index_now(state, &saved).await;
-    let counters = state.engagement.get(id).await.map_err(error::store)?.map(|e| e.value).unwrap_or_default();
-    Ok(with_etag(ProductView::new(id, &saved.value, counters), saved.version, StatusCode::OK))
+    let counters = state
+        .engagement
+        .get(id)
+        .await
+        .map_err(error::store)?
+        .map(|e| e.value)
+        .unwrap_or_default();
+    Ok(with_etag(
+        ProductView::new(id, &saved.value, counters),
+        saved.version,
+        StatusCode::OK,
+    ))
 }
 
 /// Soft-delete a product (its artisan or an admin): hidden everywhere.
 #[utoipa::path(delete, path = "/products/{id}", tag = "products", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 204), (status = 403), (status = 404)))]
-async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    let mut product = visible(&state, &id).await?;
+async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let mut product = visible(&state, &id, Some(&caller)).await?;
     caller.require_owner_or_admin(&product.value.artisan_id)?;
     let now = common::time::now();
     product.value.status = ProductStatus::Deleted;
@@ -350,7 +474,10 @@ async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<St
         product_id: id.clone(),
         artisan_id: product.value.artisan_id.clone(),
     };
-    save(&state, &product, |tx| state.publisher.emit(tx, &id, &event).map(|_| ())).await?;
+    save(&state, &product, |tx| {
+        state.publisher.emit(tx, &id, &event).map(|_| ())
+    })
+    .await?;
     if let Err(e) = state.search.remove(&id).await {
         tracing::warn!(product_id = id, error = %e, "search index not updated; the sync will catch up");
     }
@@ -360,7 +487,11 @@ async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<St
 /// Bring a soft-deleted product back (admin).
 #[utoipa::path(post, path = "/products/{id}/restore", tag = "products", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, body = ProductView), (status = 403), (status = 404), (status = 409)))]
-async fn restore(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn restore(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     caller.require(&[Role::Admin])?;
     let mut product = state
         .products
@@ -369,7 +500,10 @@ async fn restore(State(state): State<AppState>, caller: Caller, Path(id): Path<S
         .map_err(error::store)?
         .ok_or_else(|| ApiError::not_found(format!("product {id}")))?;
     if product.value.status != ProductStatus::Deleted {
-        return Err(ApiError::conflict("not_deleted", "only a deleted product can be restored"));
+        return Err(ApiError::conflict(
+            "not_deleted",
+            "only a deleted product can be restored",
+        ));
     }
     product.value.status = ProductStatus::Active;
     product.value.deleted_at = None;
@@ -381,7 +515,10 @@ async fn restore(State(state): State<AppState>, caller: Caller, Path(id): Path<S
         price: None,
         status: "active".to_owned(),
     };
-    save(&state, &product, |tx| state.publisher.emit(tx, &id, &event).map(|_| ())).await?;
+    save(&state, &product, |tx| {
+        state.publisher.emit(tx, &id, &event).map(|_| ())
+    })
+    .await?;
     respond_saved(&state, &id).await
 }
 
@@ -404,11 +541,15 @@ async fn generate_story(
     Path(id): Path<String>,
     Json(options): Json<StoryOptions>,
 ) -> Result<Response, ApiError> {
-    let product = visible(&state, &id).await?;
+    let product = visible(&state, &id, Some(&caller)).await?;
     caller.require_owner_or_admin(&product.value.artisan_id)?;
     let language = options.language.unwrap_or_else(|| "en".to_owned());
     if !crate::domain::products::LANGUAGES.contains(&language.as_str()) {
-        return Err(ApiError::invalid_field("language", "unknown_language", "no such language"));
+        return Err(ApiError::invalid_field(
+            "language",
+            "unknown_language",
+            "no such language",
+        ));
     }
     let request = StoryRequest {
         product_id: id.clone(),
@@ -420,22 +561,42 @@ async fn generate_story(
         language,
     };
     let story = state.ml.cultural_story(&request).await.map_err(|e| {
-        ApiError::unavailable(Duration::from_secs(10), "the story writer is unavailable; the product is unchanged")
-            .with_source(e)
+        ApiError::unavailable(
+            Duration::from_secs(10),
+            "the story writer is unavailable; the product is unchanged",
+        )
+        .with_source(e)
     })?;
     let story = story.trim().chars().take(10_000).collect::<String>();
     if story.is_empty() {
-        return Err(ApiError::unavailable(Duration::from_secs(10), "the story writer answered nothing"));
+        return Err(ApiError::unavailable(
+            Duration::from_secs(10),
+            "the story writer answered nothing",
+        ));
     }
     state
         .store
         .transact(async |tx: &mut Txn| {
             let Some(mut current) = tx.get::<Product>(&id).await? else {
-                return Err(StoreError::NotFound { collection: "products".into(), id: id.clone() });
+                return Err(StoreError::NotFound {
+                    collection: "products".into(),
+                    id: id.clone(),
+                });
             };
             current.value.cultural_story = Some(story.clone());
             current.value.updated_at = common::time::now();
             tx.update(&current)?;
+            state.publisher.emit(
+                tx,
+                &id,
+                &ProductUpdated {
+                    product_id: id.clone(),
+                    artisan_id: current.value.artisan_id.clone(),
+                    changed_fields: vec!["cultural_story".to_owned()],
+                    price: None,
+                    status: current.value.status.as_str().to_owned(),
+                },
+            )?;
             Ok(())
         })
         .await

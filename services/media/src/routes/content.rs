@@ -1,0 +1,150 @@
+//! `GET /media/{id}/content/{variant}`: streams a variant with its type, a
+//! strong ETag and immutable caching; `If-None-Match` → 304; one `Range`
+//! → 206. The original is private and never served.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use common::{ApiError, Path};
+use futures::TryStreamExt as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::variant_key;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(content))
+}
+
+/// A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range over `size` bytes.
+fn parse_range(value: &str, size: u64) -> Option<Result<std::ops::Range<u64>, ()>> {
+    let spec = value.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None; // several ranges: answer the whole object
+    }
+    let (start, end) = spec.split_once('-')?;
+    let range = match (start.trim(), end.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix.parse().ok()?;
+            if n == 0 {
+                return Some(Err(()));
+            }
+            size.saturating_sub(n)..size
+        }
+        (start, "") => start.parse().ok()?..size,
+        (start, end) => {
+            let (s, e): (u64, u64) = (start.parse().ok()?, end.parse().ok()?);
+            if e < s {
+                return None;
+            }
+            s..e.saturating_add(1).min(size)
+        }
+    };
+    if range.start >= size || range.is_empty() {
+        Some(Err(()))
+    } else {
+        Some(Ok(range))
+    }
+}
+
+/// The bytes of one variant: public, and cacheable for good.
+#[utoipa::path(get, path = "/media/{id}/content/{variant}", tag = "media",
+    params(("id" = String, Path), ("variant" = String, Path, description = "e.g. thumb.webp, large.jpg")),
+    responses((status = 200, description = "the image"), (status = 206), (status = 304), (status = 404), (status = 416)))]
+async fn content(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let media = state.media.get(&id).await.map_err(ApiError::internal)?;
+    let variant = media
+        .as_ref()
+        .and_then(|m| m.value.variants.iter().find(|v| v.name == name))
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("variant {name} of media {id}")))?;
+    let etag = format!("\"{}\"", variant.sha256);
+    let mut response_headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        response_headers.insert(header::ETAG, v);
+    }
+    // A variant's name fixes its bytes: it is derived deterministically
+    // from the original with the size, format and quality its name encodes
+    // (`thumb` etc. are 300/800/1600 px at quality 82; re-optimised ones are
+    // `w{px}q{quality}`), so caches may keep it for good.
+    response_headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    response_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(v) = HeaderValue::from_str(&variant.content_type) {
+        response_headers.insert(header::CONTENT_TYPE, v);
+    }
+    response_headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
+    }
+    let requested = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_range(v, variant.bytes));
+    let range = match requested {
+        Some(Err(())) => {
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{}", variant.bytes)) {
+                response_headers.insert(header::CONTENT_RANGE, v);
+            }
+            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, response_headers).into_response());
+        }
+        Some(Ok(r)) => Some(r),
+        None => None,
+    };
+    let blob = state
+        .blobs
+        .get(&variant_key(&id, &name), range.clone())
+        .await
+        .map_err(ApiError::internal)?;
+    let status = if range.is_some() {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "bytes {}-{}/{}",
+            blob.range.start,
+            blob.range.end - 1,
+            blob.size
+        )) {
+            response_headers.insert(header::CONTENT_RANGE, v);
+        }
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    response_headers.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(blob.range.end - blob.range.start),
+    );
+    let body = Body::from_stream(blob.stream.map_err(std::io::Error::other));
+    Ok((status, response_headers, body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges_parse_per_rfc_9110() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some(Ok(0..10)));
+        assert_eq!(parse_range("bytes=90-", 100), Some(Ok(90..100)));
+        assert_eq!(parse_range("bytes=-10", 100), Some(Ok(90..100)));
+        assert_eq!(parse_range("bytes=95-200", 100), Some(Ok(95..100)));
+        assert_eq!(parse_range("bytes=100-", 100), Some(Err(())));
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), None);
+        assert_eq!(parse_range("items=0-1", 100), None);
+        assert_eq!(parse_range("bytes=9-1", 100), None);
+    }
+}

@@ -1,0 +1,5 @@
+//! HTTP routes of the media service.
+
+pub mod content;
+pub mod manage;
+pub mod upload;
