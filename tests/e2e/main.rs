@@ -5,3 +5,4 @@
 
 mod events;
 mod gateway;
+mod media;

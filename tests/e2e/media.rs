@@ -1,0 +1,94 @@
+//! An artisan uploads a photo through the gateway, then lists a product
+//! with it: the product service checks the media id with the media service.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use testkit::{AuthApi, HttpAuthApi, TestSystem};
+
+fn photo() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(640, 480, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, image::ImageFormat::Jpeg)
+        .unwrap();
+    out.into_inner()
+}
+
+fn multipart(file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "craftchain-e2e-boundary";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"shawl.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn an_uploaded_photo_becomes_a_product_image() {
+    let system = TestSystem::builder()
+        .services(&["gateway", "auth", "product", "media"])
+        .start()
+        .await
+        .unwrap();
+    let gw = system
+        .url("gateway")
+        .to_string()
+        .trim_end_matches('/')
+        .to_owned();
+    let auth = HttpAuthApi::new(system.url("gateway"));
+    let artisan = auth.new_user("artisan").await.unwrap();
+    let other = auth.new_user("artisan").await.unwrap();
+    let http = reqwest::Client::new();
+
+    let (content_type, body) = multipart(&photo());
+    let uploaded = http
+        .post(format!("{gw}/media/upload"))
+        .bearer_auth(&artisan.id_token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+    let uploaded: Value = uploaded.json().await.unwrap();
+    let media = &uploaded["items"][0];
+    let media_id = media["id"].as_str().unwrap().to_owned();
+    assert_eq!(media["width"], 640);
+
+    // Variants are public through the gateway.
+    let thumb = http
+        .get(format!("{gw}/media/{media_id}/content/thumb.webp"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thumb.status(), StatusCode::OK);
+    assert_eq!(thumb.headers()["content-type"], "image/webp");
+
+    let product = |token: String| {
+        http.post(format!("{gw}/products"))
+            .bearer_auth(token)
+            .json(&json!({
+                "title": "Pashmina shawl", "description": {"en": "Hand-woven pashmina."},
+                "category": "textiles", "subcategory": "shawl",
+                "price": {"amount": 1_250_000, "currency": "INR"}, "media_ids": [media_id]
+            }))
+    };
+    let created = product(artisan.id_token.clone()).send().await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created["media_ids"][0], media_id.as_str());
+
+    // Someone else's photo cannot be attached.
+    let refused = product(other.id_token.clone()).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "media_ids[0]");
+    system.stop().await.unwrap();
+}
