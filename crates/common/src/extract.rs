@@ -77,7 +77,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+        // A data error in a document that is not even valid JSON is a
+        // syntax problem first (checked only on this error path).
+        let valid = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+        if inner.is_syntax() || inner.is_eof() || inner.is_io() || !valid {
             ApiError::bad_request(
                 "malformed_json",
                 format!("the body is not valid JSON: {inner}"),

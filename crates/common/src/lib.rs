@@ -12,6 +12,7 @@ pub mod extract;
 pub mod identity;
 pub mod money;
 pub mod pagination;
+pub mod preconditions;
 pub mod serve;
 pub mod telemetry;
 pub mod time;

@@ -2,7 +2,7 @@
 //! changes by an admin.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use common::identity::Role;
 use common::{ApiError, Caller, Json, Path};
@@ -23,27 +23,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_role))
 }
 
-fn etag(version: Version) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{}\"", version.0))
-        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
-}
-
-/// `If-Match` as a version: absent → `None`; unparsable or stale → 412 later.
-fn if_match(headers: &HeaderMap) -> Result<Option<Version>, ApiError> {
-    let Some(value) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
-        .and_then(|v| v.parse::<i64>().ok())
-        .map(|v| Some(Version(v)))
-        .ok_or_else(|| {
-            ApiError::precondition_failed("If-Match does not name a version of this resource")
-        })
-}
-
 async fn load_user(state: &AppState, uid: &str) -> Result<Versioned<User>, AuthError> {
     state
         .users
@@ -56,7 +35,7 @@ fn me_response(user: &Versioned<User>) -> Response {
     let mut response = Json(Me::new(&user.id, &user.value)).into_response();
     response
         .headers_mut()
-        .insert(header::ETAG, etag(user.version));
+        .insert(header::ETAG, common::preconditions::etag(user.version.0));
     response
 }
 
@@ -80,7 +59,7 @@ async fn patch_me(
     headers: HeaderMap,
     Json(patch): Json<ProfilePatch>,
 ) -> Result<Response, AuthError> {
-    let expected = if_match(&headers)?;
+    let expected = common::preconditions::if_match(&headers)?.map(Version);
     let mut user = load_user(&state, &caller.uid).await?;
     if expected.is_some_and(|v| v != user.version) {
         return Err(ApiError::precondition_failed("the profile changed since it was read").into());

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use common::identity::Role;
 use common::pagination::invalid_cursor;
@@ -32,11 +32,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(generate_story))
 }
 
-fn etag(version: Version) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{}\"", version.0))
-        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
-}
-
 /// A product as `caller` may see it: 404 when absent or soft-deleted, and
 /// when paused unless the caller is its artisan or an admin.
 pub(crate) async fn visible(
@@ -58,7 +53,9 @@ pub(crate) async fn visible(
 
 fn with_etag(view: ProductView, version: Version, status: StatusCode) -> Response {
     let mut response = (status, Json(view)).into_response();
-    response.headers_mut().insert(header::ETAG, etag(version));
+    response
+        .headers_mut()
+        .insert(header::ETAG, common::preconditions::etag(version.0));
     response
 }
 
@@ -326,14 +323,11 @@ async fn get_one(
 ) -> Result<Response, ApiError> {
     let product = visible(&state, &id, caller.as_ref()).await?;
     crate::routes::engagement::count_view(&state, &id);
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|v| v.as_bytes() == etag(product.version).as_bytes())
-    {
+    if common::preconditions::not_modified(&headers, product.version.0) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         response
             .headers_mut()
-            .insert(header::ETAG, etag(product.version));
+            .insert(header::ETAG, common::preconditions::etag(product.version.0));
         return Ok(response);
     }
     let counters = state
@@ -350,22 +344,6 @@ async fn get_one(
     ))
 }
 
-/// `If-Match` as a version: required for updates.
-fn if_match(headers: &HeaderMap) -> Result<Version, ApiError> {
-    let value = headers.get(header::IF_MATCH).ok_or_else(|| {
-        ApiError::precondition_required("updates need If-Match with the ETag of a read")
-    })?;
-    value
-        .to_str()
-        .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
-        .and_then(|v| v.parse::<i64>().ok())
-        .map(Version)
-        .ok_or_else(|| {
-            ApiError::precondition_failed("If-Match does not name a version of this product")
-        })
-}
-
 /// Change a product (its artisan or an admin), with `If-Match`.
 #[utoipa::path(patch, path = "/products/{id}", tag = "products", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = ProductPatch,
@@ -377,7 +355,7 @@ async fn patch(
     headers: HeaderMap,
     Json(body): Json<ProductPatch>,
 ) -> Result<Response, ApiError> {
-    let expected = if_match(&headers)?;
+    let expected = Version(common::preconditions::required_if_match(&headers)?);
     let mut product = visible(&state, &id, Some(&caller)).await?;
     caller.require_owner_or_admin(&product.value.artisan_id)?;
     if product.version != expected {
