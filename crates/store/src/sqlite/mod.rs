@@ -272,6 +272,12 @@ impl DocumentStore for SqliteStore {
             }
             tx.commit().map_err(db)?;
             inner.add_tables(created);
+            // Fresh statistics let the planner pick, say, the index that
+            // serves ORDER BY created_at over one that serves a price range
+            // which matches most rows (50 ms vs 0.1 ms over 100k products).
+            // Sampled, so it stays fast on large tables.
+            conn.execute_batch("PRAGMA analysis_limit=400; ANALYZE;")
+                .map_err(db)?;
             Ok(())
         })
         .await

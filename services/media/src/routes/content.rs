@@ -88,7 +88,13 @@ async fn content(
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        .is_some_and(|v| {
+            // Weak comparison (RFC 9110 §13.1.2): W/"x" matches "x".
+            v.split(',').any(|t| {
+                let t = t.trim();
+                t == "*" || t.trim_start_matches("W/") == etag
+            })
+        });
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
     }

@@ -55,7 +55,7 @@ pub struct OptimizeRequest {
     pub quality: Option<u8>,
 }
 
-/// Re-derive the variants from the original (owner).
+/// Derive more variants from the original (owner); existing ones stay.
 #[utoipa::path(post, path = "/media/{id}/optimize", tag = "media", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = OptimizeRequest,
     responses((status = 200, body = MediaView), (status = 403), (status = 404), (status = 422), (status = 503)))]
@@ -129,8 +129,14 @@ async fn optimize(
         .await
         .map_err(ApiError::internal)?;
     let processed = derive(&state, Arc::new(original.to_vec()), specs).await?;
-    let old = media.value.variants.clone();
-    media.value.variants = store_variants(&state, &id, processed).await?;
+    // New variants join the existing ones (a name always has the same
+    // bytes: derivation is deterministic); links to earlier ones keep working.
+    let fresh = store_variants(&state, &id, processed).await?;
+    media
+        .value
+        .variants
+        .retain(|v| !fresh.iter().any(|n| n.name == v.name));
+    media.value.variants.extend(fresh);
     state
         .media
         .update(&id, &media.value, media.version)
@@ -141,12 +147,6 @@ async fn optimize(
             }
             other => ApiError::internal(other),
         })?;
-    for v in old
-        .iter()
-        .filter(|o| !media.value.variants.iter().any(|n| n.name == o.name))
-    {
-        let _ = state.blobs.delete(&variant_key(&id, &v.name)).await;
-    }
     Ok(Json(MediaView::new(&id, &media.value)))
 }
 

@@ -1,0 +1,596 @@
+//! The test app: the media service's full router (middleware included)
+//! over a fresh temporary data directory with fake auth, driven in process
+//! with `oneshot`, or served on a real port where the wire matters. Plus a
+//! hand-rolled multipart builder and image fixtures made in code.
+
+use std::io::Cursor;
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use common::Problem;
+use common::config::SharedConfig;
+use common::identity::Role;
+use common::serve::Server;
+use events::OutboxEntry;
+use http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use image::{ImageEncoder as _, RgbImage};
+use media::domain::MediaView;
+use media::routes::upload::Uploaded;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use store::{Query, Store};
+use tempfile::TempDir;
+use testkit::FakeAuthApi;
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use tower::ServiceExt as _;
+
+pub(crate) const ARTISAN: &str = "artisan-meera";
+pub(crate) const OTHER_ARTISAN: &str = "artisan-ravi";
+pub(crate) const BUYER: &str = "buyer-anita";
+pub(crate) const ADMIN: &str = "admin-kavya";
+
+/// Tests that measure this process's memory run alone; all others share.
+static MEMORY: RwLock<()> = RwLock::const_new(());
+
+/// Held for the life of a [`TestApp`].
+enum Turn {
+    Shared(#[allow(dead_code)] RwLockReadGuard<'static, ()>),
+    Alone(#[allow(dead_code)] RwLockWriteGuard<'static, ()>),
+}
+
+/// One media service with its own data directory and signing key.
+pub(crate) struct TestApp {
+    router: Router,
+    server: Option<Served>,
+    auth: FakeAuthApi,
+    data_dir: TempDir,
+    _turn: Turn,
+}
+
+/// The service on a real port.
+pub(crate) struct Served {
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
+    /// Dropping it shuts the server down.
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    /// The service in process with default settings.
+    pub(crate) async fn spawn() -> TestApp {
+        TestApp::spawn_with(media::Settings::default()).await
+    }
+
+    /// The service in process with `settings`.
+    pub(crate) async fn spawn_with(settings: media::Settings) -> TestApp {
+        let turn = Turn::Shared(MEMORY.read().await);
+        TestApp::boot(settings, turn, false).await
+    }
+
+    /// The service in process, no other test running meanwhile (for
+    /// memory measurements).
+    pub(crate) async fn spawn_alone(settings: media::Settings) -> TestApp {
+        let turn = Turn::Alone(MEMORY.write().await);
+        TestApp::boot(settings, turn, false).await
+    }
+
+    /// The service on a free port, no other test running meanwhile.
+    pub(crate) async fn serve_alone(settings: media::Settings) -> TestApp {
+        let turn = Turn::Alone(MEMORY.write().await);
+        TestApp::boot(settings, turn, true).await
+    }
+
+    async fn boot(settings: media::Settings, turn: Turn, serve: bool) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("creating a temp data dir");
+        let auth = FakeAuthApi::new().expect("generating a signing key");
+        let mut shared = SharedConfig::local(media::NAME, 0);
+        shared.data_dir = data_dir.path().to_path_buf();
+        let config = media::Config {
+            shared,
+            service: settings,
+        };
+        let service = media::build_with(&config, auth.authenticator())
+            .await
+            .expect("building the media service");
+        let router = service.router(&config.shared);
+        let server = if serve {
+            let server = Server::bind(service, &config.shared)
+                .await
+                .expect("binding port 0");
+            let addr = server.local_addr().expect("a bound address");
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            tokio::spawn(server.run(async move {
+                let _ = stopped.await;
+            }));
+            Some(Served {
+                base: format!("http://{addr}"),
+                http: reqwest::Client::new(),
+                _stop: stop,
+            })
+        } else {
+            None
+        };
+        TestApp {
+            router,
+            server,
+            auth,
+            data_dir,
+            _turn: turn,
+        }
+    }
+
+    /// The served app's address and client; panics unless served.
+    pub(crate) fn served(&self) -> &Served {
+        self.server.as_ref().expect("a served app")
+    }
+
+    pub(crate) fn token(&self, uid: &str, role: Role) -> String {
+        self.auth.token(uid, role)
+    }
+
+    pub(crate) fn artisan(&self) -> String {
+        self.token(ARTISAN, Role::Artisan)
+    }
+
+    pub(crate) fn other_artisan(&self) -> String {
+        self.token(OTHER_ARTISAN, Role::Artisan)
+    }
+
+    pub(crate) fn buyer(&self) -> String {
+        self.token(BUYER, Role::Buyer)
+    }
+
+    pub(crate) fn admin(&self) -> String {
+        self.token(ADMIN, Role::Admin)
+    }
+
+    /// Send a request through the whole router (or over HTTP when served).
+    pub(crate) async fn send(&self, request: Request<Body>) -> TestResponse {
+        let (status, headers, bytes) = match &self.server {
+            None => {
+                let response = self
+                    .router
+                    .clone()
+                    .oneshot(request)
+                    .await
+                    .expect("the router is infallible");
+                let status = response.status();
+                let headers = response.headers().clone();
+                let bytes = response
+                    .into_body()
+                    .collect()
+                    .await
+                    .expect("reading the response body")
+                    .to_bytes();
+                (status, headers, bytes)
+            }
+            Some(served) => served.send(request).await,
+        };
+        TestResponse {
+            status,
+            headers,
+            bytes,
+        }
+    }
+
+    pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.send(
+            request(Method::GET, path, token)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// `GET path` with extra headers and no token.
+    pub(crate) async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> TestResponse {
+        let mut builder = request(Method::GET, path, None);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        self.send(builder.body(Body::empty()).unwrap()).await
+    }
+
+    pub(crate) async fn delete(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.send(
+            request(Method::DELETE, path, token)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub(crate) async fn post_json(
+        &self,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> TestResponse {
+        let request = request(Method::POST, path, token)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(serde_json::to_vec(body).unwrap()))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// `POST /media/upload` with `form`.
+    pub(crate) async fn upload(&self, token: Option<&str>, form: Multipart) -> TestResponse {
+        self.send(form.request(token)).await
+    }
+
+    /// Upload `bytes` as `photo.jpg`; panics unless 201; the one item.
+    pub(crate) async fn upload_photo(&self, token: &str, bytes: &[u8]) -> MediaView {
+        let response = self
+            .upload(
+                Some(token),
+                Multipart::new().file("photo.jpg", "image/jpeg", bytes),
+            )
+            .await;
+        response.assert_status(StatusCode::CREATED);
+        let mut uploaded: Uploaded = response.json();
+        assert_eq!(uploaded.items.len(), 1, "one item per file");
+        uploaded.items.remove(0)
+    }
+
+    /// `GET /media/{id}/content/{name}`.
+    pub(crate) async fn content(&self, id: &str, name: &str) -> TestResponse {
+        self.get(&format!("/media/{id}/content/{name}"), None).await
+    }
+
+    /// The bytes of a variant; panics unless 200.
+    pub(crate) async fn variant_bytes(&self, id: &str, name: &str) -> Bytes {
+        let response = self.content(id, name).await;
+        response.assert_status(StatusCode::OK);
+        response.bytes
+    }
+
+    /// Every outbox entry, read from the service's SQLite file.
+    pub(crate) async fn outbox(&self) -> Vec<OutboxEntry> {
+        let path = self.data_dir.path().join(media::NAME).join("media.sqlite");
+        let store = Store::open_sqlite(path).expect("opening the media store");
+        let (entries, _) = store
+            .collection::<OutboxEntry>()
+            .query(&Query::new().limit(1000))
+            .await
+            .expect("reading the outbox");
+        entries.into_iter().map(|e| e.value).collect()
+    }
+}
+
+impl Served {
+    async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
+        let (parts, body) = request.into_parts();
+        let body = body
+            .collect()
+            .await
+            .expect("reading the request body")
+            .to_bytes();
+        let response = self
+            .http
+            .request(parts.method, format!("{}{}", self.base, parts.uri))
+            .headers(parts.headers)
+            .body(body)
+            .send()
+            .await
+            .expect("the served app answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("reading the response body");
+        (status, headers, bytes)
+    }
+}
+
+/// A request builder with an optional bearer token.
+fn request(method: Method, path: &str, token: Option<&str>) -> http::request::Builder {
+    let mut builder = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    builder
+}
+
+/// A `multipart/form-data` body, built by hand.
+pub(crate) struct Multipart {
+    body: Vec<u8>,
+}
+
+const BOUNDARY: &str = "craftchain-test-boundary-x7Gq2";
+
+impl Multipart {
+    pub(crate) fn new() -> Self {
+        Multipart { body: Vec::new() }
+    }
+
+    /// A `file` part with a file name and declared type.
+    pub(crate) fn file(mut self, filename: &str, content_type: &str, bytes: &[u8]) -> Self {
+        self.body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; \
+                 filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        self.body.extend_from_slice(bytes);
+        self.body.extend_from_slice(b"\r\n");
+        self
+    }
+
+    /// A text part.
+    pub(crate) fn text(mut self, name: &str, value: &str) -> Self {
+        self.body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+        self
+    }
+
+    /// The finished body.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        self.body
+            .extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        self.body
+    }
+
+    pub(crate) fn content_type() -> String {
+        format!("multipart/form-data; boundary={BOUNDARY}")
+    }
+
+    /// `POST /media/upload` carrying this form.
+    pub(crate) fn request(self, token: Option<&str>) -> Request<Body> {
+        request(Method::POST, "/media/upload", token)
+            .header(header::CONTENT_TYPE, Multipart::content_type())
+            .body(Body::from(self.finish()))
+            .unwrap()
+    }
+}
+
+/// A response with its raw body.
+#[derive(Debug)]
+pub(crate) struct TestResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) bytes: Bytes,
+}
+
+impl TestResponse {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+
+    #[track_caller]
+    pub(crate) fn assert_status(&self, expected: StatusCode) {
+        assert_eq!(
+            self.status,
+            expected,
+            "unexpected status; body: {}",
+            self.text()
+        );
+    }
+
+    /// The body as `T`.
+    #[track_caller]
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|e| panic!("{}: unexpected body ({e}): {}", self.status, self.text()))
+    }
+
+    /// Assert the status and problem code; returns the problem.
+    #[track_caller]
+    pub(crate) fn assert_problem(&self, status: StatusCode, code: &str) -> Problem {
+        self.assert_status(status);
+        assert_eq!(
+            self.header(header::CONTENT_TYPE.as_str()),
+            Some(common::error::PROBLEM_JSON),
+            "not a problem: {}",
+            self.text()
+        );
+        let problem: Problem = self.json();
+        assert_eq!(problem.code, code, "unexpected code: {}", self.text());
+        assert_eq!(problem.status, status.as_u16());
+        problem
+    }
+
+    /// Assert a 422 naming exactly `fields`, in any order.
+    #[track_caller]
+    pub(crate) fn assert_invalid_fields(&self, fields: &[&str]) -> Problem {
+        let problem = self.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let mut named: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
+        named.sort_unstable();
+        named.dedup();
+        let mut expected = fields.to_vec();
+        expected.sort_unstable();
+        assert_eq!(named, expected, "unexpected fields: {}", self.text());
+        problem
+    }
+
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// This process's resident set, bytes.
+pub(crate) fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("reading /proc/self/status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .expect("a VmRSS line");
+    let kb: u64 = line
+        .trim_start_matches("VmRSS:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .expect("VmRSS in kB");
+    kb * 1024
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// A photo-like `width`×`height` RGB image: gradients plus a little noise.
+pub(crate) fn pixels(width: u32, height: u32, seed: u32) -> RgbImage {
+    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+    RgbImage::from_fn(width, height, |x, y| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let noise = (state % 24) as u8;
+        image::Rgb([
+            ((x * 255 / width.max(1)) as u8).saturating_add(noise),
+            ((y * 255 / height.max(1)) as u8).saturating_add(noise),
+            (((x + y) * 127 / (width + height).max(1)) as u8).saturating_add(noise),
+        ])
+    })
+}
+
+/// `img` as a baseline JPEG (quality 90), no metadata.
+pub(crate) fn encode_jpeg(img: &RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .expect("encoding a JPEG");
+    out
+}
+
+/// A 1200×900 JPEG (made once).
+pub(crate) fn photo() -> &'static [u8] {
+    static PHOTO: OnceLock<Vec<u8>> = OnceLock::new();
+    PHOTO.get_or_init(|| encode_jpeg(&pixels(1200, 900, 1)))
+}
+
+/// Another 1200×900 JPEG with different bytes.
+pub(crate) fn another_photo() -> &'static [u8] {
+    static PHOTO: OnceLock<Vec<u8>> = OnceLock::new();
+    PHOTO.get_or_init(|| encode_jpeg(&pixels(1200, 900, 2)))
+}
+
+/// A JPEG stored 400×300 — left half red, right half blue — with an EXIF
+/// APP1 segment saying Orientation=6 (turn 90° clockwise to display) and
+/// carrying a GPS IFD: upright it is 300×400, red on top.
+pub(crate) fn rotated_photo_with_gps() -> &'static [u8] {
+    static PHOTO: OnceLock<Vec<u8>> = OnceLock::new();
+    PHOTO.get_or_init(|| {
+        let img = RgbImage::from_fn(400, 300, |x, _| {
+            if x < 200 {
+                image::Rgb([220, 20, 20])
+            } else {
+                image::Rgb([20, 20, 220])
+            }
+        });
+        let jpeg = encode_jpeg(&img);
+        let app1 = exif_app1();
+        let mut out = Vec::with_capacity(jpeg.len() + app1.len());
+        out.extend_from_slice(&jpeg[..2]); // SOI
+        out.extend_from_slice(&app1);
+        out.extend_from_slice(&jpeg[2..]);
+        out
+    })
+}
+
+/// APP1 `Exif\0\0` + little-endian TIFF: IFD0 {Orientation=6, GPS IFD
+/// pointer}, GPS IFD {GPSVersionID 2.2.0.0, GPSLatitudeRef "N"}.
+fn exif_app1() -> Vec<u8> {
+    fn entry(tiff: &mut Vec<u8>, tag: u16, kind: u16, count: u32, value: [u8; 4]) {
+        tiff.extend_from_slice(&tag.to_le_bytes());
+        tiff.extend_from_slice(&kind.to_le_bytes());
+        tiff.extend_from_slice(&count.to_le_bytes());
+        tiff.extend_from_slice(&value);
+    }
+    const SHORT: u16 = 3;
+    const LONG: u16 = 4;
+    const BYTE: u16 = 1;
+    const ASCII: u16 = 2;
+    let mut tiff = Vec::new();
+    tiff.extend_from_slice(b"II*\0");
+    tiff.extend_from_slice(&8u32.to_le_bytes()); // IFD0 at 8
+    // IFD0: 2 entries, 8 + 2 + 24 + 4 = 38 → GPS IFD at 38.
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    entry(&mut tiff, 0x0112, SHORT, 1, [6, 0, 0, 0]);
+    entry(&mut tiff, 0x8825, LONG, 1, 38u32.to_le_bytes());
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    assert_eq!(tiff.len(), 38);
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    entry(&mut tiff, 0x0000, BYTE, 4, [2, 2, 0, 0]);
+    entry(&mut tiff, 0x0001, ASCII, 2, [b'N', 0, 0, 0]);
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+
+    let mut payload = b"Exif\0\0".to_vec();
+    payload.extend_from_slice(&tiff);
+    let mut app1 = vec![0xFF, 0xE1];
+    app1.extend_from_slice(&u16::try_from(payload.len() + 2).unwrap().to_be_bytes());
+    app1.extend_from_slice(&payload);
+    app1
+}
+
+/// Whether kamadak-exif finds any GPS field in `bytes`.
+pub(crate) fn has_gps(bytes: &[u8]) -> bool {
+    exif::Reader::new()
+        .read_from_container(&mut Cursor::new(bytes))
+        .is_ok_and(|exif| exif.fields().any(|f| f.tag.context() == exif::Context::Gps))
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A tiny PNG whose IHDR declares `width`×`height` (8-bit RGB), with a
+/// correct CRC, followed by an empty IDAT and IEND.
+pub(crate) fn png_declaring(width: u32, height: u32) -> Vec<u8> {
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    png_chunk(&mut out, b"IHDR", &ihdr);
+    // zlib of nothing: not enough data, but it is never read.
+    png_chunk(
+        &mut out,
+        b"IDAT",
+        &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
+    png_chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&u32::try_from(data.len()).unwrap().to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = crc32(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// CRC-32 (IEEE), bit by bit.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn crc32_matches_the_png_spec_check_value() {
+    assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+}

@@ -1,0 +1,8 @@
+//! HTTP tests of the media service, in process (a real socket only for the
+//! concurrency limit): uploads, serving and management.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod manage;
+mod serving;
+mod upload;
