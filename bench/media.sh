@@ -38,6 +38,7 @@ echo "ImageMagick: $("${im[@]}" -version | head -1)"
 echo "ImageMagick threads: $("${im[@]}" -list resource | awk '/Thread/ {print $2}'), cores: $(nproc)"
 
 mkdir -p "$work"
+work="$(cd "$work" && pwd)" # absolute: cargo runs benches from the package directory
 photo="$work/photo.jpg"
 if [[ ! -s "$photo" ]]; then
   echo "making $photo"
@@ -55,8 +56,7 @@ else
 fi
 
 # Build the bench binary (optimised) and find it.
-cargo bench --locked -p media --bench pipeline --no-run
-bin="$(cargo bench --locked -p media --bench pipeline --no-run --message-format=json 2>/dev/null |
+bin="$(cargo bench --locked -p media --bench pipeline --no-run --message-format=json-render-diagnostics |
   grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)"
 [[ -x "$bin" ]] || { echo "bench binary not found" >&2; exit 1; }
 # One run through cargo, as documented, which also warms the caches.

@@ -189,7 +189,7 @@ const PLACEHOLDER_SIDE: u32 = 100;
 
 /// Decode `bytes` once, turn it upright, resize it for every spec, largest
 /// first and each from the previous size, then encode every variant (on
-/// up to [`encode::MAX_THREADS`] threads, largest first).
+/// up to 4 threads, no more than the cores, costliest first).
 pub fn process(
     bytes: &[u8],
     limits: &Limits,
@@ -224,27 +224,22 @@ pub fn process(
         size_of[i] = sizes.len() - 1;
     }
 
-    let jobs: Vec<encode::Job<'_>> = specs
-        .iter()
-        .enumerate()
-        .flat_map(|(i, spec)| {
-            let pixels = &sizes[size_of[i]];
-            spec.formats.iter().map(move |&format| encode::Job {
-                pixels,
+    let mut jobs = Vec::new();
+    let mut names = Vec::new();
+    for (spec, &size) in specs.iter().zip(&size_of) {
+        for &format in &spec.formats {
+            jobs.push(encode::Job {
+                pixels: &sizes[size],
                 format,
                 quality: spec.quality,
-            })
-        })
-        .collect();
-    let encoded = encode::run(&jobs)?;
-    let names = specs
-        .iter()
-        .flat_map(|spec| spec.formats.iter().map(move |_| &spec.name));
-    let variants = jobs
-        .iter()
-        .zip(names)
-        .zip(encoded)
-        .map(|((job, name), (format, bytes))| Encoded {
+            });
+            names.push(&spec.name);
+        }
+    }
+    let variants = encode::run(&jobs)?
+        .into_iter()
+        .zip(jobs.iter().zip(names))
+        .map(|((format, bytes), (job, name))| Encoded {
             variant: name.clone(),
             format,
             width: job.pixels.width,

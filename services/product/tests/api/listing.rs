@@ -140,7 +140,7 @@ async fn list_shows_paused_products_only_to_their_artisan() {
         )
         .await;
     mine.assert_status(StatusCode::OK);
-    assert_eq!(ids(&mine.json()), [paused.clone()]);
+    assert_eq!(ids(&mine.json()), [paused.as_str()]);
     app.get(&path, None)
         .await
         .assert_status(StatusCode::NOT_FOUND);
