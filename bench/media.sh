@@ -56,16 +56,18 @@ else
 fi
 
 # Build the bench binary (optimised) and find it.
+# (The JSON also lists the service's own binary: keep the bench's.)
 bin="$(cargo bench --locked -p media --bench pipeline --no-run --message-format=json-render-diagnostics |
-  grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)"
-[[ -x "$bin" ]] || { echo "bench binary not found" >&2; exit 1; }
+  grep '"kind":\["bench"\]' | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)"
+[[ "$(basename "$bin")" == pipeline-* ]] || { echo "bench binary not found: '$bin'" >&2; exit 1; }
 # One run through cargo, as documented, which also warms the caches.
 cargo bench --locked -p media --bench pipeline -- "$photo" "$work/ours"
 
+run=() # a prefix for the ImageMagick command, e.g. /usr/bin/time
 im_chain() { # $1 = output dir, rest = options before the input
   local out="$1"; shift
   mkdir -p "$out"
-  "${im[@]}" "$@" "$photo" -strip -filter Lanczos -quality 82 -sampling-factor 2x2 \
+  "${run[@]}" "${im[@]}" "$@" "$photo" -strip -filter Lanczos -quality 82 -sampling-factor 2x2 \
     -resize '1600x1600>' -interlace Plane -write "$out/large.jpg" -interlace None -write "$out/large.webp" \
     -resize '800x800>' -interlace Plane -write "$out/medium.jpg" -interlace None -write "$out/medium.webp" \
     -resize '300x300>' -interlace Plane -write "$out/thumb.jpg" -interlace None "$out/thumb.webp"
@@ -78,7 +80,8 @@ ours_ms=() hint_ms=() plain_ms=() peak_kb=()
 for (( r = 1; r <= rounds; r++ )); do
   t0=$(now_ms); im_chain "$work/im-hint" -define "jpeg:size=$hint"; t1=$(now_ms)
   hint_ms+=( $(( t1 - t0 )) )
-  t0=$(now_ms); line="$("$bin" "$photo" "$work/ours" | head -1)"; t1=$(now_ms)
+  t0=$(now_ms); line="$("$bin" "$photo" "$work/ours")"; t1=$(now_ms)
+  line="${line%%$'\n'*}"
   ours_ms+=( $(( t1 - t0 )) )
   peak_kb+=( "$(sed -n 's/.*peak RSS \([0-9]*\) kB.*/\1/p' <<<"$line")" )
   t0=$(now_ms); im_chain "$work/im-plain"; t1=$(now_ms)
@@ -97,6 +100,14 @@ printf '  %-34s %6s ms\n' "ours (media::pipeline::process)" "$m_ours" \
 awk -v o="$m_ours" -v h="$m_hint" -v p="$m_plain" \
   'BEGIN { printf "  ratio: %.1fx faster than IM+hint, %.1fx faster than IM plain (target >= 4x)\n", h / o, p / o }'
 echo "  peak RSS of ours (VmHWM): $(( m_peak / 1024 )) MiB"
+if [[ -x /usr/bin/time ]]; then # one more ImageMagick run each, for its peak RSS
+  run=(/usr/bin/time -o "$work/im.rss" -f %M)
+  im_chain "$work/im-hint" -define "jpeg:size=$hint"
+  echo "  peak RSS of ImageMagick + hint: $(( $(cat "$work/im.rss") / 1024 )) MiB"
+  im_chain "$work/im-plain"
+  echo "  peak RSS of ImageMagick plain: $(( $(cat "$work/im.rss") / 1024 )) MiB"
+  run=()
+fi
 
 # Lossless reference: ImageMagick's Lanczos resize of the fully decoded
 # original to 1600 px, as PNG.

@@ -100,7 +100,11 @@ pub(crate) fn jpeg(pixels: &Pixels, quality: u8) -> Result<Vec<u8>, PipelineErro
     let rgb = pixels.rgb_on_white();
     let mut out = Vec::with_capacity(rgb.len() / 10);
     let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
-    encoder.set_progressive(true);
+    // Progressive in two scans (DC, then all AC): a blurred preview first.
+    // jpeg-encoder splits scans by spectral selection only, and every extra
+    // scan costs bytes: 2 scans are as small as baseline (and within 2% of
+    // libjpeg-turbo's progressive), its default 4 are ~7–12% bigger.
+    encoder.set_progressive_scans(2);
     encoder.set_optimized_huffman_tables(true);
     encoder.set_sampling_factor(SamplingFactor::R_4_2_0);
     encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);

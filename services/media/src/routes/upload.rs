@@ -50,6 +50,11 @@ pub(crate) fn pipeline_error(e: PipelineError) -> ApiError {
             "image_too_large",
             format!("the image declares {width}×{height} pixels, more than accepted"),
         ),
+        PipelineError::FileTooLarge { max, .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("each file may have at most {max} bytes"),
+        ),
         other => ApiError::internal(anyhow::anyhow!("image pipeline: {other}")),
     }
 }
