@@ -6,6 +6,7 @@
 //! that records what reaches it.
 
 mod auth_api;
+pub mod http;
 mod probe;
 mod system;
 

@@ -8,17 +8,17 @@ use axum::Router;
 use axum::body::Body;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::Problem;
 use common::identity::{Claims, JwkSet, Role};
 use events::OutboxEntry;
-use http::{HeaderMap, Method, Request, StatusCode, header};
+use http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use secrecy::SecretString;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use store::{Query, Store};
 use tempfile::TempDir;
 use tower::ServiceExt as _;
+
+pub(crate) use testkit::http::{TestResponse, field_code};
 
 /// The bootstrap admin of apps built [`TestAppBuilder::with_admin`].
 pub(crate) const ADMIN_EMAIL: &str = "admin@craftchain.test";
@@ -70,21 +70,7 @@ impl TestApp {
             .await
             .expect("reading the response body")
             .to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                panic!(
-                    "{status}: the body is not JSON ({e}): {}",
-                    String::from_utf8_lossy(&bytes)
-                )
-            })
-        };
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
+        TestResponse::json_answer(status, headers, bytes)
     }
 
     pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
@@ -250,82 +236,6 @@ pub(crate) struct Account {
     pub(crate) password: String,
     pub(crate) id_token: String,
     pub(crate) refresh_token: String,
-}
-
-/// A response, its body parsed as JSON (`Null` when empty).
-#[derive(Debug)]
-pub(crate) struct TestResponse {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Value,
-}
-
-impl TestResponse {
-    #[track_caller]
-    pub(crate) fn assert_status(&self, expected: StatusCode) {
-        assert_eq!(
-            self.status, expected,
-            "unexpected status; body: {}",
-            self.body
-        );
-    }
-
-    /// The body as `T`.
-    #[track_caller]
-    pub(crate) fn json<T: DeserializeOwned>(&self) -> T {
-        serde_json::from_value(self.body.clone())
-            .unwrap_or_else(|e| panic!("{}: unexpected body ({e}): {}", self.status, self.body))
-    }
-
-    /// The body as a problem, checking the media type.
-    #[track_caller]
-    pub(crate) fn problem(&self) -> Problem {
-        assert_eq!(
-            self.header(header::CONTENT_TYPE.as_str()),
-            Some(common::error::PROBLEM_JSON),
-            "not a problem: {}",
-            self.body
-        );
-        self.json()
-    }
-
-    /// Assert the status and problem code; returns the problem.
-    #[track_caller]
-    pub(crate) fn assert_problem(&self, status: StatusCode, code: &str) -> Problem {
-        self.assert_status(status);
-        let problem = self.problem();
-        assert_eq!(problem.code, code, "unexpected code: {}", self.body);
-        assert_eq!(problem.status, status.as_u16());
-        problem
-    }
-
-    /// Assert a 422 naming exactly `fields`, in any order; returns the problem.
-    #[track_caller]
-    pub(crate) fn assert_invalid_fields(&self, fields: &[&str]) -> Problem {
-        let problem = self.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-        let mut named: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
-        named.sort_unstable();
-        named.dedup();
-        let mut expected = fields.to_vec();
-        expected.sort_unstable();
-        assert_eq!(named, expected, "unexpected fields: {}", self.body);
-        problem
-    }
-
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-/// The code of the field error about `field`.
-#[track_caller]
-pub(crate) fn field_code<'a>(problem: &'a Problem, field: &str) -> &'a str {
-    problem
-        .errors
-        .iter()
-        .find(|e| e.field == field)
-        .map(|e| e.code.as_str())
-        .unwrap_or_else(|| panic!("no error about {field}: {problem:?}"))
 }
 
 fn request(method: Method, path: &str, token: Option<&str>) -> http::request::Builder {

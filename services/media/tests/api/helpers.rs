@@ -8,7 +8,6 @@ use std::sync::OnceLock;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use common::Problem;
 use common::config::SharedConfig;
 use common::identity::Role;
 use common::serve::Server;
@@ -18,13 +17,14 @@ use http_body_util::BodyExt as _;
 use image::{ImageEncoder as _, RgbImage};
 use media::domain::MediaView;
 use media::routes::upload::Uploaded;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use store::{Query, Store};
 use tempfile::TempDir;
 use testkit::FakeAuthApi;
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tower::ServiceExt as _;
+
+pub(crate) use testkit::http::TestResponse;
 
 pub(crate) const ARTISAN: &str = "artisan-meera";
 pub(crate) const OTHER_ARTISAN: &str = "artisan-ravi";
@@ -168,11 +168,7 @@ impl TestApp {
             }
             Some(served) => served.send(request).await,
         };
-        TestResponse {
-            status,
-            headers,
-            bytes,
-        }
+        TestResponse::any_answer(status, headers, bytes)
     }
 
     pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
@@ -345,70 +341,6 @@ impl Multipart {
             .header(header::CONTENT_TYPE, Multipart::content_type())
             .body(Body::from(self.finish()))
             .unwrap()
-    }
-}
-
-/// A response with its raw body.
-#[derive(Debug)]
-pub(crate) struct TestResponse {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
-    pub(crate) bytes: Bytes,
-}
-
-impl TestResponse {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes).into_owned()
-    }
-
-    #[track_caller]
-    pub(crate) fn assert_status(&self, expected: StatusCode) {
-        assert_eq!(
-            self.status,
-            expected,
-            "unexpected status; body: {}",
-            self.text()
-        );
-    }
-
-    /// The body as `T`.
-    #[track_caller]
-    pub(crate) fn json<T: DeserializeOwned>(&self) -> T {
-        serde_json::from_slice(&self.bytes)
-            .unwrap_or_else(|e| panic!("{}: unexpected body ({e}): {}", self.status, self.text()))
-    }
-
-    /// Assert the status and problem code; returns the problem.
-    #[track_caller]
-    pub(crate) fn assert_problem(&self, status: StatusCode, code: &str) -> Problem {
-        self.assert_status(status);
-        assert_eq!(
-            self.header(header::CONTENT_TYPE.as_str()),
-            Some(common::error::PROBLEM_JSON),
-            "not a problem: {}",
-            self.text()
-        );
-        let problem: Problem = self.json();
-        assert_eq!(problem.code, code, "unexpected code: {}", self.text());
-        assert_eq!(problem.status, status.as_u16());
-        problem
-    }
-
-    /// Assert a 422 naming exactly `fields`, in any order.
-    #[track_caller]
-    pub(crate) fn assert_invalid_fields(&self, fields: &[&str]) -> Problem {
-        let problem = self.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-        let mut named: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
-        named.sort_unstable();
-        named.dedup();
-        let mut expected = fields.to_vec();
-        expected.sort_unstable();
-        assert_eq!(named, expected, "unexpected fields: {}", self.text());
-        problem
-    }
-
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 

@@ -11,23 +11,24 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use common::Page;
 use common::client::ClientError;
 use common::config::SharedConfig;
 use common::identity::Role;
 use common::serve::Server;
-use common::{Page, Problem};
 use events::{OutboxEntry, PushMessage, PushRequest};
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use product::domain::clients::{FakeMediaApi, MlApi, StoryRequest};
 use product::domain::products::ProductView;
 use prost::Message as _;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use store::{Query, Store};
 use tempfile::TempDir;
 use testkit::FakeAuthApi;
 use tower::ServiceExt as _;
+
+pub(crate) use testkit::http::{TestResponse, field_code};
 
 /// The artisan most tests list products as.
 pub(crate) const ARTISAN: &str = "artisan-meera";
@@ -184,7 +185,7 @@ impl TestApp {
             }
             Some(served) => served.send(request).await,
         };
-        TestResponse::new(status, headers, &bytes)
+        TestResponse::json_answer(status, headers, bytes)
     }
 
     pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
@@ -436,102 +437,6 @@ pub(crate) fn push_request<E: events::Event>(
 /// The ids of a page's products, in order.
 pub(crate) fn ids(page: &Page<ProductView>) -> Vec<String> {
     page.items.iter().map(|p| p.id.clone()).collect()
-}
-
-/// A response, its body parsed as JSON (`Null` when empty).
-#[derive(Debug)]
-pub(crate) struct TestResponse {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Value,
-}
-
-impl TestResponse {
-    fn new(status: StatusCode, headers: HeaderMap, bytes: &[u8]) -> Self {
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(bytes).unwrap_or_else(|e| {
-                panic!(
-                    "{status}: the body is not JSON ({e}): {}",
-                    String::from_utf8_lossy(bytes)
-                )
-            })
-        };
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    #[track_caller]
-    pub(crate) fn assert_status(&self, expected: StatusCode) {
-        assert_eq!(
-            self.status, expected,
-            "unexpected status; body: {}",
-            self.body
-        );
-    }
-
-    /// The body as `T`.
-    #[track_caller]
-    pub(crate) fn json<T: DeserializeOwned>(&self) -> T {
-        serde_json::from_value(self.body.clone())
-            .unwrap_or_else(|e| panic!("{}: unexpected body ({e}): {}", self.status, self.body))
-    }
-
-    /// Assert the status and problem code (and the media type); returns the problem.
-    #[track_caller]
-    pub(crate) fn assert_problem(&self, status: StatusCode, code: &str) -> Problem {
-        self.assert_status(status);
-        assert_eq!(
-            self.header(header::CONTENT_TYPE.as_str()),
-            Some(common::error::PROBLEM_JSON),
-            "not a problem: {}",
-            self.body
-        );
-        let problem: Problem = self.json();
-        assert_eq!(problem.code, code, "unexpected code: {}", self.body);
-        assert_eq!(problem.status, status.as_u16());
-        problem
-    }
-
-    /// Assert a 422 naming exactly `fields`, in any order; returns the problem.
-    #[track_caller]
-    pub(crate) fn assert_invalid_fields(&self, fields: &[&str]) -> Problem {
-        let problem = self.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-        let mut named: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
-        named.sort_unstable();
-        named.dedup();
-        let mut expected = fields.to_vec();
-        expected.sort_unstable();
-        assert_eq!(named, expected, "unexpected fields: {}", self.body);
-        problem
-    }
-
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// The `ETag` header; panics without one.
-    #[track_caller]
-    pub(crate) fn etag(&self) -> String {
-        self.header("etag")
-            .unwrap_or_else(|| panic!("no ETag: {:?}", self.headers))
-            .to_owned()
-    }
-}
-
-/// The code of the field error about `field`.
-#[track_caller]
-pub(crate) fn field_code<'a>(problem: &'a Problem, field: &str) -> &'a str {
-    problem
-        .errors
-        .iter()
-        .find(|e| e.field == field)
-        .map(|e| e.code.as_str())
-        .unwrap_or_else(|| panic!("no error about {field}: {problem:?}"))
 }
 
 /// The ML service: answers a fixed story, or is down.
