@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 
 /// @title Provenance certificates for handmade products.
 /// @notice One token per product hash. The hash is computed off-chain by the
@@ -13,17 +14,22 @@ contract ProvenanceNFT is ERC721, AccessControl {
 
     /// What the minter supplies.
     struct MintRequest {
+        string productId;
         bytes32 productHash;
         bytes32 artisanIdHash;
         string[] materials;
         string culturalOrigin;
         uint256 fairWageAmount;
         string currency;
+        /// Where the token's metadata lives; empty: the base URI + token id.
         string metadataURI;
     }
 
     /// What the chain keeps for each token.
     struct Provenance {
+        /// The platform's product id: with it anyone can fetch the product
+        /// and recompute its hash.
+        string productId;
         bytes32 productHash;
         bytes32 artisanIdHash;
         string[] materials;
@@ -41,6 +47,8 @@ contract ProvenanceNFT is ERC721, AccessControl {
     /// The token certifying a product hash; 0 when none (token ids start at 1).
     mapping(bytes32 productHash => uint256 tokenId) public tokenOfProduct;
     uint256 public totalMinted;
+    /// Prefix of default token URIs (the platform's metadata endpoint).
+    string public baseURI;
 
     event ProvenanceMinted(
         uint256 indexed tokenId, bytes32 indexed productHash, address indexed to, bytes32 artisanIdHash
@@ -49,9 +57,19 @@ contract ProvenanceNFT is ERC721, AccessControl {
     error AlreadyMinted(bytes32 productHash, uint256 tokenId);
     error EmptyProductHash();
 
-    constructor(address admin, address minter) ERC721("CraftChain Provenance", "CCPROV") {
+    event BaseURIChanged(string baseURI);
+
+    constructor(address admin, address minter, string memory baseURI_) ERC721("CraftChain Provenance", "CCPROV") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(MINTER_ROLE, minter);
+        baseURI = baseURI_;
+    }
+
+    /// Moves default token URIs (a new domain); records minted with an
+    /// explicit URI keep it.
+    function setBaseURI(string calldata baseURI_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        baseURI = baseURI_;
+        emit BaseURIChanged(baseURI_);
     }
 
     /// Mints the certificate of `req.productHash` to `to` (the artisan's
@@ -68,6 +86,7 @@ contract ProvenanceNFT is ERC721, AccessControl {
         tokenId = ++totalMinted;
         tokenOfProduct[req.productHash] = tokenId;
         Provenance storage record = _records[tokenId];
+        record.productId = req.productId;
         record.productHash = req.productHash;
         record.artisanIdHash = req.artisanIdHash;
         for (uint256 i = 0; i < req.materials.length; ++i) {
@@ -92,7 +111,9 @@ contract ProvenanceNFT is ERC721, AccessControl {
 
     function tokenURI(uint256 tokenId) public view override returns (string memory) {
         _requireOwned(tokenId);
-        return _records[tokenId].metadataURI;
+        string memory explicitURI = _records[tokenId].metadataURI;
+        if (bytes(explicitURI).length > 0) return explicitURI;
+        return string.concat(baseURI, Strings.toString(tokenId));
     }
 
     function supportsInterface(bytes4 interfaceId) public view override(ERC721, AccessControl) returns (bool) {

@@ -18,7 +18,7 @@ contract ProvenanceNFTTest is Base {
 
     function setUp() public {
         // This test contract is the minter.
-        nft = new ProvenanceNFT(ADMIN, address(this));
+        nft = new ProvenanceNFT(ADMIN, address(this), "https://craftchain.example/blockchain/metadata/");
     }
 
     function request(bytes32 productHash) internal pure returns (ProvenanceNFT.MintRequest memory req) {
@@ -26,13 +26,14 @@ contract ProvenanceNFTTest is Base {
         materials[0] = "terracotta";
         materials[1] = unicode"लाख";
         req = ProvenanceNFT.MintRequest({
+            productId: "prod-1",
             productHash: productHash,
             artisanIdHash: keccak256("artisan-1"),
             materials: materials,
             culturalOrigin: "Bankura, West Bengal",
             fairWageAmount: 225_000,
             currency: "INR",
-            metadataURI: "http://localhost:8000/blockchain/metadata/1"
+            metadataURI: ""
         });
     }
 
@@ -48,6 +49,7 @@ contract ProvenanceNFTTest is Base {
         assertEq(nft.tokenOfProduct(hash), id, "token of product");
         assertEq(nft.totalMinted(), 1, "total");
         ProvenanceNFT.Provenance memory p = nft.provenance(id);
+        assertEq(p.productId, "prod-1", "product id");
         assertEq(p.productHash, hash, "product hash");
         assertEq(p.artisanIdHash, keccak256("artisan-1"), "artisan id hash");
         assertEq(p.materials.length, 2, "materials");
@@ -56,7 +58,23 @@ contract ProvenanceNFTTest is Base {
         assertEq(p.fairWageAmount, 225_000, "fair wage");
         assertEq(p.currency, "INR", "currency");
         assertEq(p.timestamp, 1_790_000_000, "timestamp");
-        assertEq(nft.tokenURI(id), "http://localhost:8000/blockchain/metadata/1", "token uri");
+        assertEq(nft.tokenURI(id), "https://craftchain.example/blockchain/metadata/1", "default token uri");
+    }
+
+    function test_ExplicitUriWinsAndBaseUriMoves() public {
+        ProvenanceNFT.MintRequest memory req = request(keccak256("product-1"));
+        req.metadataURI = "ipfs://bafy";
+        uint256 explicitId = nft.mintProvenance(ARTISAN, req);
+        uint256 defaultId = nft.mintProvenance(ARTISAN, request(keccak256("product-2")));
+        vm.prank(ADMIN);
+        nft.setBaseURI("https://new.example/m/");
+        assertEq(nft.tokenURI(explicitId), "ipfs://bafy", "explicit uri kept");
+        assertEq(nft.tokenURI(defaultId), "https://new.example/m/2", "default uri follows the base");
+        vm.prank(STRANGER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, STRANGER, bytes32(0))
+        );
+        nft.setBaseURI("https://evil.example/");
     }
 
     function test_SameProductTwiceReverts() public {
