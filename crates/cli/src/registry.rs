@@ -52,6 +52,11 @@ pub static SERVICES: &[ServiceSpec] = &[
         build: build_product,
     },
     ServiceSpec {
+        name: blockchain::NAME,
+        port_offset: 5,
+        build: build_blockchain,
+    },
+    ServiceSpec {
         name: media::NAME,
         port_offset: 7,
         build: build_media,
@@ -62,6 +67,31 @@ pub static SERVICES: &[ServiceSpec] = &[
         build: build_auth,
     },
 ];
+
+fn build_blockchain(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
+    Box::pin(async move {
+        let mut settings = if ctx.read_env {
+            blockchain::Config::from_env(blockchain::NAME, 0)?.service
+        } else {
+            blockchain::Settings::default()
+        };
+        for (name, url) in [
+            ("product", &mut settings.product_url),
+            ("media", &mut settings.media_url),
+            ("auth", &mut settings.auth_url),
+            ("gateway", &mut settings.public_url),
+        ] {
+            if let Some(u) = ctx.urls.get(name) {
+                *url = u.clone();
+            }
+        }
+        blockchain::build(&blockchain::Config {
+            shared: ctx.shared,
+            service: settings,
+        })
+        .await
+    })
+}
 
 fn build_media(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
     Box::pin(async move {

@@ -406,6 +406,7 @@ fn problem_from(status: StatusCode, body: &[u8]) -> Problem {
         code: format!("http_{}", status.as_u16()),
         request_id: None,
         errors: Vec::new(),
+        extensions: serde_json::Map::new(),
     })
 }
 

@@ -34,6 +34,11 @@ pub struct Problem {
     /// For validation problems: one entry per offending field.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Problem-specific members (RFC 9457 extensions), e.g. the existing
+    /// resource of a 409.
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(value_type = Object)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One invalid field of a request.
@@ -63,6 +68,8 @@ pub struct ApiError {
     detail: Option<String>,
     errors: Vec<FieldError>,
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// Boxed: most errors have none, and `Result<_, ApiError>` stays small.
+    extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     /// The cause of a server error, logged and never sent.
     source: Option<anyhow::Error>,
 }
@@ -100,6 +107,7 @@ impl ApiError {
             detail: Some(detail.into()),
             errors: Vec::new(),
             headers: Vec::new(),
+            extensions: None,
             source: None,
         }
     }
@@ -206,6 +214,14 @@ impl ApiError {
         self
     }
 
+    /// Adds a member to the problem body (an RFC 9457 extension).
+    pub fn with_extension(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.extensions
+            .get_or_insert_default()
+            .insert(name.to_owned(), value);
+        self
+    }
+
     pub fn retry_after(self, after: Duration) -> Self {
         // Round up: a client that waits exactly this long must be let in.
         let secs = (after.as_secs() + u64::from(after.subsec_nanos() > 0)).max(1);
@@ -234,6 +250,7 @@ impl ApiError {
             code: self.code.to_owned(),
             request_id: RequestContext::current_request_id(),
             errors: self.errors.clone(),
+            extensions: self.extensions.as_deref().cloned().unwrap_or_default(),
         }
     }
 }

@@ -186,6 +186,11 @@ impl FakeAuthApi {
         self.key.sign(&claims).unwrap_or_default()
     }
 
+    /// The JWKS document of this fake's key (to serve to another process).
+    pub fn jwks(&self) -> JwkSet {
+        JwkSet::from_signing_keys([&self.key])
+    }
+
     /// An authenticator that trusts this fake's tokens.
     pub fn authenticator(&self) -> Arc<Authenticator> {
         let keys = StaticKeys::from_jwk_set(&JwkSet::from_signing_keys([&self.key]));
@@ -220,6 +225,7 @@ fn refused(status: u16, code: &str) -> ClientError {
             code: code.to_owned(),
             request_id: None,
             errors: Vec::new(),
+            extensions: serde_json::Map::new(),
         }),
     }
 }

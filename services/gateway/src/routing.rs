@@ -76,6 +76,9 @@ pub fn route(method: &Method, path: &str) -> Option<Route> {
         ("products", ["search"]) => *method == Method::POST,
         ("products", [] | [_]) => read,
         ("media", [_, "content", _]) => read,
+        // What the chain says is public anyway: token metadata (wallets and
+        // marketplaces fetch tokenURI without a token) and verification.
+        ("blockchain", ["metadata" | "provenance", _]) => read,
         _ => false,
     };
     let class = match (first, &segments[1..]) {
@@ -173,6 +176,11 @@ mod tests {
         assert!(public(Method::GET, "/products/p1"));
         assert!(public(Method::POST, "/products/search"));
         assert!(public(Method::GET, "/media/m1/content/thumb_webp"));
+        assert!(public(Method::GET, "/blockchain/metadata/1"));
+        assert!(public(Method::GET, "/blockchain/provenance/1"));
+        assert!(!public(Method::POST, "/blockchain/mint-provenance"));
+        assert!(!public(Method::POST, "/blockchain/execute-payment"));
+        assert!(!public(Method::GET, "/blockchain/wallet/0x0/balance"));
         assert!(!public(Method::POST, "/products"));
         assert!(!public(Method::GET, "/auth/me"));
         assert!(!public(Method::GET, "/products/p1/likes"));
