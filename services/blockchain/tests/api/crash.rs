@@ -67,7 +67,10 @@ impl Harness {
             .env("CRAFTCHAIN_DATA_DIR", self.dir.path())
             .env("PORT", self.port.to_string())
             .env("CRAFTCHAIN_IDENTITY__JWKS_URL", &self.jwks_url)
-            .env("CRAFTCHAIN_BLOCKCHAIN_CHAIN__RPC_URL", self.chain.url().as_str())
+            .env(
+                "CRAFTCHAIN_BLOCKCHAIN_CHAIN__RPC_URL",
+                self.chain.url().as_str(),
+            )
             .env("CRAFTCHAIN_BLOCKCHAIN_CHAIN__DEV_CHAIN", "true")
             .env("CRAFTCHAIN_BLOCKCHAIN_CRASH_POINT", crash_point)
             .env("CRAFTCHAIN_BLOCKCHAIN_RECONCILE_INTERVAL_MS", "200")
@@ -105,7 +108,8 @@ impl Harness {
 
     /// The payment as stored (read while the service is down).
     async fn stored(&self) -> Payment {
-        let store = store::Store::open_sqlite(self.dir.path().join("blockchain/blockchain.sqlite")).unwrap();
+        let store = store::Store::open_sqlite(self.dir.path().join("blockchain/blockchain.sqlite"))
+            .unwrap();
         store
             .collection::<Payment>()
             .get("ord-crash")
@@ -116,7 +120,8 @@ impl Harness {
     }
 
     async fn contracts(&self) -> blockchain::deploy::Deployment {
-        let store = store::Store::open_sqlite(self.dir.path().join("blockchain/blockchain.sqlite")).unwrap();
+        let store = store::Store::open_sqlite(self.dir.path().join("blockchain/blockchain.sqlite"))
+            .unwrap();
         store
             .collection::<blockchain::deploy::Deployment>()
             .get("chain-31337")
@@ -127,7 +132,8 @@ impl Harness {
     }
 
     async fn view<C: SolCall>(&self, to: Address, call: C) -> C::Return {
-        let provider: alloy::providers::RootProvider = alloy::providers::RootProvider::new_http(self.chain.url());
+        let provider: alloy::providers::RootProvider =
+            alloy::providers::RootProvider::new_http(self.chain.url());
         let tx = alloy::rpc::types::TransactionRequest::default()
             .to(to)
             .input(call.abi_encode().into());
@@ -135,7 +141,8 @@ impl Harness {
     }
 
     async fn events(&self, fair_pay: Address) -> usize {
-        let provider: alloy::providers::RootProvider = alloy::providers::RootProvider::new_http(self.chain.url());
+        let provider: alloy::providers::RootProvider =
+            alloy::providers::RootProvider::new_http(self.chain.url());
         let filter = Filter::new()
             .address(fair_pay)
             .event_signature(FairPay::PaymentExecuted::SIGNATURE_HASH)
@@ -149,7 +156,10 @@ async fn crash_then_recover(point: &str, broadcast_before_crash: bool) {
     let h = Harness::new().await;
     let mut first = h.start(point).await;
     // The process dies mid-request: no answer.
-    assert!(h.pay().await.is_err(), "the service should have died mid-payment");
+    assert!(
+        h.pay().await.is_err(),
+        "the service should have died mid-payment"
+    );
     let status = first.wait().await.unwrap();
     assert!(!status.success(), "aborted, not exited cleanly");
 
@@ -161,23 +171,38 @@ async fn crash_then_recover(point: &str, broadcast_before_crash: bool) {
     let key = blockchain::hashing::order_key("ord-crash");
     let paid = h.view(d.fair_pay, FairPay::paidCall { orderId: key }).await;
     assert_eq!(paid, broadcast_before_crash);
-    assert_eq!(h.events(d.fair_pay).await, usize::from(broadcast_before_crash));
+    assert_eq!(
+        h.events(d.fair_pay).await,
+        usize::from(broadcast_before_crash)
+    );
 
     // Restarted: the reconciler finishes the payment with the same transaction.
     let _second = h.start("none").await;
     let url = format!("{}/blockchain/payments/ord-crash", h.base());
-    let done: Value = testkit::eventually(Duration::from_secs(30), "the payment reconciled", || async {
-        let r = h.http.get(&url).bearer_auth(h.admin()).send().await.ok()?;
-        let p: Value = r.json().await.ok()?;
-        (p["state"] == "confirmed").then_some(p)
-    })
+    let done: Value = testkit::eventually(
+        Duration::from_secs(30),
+        "the payment reconciled",
+        || async {
+            let r = h.http.get(&url).bearer_auth(h.admin()).send().await.ok()?;
+            let p: Value = r.json().await.ok()?;
+            (p["state"] == "confirmed").then_some(p)
+        },
+    )
     .await
     .unwrap();
-    assert_eq!(done["tx_hash"], signed_hash.to_string(), "re-sent, not re-signed");
+    assert_eq!(
+        done["tx_hash"],
+        signed_hash.to_string(),
+        "re-sent, not re-signed"
+    );
     assert_eq!(h.events(d.fair_pay).await, 1, "paid once");
     let artisan = address(ARTISAN_WALLET);
     assert_eq!(
-        h.view(d.payment_token, DevRupee::balanceOfCall { account: artisan }).await,
+        h.view(
+            d.payment_token,
+            DevRupee::balanceOfCall { account: artisan }
+        )
+        .await,
         U256::from(45_000)
     );
 
