@@ -333,8 +333,12 @@ impl<S: ServiceSettings> Config<S> {
         let mut shared: SharedConfig = figment.extract().map_err(load)?;
         shared.service = service;
         shared.port.get_or_insert(default_port);
+        // `CRAFTCHAIN_<SERVICE>_PORT` is the shared port's override, not a
+        // service setting (services refuse unknown settings).
         let service_figment = Figment::new().merge(
-            Env::prefixed(&format!("CRAFTCHAIN_{}_", service.to_ascii_uppercase())).split("__"),
+            Env::prefixed(&format!("CRAFTCHAIN_{}_", service.to_ascii_uppercase()))
+                .ignore(&["port"])
+                .split("__"),
         );
         let settings: S = service_figment.extract().map_err(load)?;
         Ok(Self {

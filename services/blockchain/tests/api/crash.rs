@@ -65,7 +65,7 @@ impl Harness {
     async fn start(&self, crash_point: &str) -> Child {
         let child = Command::new(env!("CARGO_BIN_EXE_blockchain"))
             .env("CRAFTCHAIN_DATA_DIR", self.dir.path())
-            .env("PORT", self.port.to_string())
+            .env("CRAFTCHAIN_BLOCKCHAIN_PORT", self.port.to_string())
             .env("CRAFTCHAIN_IDENTITY__JWKS_URL", &self.jwks_url)
             .env(
                 "CRAFTCHAIN_BLOCKCHAIN_CHAIN__RPC_URL",
