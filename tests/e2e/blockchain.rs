@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use testkit::{AuthApi, HttpAuthApi, TestSystem};
+use testkit::AuthApi;
 
 /// anvil's fourth dev account, standing in for the artisan's own wallet.
 const ARTISAN_WALLET: &str = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
@@ -20,17 +20,8 @@ async fn send(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
 
 #[tokio::test]
 async fn an_artisan_mints_provenance_and_a_completed_order_is_paid_out_once() {
-    let system = TestSystem::builder()
-        .services(&["gateway", "auth", "product", "blockchain"])
-        .start()
-        .await
-        .unwrap();
-    let gw = system
-        .url("gateway")
-        .to_string()
-        .trim_end_matches('/')
-        .to_owned();
-    let auth = HttpAuthApi::new(system.url("gateway"));
+    let (system, gw, auth) =
+        crate::through_gateway(&["gateway", "auth", "product", "blockchain"]).await;
     let http = reqwest::Client::new();
     let artisan = auth.new_user("artisan").await.unwrap();
     let buyer = auth.new_user("buyer").await.unwrap();

@@ -6,18 +6,7 @@ use serde_json::{Value, json};
 use testkit::{AuthApi, HttpAuthApi, TestSystem};
 
 async fn system() -> (TestSystem, String, HttpAuthApi) {
-    let system = TestSystem::builder()
-        .services(&["gateway", "auth", "product"])
-        .start()
-        .await
-        .unwrap();
-    let gateway = system
-        .url("gateway")
-        .to_string()
-        .trim_end_matches('/')
-        .to_owned();
-    let auth = HttpAuthApi::new(system.url("gateway"));
-    (system, gateway, auth)
+    crate::through_gateway(&["gateway", "auth", "product"]).await
 }
 
 #[tokio::test]

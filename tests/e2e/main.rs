@@ -7,3 +7,24 @@ mod blockchain;
 mod events;
 mod gateway;
 mod media;
+
+use testkit::{HttpAuthApi, TestSystem};
+
+/// `services` started by the launcher; the gateway's base URL (no trailing
+/// slash) and an auth client that goes through it.
+pub(crate) async fn through_gateway(
+    services: &[&'static str],
+) -> (TestSystem, String, HttpAuthApi) {
+    let system = TestSystem::builder()
+        .services(services)
+        .start()
+        .await
+        .unwrap();
+    let gateway = system
+        .url("gateway")
+        .to_string()
+        .trim_end_matches('/')
+        .to_owned();
+    let auth = HttpAuthApi::new(system.url("gateway"));
+    (system, gateway, auth)
+}

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use testkit::{AuthApi, HttpAuthApi, TestSystem};
+use testkit::AuthApi;
 
 fn photo() -> Vec<u8> {
     let img = image::RgbImage::from_fn(640, 480, |x, y| {
@@ -32,17 +32,7 @@ fn multipart(file: &[u8]) -> (String, Vec<u8>) {
 
 #[tokio::test]
 async fn an_uploaded_photo_becomes_a_product_image() {
-    let system = TestSystem::builder()
-        .services(&["gateway", "auth", "product", "media"])
-        .start()
-        .await
-        .unwrap();
-    let gw = system
-        .url("gateway")
-        .to_string()
-        .trim_end_matches('/')
-        .to_owned();
-    let auth = HttpAuthApi::new(system.url("gateway"));
+    let (system, gw, auth) = crate::through_gateway(&["gateway", "auth", "product", "media"]).await;
     let artisan = auth.new_user("artisan").await.unwrap();
     let other = auth.new_user("artisan").await.unwrap();
     let http = reqwest::Client::new();

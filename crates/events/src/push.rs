@@ -43,6 +43,35 @@ pub struct PushMessage {
     pub ordering_key: Option<String>,
 }
 
+impl PushRequest {
+    /// The push request Pub/Sub (or the local relay) would send for `event`
+    /// (tests of consumers use it to deliver events by hand).
+    pub fn for_event<E: crate::Event>(
+        event_id: &str,
+        source: &str,
+        subject: &str,
+        event: &E,
+    ) -> Self {
+        use prost::Message as _;
+        let envelope =
+            crate::envelope::envelope(event_id, source, subject, event, chrono::Utc::now());
+        Self {
+            message: PushMessage {
+                data: STANDARD.encode(envelope.encode_to_vec()),
+                attributes: [("event_type".to_owned(), E::TYPE.to_owned())].into(),
+                message_id: event_id.to_owned(),
+                publish_time: None,
+                ordering_key: Some(subject.to_owned()),
+            },
+            subscription: format!(
+                "projects/{}/subscriptions/{}",
+                common::config::LOCAL_PROJECT,
+                E::TYPE.replace('.', "-")
+            ),
+        }
+    }
+}
+
 /// Why a consumer could not apply an event.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsumeError {

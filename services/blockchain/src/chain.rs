@@ -275,6 +275,16 @@ impl Chain {
         self.provider.call(tx).await.map_err(ChainError::from_rpc)
     }
 
+    /// A typed view call (`sol!` call struct in, its return out).
+    pub async fn view<C: alloy::sol_types::SolCall>(
+        &self,
+        to: Address,
+        call: C,
+    ) -> Result<C::Return, ChainError> {
+        let out = self.call(to, call.abi_encode().into()).await?;
+        C::abi_decode_returns(&out).map_err(|e| ChainError::Unexpected(e.to_string()))
+    }
+
     /// Simulates and signs a call (`to = Some`) or a deployment (`to = None`)
     /// with the next nonce. The send lock is held until the result is
     /// broadcast or dropped.

@@ -149,6 +149,8 @@ pub struct Settings {
     pub platform_wallet: Option<WalletAddress>,
     /// How often unfinished payments are reconciled with the chain.
     pub reconcile_interval_ms: u64,
+    /// How long a payment waits before asking again for an artisan's wallet.
+    pub wallet_retry_ms: u64,
     /// For crash tests only: abort the process at this point of a payment.
     pub crash_point: CrashPoint,
 }
@@ -172,6 +174,7 @@ impl Default for Settings {
             cooperative_wallet: None,
             platform_wallet: None,
             reconcile_interval_ms: 2_000,
+            wallet_retry_ms: 60_000,
             crash_point: CrashPoint::None,
         }
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::rpc::types::{Filter, Log};
-use alloy::sol_types::{SolCall, SolEvent as _, SolInterface as _};
+use alloy::sol_types::{SolCall as _, SolEvent as _, SolInterface as _};
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -40,8 +40,6 @@ const LEASE_SECS: i64 = 60;
 /// Re-signing rounds (after a transaction that can never mine) before a
 /// payment is marked failed for a human to look at.
 const MAX_ATTEMPTS: u32 = 3;
-/// How long a payment waits before asking again for a missing wallet.
-const WALLET_RETRY_SECS: i64 = 60;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -507,11 +505,17 @@ async fn send_claimed(state: &AppState, order_id: &str, owner: &str) -> Result<P
         (None, Some(artisan_id)) => match state.peers.users.wallet(artisan_id).await {
             Ok(Some(w)) => {
                 let a = Address::from(*w.as_bytes());
+                // Back to queued: the wallet is known, the payment can be signed.
                 update(
                     state,
                     order_id,
-                    |p| p.terms.artisan.is_none(),
-                    |p| p.terms.artisan = Some(a),
+                    |p| p.terms.artisan.is_none() && p.lease_owner.as_deref() == Some(owner),
+                    |p| {
+                        p.terms.artisan = Some(a);
+                        p.state = PaymentState::Queued;
+                        p.not_before = None;
+                        p.last_error = None;
+                    },
                 )
                 .await?;
                 a
@@ -523,8 +527,7 @@ async fn send_claimed(state: &AppState, order_id: &str, owner: &str) -> Result<P
                     |p| p.lease_owner.as_deref() == Some(owner),
                     |p| {
                         p.state = PaymentState::AwaitingWallet;
-                        p.not_before =
-                            Some(Utc::now() + chrono::Duration::seconds(WALLET_RETRY_SECS));
+                        p.not_before = Some(Utc::now() + wallet_retry(state));
                         p.last_error = Some("the artisan has not added a wallet yet".to_owned());
                         p.release();
                     },
@@ -628,6 +631,13 @@ async fn send_claimed(state: &AppState, order_id: &str, owner: &str) -> Result<P
     reconcile_signed(state, order_id, true).await
 }
 
+/// How long a payment waits before asking again for a missing wallet.
+fn wallet_retry(state: &AppState) -> chrono::Duration {
+    chrono::Duration::milliseconds(
+        i64::try_from(state.settings.wallet_retry_ms).unwrap_or(i64::MAX),
+    )
+}
+
 /// The crash tests' hook: dies here, as a SIGKILL would.
 fn crash_if(state: &AppState, point: CrashPoint) {
     if state.settings.crash_point == point {
@@ -641,31 +651,25 @@ fn units(amount: Money) -> U256 {
     U256::from(amount.amount.max(0).unsigned_abs())
 }
 
-async fn call<C: SolCall>(state: &AppState, to: Address, call: C) -> Result<C::Return, ChainError> {
-    let out = state.chain.call(to, call.abi_encode().into()).await?;
-    C::abi_decode_returns(&out).map_err(|e| ChainError::Unexpected(e.to_string()))
-}
-
 async fn read_paid(state: &AppState, key: B256) -> Result<bool, ChainError> {
-    call(
-        state,
-        state.contracts.fair_pay,
-        FairPay::paidCall { orderId: key },
-    )
-    .await
+    state
+        .chain
+        .view(state.contracts.fair_pay, FairPay::paidCall { orderId: key })
+        .await
 }
 
 /// Approves FairPay for the payment token when the allowance runs short.
 async fn ensure_allowance(state: &AppState, amount: Money) -> Result<(), ApiError> {
-    let allowance = call(
-        state,
-        state.contracts.payment_token,
-        DevRupee::allowanceCall {
-            owner: state.chain.address(),
-            spender: state.contracts.fair_pay,
-        },
-    )
-    .await?;
+    let allowance = state
+        .chain
+        .view(
+            state.contracts.payment_token,
+            DevRupee::allowanceCall {
+                owner: state.chain.address(),
+                spender: state.contracts.fair_pay,
+            },
+        )
+        .await?;
     if allowance < units(amount) {
         state
             .chain

@@ -418,11 +418,7 @@ fn minted_event(logs: &[Log], contract: Address) -> Option<ProvenanceNFT::Proven
 
 /// A view call on the provenance contract.
 async fn read<C: SolCall>(state: &AppState, call: C) -> Result<C::Return, ChainError> {
-    let out = state
-        .chain
-        .call(state.contracts.provenance, call.abi_encode().into())
-        .await?;
-    C::abi_decode_returns(&out).map_err(|e| ChainError::Unexpected(e.to_string()))
+    state.chain.view(state.contracts.provenance, call).await
 }
 
 /// Parses a token id path segment: a positive decimal integer.

@@ -2,7 +2,7 @@
 
 use alloy::primitives::Address;
 use alloy::rpc::types::Filter;
-use alloy::sol_types::{SolCall, SolEvent as _};
+use alloy::sol_types::SolEvent as _;
 use axum::extract::State;
 use common::wallet::WalletAddress;
 use common::{ApiError, Caller, Json, Path};
@@ -11,7 +11,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::chain::ChainError;
 use crate::contracts::{DevRupee, FairPay, ProvenanceNFT};
 use crate::state::AppState;
 
@@ -62,11 +61,6 @@ pub struct WalletView {
     pub recent: Vec<Activity>,
 }
 
-async fn call<C: SolCall>(state: &AppState, to: Address, c: C) -> Result<C::Return, ChainError> {
-    let out = state.chain.call(to, c.abi_encode().into()).await?;
-    C::abi_decode_returns(&out).map_err(|e| ChainError::Unexpected(e.to_string()))
-}
-
 /// Balances and recent platform activity of a wallet (EIP-55 address).
 #[utoipa::path(get, path = "/blockchain/wallet/{address}/balance", tag = "blockchain",
     security(("bearer" = [])), params(("address" = String, Path, description = "EIP-55 checksummed")),
@@ -93,11 +87,18 @@ async fn balance(
             .map(|t| Address::from(*t.as_bytes())),
     );
     for token in configured {
-        let balance = call(&state, token, DevRupee::balanceOfCall { account: address }).await?;
-        let symbol = call(&state, token, DevRupee::symbolCall {})
+        let balance = state
+            .chain
+            .view(token, DevRupee::balanceOfCall { account: address })
+            .await?;
+        let symbol = state
+            .chain
+            .view(token, DevRupee::symbolCall {})
             .await
             .unwrap_or_default();
-        let decimals = call(&state, token, DevRupee::decimalsCall {})
+        let decimals = state
+            .chain
+            .view(token, DevRupee::decimalsCall {})
             .await
             .unwrap_or(18);
         tokens.push(TokenBalance {

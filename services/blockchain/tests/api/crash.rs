@@ -8,9 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
-use alloy::providers::Provider as _;
-use alloy::rpc::types::Filter;
-use alloy::sol_types::{SolCall, SolEvent as _};
+use alloy::sol_types::SolCall;
 use blockchain::contracts::{DevRupee, FairPay};
 use blockchain::payments::{Payment, PaymentState};
 use common::Role;
@@ -108,9 +106,7 @@ impl Harness {
 
     /// The payment as stored (read while the service is down).
     async fn stored(&self) -> Payment {
-        let store = store::Store::open_sqlite(self.dir.path().join("blockchain/blockchain.sqlite"))
-            .unwrap();
-        store
+        service_store(self.dir.path())
             .collection::<Payment>()
             .get("ord-crash")
             .await
@@ -119,36 +115,12 @@ impl Harness {
             .value
     }
 
-    async fn contracts(&self) -> blockchain::deploy::Deployment {
-        let store = store::Store::open_sqlite(self.dir.path().join("blockchain/blockchain.sqlite"))
-            .unwrap();
-        store
-            .collection::<blockchain::deploy::Deployment>()
-            .get("chain-31337")
-            .await
-            .unwrap()
-            .unwrap()
-            .value
-    }
-
     async fn view<C: SolCall>(&self, to: Address, call: C) -> C::Return {
-        let provider: alloy::providers::RootProvider =
-            alloy::providers::RootProvider::new_http(self.chain.url());
-        let tx = alloy::rpc::types::TransactionRequest::default()
-            .to(to)
-            .input(call.abi_encode().into());
-        C::abi_decode_returns(&provider.call(tx).await.unwrap()).unwrap()
+        view(&self.chain.url(), to, call).await
     }
 
     async fn events(&self, fair_pay: Address) -> usize {
-        let provider: alloy::providers::RootProvider =
-            alloy::providers::RootProvider::new_http(self.chain.url());
-        let filter = Filter::new()
-            .address(fair_pay)
-            .event_signature(FairPay::PaymentExecuted::SIGNATURE_HASH)
-            .topic1(blockchain::hashing::order_key("ord-crash"))
-            .from_block(0);
-        provider.get_logs(&filter).await.unwrap().len()
+        payment_events(&self.chain.url(), fair_pay, "ord-crash").await
     }
 }
 
@@ -167,7 +139,7 @@ async fn crash_then_recover(point: &str, broadcast_before_crash: bool) {
     assert_eq!(before.state, PaymentState::Signed);
     let signed_hash = before.tx_hash.expect("the signed transaction's hash");
     assert!(before.raw_tx.is_some(), "the signed bytes are kept");
-    let d = h.contracts().await;
+    let d = deployment(h.dir.path()).await;
     let key = blockchain::hashing::order_key("ord-crash");
     let paid = h.view(d.fair_pay, FairPay::paidCall { orderId: key }).await;
     assert_eq!(paid, broadcast_before_crash);

@@ -92,6 +92,11 @@ pub(crate) struct TestApp {
 
 impl TestApp {
     pub(crate) async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// With settings changed by `change`.
+    pub(crate) async fn spawn_with(change: impl FnOnce(&mut blockchain::Settings)) -> TestApp {
         let data_dir = tempfile::tempdir().expect("a temp dir");
         let chain = TestNode::start(data_dir.path()).await;
         let mut settings = blockchain::Settings::default();
@@ -100,6 +105,7 @@ impl TestApp {
         settings.chain.receipt_timeout_ms = 5_000;
         settings.chain.rpc_timeout_ms = 2_000;
         settings.reconcile_interval_ms = 200;
+        change(&mut settings);
         let auth = FakeAuthApi::new().expect("a signing key");
         let fakes = Arc::new(Fakes::default());
         let mut app = TestApp {
@@ -197,16 +203,8 @@ impl TestApp {
         product
     }
 
-    pub(crate) fn provider(&self) -> alloy::providers::RootProvider {
-        alloy::providers::RootProvider::new_http(self.chain.url())
-    }
-
     pub(crate) async fn view<C: SolCall>(&self, to: Address, call: C) -> C::Return {
-        let tx = alloy::rpc::types::TransactionRequest::default()
-            .to(to)
-            .input(call.abi_encode().into());
-        let out = self.provider().call(tx).await.expect("a view call");
-        C::abi_decode_returns(&out).expect("decodable")
+        view(&self.chain.url(), to, call).await
     }
 
     /// The payment token's balance of `who`.
@@ -215,29 +213,78 @@ impl TestApp {
             .await
     }
 
-    /// PaymentExecuted events for `order_id` on the chain.
     pub(crate) async fn payment_events(&self, fair_pay: Address, order_id: &str) -> usize {
-        let filter = Filter::new()
-            .address(fair_pay)
-            .event_signature(FairPay::PaymentExecuted::SIGNATURE_HASH)
-            .topic1(blockchain::hashing::order_key(order_id))
-            .from_block(0);
-        self.provider().get_logs(&filter).await.expect("logs").len()
+        payment_events(&self.chain.url(), fair_pay, order_id).await
     }
 
-    /// Where the contracts are, from the deployment the service recorded.
     pub(crate) async fn deployment(&self) -> blockchain::deploy::Deployment {
-        let store =
-            store::Store::open_sqlite(self.data_dir.path().join("blockchain/blockchain.sqlite"))
-                .expect("the service's store");
-        store
-            .collection::<blockchain::deploy::Deployment>()
-            .get("chain-31337")
-            .await
-            .expect("readable")
-            .expect("a deployment")
-            .value
+        deployment(self.data_dir.path()).await
     }
+
+    /// `POST /events/push` with `event` as Pub/Sub would deliver it.
+    pub(crate) async fn push<E: events::Event>(
+        &self,
+        event_id: &str,
+        subject: &str,
+        event: &E,
+    ) -> TestResponse {
+        let body = serde_json::to_value(events::PushRequest::for_event(
+            event_id, "test", subject, event,
+        ))
+        .expect("a push body");
+        let token = self.token("svc-pubsub", Role::Service);
+        self.post("/events/push", &token, &body).await
+    }
+
+    /// The event types in the service's outbox, oldest first.
+    pub(crate) async fn outbox_types(&self) -> Vec<String> {
+        let (entries, _) = service_store(self.data_dir.path())
+            .collection::<events::OutboxEntry>()
+            .query(&store::Query::new().limit(1000))
+            .await
+            .expect("the outbox");
+        entries.into_iter().map(|e| e.value.event_type).collect()
+    }
+}
+
+/// A view call against the node at `url`.
+pub(crate) async fn view<C: SolCall>(url: &url::Url, to: Address, call: C) -> C::Return {
+    let provider: alloy::providers::RootProvider =
+        alloy::providers::RootProvider::new_http(url.clone());
+    let tx = alloy::rpc::types::TransactionRequest::default()
+        .to(to)
+        .input(call.abi_encode().into());
+    let out = provider.call(tx).await.expect("a view call");
+    C::abi_decode_returns(&out).expect("decodable")
+}
+
+/// PaymentExecuted events for `order_id` on the chain at `url`.
+pub(crate) async fn payment_events(url: &url::Url, fair_pay: Address, order_id: &str) -> usize {
+    let provider: alloy::providers::RootProvider =
+        alloy::providers::RootProvider::new_http(url.clone());
+    let filter = Filter::new()
+        .address(fair_pay)
+        .event_signature(FairPay::PaymentExecuted::SIGNATURE_HASH)
+        .topic1(blockchain::hashing::order_key(order_id))
+        .from_block(0);
+    provider.get_logs(&filter).await.expect("logs").len()
+}
+
+/// The service's store in `data_dir` (read while the service may be down).
+pub(crate) fn service_store(data_dir: &std::path::Path) -> store::Store {
+    store::Store::open_sqlite(data_dir.join("blockchain/blockchain.sqlite"))
+        .expect("the service's store")
+}
+
+/// Where the contracts are, from the deployment the service recorded.
+pub(crate) async fn deployment(data_dir: &std::path::Path) -> blockchain::deploy::Deployment {
+    service_store(data_dir)
+        .collection::<blockchain::deploy::Deployment>()
+        .get("chain-31337")
+        .await
+        .expect("readable")
+        .expect("a deployment")
+        .value
 }
 
 pub(crate) async fn answer(response: reqwest::Response) -> TestResponse {

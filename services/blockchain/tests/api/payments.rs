@@ -232,3 +232,70 @@ async fn a_stopped_node_refuses_payments_with_503_and_records_nothing() {
     .assert_status(StatusCode::CREATED);
     assert_eq!(app.payment_events(d.fair_pay, "ord-down").await, 1);
 }
+
+#[tokio::test]
+async fn a_completed_order_waits_for_the_artisans_wallet_then_is_paid_once() {
+    let app = TestApp::spawn_with(|s| s.wallet_retry_ms = 200).await;
+    let d = app.deployment().await;
+    let completed = events::v1::OrderCompleted {
+        order_id: "ord-ev".to_owned(),
+        product_id: "p1".to_owned(),
+        buyer_id: BUYER.to_owned(),
+        artisan_id: ARTISAN.to_owned(),
+        total: Some(events::v1::Money {
+            amount: 10_000,
+            currency: "INR".to_owned(),
+        }),
+    };
+    app.push("ev-1", "ord-ev", &completed)
+        .await
+        .assert_status(StatusCode::OK);
+    // Delivered again (at least once), and a second event for the same order.
+    app.push("ev-1", "ord-ev", &completed)
+        .await
+        .assert_status(StatusCode::OK);
+    app.push("ev-2", "ord-ev", &completed)
+        .await
+        .assert_status(StatusCode::OK);
+
+    let admin = app.admin();
+    let url = "/blockchain/payments/ord-ev";
+    testkit::eventually(
+        std::time::Duration::from_secs(10),
+        "waiting for a wallet",
+        || async {
+            let p: Value = app.get(url, Some(&admin)).await.json();
+            (p["state"] == "awaiting_wallet").then_some(())
+        },
+    )
+    .await
+    .expect("awaiting the wallet");
+    assert_eq!(app.payment_events(d.fair_pay, "ord-ev").await, 0);
+
+    app.fakes
+        .put_wallet(ARTISAN, ARTISAN_WALLET.parse().expect("a wallet"));
+    let p: Value = testkit::eventually(std::time::Duration::from_secs(10), "paid", || async {
+        let p: Value = app.get(url, Some(&admin)).await.json();
+        (p["state"] == "confirmed").then_some(p)
+    })
+    .await
+    .expect("confirmed");
+    assert_eq!(p["artisan_wallet"], ARTISAN_WALLET);
+    assert_eq!(
+        p["shares"]["artisan"],
+        json!({"amount": 9_000, "currency": "INR"})
+    );
+    assert_eq!(app.payment_events(d.fair_pay, "ord-ev").await, 1);
+    assert_eq!(
+        app.token_balance(d.payment_token, address(ARTISAN_WALLET))
+            .await,
+        U256::from(9_000)
+    );
+    let executed = app
+        .outbox_types()
+        .await
+        .into_iter()
+        .filter(|t| t == "payment.executed")
+        .count();
+    assert_eq!(executed, 1, "payment.executed published once");
+}

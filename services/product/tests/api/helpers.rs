@@ -9,19 +9,16 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use common::Page;
 use common::client::ClientError;
 use common::config::SharedConfig;
 use common::identity::Role;
 use common::serve::Server;
-use events::{OutboxEntry, PushMessage, PushRequest};
+use events::{OutboxEntry, PushRequest};
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use product::domain::clients::{FakeMediaApi, MlApi, StoryRequest};
 use product::domain::products::ProductView;
-use prost::Message as _;
 use serde_json::{Value, json};
 use store::{Query, Store};
 use tempfile::TempDir;
@@ -303,7 +300,8 @@ impl TestApp {
         subject: &str,
         event: &E,
     ) -> TestResponse {
-        let body = serde_json::to_value(push_request(event_id, subject, event)).unwrap();
+        let body =
+            serde_json::to_value(PushRequest::for_event(event_id, "test", subject, event)).unwrap();
         self.post_json("/events/push", &body, Some(token)).await
     }
 
@@ -406,34 +404,6 @@ pub(crate) fn order_body(product_id: &str, quantity: u32) -> Value {
 }
 
 /// A Pub/Sub push request carrying `event` in its envelope.
-pub(crate) fn push_request<E: events::Event>(
-    event_id: &str,
-    subject: &str,
-    event: &E,
-) -> PushRequest {
-    let envelope = events::v1::Envelope {
-        event_id: event_id.to_owned(),
-        event_type: E::TYPE.to_owned(),
-        source: "test".to_owned(),
-        subject: subject.to_owned(),
-        payload: event.encode_to_vec(),
-        ..Default::default()
-    };
-    PushRequest {
-        message: PushMessage {
-            data: STANDARD.encode(envelope.encode_to_vec()),
-            attributes: [("event_type".to_owned(), E::TYPE.to_owned())].into(),
-            message_id: event_id.to_owned(),
-            publish_time: None,
-            ordering_key: Some(subject.to_owned()),
-        },
-        subscription: format!(
-            "projects/craftchain-local/subscriptions/{}",
-            E::TYPE.replace('.', "-")
-        ),
-    }
-}
-
 /// The ids of a page's products, in order.
 pub(crate) fn ids(page: &Page<ProductView>) -> Vec<String> {
     page.items.iter().map(|p| p.id.clone()).collect()
