@@ -256,10 +256,22 @@ fn prometheus() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         let builder = PrometheusBuilder::new();
-        match builder.install_recorder() {
+        let handle = match builder.install_recorder() {
             Ok(handle) => handle,
             Err(_) => PrometheusBuilder::new().build_recorder().handle(),
-        }
+        };
+        // Histogram samples pile up until upkeep drains them into their
+        // summaries; nothing else runs it when /metrics is never scraped.
+        let upkeep = handle.clone();
+        let _ = std::thread::Builder::new()
+            .name("metrics-upkeep".to_owned())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                }
+            });
+        handle
     })
 }
 
@@ -280,17 +292,22 @@ pub struct RouteLabel(pub &'static str);
 async fn access_log(State(service): State<&'static str>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // What only the log line needs is copied only when it will be written.
+    let logging = tracing::enabled!(tracing::Level::INFO);
+    let (path, user_agent) = if logging {
+        let agent = request
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        (request.uri().path().to_owned(), agent.to_owned())
+    } else {
+        (String::new(), String::new())
+    };
     let matched = request
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned());
-    let user_agent = request
-        .headers()
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
     let response = next.run(request).await;
     let route = matched
         .or_else(|| {
@@ -302,9 +319,6 @@ async fn access_log(State(service): State<&'static str>, request: Request, next:
         .unwrap_or_else(|| "unmatched".to_owned());
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    let user = context::RequestContext::current()
-        .and_then(|c| c.user.get().cloned())
-        .unwrap_or_default();
     let labels = [
         ("service", service.to_owned()),
         ("method", method.to_string()),
@@ -314,7 +328,10 @@ async fn access_log(State(service): State<&'static str>, request: Request, next:
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels[..3])
         .record(elapsed.as_secs_f64());
-    if route != "/health" && route != "/metrics" {
+    if logging && route != "/health" && route != "/metrics" {
+        let user = context::RequestContext::current()
+            .and_then(|c| c.user.get().cloned())
+            .unwrap_or_default();
         tracing::info!(
             service,
             route,
@@ -400,6 +417,11 @@ impl Server {
             });
         }
         let stop = token.clone();
+        // Responses go out as soon as they are written (no Nagle delay on
+        // a head written apart from its body).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

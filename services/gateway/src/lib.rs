@@ -196,7 +196,7 @@ async fn proxy_request(gw: &Gateway, route: Route, request: Request) -> Result<R
         _ => format!("ip:{client_ip}"),
     };
     let verdict = gw.limits.for_class(route.class).check(&key);
-    if gw.limits.over_capacity() {
+    if gw.limits.over_capacity_sampled() {
         gw.limits.evict();
     }
     let rate_headers = [

@@ -111,6 +111,8 @@ pub struct Limits {
     write: Limiter,
     read: Limiter,
     max_keys: usize,
+    /// Requests seen, to count keys only now and then.
+    checks: std::sync::atomic::AtomicU64,
 }
 
 impl Limits {
@@ -120,6 +122,7 @@ impl Limits {
             write: Limiter::new("write", settings.write_quota),
             read: Limiter::new("read", settings.read_quota),
             max_keys: settings.max_rate_keys,
+            checks: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -143,6 +146,17 @@ impl Limits {
         [&self.auth, &self.write, &self.read]
             .iter()
             .any(|l| l.keys() > self.max_keys)
+    }
+
+    /// [`Limits::over_capacity`], asked once every 256 calls: counting keys
+    /// locks every shard of every map, too dear for each request, and 256
+    /// new keys between two counts keep memory bounded all the same.
+    pub fn over_capacity_sampled(&self) -> bool {
+        self.checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % 256
+            == 0
+            && self.over_capacity()
     }
 }
 

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use common::ApiError;
 use common::context::{self, RequestContext};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Method, StatusCode, Uri};
+use http::{StatusCode, Uri};
 use http_body_util::{BodyExt, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -173,19 +173,13 @@ pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, ApiEr
         .upstream
         .uri(&path_and_query)
         .map_err(ApiError::internal)?;
-    let idempotent =
-        matches!(parts.method, Method::GET | Method::HEAD) && declared.unwrap_or(0) == 0;
     let limit = usize::try_from(f.body_limit).unwrap_or(usize::MAX);
     let body = Body::new(Limited::new(body, limit).map_err(axum::Error::new));
-    let retry_parts = idempotent.then(|| clone_parts(&parts));
+    // No retry of our own: a request that never left (its pooled
+    // connection closed under it) is re-sent by the client on a fresh
+    // connection, for any method; a request that reached the upstream is
+    // never sent twice.
     let result = send(&f, Request::from_parts(parts, body)).await;
-    let result = match (result, retry_parts) {
-        // A pooled connection the upstream had closed: try once more.
-        (Err(Failure::Connect), Some(parts)) => {
-            send(&f, Request::from_parts(parts, Body::empty())).await
-        }
-        (other, _) => other,
-    };
     match result {
         Ok(response) => {
             if matches!(response.status().as_u16(), 502..=504) {
@@ -281,20 +275,6 @@ async fn send(
             Err(Failure::Other(anyhow::Error::new(e)))
         }
     }
-}
-
-fn clone_parts(parts: &http::request::Parts) -> http::request::Parts {
-    let mut builder = http::Request::builder()
-        .method(parts.method.clone())
-        .uri(parts.uri.clone())
-        .version(parts.version);
-    if let Some(h) = builder.headers_mut() {
-        h.clone_from(&parts.headers);
-    }
-    builder
-        .body(())
-        .map(|r| r.into_parts().0)
-        .unwrap_or_else(|_| http::Request::new(()).into_parts().0)
 }
 
 fn too_large(limit: u64) -> ApiError {
