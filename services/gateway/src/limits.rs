@@ -154,8 +154,7 @@ impl Limits {
     pub fn over_capacity_sampled(&self) -> bool {
         self.checks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            % 256
-            == 0
+            .is_multiple_of(256)
             && self.over_capacity()
     }
 }
