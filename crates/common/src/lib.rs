@@ -17,6 +17,7 @@ pub mod serve;
 pub mod telemetry;
 pub mod time;
 pub mod tokens;
+pub mod tools;
 pub mod wallet;
 
 pub use client::{CallOptions, ClientError, ServiceClient};

@@ -16,16 +16,9 @@ pub fn locate(what: &str, env_var: &str, relative: &str) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(env_var) {
         return Some(PathBuf::from(path));
     }
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        dirs.extend(cwd.ancestors().map(Path::to_path_buf));
-    }
-    dirs.extend(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .map(Path::to_path_buf),
-    );
-    if let Some(found) = dirs.iter().map(|d| d.join(relative)).find(|p| p.is_file()) {
+    if let Some(found) =
+        common::tools::find_upwards(relative, Path::new(env!("CARGO_MANIFEST_DIR")))
+    {
         return Some(found);
     }
     let message = format!(

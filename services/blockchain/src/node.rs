@@ -21,20 +21,11 @@ pub fn find_anvil(configured: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(path) = configured {
         return Ok(path.to_owned());
     }
-    let relative = Path::new("node_modules/.bin/anvil");
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        dirs.extend(cwd.ancestors().map(Path::to_path_buf));
-    }
-    dirs.extend(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .map(Path::to_path_buf),
-    );
-    dirs.into_iter()
-        .map(|dir| dir.join(relative))
-        .find(|candidate| candidate.is_file())
-        .context("anvil not found: run `npm ci` at the repository root, or set chain.anvil_bin")
+    common::tools::find_upwards(
+        "node_modules/.bin/anvil",
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+    )
+    .context("anvil not found: run `npm ci` at the repository root, or set chain.anvil_bin")
 }
 
 /// A running anvil process, stopped (state dumped) on [`LocalNode::stop`]
