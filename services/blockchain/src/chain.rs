@@ -99,16 +99,29 @@ impl From<ChainError> for ApiError {
             ChainError::Reverted(_) => {
                 ApiError::conflict("chain-reverted", "the contract refused the transaction")
             }
-            ChainError::Rejected(_) | ChainError::Unexpected(_) => ApiError::internal(err),
+            // The node refused (out of gas funds, a provider's limits):
+            // a dependency's refusal, not the client's fault.
+            ChainError::Rejected(_) => ApiError::unavailable(
+                Duration::from_secs(30),
+                "the chain node refused the request; try again later",
+            )
+            .with_source(anyhow::Error::new(err)),
+            ChainError::Unexpected(_) => ApiError::internal(err),
         }
     }
 }
 
-/// The next nonce this process will use, once known.
+/// The next nonce this process will use, once known, and when it was
+/// learnt. Trusted over the node's pending count only for a short while: a
+/// transaction the node accepted and later dropped would otherwise leave a
+/// gap that no later transaction could ever fill.
 #[derive(Debug, Default)]
 pub struct NonceState {
-    next: Option<u64>,
+    next: Option<(u64, tokio::time::Instant)>,
 }
+
+/// How long the locally counted nonce outranks the node's pending count.
+const NONCE_TRUST: Duration = Duration::from_secs(30);
 
 /// A signed transaction not yet broadcast. Holds the send lock: no other
 /// transaction of this signer is signed until it is broadcast or dropped.
@@ -324,7 +337,10 @@ impl Chain {
             .pending()
             .await
             .map_err(ChainError::from_rpc)?;
-        let nonce = guard.next.map_or(pending, |next| next.max(pending));
+        let nonce = match guard.next {
+            Some((next, at)) if at.elapsed() < NONCE_TRUST => next.max(pending),
+            _ => pending,
+        };
         let request = request
             .with_chain_id(self.chain_id)
             .with_nonce(nonce)
@@ -354,7 +370,7 @@ impl Chain {
         } = signed;
         match self.send_raw(&raw).await {
             Ok(()) => {
-                guard.next = Some(nonce + 1);
+                guard.next = Some((nonce + 1, tokio::time::Instant::now()));
                 Ok(hash)
             }
             Err(err) => {
@@ -406,6 +422,21 @@ impl Chain {
             receipt,
             block_number,
         }))
+    }
+
+    /// Whether `hash` has a receipt at all (mined, however recently).
+    pub async fn has_receipt(&self, hash: B256) -> Result<bool, ChainError> {
+        Ok(self
+            .provider
+            .get_transaction_receipt(hash)
+            .await
+            .map_err(ChainError::from_rpc)?
+            .is_some())
+    }
+
+    /// Blocks a transaction needs on top of it (itself included).
+    pub fn confirmations(&self) -> u64 {
+        self.confirmations
     }
 
     /// Polls for the receipt of `hash` up to the receipt timeout.

@@ -243,10 +243,32 @@ fn view(order_id: &str, p: &Payment) -> PaymentView {
     }
 }
 
-fn status_of(p: &Payment) -> StatusCode {
+/// How a repeated request for an existing payment is answered.
+fn answer_existing(
+    order_id: &str,
+    p: &Payment,
+) -> Result<(StatusCode, Json<PaymentView>), ApiError> {
     match p.state {
-        PaymentState::Confirmed => StatusCode::OK,
-        _ => StatusCode::ACCEPTED,
+        PaymentState::Confirmed => Ok((StatusCode::OK, Json(view(order_id, p)))),
+        PaymentState::Failed => Err(ApiError::conflict(
+            "payment-refused",
+            p.last_error
+                .clone()
+                .unwrap_or_else(|| "the contract refused this payment".to_owned()),
+        )
+        .with_extension(
+            "payment",
+            serde_json::to_value(view(order_id, p)).unwrap_or_default(),
+        )),
+        // Not yet signed and still held by the request that created it,
+        // which may yet give it up (node down): ask again shortly.
+        PaymentState::Queued if p.leased_to_other("") && p.source == "api" => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "payment-in-progress",
+            "this order's payment is being made; ask again shortly",
+        )
+        .retry_after(Duration::from_secs(1))),
+        _ => Ok((StatusCode::ACCEPTED, Json(view(order_id, p)))),
     }
 }
 
@@ -372,7 +394,7 @@ async fn execute_payment(
                 serde_json::to_value(view(&order_id, &p.value)).unwrap_or_default(),
             ));
         }
-        return Ok((status_of(&p.value), Json(view(&order_id, &p.value))));
+        return answer_existing(&order_id, &p.value);
     }
 
     match send_claimed(&state, &order_id, &attempt).await {
@@ -535,6 +557,20 @@ async fn send_claimed(state: &AppState, order_id: &str, owner: &str) -> Result<P
                 .await?;
                 return Ok(waiting.unwrap_or(p));
             }
+            Err(e) if e.is_not_found() => {
+                let failed = update(
+                    state,
+                    order_id,
+                    |p| p.lease_owner.as_deref() == Some(owner),
+                    |p| {
+                        p.state = PaymentState::Failed;
+                        p.last_error = Some("the artisan's account does not exist".to_owned());
+                        p.release();
+                    },
+                )
+                .await?;
+                return Ok(failed.unwrap_or(p));
+            }
             Err(e) => return Err(e.into()),
         },
         (None, None) => {
@@ -580,10 +616,24 @@ async fn send_claimed(state: &AppState, order_id: &str, owner: &str) -> Result<P
             if let Some(FairPay::FairPayErrors::AlreadyPaid(_)) = reason {
                 return adopt_from_chain(state, order_id).await;
             }
-            let why = match reason {
-                Some(e) => format!("the contract refused the payment: {e:?}"),
-                None => "the payment reverts (is the payer funded and approved?)".to_owned(),
+            let Some(reason) = reason else {
+                // Not the contract's own refusal (the payer short of tokens
+                // or gas, say): worth another try later, not a final "no".
+                let why = "the payment reverts (is the payer funded and approved?)".to_owned();
+                let later = Utc::now() + chrono::Duration::seconds(60);
+                update(
+                    state,
+                    order_id,
+                    |p| p.state == PaymentState::Queued,
+                    |p| {
+                        p.not_before = Some(later);
+                        p.last_error = Some(why.clone());
+                    },
+                )
+                .await?;
+                return Err(ApiError::unavailable(Duration::from_secs(60), why));
             };
+            let why = format!("the contract refused the payment: {reason:?}");
             let failed = update(
                 state,
                 order_id,
@@ -712,7 +762,14 @@ async fn reconcile_signed(
         if mined.succeeded()
             && let Some(event) = executed_event(mined.logs(), state.contracts.fair_pay)
         {
-            return confirm(state, order_id, hash, mined.block_number, &event).await;
+            return confirm(
+                state,
+                order_id,
+                Some(hash),
+                Some(mined.block_number),
+                &shares_of(&event),
+            )
+            .await;
         }
         return retry_or_adopt(state, order_id, hash, "the payment transaction reverted").await;
     }
@@ -720,15 +777,25 @@ async fn reconcile_signed(
         return Ok(p);
     };
     match state.chain.rebroadcast(&raw).await {
-        Ok(()) => Ok(p),
+        Ok(()) => touch(state, order_id, hash).await,
         Err(err) if err.is_nonce_too_low() => {
             // Its nonce is used: either by this very transaction (mined
-            // between our two questions) or by another, and then this one
-            // can never be mined.
+            // between our two questions, perhaps not yet confirmed enough)
+            // or by another, and then this one can never be mined.
             if let Some(mined) = state.chain.mined(hash).await?
                 && let Some(event) = executed_event(mined.logs(), state.contracts.fair_pay)
             {
-                return confirm(state, order_id, hash, mined.block_number, &event).await;
+                return confirm(
+                    state,
+                    order_id,
+                    Some(hash),
+                    Some(mined.block_number),
+                    &shares_of(&event),
+                )
+                .await;
+            }
+            if state.chain.has_receipt(hash).await? {
+                return touch(state, order_id, hash).await;
             }
             retry_or_adopt(
                 state,
@@ -740,6 +807,31 @@ async fn reconcile_signed(
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// Still waiting for `hash`: moves the payment to the back of the
+/// reconciler's queue, so that a few stuck payments never hide the others.
+async fn touch(state: &AppState, order_id: &str, hash: B256) -> Result<Payment, ApiError> {
+    let touched = update(
+        state,
+        order_id,
+        |p| p.state == PaymentState::Signed && p.tx_hash == Some(hash),
+        |_| {},
+    )
+    .await?;
+    match touched {
+        Some(p) => Ok(p),
+        None => Ok(load(state, order_id).await?.value),
+    }
+}
+
+/// The artisan's, cooperative's and platform's amounts of an event.
+fn shares_of(event: &FairPay::PaymentExecuted) -> [U256; 3] {
+    [
+        event.artisanAmount,
+        event.cooperativeAmount,
+        event.platformAmount,
+    ]
 }
 
 /// The signed transaction will never pay: adopt the payment the chain has
@@ -779,7 +871,10 @@ async fn retry_or_adopt(
     })
 }
 
-/// Records the payment the chain has for this order (found by its event).
+/// Records the payment the chain has for this order: from its event when
+/// it is within the history window and confirmed enough (else the payment
+/// stays as it is, to be looked at again), or, for an event older than the
+/// window, from the contract's own split arithmetic without a transaction hash.
 async fn adopt_from_chain(state: &AppState, order_id: &str) -> Result<Payment, ApiError> {
     let head = state.chain.block_number().await?;
     let from = head.saturating_sub(state.settings.chain.history_blocks);
@@ -790,20 +885,57 @@ async fn adopt_from_chain(state: &AppState, order_id: &str) -> Result<Payment, A
         .from_block(from)
         .to_block(head);
     let logs = state.chain.logs(&filter).await?;
-    let Some(log) = logs.first() else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "order {order_id} is paid on chain but its PaymentExecuted event is not within the history window"
-        )));
+    let confirmed_up_to = (head + 1).saturating_sub(state.chain.confirmations());
+    if let Some(log) = logs.first() {
+        let block = log.block_number.unwrap_or_default();
+        if block > confirmed_up_to {
+            return Ok(load(state, order_id).await?.value);
+        }
+        let event = FairPay::PaymentExecuted::decode_log_data(log.data())
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("undecodable PaymentExecuted: {e}")))?;
+        return confirm(
+            state,
+            order_id,
+            log.transaction_hash,
+            Some(block),
+            &shares_of(&event),
+        )
+        .await;
+    }
+    let p = load(state, order_id).await?.value;
+    let t = &p.terms;
+    let split = FairPay::Split {
+        artisan: t.artisan.unwrap_or(t.platform),
+        cooperative: t.cooperative,
+        platform: t.platform,
+        artisanBps: t.artisan_bps,
+        cooperativeBps: t.cooperative_bps,
+        platformBps: t.platform_bps,
     };
-    let event = FairPay::PaymentExecuted::decode_log_data(log.data())
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("undecodable PaymentExecuted: {e}")))?;
-    let hash = log.transaction_hash.unwrap_or_default();
+    let parts = state
+        .chain
+        .view(
+            state.contracts.fair_pay,
+            FairPay::computeSplitCall {
+                amount: units(t.amount),
+                split,
+            },
+        )
+        .await?;
+    tracing::warn!(
+        order_id,
+        "paid on chain before the history window; recorded without its transaction"
+    );
     confirm(
         state,
         order_id,
-        hash,
-        log.block_number.unwrap_or_default(),
-        &event,
+        None,
+        None,
+        &[
+            parts.artisanAmount,
+            parts.cooperativeAmount,
+            parts.platformAmount,
+        ],
     )
     .await
 }
@@ -818,9 +950,9 @@ fn executed_event(logs: &[Log], contract: Address) -> Option<FairPay::PaymentExe
 async fn confirm(
     state: &AppState,
     order_id: &str,
-    hash: B256,
-    block: u64,
-    event: &FairPay::PaymentExecuted,
+    hash: Option<B256>,
+    block: Option<u64>,
+    parts: &[U256; 3],
 ) -> Result<Payment, ApiError> {
     let out = state
         .store
@@ -834,14 +966,14 @@ async fn confirm(
             let currency = p.value.terms.amount.currency;
             let money = |v: U256| Money::new(i64::try_from(v).unwrap_or(i64::MAX), currency);
             let shares = Shares {
-                artisan: money(event.artisanAmount),
-                cooperative: money(event.cooperativeAmount),
-                platform: money(event.platformAmount),
+                artisan: money(parts[0]),
+                cooperative: money(parts[1]),
+                platform: money(parts[2]),
             };
             p.value.state = PaymentState::Confirmed;
-            p.value.tx_hash = Some(hash);
+            p.value.tx_hash = hash;
             p.value.raw_tx = None;
-            p.value.block_number = Some(block);
+            p.value.block_number = block;
             p.value.shares = Some(shares.clone());
             p.value.last_error = None;
             p.value.release();
@@ -853,7 +985,7 @@ async fn confirm(
         .map_err(ApiError::internal)?;
     match out {
         Some(p) => {
-            tracing::info!(order_id, tx = %hash, block, "payment confirmed");
+            tracing::info!(order_id, tx = ?hash, block, "payment confirmed");
             Ok(p)
         }
         None => Err(ApiError::not_found(format!("payment of order {order_id}"))),
@@ -865,7 +997,7 @@ fn emit_executed(
     tx: &mut Txn,
     order_id: &str,
     p: &Payment,
-    hash: B256,
+    hash: Option<B256>,
     shares: &Shares,
 ) -> Result<(), StoreError> {
     let m = |m: &Money| events::v1::Money {
@@ -877,7 +1009,7 @@ fn emit_executed(
         order_id,
         &PaymentExecuted {
             order_id: order_id.to_owned(),
-            tx_hash: hash.to_string(),
+            tx_hash: hash.map(|h| h.to_string()).unwrap_or_default(),
             amount: Some(m(&p.terms.amount)),
             artisan_share: Some(m(&shares.artisan)),
             cooperative_share: Some(m(&shares.cooperative)),

@@ -272,6 +272,14 @@ async fn complete(
     state
         .store
         .transact(async |tx| {
+            if tx
+                .get::<MintRecord>(product_id)
+                .await?
+                .is_some_and(|r| r.value.minted)
+            {
+                // Finished by a concurrent request: recorded and announced once.
+                return Ok(());
+            }
             tx.set(product_id, &record)?;
             state.publisher.emit(
                 tx,
@@ -293,19 +301,28 @@ async fn complete(
 }
 
 /// A mint left unfinished by an earlier request or process: re-send its
-/// transaction and see whether it mined. `Some` if it did.
+/// transaction and see whether it mined. `Some` if it did; `None` once it
+/// can never be mined (its record is then dropped and a fresh mint may
+/// start); 409 while it may still be mined.
 async fn finish_stale(
     state: &AppState,
     product_id: &str,
     r: &MintRecord,
 ) -> Result<Option<MintView>, ApiError> {
     if let (Some(hash), Some(raw)) = (r.tx_hash, &r.raw_tx) {
-        if state.chain.mined(hash).await?.is_none() {
-            let _ = state.chain.rebroadcast(raw).await;
-        }
-        if let Ok((StatusCode::CREATED, Json(done))) = complete(state, product_id, r.clone()).await
-        {
-            return Ok(Some(done));
+        let gone = match state.chain.rebroadcast(raw).await {
+            Ok(()) => false,
+            Err(e) if e.is_nonce_too_low() => !state.chain.has_receipt(hash).await?,
+            Err(e) => return Err(e.into()),
+        };
+        if !gone {
+            return match complete(state, product_id, r.clone()).await? {
+                (StatusCode::CREATED, Json(done)) => Ok(Some(done)),
+                _ => Err(ApiError::conflict(
+                    "mint-in-progress",
+                    "this product's token is still being minted; try again shortly",
+                )),
+            };
         }
     }
     state

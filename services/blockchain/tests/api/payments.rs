@@ -110,6 +110,11 @@ async fn twenty_concurrent_duplicates_pay_once() {
         match a.status {
             StatusCode::CREATED => created += 1,
             StatusCode::OK | StatusCode::ACCEPTED => {}
+            // Arrived before the first request had signed: ask again later.
+            StatusCode::CONFLICT => {
+                assert_eq!(a.problem().code, "payment-in-progress", "{}", a.text());
+                assert!(a.header("retry-after").is_some());
+            }
             other => panic!("unexpected {other}: {}", a.text()),
         }
     }
@@ -298,4 +303,21 @@ async fn a_completed_order_waits_for_the_artisans_wallet_then_is_paid_once() {
         .filter(|t| t == "payment.executed")
         .count();
     assert_eq!(executed, 1, "payment.executed published once");
+}
+
+#[tokio::test]
+async fn a_payment_the_payer_cannot_fund_is_503_and_leaves_nothing_behind() {
+    let app = TestApp::spawn().await;
+    let d = app.deployment().await;
+    // More than the platform holds: the token transfer inside would revert.
+    let too_much = payment("ord-broke", 20_000_000_000);
+    let refused = app
+        .post("/blockchain/execute-payment", &app.admin(), &too_much)
+        .await;
+    refused.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    assert!(refused.header("retry-after").is_some());
+    app.get("/blockchain/payments/ord-broke", Some(&app.admin()))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    assert_eq!(app.payment_events(d.fair_pay, "ord-broke").await, 0);
 }
