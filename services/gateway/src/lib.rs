@@ -9,6 +9,7 @@
 pub mod breaker;
 pub mod config;
 pub mod limits;
+pub mod pool;
 pub mod proxy;
 pub mod routing;
 
@@ -213,7 +214,6 @@ async fn proxy_request(gw: &Gateway, route: Route, request: Request) -> Result<R
     let slow = matches!(route.service, "media" | "ml");
     let forward = Forward {
         upstream,
-        client: &gw.client,
         client_ip,
         timeout: Duration::from_secs(if slow {
             gw.settings.slow_upstream_timeout_secs

@@ -24,6 +24,7 @@ use url::Url;
 
 use crate::breaker::{Admit, Breaker};
 use crate::config::Settings;
+use crate::pool::{Pool, PoolError};
 
 /// The pooled HTTP/1.1 client to the services.
 pub type HttpClient = Client<HttpConnector, Body>;
@@ -42,35 +43,32 @@ pub fn client(settings: &Settings) -> HttpClient {
 /// One service behind the gateway.
 pub struct Upstream {
     pub name: &'static str,
-    scheme: http::uri::Scheme,
-    authority: http::uri::Authority,
+    pool: Pool,
     pub breaker: Breaker,
 }
 
 impl Upstream {
     pub fn new(name: &'static str, base: &Url, settings: &Settings) -> anyhow::Result<Self> {
         let uri: Uri = base.as_str().parse()?;
-        let parts = uri.into_parts();
+        if uri.scheme_str() != Some("http") {
+            anyhow::bail!("upstream {name}: only http:// upstreams are supported (got {base})");
+        }
+        let authority = uri
+            .authority()
+            .ok_or_else(|| anyhow::anyhow!("upstream {name} has no host"))?;
         Ok(Self {
             name,
-            scheme: parts.scheme.unwrap_or(http::uri::Scheme::HTTP),
-            authority: parts
-                .authority
-                .ok_or_else(|| anyhow::anyhow!("upstream {name} has no host"))?,
+            pool: Pool::new(
+                authority,
+                Duration::from_millis(settings.connect_timeout_ms),
+                512,
+            )?,
             breaker: Breaker::new(
                 settings.breaker_failures,
                 Duration::from_millis(settings.breaker_open_ms),
                 Duration::from_millis(settings.breaker_max_open_ms),
             ),
         })
-    }
-
-    fn uri(&self, path_and_query: &str) -> Result<Uri, http::Error> {
-        Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(path_and_query)
-            .build()
     }
 }
 
@@ -124,7 +122,6 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 /// What the proxy needs to know about one request.
 pub struct Forward<'a> {
     pub upstream: &'a Upstream,
-    pub client: &'a HttpClient,
     pub client_ip: IpAddr,
     pub timeout: Duration,
     pub body_limit: u64,
@@ -169,10 +166,8 @@ pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, ApiEr
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
-    parts.uri = f
-        .upstream
-        .uri(&path_and_query)
-        .map_err(ApiError::internal)?;
+    // Origin form: the pool sends to its upstream and sets Host.
+    parts.uri = path_and_query.parse().map_err(ApiError::internal)?;
     let limit = usize::try_from(f.body_limit).unwrap_or(usize::MAX);
     let body = Body::new(Limited::new(body, limit).map_err(axum::Error::new));
     // No retry of our own: a request that never left (its pooled
@@ -260,11 +255,14 @@ async fn send(
     f: &Forward<'_>,
     request: Request,
 ) -> Result<http::Response<hyper::body::Incoming>, Failure> {
-    match tokio::time::timeout(f.timeout, f.client.request(request)).await {
+    match tokio::time::timeout(f.timeout, f.upstream.pool.send(request)).await {
         Err(_) => Err(Failure::Timeout),
         Ok(Ok(response)) => Ok(response),
-        Ok(Err(e)) if e.is_connect() => Err(Failure::Connect),
-        Ok(Err(e)) => {
+        Ok(Err(PoolError::Connect(why))) => {
+            tracing::debug!(upstream = f.upstream.name, why, "upstream connect failed");
+            Err(Failure::Connect)
+        }
+        Ok(Err(PoolError::Http(e))) => {
             let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
             while let Some(s) = source {
                 if s.is::<http_body_util::LengthLimitError>() {

@@ -1,0 +1,131 @@
+//! The proxy's connections: a small HTTP/1.1 pool per upstream over
+//! hyper's connection API. A connection's task is spawned once, when it is
+//! opened; a request is sent on an idle connection that is ready, or on a
+//! new one. (hyper-util's pooled client spawns a task for every response to
+//! hand its connection back, a cross-task wake-up per request that showed
+//! in the gateway's profile.)
+//!
+//! A connection goes back to the pool as soon as the response head is in;
+//! it is picked again only once hyper says it is ready, i.e. the previous
+//! response body has been read to its end. A request that was never
+//! written because its pooled connection had closed meanwhile is sent once
+//! more on a fresh connection, whatever its method: nothing reached the
+//! upstream. A request that reached it is never sent twice.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use http::header::{self, HeaderValue};
+use http::uri::Authority;
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// An idle connection unused this long is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Why a request did not get a response.
+#[derive(Debug)]
+pub enum PoolError {
+    /// No connection could be opened (refused, unreachable, timed out).
+    Connect(String),
+    /// The connection failed while sending or receiving.
+    Http(hyper::Error),
+}
+
+/// Connections to one upstream.
+pub struct Pool {
+    addr: String,
+    host: HeaderValue,
+    connect_timeout: Duration,
+    max_idle: usize,
+    idle: Mutex<Vec<(SendRequest<Body>, Instant)>>,
+}
+
+impl Pool {
+    pub fn new(
+        authority: &Authority,
+        connect_timeout: Duration,
+        max_idle: usize,
+    ) -> anyhow::Result<Self> {
+        let port = authority.port_u16().unwrap_or(80);
+        Ok(Self {
+            addr: format!("{}:{port}", authority.host()),
+            host: HeaderValue::from_str(authority.as_str())?,
+            connect_timeout,
+            max_idle,
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// An idle connection that is ready for a request, if any; closed and
+    /// long-idle ones are dropped on the way.
+    fn take_ready(&self) -> Option<SendRequest<Body>> {
+        let mut idle = self.idle.lock().ok()?;
+        let now = Instant::now();
+        idle.retain(|(s, used)| !s.is_closed() && now.duration_since(*used) < IDLE_TIMEOUT);
+        let at = idle.iter().position(|(s, _)| s.is_ready())?;
+        Some(idle.swap_remove(at).0)
+    }
+
+    fn put_back(&self, sender: SendRequest<Body>) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < self.max_idle
+        {
+            idle.push((sender, Instant::now()));
+        }
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Body>, PoolError> {
+        let stream = tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.addr))
+            .await
+            .map_err(|_| PoolError::Connect(format!("connecting to {} timed out", self.addr)))?
+            .map_err(|e| PoolError::Connect(format!("connecting to {}: {e}", self.addr)))?;
+        let _ = stream.set_nodelay(true);
+        let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(PoolError::Http)?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "upstream connection ended");
+            }
+        });
+        sender.ready().await.map_err(PoolError::Http)?;
+        Ok(sender)
+    }
+
+    /// Sends `request` (its URI in origin form) and returns the response
+    /// head; the body streams from the connection.
+    pub async fn send(&self, mut request: Request<Body>) -> Result<Response<Incoming>, PoolError> {
+        request
+            .headers_mut()
+            .insert(header::HOST, self.host.clone());
+        let mut retried = false;
+        loop {
+            // The retry always goes on a fresh connection.
+            let pooled = if retried { None } else { self.take_ready() };
+            let from_pool = pooled.is_some();
+            let mut sender = match pooled {
+                Some(sender) => sender,
+                None => self.connect().await?,
+            };
+            match sender.try_send_request(request).await {
+                Ok(response) => {
+                    self.put_back(sender);
+                    return Ok(response);
+                }
+                Err(mut e) => match e.take_message() {
+                    // Never written: the pooled connection had closed.
+                    Some(unsent) if from_pool => {
+                        request = unsent;
+                        retried = true;
+                    }
+                    _ => return Err(PoolError::Http(e.into_error())),
+                },
+            }
+        }
+    }
+}
