@@ -4,6 +4,7 @@
 //! `/openapi.json`, `/docs`), background tasks, and a graceful drain on
 //! SIGTERM bounded by the configured grace period.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -190,7 +191,10 @@ impl Service {
             .layer(
                 ServiceBuilder::new()
                     .layer(middleware::from_fn(context::propagate))
-                    .layer(middleware::from_fn_with_state(service, access_log))
+                    .layer(middleware::from_fn_with_state(
+                        Arc::new(RequestMetrics::new(service)),
+                        access_log,
+                    ))
                     .layer(SetSensitiveRequestHeadersLayer::new([
                         AUTHORIZATION,
                         COOKIE,
@@ -288,9 +292,82 @@ async fn metrics_text() -> Response {
 #[derive(Debug, Clone, Copy)]
 pub struct RouteLabel(pub &'static str);
 
+/// A service's request metrics, with the handles of each series kept, so
+/// that a request records with two atomic updates instead of building its
+/// labels and looking the series up in the registry.
+struct RequestMetrics {
+    service: &'static str,
+    series: std::sync::RwLock<SeriesByRoute>,
+}
+
+/// route → (method, status) → the series' handles.
+type SeriesByRoute = HashMap<Box<str>, HashMap<(http::Method, u16), Series>>;
+
+#[derive(Clone)]
+struct Series {
+    requests: metrics::Counter,
+    latency: metrics::Histogram,
+}
+
+impl RequestMetrics {
+    fn new(service: &'static str) -> Self {
+        Self {
+            service,
+            series: std::sync::RwLock::default(),
+        }
+    }
+
+    fn record(&self, route: &str, method: &http::Method, status: u16, elapsed: Duration) {
+        use http::Method;
+        // Methods a client made up share one series: labels stay bounded.
+        let method = match *method {
+            Method::GET
+            | Method::HEAD
+            | Method::POST
+            | Method::PUT
+            | Method::PATCH
+            | Method::DELETE
+            | Method::OPTIONS => method.clone(),
+            _ => Method::from_bytes(b"OTHER").unwrap_or_default(),
+        };
+        let method = &method;
+        let key = (method.clone(), status);
+        let known = self
+            .series
+            .read()
+            .ok()
+            .and_then(|s| s.get(route).and_then(|m| m.get(&key)).cloned());
+        let series = known.unwrap_or_else(|| {
+            let labels = [
+                ("service", self.service.to_owned()),
+                ("method", method.to_string()),
+                ("route", route.to_owned()),
+                ("status", status.to_string()),
+            ];
+            let series = Series {
+                requests: metrics::counter!("http_requests_total", &labels),
+                latency: metrics::histogram!("http_request_duration_seconds", &labels[..3]),
+            };
+            if let Ok(mut all) = self.series.write() {
+                all.entry(route.into())
+                    .or_default()
+                    .insert(key, series.clone());
+            }
+            series
+        });
+        series.requests.increment(1);
+        series.latency.record(elapsed.as_secs_f64());
+    }
+}
+
 /// One log line and the request metrics per request.
-async fn access_log(State(service): State<&'static str>, request: Request, next: Next) -> Response {
+async fn access_log(
+    State(metrics): State<Arc<RequestMetrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
+    let service = metrics.service;
     let method = request.method().clone();
     // What only the log line needs is copied only when it will be written.
     let logging = tracing::enabled!(tracing::Level::INFO);
@@ -304,30 +381,17 @@ async fn access_log(State(service): State<&'static str>, request: Request, next:
     } else {
         (String::new(), String::new())
     };
-    let matched = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
+    let matched = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
+    let label = response.extensions().get::<RouteLabel>().map(|l| l.0);
     let route = matched
-        .or_else(|| {
-            response
-                .extensions()
-                .get::<RouteLabel>()
-                .map(|l| l.0.to_owned())
-        })
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .as_ref()
+        .map(MatchedPath::as_str)
+        .or(label)
+        .unwrap_or("unmatched");
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    let labels = [
-        ("service", service.to_owned()),
-        ("method", method.to_string()),
-        ("route", route.clone()),
-        ("status", status.to_string()),
-    ];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels[..3])
-        .record(elapsed.as_secs_f64());
+    metrics.record(route, &method, status, elapsed);
     if logging && route != "/health" && route != "/metrics" {
         let user = context::RequestContext::current()
             .and_then(|c| c.user.get().cloned())
