@@ -181,8 +181,13 @@ impl Default for Settings {
 }
 
 impl ServiceSettings for Settings {
-    fn problems(&self, _shared: &SharedConfig) -> Vec<String> {
+    fn problems(&self, shared: &SharedConfig) -> Vec<String> {
         let mut p = Vec::new();
+        if shared.environment == common::config::Environment::Production
+            && self.crash_point != CrashPoint::None
+        {
+            p.push("crash_point is a test hook and cannot be set in production".to_owned());
+        }
         match self.chain.signer_key() {
             None => p.push("chain.signer_key is required with chain.rpc_url".to_owned()),
             Some(key) => {
