@@ -7,6 +7,7 @@
 
 mod auth_api;
 pub mod http;
+pub mod images;
 mod probe;
 pub mod standins;
 mod system;

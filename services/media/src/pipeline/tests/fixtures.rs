@@ -98,47 +98,9 @@ pub(super) fn tiff(orientation: u16, gps: bool) -> Vec<u8> {
     t
 }
 
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut out = (data.len() as u32).to_be_bytes().to_vec();
-    let mut body = kind.to_vec();
-    body.extend(data);
-    out.extend(&body);
-    out.extend(crc32(&body).to_be_bytes());
-    out
-}
-
 /// A valid-looking PNG whose IHDR declares 100000×100000 RGB.
 pub(super) fn huge_png() -> Vec<u8> {
-    let mut ihdr = Vec::new();
-    ihdr.extend(100_000u32.to_be_bytes());
-    ihdr.extend(100_000u32.to_be_bytes());
-    ihdr.extend([8, 2, 0, 0, 0]);
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    out.extend(png_chunk(b"IHDR", &ihdr));
-    // A tiny zlib stream (one empty stored block) as the only IDAT.
-    out.extend(png_chunk(
-        b"IDAT",
-        &[
-            0x78, 0x01, 0x01, 0x00, 0x00, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x01,
-        ],
-    ));
-    out.extend(png_chunk(b"IEND", &[]));
-    out
+    testkit::images::png_declaring(100_000, 100_000)
 }
 
 pub(super) fn decode(bytes: &[u8]) -> DynamicImage {
