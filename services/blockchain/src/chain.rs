@@ -213,14 +213,6 @@ impl Chain {
         self.address
     }
 
-    pub fn provider(&self) -> &RootProvider<Ethereum> {
-        &self.provider
-    }
-
-    pub fn receipt_timeout(&self) -> Duration {
-        self.receipt_timeout
-    }
-
     /// The node answers and is on the configured chain.
     pub async fn check(&self) -> Result<(), ChainError> {
         let id = self

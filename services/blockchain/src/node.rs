@@ -105,10 +105,6 @@ impl LocalNode {
         &self.url
     }
 
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
-    }
-
     /// Asks anvil to exit (it dumps its state on the way), then waits.
     pub async fn stop(mut self) {
         if let Some(pid) = self.child.id() {
@@ -120,14 +116,6 @@ impl LocalNode {
         {
             let _ = self.child.kill().await;
         }
-        if let Some(pid_file) = self.pid_file.take() {
-            let _ = std::fs::remove_file(pid_file);
-        }
-    }
-
-    /// Kills anvil at once, as a crash would (tests).
-    pub async fn kill(mut self) {
-        let _ = self.child.kill().await;
         if let Some(pid_file) = self.pid_file.take() {
             let _ = std::fs::remove_file(pid_file);
         }

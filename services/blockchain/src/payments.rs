@@ -28,7 +28,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::chain::ChainError;
+use crate::chain::{ChainError, Mined};
 use crate::config::{CrashPoint, SplitBps};
 use crate::contracts::{DevRupee, FairPay};
 use crate::hashing::order_key;
@@ -154,9 +154,13 @@ impl Payment {
         }
     }
 
-    fn leased_to_other(&self, owner: &str) -> bool {
+    /// Someone holds the payment's lease now.
+    fn is_leased(&self) -> bool {
         self.lease_until.is_some_and(|until| until > Utc::now())
-            && self.lease_owner.as_deref() != Some(owner)
+    }
+
+    fn leased_to_other(&self, owner: &str) -> bool {
+        self.is_leased() && self.lease_owner.as_deref() != Some(owner)
     }
 
     fn release(&mut self) {
@@ -262,7 +266,7 @@ fn answer_existing(
         )),
         // Not yet signed and still held by the request that created it,
         // which may yet give it up (node down): ask again shortly.
-        PaymentState::Queued if p.leased_to_other("") && p.source == "api" => Err(ApiError::new(
+        PaymentState::Queued if p.is_leased() && p.source == "api" => Err(ApiError::new(
             StatusCode::CONFLICT,
             "payment-in-progress",
             "this order's payment is being made; ask again shortly",
@@ -759,17 +763,8 @@ async fn reconcile_signed(
         state.chain.mined(hash).await?
     };
     if let Some(mined) = mined {
-        if mined.succeeded()
-            && let Some(event) = executed_event(mined.logs(), state.contracts.fair_pay)
-        {
-            return confirm(
-                state,
-                order_id,
-                Some(hash),
-                Some(mined.block_number),
-                &shares_of(&event),
-            )
-            .await;
+        if let Some(done) = confirm_if_paid(state, order_id, hash, &mined).await? {
+            return Ok(done);
         }
         return retry_or_adopt(state, order_id, hash, "the payment transaction reverted").await;
     }
@@ -783,16 +778,9 @@ async fn reconcile_signed(
             // between our two questions, perhaps not yet confirmed enough)
             // or by another, and then this one can never be mined.
             if let Some(mined) = state.chain.mined(hash).await?
-                && let Some(event) = executed_event(mined.logs(), state.contracts.fair_pay)
+                && let Some(done) = confirm_if_paid(state, order_id, hash, &mined).await?
             {
-                return confirm(
-                    state,
-                    order_id,
-                    Some(hash),
-                    Some(mined.block_number),
-                    &shares_of(&event),
-                )
-                .await;
+                return Ok(done);
             }
             if state.chain.has_receipt(hash).await? {
                 return touch(state, order_id, hash).await;
@@ -807,6 +795,32 @@ async fn reconcile_signed(
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// Confirms the payment if `mined` (its transaction `hash`) paid it: it
+/// succeeded and carries FairPay's PaymentExecuted. `None` otherwise.
+async fn confirm_if_paid(
+    state: &AppState,
+    order_id: &str,
+    hash: B256,
+    mined: &Mined,
+) -> Result<Option<Payment>, ApiError> {
+    if !mined.succeeded() {
+        return Ok(None);
+    }
+    let Some(event) = executed_event(mined.logs(), state.contracts.fair_pay) else {
+        return Ok(None);
+    };
+    let parts = shares_of(&event);
+    confirm(
+        state,
+        order_id,
+        Some(hash),
+        Some(mined.block_number),
+        &parts,
+    )
+    .await
+    .map(Some)
 }
 
 /// Still waiting for `hash`: moves the payment to the back of the
