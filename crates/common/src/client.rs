@@ -343,9 +343,10 @@ impl ServiceClient {
         if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
             headers.insert(context::REQUEST_ID.clone(), v);
         }
-        if let Ok(v) = HeaderValue::from_str(&ctx.trace.child().to_string()) {
-            headers.insert(context::TRACEPARENT.clone(), v);
-        }
+        headers.insert(
+            context::TRACEPARENT.clone(),
+            ctx.trace.child().header_value(),
+        );
         if let Some(key) = &options.idempotency_key
             && let Ok(v) = HeaderValue::from_str(key)
         {

@@ -8,12 +8,10 @@ use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::Response;
 use http::HeaderValue;
 use http::header::{AUTHORIZATION, HeaderName};
 use rand::Rng;
+use tokio::task::futures::TaskLocalFuture;
 
 /// `X-Request-Id`.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -66,6 +64,12 @@ impl RequestContext {
         CURRENT.try_with(Clone::clone).ok()
     }
 
+    /// `f` of the running task's context, if it is serving a request,
+    /// without cloning the context.
+    pub fn with_current<R>(f: impl FnOnce(&RequestContext) -> R) -> Option<R> {
+        CURRENT.try_with(f).ok()
+    }
+
     /// The request id of the running task, if any.
     pub fn current_request_id() -> Option<String> {
         CURRENT.try_with(|c| c.request_id.clone()).ok()
@@ -76,9 +80,9 @@ impl RequestContext {
         let _ = CURRENT.try_with(|c| c.user.set(uid.to_owned()));
     }
 
-    /// Run `fut` with this context as the current one.
-    pub async fn scope<F: Future>(self, fut: F) -> F::Output {
-        CURRENT.scope(self, fut).await
+    /// `fut`, run with this context as the current one.
+    pub fn scope<F: Future>(self, fut: F) -> TaskLocalFuture<RequestContext, F> {
+        CURRENT.scope(self, fut)
     }
 
     /// Build the context of an incoming request from its headers.
@@ -183,15 +187,33 @@ impl TraceParent {
     }
 }
 
+impl TraceParent {
+    /// The `traceparent` header, written without going through strings
+    /// (it is set twice on every proxied request).
+    pub fn header_value(&self) -> HeaderValue {
+        let bytes = self.encode();
+        HeaderValue::from_bytes(&bytes).unwrap_or_else(|_| unreachable!("hex digits and dashes"))
+    }
+
+    /// `00-<32 hex>-<16 hex>-<2 hex>`.
+    fn encode(&self) -> [u8; 55] {
+        let mut out = [b'-'; 55];
+        out[..2].copy_from_slice(b"00");
+        let hex = |from: &[u8], to: &mut [u8]| {
+            // Cannot fail: `to` is exactly twice as long as `from`.
+            let _ = hex::encode_to_slice(from, to);
+        };
+        hex(&self.trace_id, &mut out[3..35]);
+        hex(&self.span_id, &mut out[36..52]);
+        hex(&[u8::from(self.sampled)], &mut out[53..55]);
+        out
+    }
+}
+
 impl fmt::Display for TraceParent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "00-{}-{}-{:02x}",
-            self.trace_id_hex(),
-            self.span_id_hex(),
-            u8::from(self.sampled)
-        )
+        let bytes = self.encode();
+        f.write_str(std::str::from_utf8(&bytes).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -204,23 +226,6 @@ fn decode_hex_lower<const N: usize>(s: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
-/// Middleware: build the context, run the request inside it, and return
-/// `X-Request-Id` and `traceparent` on the response.
-pub async fn propagate(request: Request, next: Next) -> Response {
-    let context = RequestContext::from_headers(request.headers());
-    let request_id = context.request_id.clone();
-    let traceparent = context.trace.to_string();
-    let mut response = context.scope(next.run(request)).await;
-    let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        headers.insert(REQUEST_ID.clone(), v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&traceparent) {
-        headers.insert(TRACEPARENT.clone(), v);
-    }
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +235,7 @@ mod tests {
         let s = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         let tp = TraceParent::parse(s).unwrap_or_else(|| panic!("valid"));
         assert_eq!(tp.to_string(), s);
+        assert_eq!(tp.header_value(), s);
         assert!(tp.sampled);
         let child = tp.child();
         assert_eq!(child.trace_id, tp.trace_id);

@@ -4,17 +4,15 @@
 //! `/openapi.json`, `/docs`), background tasks, and a graceful drain on
 //! SIGTERM bounded by the configured grace period.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::middleware::{self, Next};
+use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -32,10 +30,13 @@ use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_scalar::{Scalar, Servable};
 
+mod request;
+
+pub use request::RouteLabel;
+
 use crate::config::SharedConfig;
-use crate::context;
-use crate::error::ApiError;
 use crate::extract;
+use request::RequestLayer;
 
 /// A dependency `/ready` checks.
 #[async_trait]
@@ -190,18 +191,13 @@ impl Service {
             .method_not_allowed_fallback(extract::method_not_allowed)
             .layer(
                 ServiceBuilder::new()
-                    .layer(middleware::from_fn(context::propagate))
-                    .layer(middleware::from_fn_with_state(
-                        Arc::new(RequestMetrics::new(service)),
-                        access_log,
-                    ))
+                    .layer(RequestLayer::new(service, timeout))
                     .layer(SetSensitiveRequestHeadersLayer::new([
                         AUTHORIZATION,
                         COOKIE,
                         SET_COOKIE,
                         HeaderName::from_static("x-service-secret"),
                     ]))
-                    .layer(middleware::from_fn_with_state(timeout, deadline))
                     .layer(CompressionLayer::new())
                     .layer(DefaultBodyLimit::max(
                         self.body_limit.unwrap_or(config.body_limit_bytes),
@@ -285,142 +281,6 @@ async fn metrics_text() -> Response {
         prometheus().render(),
     )
         .into_response()
-}
-
-/// A route name a handler puts in its response's extensions when axum's
-/// `MatchedPath` does not say enough (the gateway's catch-all proxy).
-#[derive(Debug, Clone, Copy)]
-pub struct RouteLabel(pub &'static str);
-
-/// A service's request metrics, with the handles of each series kept, so
-/// that a request records with two atomic updates instead of building its
-/// labels and looking the series up in the registry.
-struct RequestMetrics {
-    service: &'static str,
-    series: std::sync::RwLock<SeriesByRoute>,
-}
-
-/// route → (method, status) → the series' handles.
-type SeriesByRoute = HashMap<Box<str>, HashMap<(http::Method, u16), Series>>;
-
-#[derive(Clone)]
-struct Series {
-    requests: metrics::Counter,
-    latency: metrics::Histogram,
-}
-
-impl RequestMetrics {
-    fn new(service: &'static str) -> Self {
-        Self {
-            service,
-            series: std::sync::RwLock::default(),
-        }
-    }
-
-    fn record(&self, route: &str, method: &http::Method, status: u16, elapsed: Duration) {
-        use http::Method;
-        // Methods a client made up share one series: labels stay bounded.
-        let method = match *method {
-            Method::GET
-            | Method::HEAD
-            | Method::POST
-            | Method::PUT
-            | Method::PATCH
-            | Method::DELETE
-            | Method::OPTIONS => method.clone(),
-            _ => Method::from_bytes(b"OTHER").unwrap_or_default(),
-        };
-        let method = &method;
-        let key = (method.clone(), status);
-        let known = self
-            .series
-            .read()
-            .ok()
-            .and_then(|s| s.get(route).and_then(|m| m.get(&key)).cloned());
-        let series = known.unwrap_or_else(|| {
-            let labels = [
-                ("service", self.service.to_owned()),
-                ("method", method.to_string()),
-                ("route", route.to_owned()),
-                ("status", status.to_string()),
-            ];
-            let series = Series {
-                requests: metrics::counter!("http_requests_total", &labels),
-                latency: metrics::histogram!("http_request_duration_seconds", &labels[..3]),
-            };
-            if let Ok(mut all) = self.series.write() {
-                all.entry(route.into())
-                    .or_default()
-                    .insert(key, series.clone());
-            }
-            series
-        });
-        series.requests.increment(1);
-        series.latency.record(elapsed.as_secs_f64());
-    }
-}
-
-/// One log line and the request metrics per request.
-async fn access_log(
-    State(metrics): State<Arc<RequestMetrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let service = metrics.service;
-    let method = request.method().clone();
-    // What only the log line needs is copied only when it will be written.
-    let logging = tracing::enabled!(tracing::Level::INFO);
-    let (path, user_agent) = if logging {
-        let agent = request
-            .headers()
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        (request.uri().path().to_owned(), agent.to_owned())
-    } else {
-        (String::new(), String::new())
-    };
-    let matched = request.extensions().get::<MatchedPath>().cloned();
-    let response = next.run(request).await;
-    let label = response.extensions().get::<RouteLabel>().map(|l| l.0);
-    let route = matched
-        .as_ref()
-        .map(MatchedPath::as_str)
-        .or(label)
-        .unwrap_or("unmatched");
-    let status = response.status().as_u16();
-    let elapsed = started.elapsed();
-    metrics.record(route, &method, status, elapsed);
-    if logging && route != "/health" && route != "/metrics" {
-        let user = context::RequestContext::current()
-            .and_then(|c| c.user.get().cloned())
-            .unwrap_or_default();
-        tracing::info!(
-            service,
-            route,
-            user,
-            http.method = %method,
-            http.url = path,
-            http.status = u64::from(status),
-            http.latency_ms = elapsed.as_secs_f64() * 1000.0,
-            http.user_agent = user_agent,
-            "{method} {route} {status}"
-        );
-    }
-    response
-}
-
-/// Answer 503 problem+json when a request takes longer than the deadline.
-async fn deadline(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::unavailable(
-            Duration::from_secs(1),
-            "the request took too long and was abandoned",
-        )
-        .into_response(),
-    }
 }
 
 /// A service bound to its port, not yet serving.
@@ -554,6 +414,10 @@ mod tests {
     use tower::ServiceExt;
 
     fn demo() -> Service {
+        named_demo("demo")
+    }
+
+    fn named_demo(name: &'static str) -> Service {
         let router = Router::new()
             .route(
                 "/slow",
@@ -568,7 +432,7 @@ mod tests {
                     |crate::Json(v): crate::Json<serde_json::Value>| async move { crate::Json(v) },
                 ),
             );
-        Service::new("demo", router, OpenApi::default())
+        Service::new(name, router, OpenApi::default())
             .readiness(CheckFn::new("always", || async { Ok(()) }))
             .readiness(CheckFn::new("never", || async { Err("down".to_owned()) }))
     }
@@ -653,6 +517,46 @@ mod tests {
         let (status, _, body) = call(&router, "GET", "/slow", "").await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(body.contains("unavailable"));
+    }
+
+    #[tokio::test]
+    async fn every_answer_carries_the_request_ids_even_past_the_deadline() {
+        // A service name of its own: the metrics recorder is process-wide.
+        let mut config = SharedConfig::local("deadline-demo", 0);
+        config.request_timeout_secs = 0;
+        let router = named_demo("deadline-demo").router(&config);
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let request = http::Request::get("/slow")
+            .header("x-request-id", "req-42")
+            .header("traceparent", parent)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()["x-request-id"], "req-42");
+        let trace = response.headers()["traceparent"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            trace.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+            "{trace}"
+        );
+        assert_ne!(trace, parent, "a span of its own");
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["request_id"], "req-42", "{problem}");
+        let (_, _, metrics) = call(&router, "GET", "/metrics", "").await;
+        assert!(
+            metrics.lines().any(|l| l.starts_with("http_requests_total")
+                && l.contains(r#"route="/slow""#)
+                && l.contains(r#"status="503""#)
+                && l.contains(r#"service="deadline-demo""#)),
+            "{metrics}"
+        );
     }
 
     #[tokio::test]

@@ -284,7 +284,7 @@ fn too_large(limit: u64) -> ApiError {
 }
 
 fn set_forwarding(headers: &mut HeaderMap, client_ip: IpAddr, host: Option<HeaderValue>) {
-    if let Ok(v) = HeaderValue::from_str(&client_ip.to_string()) {
+    if let Ok(v) = HeaderValue::try_from(client_ip.to_string()) {
         headers.insert(HeaderName::from_static("x-forwarded-for"), v);
     }
     headers.insert(
@@ -294,13 +294,17 @@ fn set_forwarding(headers: &mut HeaderMap, client_ip: IpAddr, host: Option<Heade
     if let Some(host) = host {
         headers.insert(HeaderName::from_static("x-forwarded-host"), host);
     }
-    if let Some(ctx) = RequestContext::current() {
-        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+    let ids = RequestContext::with_current(|ctx| {
+        (
+            HeaderValue::from_str(&ctx.request_id),
+            ctx.trace.child().header_value(),
+        )
+    });
+    if let Some((request_id, traceparent)) = ids {
+        if let Ok(v) = request_id {
             headers.insert(context::REQUEST_ID.clone(), v);
         }
-        if let Ok(v) = HeaderValue::from_str(&ctx.trace.child().to_string()) {
-            headers.insert(context::TRACEPARENT.clone(), v);
-        }
+        headers.insert(context::TRACEPARENT.clone(), traceparent);
     }
 }
 
