@@ -45,7 +45,7 @@ pub struct Gateway {
     upstreams: Upstreams,
     client: HttpClient,
     auth: Arc<Authenticator>,
-    tokens: quick_cache::sync::Cache<String, (Caller, i64)>,
+    tokens: quick_cache::sync::Cache<String, Arc<Verified>>,
     limits: Limits,
     settings: Settings,
 }
@@ -193,8 +193,8 @@ async fn proxy_request(gw: &Gateway, route: Route, request: Request) -> Result<R
         .map_err(IntoResponse::into_response)?;
     let client_ip = proxy::client_ip(&request, gw.settings.trust_forwarded_for);
     let key = match (&caller, route.class) {
-        (Some(c), Class::Read | Class::Write) => format!("u:{}", c.uid),
-        _ => format!("ip:{client_ip}"),
+        (Some(c), Class::Read | Class::Write) => c.rate_key.clone(),
+        _ => Arc::from(format!("ip:{client_ip}")),
     };
     let verdict = gw.limits.for_class(route.class).check(&key);
     if gw.limits.over_capacity_sampled() {
@@ -232,12 +232,22 @@ async fn proxy_request(gw: &Gateway, route: Route, request: Request) -> Result<R
     }
 }
 
+/// A verified token's caller, cached (shared, never copied) until the
+/// token expires.
+struct Verified {
+    uid: String,
+    /// The caller's rate-limit key.
+    rate_key: Arc<str>,
+    /// When the token expires (Unix seconds).
+    exp: i64,
+}
+
 /// The verified caller, `None` on a public route without a token.
 async fn authenticate(
     gw: &Gateway,
     headers: &http::HeaderMap,
     public: bool,
-) -> Result<Option<Caller>, ApiError> {
+) -> Result<Option<Arc<Verified>>, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return if public {
             Ok(None)
@@ -251,18 +261,22 @@ async fn authenticate(
         .and_then(common::context::bearer_token)
         .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer <token>"))?;
     let now = chrono::Utc::now().timestamp();
-    if let Some((caller, exp)) = gw.tokens.get(token)
-        && exp > now
+    if let Some(verified) = gw.tokens.get(token)
+        && verified.exp > now
     {
-        RequestContext::record_user(&caller.uid);
-        return Ok(Some(caller));
+        RequestContext::record_user(&verified.uid);
+        return Ok(Some(verified));
     }
     let claims = gw.auth.primary().verify(token).await?;
     let caller = Caller::from_claims(&claims)?;
-    gw.tokens
-        .insert(token.to_owned(), (caller.clone(), claims.exp));
-    RequestContext::record_user(&caller.uid);
-    Ok(Some(caller))
+    let verified = Arc::new(Verified {
+        rate_key: Arc::from(format!("u:{}", caller.uid)),
+        uid: caller.uid,
+        exp: claims.exp,
+    });
+    gw.tokens.insert(token.to_owned(), verified.clone());
+    RequestContext::record_user(&verified.uid);
+    Ok(Some(verified))
 }
 
 /// One page with every service's API, merged from their `/openapi.json`.

@@ -5,7 +5,9 @@
 //! `Retry-After`. Keys whose state has fully replenished are evicted, so
 //! memory stays bounded.
 
+use std::io::Write as _;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -17,8 +19,12 @@ use http::HeaderValue;
 use crate::config::{Quota, Settings};
 use crate::routing::Class;
 
-type Keyed =
-    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+type Keyed = RateLimiter<
+    Arc<str>,
+    DefaultKeyedStateStore<Arc<str>>,
+    DefaultClock,
+    StateInformationMiddleware,
+>;
 
 /// One quota and its per-key state.
 pub struct Limiter {
@@ -59,8 +65,10 @@ impl Limiter {
         }
     }
 
-    pub fn check(&self, key: &str) -> Verdict {
-        match self.limiter.check_key(&key.to_owned()) {
+    /// Count one request of `key` (shared: the map copies it only when the
+    /// key is new).
+    pub fn check(&self, key: &Arc<str>) -> Verdict {
+        match self.limiter.check_key(key) {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 let per_request = Duration::from_secs(u64::from(self.quota.per_secs))
@@ -87,8 +95,15 @@ impl Limiter {
 
     fn state(&self, remaining: u32, reset: Duration) -> HeaderValue {
         let t = reset.as_secs() + u64::from(reset.subsec_nanos() > 0);
-        HeaderValue::from_str(&format!("\"{}\";r={remaining};t={t}", self.name))
-            .unwrap_or_else(|_| HeaderValue::from_static("\"default\""))
+        // Written on the stack: one allocation (the header's) per request.
+        let mut buf = [0u8; 96];
+        let mut out = std::io::Cursor::new(&mut buf[..]);
+        let written = write!(out, "\"{}\";r={remaining};t={t}", self.name).is_ok();
+        let len = usize::try_from(out.position()).unwrap_or(0);
+        written
+            .then(|| HeaderValue::from_bytes(&buf[..len]).ok())
+            .flatten()
+            .unwrap_or_else(|| HeaderValue::from_static("\"default\""))
     }
 
     /// Forget keys that are back to a full bucket.
@@ -174,13 +189,13 @@ mod tests {
             },
         );
         for _ in 0..3 {
-            assert!(l.check("k").allowed);
+            assert!(l.check(&Arc::from("k")).allowed);
         }
-        let v = l.check("k");
+        let v = l.check(&Arc::from("k"));
         assert!(!v.allowed);
         assert!(v.retry_after > Duration::ZERO && v.retry_after <= Duration::from_millis(500));
         assert_eq!(v.policy, "\"read\";q=2;w=1");
-        assert!(l.check("other").allowed, "keys are independent");
+        assert!(l.check(&Arc::from("other")).allowed, "keys are independent");
     }
 
     #[test]
@@ -194,7 +209,7 @@ mod tests {
             },
         );
         for i in 0..100 {
-            assert!(l.check(&format!("ip{i}")).allowed);
+            assert!(l.check(&Arc::from(format!("ip{i}"))).allowed);
         }
         assert_eq!(l.keys(), 100);
         std::thread::sleep(Duration::from_millis(5));
