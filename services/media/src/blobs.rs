@@ -54,7 +54,12 @@ pub struct BlobStore {
 }
 
 impl BlobStore {
-    pub fn open(config: &BlobConfig, default_root: &FsPath) -> anyhow::Result<Self> {
+    /// `metadata`: the metadata server, for Cloud Storage's access tokens.
+    pub fn open(
+        config: &BlobConfig,
+        default_root: &FsPath,
+        metadata: &url::Url,
+    ) -> anyhow::Result<Self> {
         let inner = match config {
             BlobConfig::Local { root } => {
                 let root = root.clone().unwrap_or_else(|| default_root.to_path_buf());
@@ -67,7 +72,7 @@ impl BlobStore {
                 bucket,
                 endpoint,
                 emulator,
-            } => Backend::Gcs(Gcs::new(bucket, endpoint.as_deref(), *emulator)?),
+            } => Backend::Gcs(Gcs::new(bucket, endpoint.as_deref(), *emulator, metadata)?),
         };
         Ok(Self { inner })
     }

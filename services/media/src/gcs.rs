@@ -20,9 +20,9 @@ use url::Url;
 
 /// Google's endpoint.
 pub const GOOGLE_BASE_URL: &str = "https://storage.googleapis.com";
-/// Where Cloud Run hands out the service account's access tokens.
-const METADATA_TOKEN_URL: &str =
-    "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token";
+/// Where, under the metadata server, Cloud Run hands out the service
+/// account's access tokens.
+const METADATA_TOKEN_PATH: &str = "computeMetadata/v1/instance/service-accounts/default/token";
 /// Refresh this long before a token expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 
@@ -56,7 +56,13 @@ pub struct Gcs {
     base: Url,
     bucket: String,
     /// `None` for the emulator (no authentication).
-    token: Option<Arc<Mutex<Option<Token>>>>,
+    token: Option<Arc<TokenSource>>,
+}
+
+/// The service account's access token, from the metadata server, cached.
+struct TokenSource {
+    url: Url,
+    cached: Mutex<Option<Token>>,
 }
 
 #[derive(Deserialize)]
@@ -66,9 +72,16 @@ struct TokenResponse {
 }
 
 impl Gcs {
-    /// `endpoint`: Google's API by default; `emulator`: no authentication.
-    pub fn new(bucket: &str, endpoint: Option<&str>, emulator: bool) -> anyhow::Result<Self> {
+    /// `endpoint`: Google's API by default; `emulator`: no authentication,
+    /// else access tokens from the metadata server at `metadata`.
+    pub fn new(
+        bucket: &str,
+        endpoint: Option<&str>,
+        emulator: bool,
+        metadata: &Url,
+    ) -> anyhow::Result<Self> {
         let base = Url::parse(endpoint.unwrap_or(GOOGLE_BASE_URL))?;
+        let token_url = metadata.join(METADATA_TOKEN_PATH)?;
         Ok(Self {
             http: reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(5))
@@ -76,7 +89,12 @@ impl Gcs {
                 .build()?,
             base,
             bucket: bucket.to_owned(),
-            token: (!emulator).then(|| Arc::new(Mutex::new(None))),
+            token: (!emulator).then(|| {
+                Arc::new(TokenSource {
+                    url: token_url,
+                    cached: Mutex::new(None),
+                })
+            }),
         })
     }
 
@@ -91,10 +109,10 @@ impl Gcs {
     }
 
     async fn bearer(&self) -> Result<Option<String>, GcsError> {
-        let Some(cache) = &self.token else {
+        let Some(source) = &self.token else {
             return Ok(None);
         };
-        let mut cached = cache.lock().await;
+        let mut cached = source.cached.lock().await;
         if let Some(t) = cached.as_ref()
             && t.expires_at > tokio::time::Instant::now() + TOKEN_MARGIN
         {
@@ -102,7 +120,7 @@ impl Gcs {
         }
         let response = self
             .http
-            .get(METADATA_TOKEN_URL)
+            .get(source.url.clone())
             .header("Metadata-Flavor", "Google")
             .timeout(Duration::from_secs(5))
             .send()
@@ -216,7 +234,9 @@ mod tests {
 
     #[test]
     fn object_names_are_one_encoded_segment() {
-        let gcs = Gcs::new("media", Some("http://127.0.0.1:4443"), true)
+        let metadata =
+            Url::parse("http://metadata.google.internal/").unwrap_or_else(|e| panic!("{e}"));
+        let gcs = Gcs::new("media", Some("http://127.0.0.1:4443"), true, &metadata)
             .unwrap_or_else(|e| panic!("{e}"));
         let url = gcs.url(&[
             "storage",
@@ -245,5 +265,76 @@ mod tests {
             header::HeaderValue::from_static("bytes 9-3/10"),
         );
         assert_eq!(content_range(&h), None);
+    }
+
+    /// The production path: the access token comes from the metadata
+    /// server with its required header, is sent as a bearer token, and is
+    /// fetched once for many requests until it nears expiry.
+    #[tokio::test]
+    async fn access_tokens_come_from_the_metadata_server_once() {
+        use wiremock::matchers::{header as has_header, method, path, query_param};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        let metadata = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(format!("/{METADATA_TOKEN_PATH}")))
+            .and(has_header("Metadata-Flavor", "Google"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "access_token": "ya29.test-token",
+                "expires_in": 3599,
+                "token_type": "Bearer"
+            })))
+            .expect(1)
+            .mount(&metadata)
+            .await;
+        let storage = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/storage/v1/b/media/o/originals%2Fa.jpg"))
+            .and(query_param("alt", "media"))
+            .and(has_header("authorization", "Bearer ya29.test-token"))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(b"jpeg bytes".to_vec()))
+            .expect(2)
+            .mount(&storage)
+            .await;
+        let gcs = Gcs::new(
+            "media",
+            Some(&storage.uri()),
+            false,
+            &Url::parse(&metadata.uri()).unwrap_or_else(|e| panic!("{e}")),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        for _ in 0..2 {
+            let (size, _, mut body) = gcs
+                .get("originals/a.jpg", None)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(size, 10);
+            let mut bytes = Vec::new();
+            while let Some(chunk) = body.next().await {
+                bytes.extend_from_slice(&chunk.unwrap_or_else(|e| panic!("{e}")));
+            }
+            assert_eq!(bytes, b"jpeg bytes");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_metadata_server_failure_is_a_token_error() {
+        use wiremock::matchers::method;
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        let metadata = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(500))
+            .mount(&metadata)
+            .await;
+        let gcs = Gcs::new(
+            "media",
+            Some("http://127.0.0.1:9"),
+            false,
+            &Url::parse(&metadata.uri()).unwrap_or_else(|e| panic!("{e}")),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let err = gcs.delete("originals/a.jpg").await.err();
+        assert!(matches!(err, Some(GcsError::Token(_))), "{err:?}");
     }
 }

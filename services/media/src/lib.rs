@@ -53,8 +53,12 @@ pub async fn build_with(
     let shared = &config.shared;
     let dir = shared.service_dir();
     let store = Store::open_sqlite(dir.join("media.sqlite")).context("opening the media store")?;
-    let blobs = BlobStore::open(&config.service.blobs, &dir.join("blobs"))
-        .context("opening the blob store")?;
+    let blobs = BlobStore::open(
+        &config.service.blobs,
+        &dir.join("blobs"),
+        &shared.service_auth.metadata_url,
+    )
+    .context("opening the blob store")?;
     let state = AppState {
         media: store.collection(),
         store: store.clone(),
