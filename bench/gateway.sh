@@ -96,15 +96,28 @@ for name in direct gateway gateway-own nginx; do
   wrk -t1 -c"$CONNS" -d2s -H "authorization: Bearer $TOKEN" "${TARGET[$name]}" >/dev/null # warm-up
 done
 
+# CPU time of the proxy's own processes (user + system clock ticks), for the
+# contenders that run alone in theirs: a steadier figure than rps when wrk,
+# the services and the proxy share two cores.
+NGINX_PIDS=$(pgrep -f "nginx: worker process" | tr '\n' ' ')
+declare -A PROXY_PIDS=([gateway-own]="$GW_PID" [nginx]="$NGINX_PIDS")
+ticks() { local t=0 pid; for pid in "$@"; do t=$(( t + $(awk '{print $14 + $15}' "/proc/$pid/stat") )); done; echo "$t"; }
+HZ=$(getconf CLK_TCK)
+
 RESULTS=$WORK/results.txt
 for round in $(seq "$ROUNDS"); do
   for name in direct gateway gateway-own nginx; do
+    pids=${PROXY_PIDS[$name]:-}
+    [[ -n $pids ]] && t0=$(ticks $pids)
     out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -H "authorization: Bearer $TOKEN" "${TARGET[$name]}")
     echo "$out" | grep -q 'Non-2xx' && { echo "$name: non-2xx answers" >&2; echo "$out" >&2; exit 1; }
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p50=$(echo "$out" | awk '$1=="50%" {print $2}')
     p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-    echo "$round $name $rps $p50 $p99" | tee -a "$RESULTS"
+    sent=$(echo "$out" | awk '/requests in/ {print $1}')
+    cpu=-
+    [[ -n $pids ]] && cpu=$(awk -v t=$(( $(ticks $pids) - t0 )) -v hz="$HZ" -v n="$sent" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+    echo "$round $name $rps $p50 $p99 $cpu" | tee -a "$RESULTS"
   done
 done
 
@@ -116,14 +129,17 @@ def ms(v):
             return float(v[: -len(unit)]) * f
     return float(v)
 rows = [l.split() for l in open(sys.argv[1])]
-by = {}
-for _, name, rps, p50, p99 in rows:
+by, cpu = {}, {}
+for _, name, rps, p50, p99, us in rows:
     by.setdefault(name, []).append((float(rps), ms(p50), ms(p99)))
+    if us != "-":
+        cpu.setdefault(name, []).append(float(us))
 med = {n: tuple(statistics.median(x[i] for x in v) for i in range(3)) for n, v in by.items()}
-print(f"\n{'target':<11} {'rps':>10} {'p50 ms':>8} {'p99 ms':>8}   (median of {len(by['direct'])} rounds)")
+print(f"\n{'target':<11} {'rps':>10} {'p50 ms':>8} {'p99 ms':>8} {'proxy CPU':>12}   (median of {len(by['direct'])} rounds)")
 for n in ("direct", "gateway", "gateway-own", "nginx"):
     r, a, b = med[n]
-    print(f"{n:<11} {r:>10.0f} {a:>8.3f} {b:>8.3f}")
+    c = f"{statistics.median(cpu[n]):.2f} us/req" if n in cpu else "-"
+    print(f"{n:<11} {r:>10.0f} {a:>8.3f} {b:>8.3f} {c:>12}")
 d, x = med["direct"], med["nginx"]
 for n in ("gateway", "gateway-own"):
     g = med[n]
