@@ -343,10 +343,9 @@ impl ServiceClient {
         if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
             headers.insert(context::REQUEST_ID.clone(), v);
         }
-        headers.insert(
-            context::TRACEPARENT.clone(),
-            ctx.trace.child().header_value(),
-        );
+        if let Some(v) = ctx.trace.child().header_value() {
+            headers.insert(context::TRACEPARENT.clone(), v);
+        }
         if let Some(key) = &options.idempotency_key
             && let Ok(v) = HeaderValue::from_str(key)
         {

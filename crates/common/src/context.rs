@@ -80,6 +80,11 @@ impl RequestContext {
         let _ = CURRENT.try_with(|c| c.user.set(uid.to_owned()));
     }
 
+    /// Run `f` with this context as the current one.
+    pub fn enter<R>(self, f: impl FnOnce() -> R) -> R {
+        CURRENT.sync_scope(self, f)
+    }
+
     /// `fut`, run with this context as the current one.
     pub fn scope<F: Future>(self, fut: F) -> TaskLocalFuture<RequestContext, F> {
         CURRENT.scope(self, fut)
@@ -185,14 +190,12 @@ impl TraceParent {
     pub fn span_id_hex(&self) -> String {
         hex::encode(self.span_id)
     }
-}
 
-impl TraceParent {
     /// The `traceparent` header, written without going through strings
-    /// (it is set twice on every proxied request).
-    pub fn header_value(&self) -> HeaderValue {
-        let bytes = self.encode();
-        HeaderValue::from_bytes(&bytes).unwrap_or_else(|_| unreachable!("hex digits and dashes"))
+    /// (it is set twice on every proxied request). Always `Some`: the
+    /// bytes are hex digits and dashes.
+    pub fn header_value(&self) -> Option<HeaderValue> {
+        HeaderValue::from_bytes(&self.encode()).ok()
     }
 
     /// `00-<32 hex>-<16 hex>-<2 hex>`.
@@ -235,7 +238,7 @@ mod tests {
         let s = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         let tp = TraceParent::parse(s).unwrap_or_else(|| panic!("valid"));
         assert_eq!(tp.to_string(), s);
-        assert_eq!(tp.header_value(), s);
+        assert_eq!(tp.header_value().unwrap_or_else(|| panic!("valid")), s);
         assert!(tp.sampled);
         let child = tp.child();
         assert_eq!(child.trace_id, tp.trace_id);

@@ -559,6 +559,57 @@ mod tests {
         );
     }
 
+    /// A log sink for one test.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_access_log_line_carries_the_request_ids() {
+        let lines = Lines::default();
+        let sink = lines.clone();
+        let subscriber = crate::telemetry::subscriber(
+            crate::config::LogFormat::Json,
+            "info",
+            Some("proj".to_owned()),
+            move || sink.clone(),
+        );
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let router = named_demo("log-demo").router(&SharedConfig::local("log-demo", 0));
+        let request = http::Request::post("/echo")
+            .header("x-request-id", "req-log-7")
+            .header(
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(r#"{"a":1}"#))
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let out = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = out
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|l| l["route"] == "/echo")
+            .unwrap_or_else(|| panic!("no access log line in {out}"));
+        assert_eq!(line["request_id"], "req-log-7", "{line}");
+        assert_eq!(
+            line["logging.googleapis.com/trace"],
+            "projects/proj/traces/4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(line["httpRequest"]["status"], 200, "{line}");
+    }
+
     #[tokio::test]
     async fn shutdown_lets_in_flight_requests_finish() {
         let config = SharedConfig::local("demo", 0);

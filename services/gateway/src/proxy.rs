@@ -304,7 +304,9 @@ fn set_forwarding(headers: &mut HeaderMap, client_ip: IpAddr, host: Option<Heade
         if let Ok(v) = request_id {
             headers.insert(context::REQUEST_ID.clone(), v);
         }
-        headers.insert(context::TRACEPARENT.clone(), traceparent);
+        if let Some(v) = traceparent {
+            headers.insert(context::TRACEPARENT.clone(), v);
+        }
     }
 }
 

@@ -168,23 +168,30 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let mut response = ready!(this.inner.as_mut().poll(cx));
-        let context = this.inner.take_value();
-        if let Some(finish) = this.state.take() {
-            finish.record(&response, context.as_ref());
-        }
-        if let Some(context) = context {
-            let headers = response.headers_mut();
-            if let Ok(v) = HeaderValue::try_from(context.request_id) {
-                headers.insert(context::REQUEST_ID.clone(), v);
+        let finish = this.state.take();
+        let Some(context) = this.inner.take_value() else {
+            if let Some(finish) = finish {
+                finish.record(&response);
             }
-            headers.insert(context::TRACEPARENT.clone(), context.trace.header_value());
+            return Poll::Ready(Ok(response));
+        };
+        let headers = response.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&context.request_id) {
+            headers.insert(context::REQUEST_ID.clone(), v);
+        }
+        if let Some(v) = context.trace.header_value() {
+            headers.insert(context::TRACEPARENT.clone(), v);
+        }
+        // Inside the request's context: the log line carries its ids.
+        if let Some(finish) = finish {
+            context.enter(|| finish.record(&response));
         }
         Poll::Ready(Ok(response))
     }
 }
 
 impl Finish {
-    fn record(self, response: &Response, context: Option<&RequestContext>) {
+    fn record(self, response: &Response) {
         let label = response.extensions().get::<RouteLabel>().map(|l| l.0);
         let route = self
             .matched
@@ -199,9 +206,9 @@ impl Finish {
         if route == "/health" || route == "/metrics" {
             return;
         }
-        let user = context
-            .and_then(|c| c.user.get())
-            .map_or("", String::as_str);
+        let user = RequestContext::with_current(|c| c.user.get().cloned())
+            .flatten()
+            .unwrap_or_default();
         let method = &self.method;
         tracing::info!(
             service = self.metrics.service,
