@@ -99,7 +99,7 @@ done
 # CPU time of the proxy's own processes (user + system clock ticks), for the
 # contenders that run alone in theirs: a steadier figure than rps when wrk,
 # the services and the proxy share two cores.
-NGINX_PIDS=$(pgrep -f "nginx: worker process" | tr '\n' ' ')
+NGINX_PIDS=$(pgrep -P "$(cat "$WORK/nginx.pid")" | tr '\n' ' ') # this nginx's workers only
 declare -A PROXY_PIDS=([gateway-own]="$GW_PID" [nginx]="$NGINX_PIDS")
 ticks() { local t=0 pid; for pid in "$@"; do t=$(( t + $(awk '{print $14 + $15}' "/proc/$pid/stat") )); done; echo "$t"; }
 HZ=$(getconf CLK_TCK)

@@ -106,7 +106,8 @@ pub struct ServiceAuthConfig {
     pub auth_url: Url,
     /// This service's secret (mode `secret`).
     pub secret: Option<SecretString>,
-    /// The metadata server (mode `metadata`).
+    /// The metadata server: ID tokens in mode `metadata`, and the access
+    /// tokens of the media service's Cloud Storage backend in any mode.
     pub metadata_url: Url,
 }
 

@@ -169,6 +169,8 @@ where
         let mut this = self.project();
         let mut response = ready!(this.inner.as_mut().poll(cx));
         let finish = this.state.take();
+        // Once the inner future is done the context is handed back; `None`
+        // only if it was already taken, which a finished future never is.
         let Some(context) = this.inner.take_value() else {
             if let Some(finish) = finish {
                 finish.record(&response);
