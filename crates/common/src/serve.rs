@@ -559,29 +559,14 @@ mod tests {
         );
     }
 
-    /// A log sink for one test.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn the_access_log_line_carries_the_request_ids() {
-        let lines = Lines::default();
-        let sink = lines.clone();
+        let lines = crate::telemetry::tests::Buffer::default();
         let subscriber = crate::telemetry::subscriber(
             crate::config::LogFormat::Json,
             "info",
             Some("proj".to_owned()),
-            move || sink.clone(),
+            lines.clone(),
         );
         let _guard = tracing::subscriber::set_default(subscriber);
         let router = named_demo("log-demo").router(&SharedConfig::local("log-demo", 0));
@@ -596,7 +581,7 @@ mod tests {
             .unwrap();
         let response = router.oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-        let out = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let out = lines.text();
         let line: serde_json::Value = out
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

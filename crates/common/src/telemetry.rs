@@ -234,12 +234,21 @@ impl FieldMap {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
 
+    /// A log sink for tests: what the subscriber wrote, kept in memory.
     #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Buffer {
+        /// Everything written so far.
+        pub(crate) fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
     impl std::io::Write for Buffer {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             self.0.lock().unwrap().extend_from_slice(buf);
@@ -275,7 +284,7 @@ mod tests {
             });
         })
         .await;
-        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let out = buf.text();
         let line: Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(line["severity"], "WARNING");
         assert_eq!(line["message"], "served");
@@ -295,7 +304,7 @@ mod tests {
         let buf = Buffer::default();
         let sub = subscriber(LogFormat::Text, "info", None, buf.clone());
         tracing::subscriber::with_default(sub, || tracing::info!(count = 3, "hello"));
-        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let out = buf.text();
         assert!(
             out.contains("INFO") && out.contains("hello count=3"),
             "{out}"
