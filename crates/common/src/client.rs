@@ -340,9 +340,7 @@ impl ServiceClient {
         let service = self.inner.service;
         let mut headers = options.headers.clone();
         let ctx = RequestContext::current().unwrap_or_else(RequestContext::new_root);
-        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-            headers.insert(context::REQUEST_ID.clone(), v);
-        }
+        headers.insert(context::REQUEST_ID.clone(), ctx.request_id.header_value());
         if let Some(v) = ctx.trace.child().header_value() {
             headers.insert(context::TRACEPARENT.clone(), v);
         }
@@ -351,27 +349,25 @@ impl ServiceClient {
         {
             headers.insert(IDEMPOTENCY_KEY.clone(), v);
         }
-        let token = match (&ctx.bearer, options.as_service) {
-            (Some(user_token), false) => Some(user_token.clone()),
+        let authorization = match (&ctx.authorization, options.as_service) {
+            // The caller's own header, passed on as it came.
+            (Some(caller), false) => Some(caller.clone()),
             _ => match &self.inner.tokens {
                 Some(tokens) => {
                     let audience = origin(url);
-                    Some(
-                        tokens
-                            .token(&audience)
-                            .await
-                            .map_err(|e| ClientError::Token {
-                                service,
-                                reason: e.to_string(),
-                            })?,
-                    )
+                    let token = tokens
+                        .token(&audience)
+                        .await
+                        .map_err(|e| ClientError::Token {
+                            service,
+                            reason: e.to_string(),
+                        })?;
+                    HeaderValue::from_str(&format!("Bearer {token}")).ok()
                 }
                 None => None,
             },
         };
-        if let Some(token) = token
-            && let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}"))
-        {
+        if let Some(v) = authorization {
             headers.insert(http::header::AUTHORIZATION, v);
         }
         Ok(headers)
@@ -496,7 +492,7 @@ mod tests {
             .mount(&server)
             .await;
         let mut ctx = RequestContext::new_root();
-        ctx.bearer = Some("user-token".into());
+        ctx.authorization = Some(HeaderValue::from_static("Bearer user-token"));
         let err = ctx
             .scope(client(&server).get_json::<serde_json::Value>("/products/p1"))
             .await

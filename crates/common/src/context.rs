@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
 use http::HeaderValue;
@@ -27,11 +28,11 @@ tokio::task_local! {
 /// What one request carries through the services.
 #[derive(Clone)]
 pub struct RequestContext {
-    pub request_id: String,
+    pub request_id: RequestId,
     pub trace: TraceParent,
-    /// The bearer token the caller presented, passed on to other services
-    /// so that they act on the caller's behalf.
-    pub bearer: Option<String>,
+    /// The caller's `Authorization: Bearer …` header as it came in, passed
+    /// on to other services so that they act on the caller's behalf.
+    pub authorization: Option<HeaderValue>,
     /// The authenticated caller's uid, once an extractor has verified it
     /// (for the access log).
     pub user: Arc<OnceLock<String>>,
@@ -42,7 +43,10 @@ impl fmt::Debug for RequestContext {
         f.debug_struct("RequestContext")
             .field("request_id", &self.request_id)
             .field("trace", &self.trace)
-            .field("bearer", &self.bearer.as_ref().map(|_| "[redacted]"))
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }
@@ -52,9 +56,9 @@ impl RequestContext {
     /// a consumer), with new ids and no caller token.
     pub fn new_root() -> Self {
         Self {
-            request_id: new_request_id(),
+            request_id: RequestId::new(),
             trace: TraceParent::new_root(),
-            bearer: None,
+            authorization: None,
             user: Arc::default(),
         }
     }
@@ -72,7 +76,7 @@ impl RequestContext {
 
     /// The request id of the running task, if any.
     pub fn current_request_id() -> Option<String> {
-        CURRENT.try_with(|c| c.request_id.clone()).ok()
+        CURRENT.try_with(|c| c.request_id.to_string()).ok()
     }
 
     /// Record the verified caller of the running request.
@@ -94,23 +98,22 @@ impl RequestContext {
     pub fn from_headers(headers: &http::HeaderMap) -> Self {
         let request_id = headers
             .get(&REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| is_valid_request_id(v))
-            .map_or_else(new_request_id, str::to_owned);
+            .and_then(RequestId::accept)
+            .unwrap_or_else(RequestId::new);
         let trace = headers
             .get(&TRACEPARENT)
             .and_then(|v| v.to_str().ok())
             .and_then(TraceParent::parse)
             .map_or_else(TraceParent::new_root, |parent| parent.child());
-        let bearer = headers
+        // The header value is shared with the request, not copied.
+        let authorization = headers
             .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer_token)
-            .map(str::to_owned);
+            .filter(|v| v.to_str().ok().and_then(bearer_token).is_some())
+            .cloned();
         Self {
             request_id,
             trace,
-            bearer,
+            authorization,
             user: Arc::default(),
         }
     }
@@ -123,16 +126,80 @@ pub fn bearer_token(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-fn new_request_id() -> String {
-    // The thread-local CSPRNG: no system call per request.
-    format!("{:032x}", rand::rng().random::<u128>())
+/// A request's id: 1 to 128 characters of `[A-Za-z0-9._:-]`. Kept as the
+/// header value it travels in, so that setting it on the upstream request
+/// and on the response copies nothing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    /// A fresh id: 32 random hex digits, from the thread-local CSPRNG (no
+    /// system call per request).
+    pub fn new() -> Self {
+        let mut hex = [0u8; 32];
+        // Cannot fail: 32 hex digits for 16 bytes.
+        let _ = hex::encode_to_slice(rand::rng().random::<u128>().to_be_bytes(), &mut hex);
+        Self(HeaderValue::from_bytes(&hex).unwrap_or_else(|_| HeaderValue::from_static("0")))
+    }
+
+    /// The id a client or another service sent, if it is a valid one.
+    fn accept(value: &HeaderValue) -> Option<Self> {
+        let bytes = value.as_bytes();
+        let valid = !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID_LEN
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+        valid.then(|| Self(value.clone()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Never empty: only ASCII is ever accepted or generated.
+        self.0.to_str().unwrap_or_default()
+    }
+
+    /// The `X-Request-Id` header value (a reference-counted clone).
+    pub fn header_value(&self) -> HeaderValue {
+        self.0.clone()
+    }
 }
 
-fn is_valid_request_id(v: &str) -> bool {
-    !v.is_empty()
-        && v.len() <= MAX_REQUEST_ID_LEN
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+impl Default for RequestId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Deref for RequestId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq<str> for RequestId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for RequestId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// A W3C trace context (`version-traceid-spanid-flags`).
@@ -270,6 +337,35 @@ mod tests {
         assert_ne!(
             RequestContext::from_headers(&h).request_id,
             "bad id\twith spaces"
+        );
+    }
+
+    #[test]
+    fn new_request_ids_are_random_hex_and_long_ones_are_replaced() {
+        let (a, b) = (RequestId::new(), RequestId::new());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        let mut h = http::HeaderMap::new();
+        let long = "a".repeat(MAX_REQUEST_ID_LEN + 1);
+        h.insert(&REQUEST_ID, HeaderValue::from_str(&long).unwrap());
+        let ctx = RequestContext::from_headers(&h);
+        assert_ne!(ctx.request_id, long.as_str());
+        assert_eq!(ctx.request_id.header_value(), ctx.request_id.as_str());
+    }
+
+    #[test]
+    fn only_a_bearer_authorization_is_kept_to_pass_on() {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            AUTHORIZATION,
+            HeaderValue::from_static("Basic dXNlcjpwYXNz"),
+        );
+        assert!(RequestContext::from_headers(&h).authorization.is_none());
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        assert_eq!(
+            RequestContext::from_headers(&h).authorization.unwrap(),
+            "Bearer abc"
         );
     }
 

@@ -388,7 +388,7 @@ mod tests {
             .check(false, "price.amount", "out_of_range", "too big");
         let err = v.finish().unwrap_err();
         let ctx = RequestContext::new_root();
-        let id = ctx.request_id.clone();
+        let id = ctx.request_id.to_string();
         let (status, headers, problem) = ctx
             .scope(async { body_of(err.into_response()).await })
             .await;

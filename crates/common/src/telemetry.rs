@@ -160,7 +160,7 @@ impl CloudLoggingFormat {
             out.insert("httpRequest".into(), Value::Object(http));
         }
         if let Some(ctx) = RequestContext::current() {
-            out.insert("request_id".into(), Value::from(ctx.request_id));
+            out.insert("request_id".into(), Value::from(ctx.request_id.as_str()));
             let trace = ctx.trace.trace_id_hex();
             let trace = match &self.project {
                 Some(p) => format!("projects/{p}/traces/{trace}"),
@@ -271,7 +271,7 @@ pub(crate) mod tests {
         let sub = subscriber(LogFormat::Json, "info", Some("proj".into()), buf.clone());
         let ctx = RequestContext::new_root();
         let expected_trace = format!("projects/proj/traces/{}", ctx.trace.trace_id_hex());
-        let id = ctx.request_id.clone();
+        let id = ctx.request_id.to_string();
         ctx.scope(async {
             tracing::subscriber::with_default(sub, || {
                 tracing::warn!(

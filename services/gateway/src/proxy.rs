@@ -76,17 +76,20 @@ impl Upstream {
 pub type Upstreams = BTreeMap<&'static str, Upstream>;
 
 /// Headers that describe one connection, not the message.
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+    )
+}
 
 /// Headers only the platform may set; a client's are dropped.
 fn is_identity_header(name: &HeaderName) -> bool {
@@ -101,7 +104,11 @@ fn is_identity_header(name: &HeaderName) -> bool {
         )
 }
 
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
+/// Drop the hop-by-hop headers, those `Connection` names, and with
+/// `identity` the identity headers a client sent. One pass over the names
+/// that are there (a message usually has none to drop) rather than a
+/// lookup for every name that might be.
+fn strip(headers: &mut HeaderMap, identity: bool) {
     let listed: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -109,12 +116,12 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .flat_map(|v| v.split(','))
         .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
         .collect();
-    for name in HOP_BY_HOP
-        .iter()
-        .copied()
-        .map(HeaderName::from_static)
-        .chain(listed)
-    {
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| is_hop_by_hop(n) || (identity && is_identity_header(n)) || listed.contains(n))
+        .cloned()
+        .collect();
+    for name in doomed {
         headers.remove(name);
     }
 }
@@ -148,18 +155,8 @@ pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, ApiEr
         breaker: &f.upstream.breaker,
         reported: false,
     };
-    let original_host = parts.headers.get(header::HOST).cloned();
-    strip_hop_by_hop(&mut parts.headers);
-    let identity: Vec<HeaderName> = parts
-        .headers
-        .keys()
-        .filter(|n| is_identity_header(n))
-        .cloned()
-        .collect();
-    for name in identity {
-        parts.headers.remove(name);
-    }
-    parts.headers.remove(header::HOST);
+    let original_host = parts.headers.remove(header::HOST);
+    strip(&mut parts.headers, true);
     set_forwarding(&mut parts.headers, f.client_ip, original_host);
     let path_and_query = parts
         .uri
@@ -183,7 +180,7 @@ pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, ApiEr
                 outcome.success();
             }
             let (mut parts, body) = response.into_parts();
-            strip_hop_by_hop(&mut parts.headers);
+            strip(&mut parts.headers, false);
             Ok(Response::from_parts(parts, Body::new(body)))
         }
         Err(Failure::Timeout) => {
@@ -284,7 +281,7 @@ fn too_large(limit: u64) -> ApiError {
 }
 
 fn set_forwarding(headers: &mut HeaderMap, client_ip: IpAddr, host: Option<HeaderValue>) {
-    if let Ok(v) = HeaderValue::try_from(client_ip.to_string()) {
+    if let Some(v) = ip_header_value(client_ip) {
         headers.insert(HeaderName::from_static("x-forwarded-for"), v);
     }
     headers.insert(
@@ -296,18 +293,45 @@ fn set_forwarding(headers: &mut HeaderMap, client_ip: IpAddr, host: Option<Heade
     }
     let ids = RequestContext::with_current(|ctx| {
         (
-            HeaderValue::from_str(&ctx.request_id),
+            ctx.request_id.header_value(),
             ctx.trace.child().header_value(),
         )
     });
     if let Some((request_id, traceparent)) = ids {
-        if let Ok(v) = request_id {
-            headers.insert(context::REQUEST_ID.clone(), v);
-        }
+        headers.insert(context::REQUEST_ID.clone(), request_id);
         if let Some(v) = traceparent {
             headers.insert(context::TRACEPARENT.clone(), v);
         }
     }
+}
+
+/// An address as a header value; IPv4 (every client on loopback or behind
+/// Cloud Run's front end) without going through the formatter.
+fn ip_header_value(ip: IpAddr) -> Option<HeaderValue> {
+    let IpAddr::V4(v4) = ip else {
+        return HeaderValue::try_from(ip.to_string()).ok();
+    };
+    let mut out = [0u8; 15];
+    let mut len = 0;
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out[len] = b'.';
+            len += 1;
+        }
+        let digits = [octet / 100, octet / 10 % 10, octet % 10];
+        let skip = if octet >= 100 {
+            0
+        } else if octet >= 10 {
+            1
+        } else {
+            2
+        };
+        for d in &digits[skip..] {
+            out[len] = b'0' + d;
+            len += 1;
+        }
+    }
+    HeaderValue::from_bytes(&out[..len]).ok()
 }
 
 /// The client's address: the peer, or with a trusted front end the last
@@ -342,4 +366,59 @@ pub fn with_headers(mut response: Response, headers: &[(HeaderName, HeaderValue)
 /// Make sure an error answer is a response.
 pub fn error_response(err: ApiError) -> Response {
     err.into_response()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_written_as_the_standard_library_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.9.99.100",
+            "255.255.255.255",
+            "1.20.199.7",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_header_value(ip).unwrap(), ip.to_string().as_str());
+        }
+    }
+
+    #[test]
+    fn hop_by_hop_and_listed_headers_go_and_identity_headers_only_from_requests() {
+        let message = || {
+            let mut h = HeaderMap::new();
+            for (name, value) in [
+                ("connection", "keep-alive, x-secret-hop"),
+                ("keep-alive", "timeout=5"),
+                ("x-secret-hop", "1"),
+                ("te", "trailers"),
+                ("x-user-id", "admin"),
+                ("forwarded", "for=6.6.6.6"),
+                ("accept", "application/json"),
+                ("etag", "\"v1\""),
+            ] {
+                h.append(
+                    HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                );
+            }
+            h
+        };
+        let mut request = message();
+        strip(&mut request, true);
+        let mut kept: Vec<_> = request.keys().map(HeaderName::as_str).collect();
+        kept.sort_unstable();
+        assert_eq!(kept, ["accept", "etag"]);
+        let mut response = message();
+        strip(&mut response, false);
+        let mut kept: Vec<_> = response.keys().map(HeaderName::as_str).collect();
+        kept.sort_unstable();
+        assert_eq!(kept, ["accept", "etag", "forwarded", "x-user-id"]);
+    }
 }

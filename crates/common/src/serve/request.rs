@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::FutureExt as _;
 use futures::future::Map;
-use http::{HeaderValue, Method};
+use http::Method;
 use tokio::task::futures::TaskLocalFuture;
 use tokio::time::Timeout;
 use tokio::time::error::Elapsed;
@@ -178,9 +178,10 @@ where
             return Poll::Ready(Ok(response));
         };
         let headers = response.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&context.request_id) {
-            headers.insert(context::REQUEST_ID.clone(), v);
-        }
+        headers.insert(
+            context::REQUEST_ID.clone(),
+            context.request_id.header_value(),
+        );
         if let Some(v) = context.trace.header_value() {
             headers.insert(context::TRACEPARENT.clone(), v);
         }
