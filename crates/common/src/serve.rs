@@ -1,8 +1,9 @@
-//! `serve()`: how every service runs. One middleware stack (request context
-//! → access log and metrics → sensitive headers → timeout → compression →
+//! `serve()`: how every service runs. One middleware stack (request context,
+//! deadline, access log and metrics → sensitive headers → compression →
 //! body limit), the operational routes (`/health`, `/ready`, `/metrics`,
-//! `/openapi.json`, `/docs`), background tasks, and a graceful drain on
-//! SIGTERM bounded by the configured grace period.
+//! `/openapi.json`, `/docs`), an optional front that answers the requests
+//! it claims ahead of the router (the gateway's proxy), background tasks,
+//! and a graceful drain on SIGTERM bounded by the configured grace period.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -30,8 +31,10 @@ use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_scalar::{Scalar, Servable};
 
+mod app;
 mod request;
 
+pub use app::{App, Front, FrontFuture};
 pub use request::RouteLabel;
 
 use crate::config::SharedConfig;
@@ -88,7 +91,7 @@ pub struct Service {
     openapi: OpenApi,
     checks: Vec<Arc<dyn ReadinessCheck>>,
     tasks: Vec<(&'static str, TaskFn)>,
-    own_fallback: bool,
+    front: Option<Arc<dyn Front>>,
     body_limit: Option<usize>,
 }
 
@@ -112,7 +115,7 @@ impl Service {
             openapi,
             checks: Vec::new(),
             tasks: Vec::new(),
-            own_fallback: false,
+            front: None,
             body_limit: None,
         }
     }
@@ -124,10 +127,10 @@ impl Service {
         self
     }
 
-    /// The router answers every unknown route itself (the gateway's proxy);
-    /// keep its fallback instead of the 404 problem.
-    pub fn with_own_fallback(mut self) -> Self {
-        self.own_fallback = true;
+    /// Let `front` answer the requests it claims, ahead of the router
+    /// (the gateway's proxy).
+    pub fn with_front(mut self, front: Arc<dyn Front>) -> Self {
+        self.front = Some(front);
         self
     }
 
@@ -165,9 +168,10 @@ impl Service {
         self
     }
 
-    /// The complete router: service routes, operational routes, fallbacks
-    /// and the middleware stack. Tests drive it with `oneshot`.
-    pub fn router(&self, config: &SharedConfig) -> Router {
+    /// The complete service: the front if any, then the service routes,
+    /// operational routes and fallbacks, all inside the middleware stack.
+    /// Tests drive it with `oneshot`.
+    pub fn app(&self, config: &SharedConfig) -> App {
         let _ = prometheus();
         let ops = Router::new()
             .route("/health", get(health))
@@ -179,30 +183,38 @@ impl Service {
                 openapi: self.openapi.clone(),
             })))
             .merge(Scalar::with_url("/docs", self.openapi.clone()));
-        let timeout = config.request_timeout();
-        let service = self.name;
-        let router = self.router.clone().merge(ops);
-        let router = if self.own_fallback {
-            router
-        } else {
-            router.fallback(extract::not_found)
-        };
-        router
+        let requests = RequestLayer::new(self.name, config.request_timeout());
+        let sensitive = SetSensitiveRequestHeadersLayer::new([
+            AUTHORIZATION,
+            COOKIE,
+            SET_COOKIE,
+            HeaderName::from_static("x-service-secret"),
+        ]);
+        let router = self
+            .router
+            .clone()
+            .merge(ops)
+            .fallback(extract::not_found)
             .method_not_allowed_fallback(extract::method_not_allowed)
             .layer(
                 ServiceBuilder::new()
-                    .layer(RequestLayer::new(service, timeout))
-                    .layer(SetSensitiveRequestHeadersLayer::new([
-                        AUTHORIZATION,
-                        COOKIE,
-                        SET_COOKIE,
-                        HeaderName::from_static("x-service-secret"),
-                    ]))
+                    .layer(requests.clone())
+                    .layer(sensitive.clone())
                     .layer(CompressionLayer::new())
                     .layer(DefaultBodyLimit::max(
                         self.body_limit.unwrap_or(config.body_limit_bytes),
                     )),
-            )
+            );
+        // The front limits its own bodies: it streams them on.
+        let front = self.front.as_ref().map(|front| {
+            let stack = ServiceBuilder::new()
+                .layer(requests)
+                .layer(sensitive)
+                .layer(CompressionLayer::new())
+                .service(app::FrontService(front.clone()));
+            (front.clone(), stack)
+        });
+        App { router, front }
     }
 }
 
@@ -287,7 +299,7 @@ async fn metrics_text() -> Response {
 pub struct Server {
     listener: TcpListener,
     service: Service,
-    router: Router,
+    app: App,
     grace: Duration,
 }
 
@@ -304,11 +316,11 @@ impl Server {
     /// Serve on a listener bound by the caller (the launcher binds every
     /// port first so that services can be told each other's addresses).
     pub fn with_listener(service: Service, config: &SharedConfig, listener: TcpListener) -> Self {
-        let router = service.router(config);
+        let app = service.app(config);
         Self {
             listener,
             service,
-            router,
+            app,
             grace: Duration::from_secs(config.shutdown_grace_secs),
         }
     }
@@ -327,7 +339,7 @@ impl Server {
         let Server {
             listener,
             service,
-            router,
+            app,
             grace,
         } = self;
         let name = service.name;
@@ -348,7 +360,7 @@ impl Server {
         });
         let server = axum::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
         )
         .with_graceful_shutdown(async move { stop.cancelled().await });
         let server = tokio::spawn(async move { server.await });
@@ -438,7 +450,7 @@ mod tests {
     }
 
     async fn call(
-        router: &Router,
+        app: &App,
         method: &str,
         path: &str,
         body: &'static str,
@@ -449,7 +461,7 @@ mod tests {
             .header("content-type", "application/json")
             .body(axum::body::Body::from(body))
             .unwrap();
-        let response = router.clone().oneshot(request).await.unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = http_body_util::BodyExt::collect(response.into_body())
@@ -466,29 +478,29 @@ mod tests {
     #[tokio::test]
     async fn operational_routes_answer_and_unknown_routes_are_problems() {
         let config = SharedConfig::local("demo", 0);
-        let router = demo().router(&config);
-        let (status, headers, _) = call(&router, "GET", "/health", "").await;
+        let app = demo().app(&config);
+        let (status, headers, _) = call(&app, "GET", "/health", "").await;
         assert_eq!(status, StatusCode::OK);
         assert!(headers.contains_key("x-request-id"));
         assert!(headers.contains_key("traceparent"));
-        let (status, _, body) = call(&router, "GET", "/ready", "").await;
+        let (status, _, body) = call(&app, "GET", "/ready", "").await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(
             body.contains(r#""never":"down""#) && body.contains(r#""always":"ok""#),
             "{body}"
         );
-        let (status, _, body) = call(&router, "GET", "/openapi.json", "").await;
+        let (status, _, body) = call(&app, "GET", "/openapi.json", "").await;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("CraftChain demo service"));
-        assert_eq!(call(&router, "GET", "/docs", "").await.0, StatusCode::OK);
-        let (status, headers, body) = call(&router, "GET", "/nope", "").await;
+        assert_eq!(call(&app, "GET", "/docs", "").await.0, StatusCode::OK);
+        let (status, headers, body) = call(&app, "GET", "/nope", "").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(headers["content-type"], crate::error::PROBLEM_JSON);
         assert!(body.contains("route_not_found"));
-        let (status, _, body) = call(&router, "DELETE", "/echo", "").await;
+        let (status, _, body) = call(&app, "DELETE", "/echo", "").await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
         assert!(body.contains("method_not_allowed"));
-        let (_, _, metrics) = call(&router, "GET", "/metrics", "").await;
+        let (_, _, metrics) = call(&app, "GET", "/metrics", "").await;
         assert!(metrics.contains("http_requests_total"), "{metrics}");
     }
 
@@ -496,9 +508,9 @@ mod tests {
     async fn oversized_bodies_are_413_and_slow_requests_503_problems() {
         let mut config = SharedConfig::local("demo", 0);
         config.body_limit_bytes = 16;
-        let router = demo().router(&config);
+        let app = demo().app(&config);
         let (status, headers, body) = call(
-            &router,
+            &app,
             "POST",
             "/echo",
             r#"{"a":"0123456789012345678901234567890"}"#,
@@ -507,14 +519,14 @@ mod tests {
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
         assert_eq!(headers["content-type"], crate::error::PROBLEM_JSON);
         assert_eq!(
-            call(&router, "POST", "/echo", r#"{"a":1}"#).await.0,
+            call(&app, "POST", "/echo", r#"{"a":1}"#).await.0,
             StatusCode::OK
         );
 
         let mut config = SharedConfig::local("demo", 0);
         config.request_timeout_secs = 0;
-        let router = demo().router(&config);
-        let (status, _, body) = call(&router, "GET", "/slow", "").await;
+        let app = demo().app(&config);
+        let (status, _, body) = call(&app, "GET", "/slow", "").await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(body.contains("unavailable"));
     }
@@ -524,14 +536,14 @@ mod tests {
         // A service name of its own: the metrics recorder is process-wide.
         let mut config = SharedConfig::local("deadline-demo", 0);
         config.request_timeout_secs = 0;
-        let router = named_demo("deadline-demo").router(&config);
+        let app = named_demo("deadline-demo").app(&config);
         let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         let request = http::Request::get("/slow")
             .header("x-request-id", "req-42")
             .header("traceparent", parent)
             .body(axum::body::Body::empty())
             .unwrap();
-        let response = router.clone().oneshot(request).await.unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()["x-request-id"], "req-42");
         let trace = response.headers()["traceparent"]
@@ -549,12 +561,69 @@ mod tests {
             .to_bytes();
         let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(problem["request_id"], "req-42", "{problem}");
-        let (_, _, metrics) = call(&router, "GET", "/metrics", "").await;
+        let (_, _, metrics) = call(&app, "GET", "/metrics", "").await;
         assert!(
             metrics.lines().any(|l| l.starts_with("http_requests_total")
                 && l.contains(r#"route="/slow""#)
                 && l.contains(r#"status="503""#)
                 && l.contains(r#"service="deadline-demo""#)),
+            "{metrics}"
+        );
+    }
+
+    /// Claims `/front/…` and answers with the request id it runs under.
+    struct EchoFront;
+
+    impl Front for EchoFront {
+        fn claims(&self, request: &Request) -> bool {
+            request.uri().path().starts_with("/front/")
+        }
+
+        fn answer(self: Arc<Self>, request: Request) -> FrontFuture {
+            Box::pin(async move {
+                let id = crate::RequestContext::with_current(|c| c.request_id.to_string());
+                let sensitive = request.headers()[AUTHORIZATION].is_sensitive();
+                let mut response = (
+                    StatusCode::OK,
+                    format!("{} {sensitive}", id.unwrap_or_default()),
+                )
+                    .into_response();
+                response.extensions_mut().insert(RouteLabel("/front"));
+                response
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_front_answers_what_it_claims_inside_the_request_layer() {
+        let config = SharedConfig::local("front-demo", 0);
+        let app = named_demo("front-demo")
+            .with_front(Arc::new(EchoFront))
+            .app(&config);
+        let request = http::Request::get("/front/x")
+            .header("x-request-id", "req-front")
+            .header("authorization", "Bearer t")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["x-request-id"], "req-front");
+        assert!(response.headers().contains_key("traceparent"));
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(body, "req-front true");
+        // What it does not claim is the router's.
+        assert_eq!(call(&app, "GET", "/health", "").await.0, StatusCode::OK);
+        let (status, _, body) = call(&app, "GET", "/frontier", "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("route_not_found"), "{body}");
+        let (_, _, metrics) = call(&app, "GET", "/metrics", "").await;
+        assert!(
+            metrics.lines().any(|l| l.starts_with("http_requests_total")
+                && l.contains(r#"route="/front""#)
+                && l.contains(r#"service="front-demo""#)),
             "{metrics}"
         );
     }
@@ -569,7 +638,7 @@ mod tests {
             lines.clone(),
         );
         let _guard = tracing::subscriber::set_default(subscriber);
-        let router = named_demo("log-demo").router(&SharedConfig::local("log-demo", 0));
+        let app = named_demo("log-demo").app(&SharedConfig::local("log-demo", 0));
         let request = http::Request::post("/echo")
             .header("x-request-id", "req-log-7")
             .header(
@@ -579,7 +648,7 @@ mod tests {
             .header("content-type", "application/json")
             .body(axum::body::Body::from(r#"{"a":1}"#))
             .unwrap();
-        let response = router.oneshot(request).await.unwrap();
+        let response = app.oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         let out = lines.text();
         let line: serde_json::Value = out

@@ -13,6 +13,7 @@ pub mod pool;
 pub mod proxy;
 pub mod routing;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,10 +22,12 @@ use axum::extract::{Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use common::identity::{Authenticator, Caller};
-use common::serve::{CheckFn, RouteLabel};
+use common::serve::{CheckFn, Front, FrontFuture, RouteLabel};
 use common::{ApiError, RequestContext, Service};
+use futures::FutureExt as _;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
+use tower::{Layer as _, ServiceExt as _};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa::OpenApi as _;
 
@@ -87,10 +90,13 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let cors = cors(&settings)?;
     let router = Router::new()
         .route("/docs/all", get(all_docs))
-        .fallback(handle)
-        .layer(cors)
+        .layer(cors.clone())
         .with_state(gateway.clone());
-    let mut service = Service::new(NAME, router, ApiDoc::openapi()).with_own_fallback();
+    let proxy = Arc::new(Proxy {
+        gateway: gateway.clone(),
+        cors,
+    });
+    let mut service = Service::new(NAME, router, ApiDoc::openapi()).with_front(proxy);
     for (name, base) in &settings.upstreams {
         let url = base.join("ready")?;
         let client = gateway.client.clone();
@@ -173,8 +179,32 @@ async fn upstream_ready(client: &HttpClient, url: &url::Url) -> Result<(), Strin
     }
 }
 
-/// Every request outside the gateway's own routes.
-async fn handle(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
+/// The proxy: every request under a service's prefix, answered ahead of
+/// the gateway's own router.
+struct Proxy {
+    gateway: Arc<Gateway>,
+    cors: CorsLayer,
+}
+
+impl Front for Proxy {
+    fn claims(&self, request: &Request) -> bool {
+        routing::is_proxied(request.uri().path())
+    }
+
+    fn answer(self: Arc<Self>, request: Request) -> FrontFuture {
+        let gateway = self.gateway.clone();
+        // CORS answers preflights itself and marks every answer.
+        let service = self.cors.layer(tower::service_fn(move |request| {
+            proxy(gateway.clone(), request).map(Ok::<_, Infallible>)
+        }));
+        Box::pin(service.oneshot(request).map(|r| match r {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }))
+    }
+}
+
+async fn proxy(gw: Arc<Gateway>, request: Request) -> Response {
     let Some(route) = routing::route(request.method(), request.uri().path()) else {
         return ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
             .into_response();

@@ -158,13 +158,20 @@ pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, ApiEr
     let original_host = parts.headers.remove(header::HOST);
     strip(&mut parts.headers, true);
     set_forwarding(&mut parts.headers, f.client_ip, original_host);
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
-    // Origin form: the pool sends to its upstream and sets Host.
-    parts.uri = path_and_query.parse().map_err(ApiError::internal)?;
+    // Origin form: the pool sends to its upstream and sets Host. (A
+    // server receives origin form but for proxy-style requests; only those
+    // are rebuilt, from their already-parsed path and query.)
+    if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
+        let mut origin = http::uri::Parts::default();
+        origin.path_and_query = Some(
+            parts
+                .uri
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+        );
+        parts.uri = Uri::from_parts(origin).map_err(ApiError::internal)?;
+    }
     let limit = usize::try_from(f.body_limit).unwrap_or(usize::MAX);
     let body = Body::new(Limited::new(body, limit).map_err(axum::Error::new));
     // No retry of our own: a request that never left (its pooled

@@ -45,13 +45,24 @@ pub const PREFIXES: &[(&str, &str)] = &[
 /// Routes of services that only other services may call.
 const INTERNAL: &[&str] = &["/auth/service-token"];
 
+/// Whether a path is under a service's prefix: the proxy's to answer
+/// (or to refuse), not the gateway's own routes'.
+pub fn is_proxied(path: &str) -> bool {
+    let first = path
+        .strip_prefix('/')
+        .and_then(|p| p.split('/').next())
+        .unwrap_or("");
+    PREFIXES.iter().any(|(p, _)| *p == first)
+}
+
 /// The route for a request, or `None` (→ 404) when the path is unknown,
 /// internal or not in canonical form.
 pub fn route(method: &Method, path: &str) -> Option<Route> {
     if !is_canonical(path)
-        || INTERNAL
-            .iter()
-            .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+        || INTERNAL.iter().any(|p| {
+            path.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
     {
         return None;
     }
@@ -125,6 +136,30 @@ fn is_canonical(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_paths_under_a_service_prefix_are_the_proxys() {
+        for path in [
+            "/auth",
+            "/auth/me",
+            "/products/p1",
+            "/media/a/content/b",
+            "/auth/../x",
+        ] {
+            assert!(is_proxied(path), "{path}");
+        }
+        for path in [
+            "/",
+            "",
+            "/health",
+            "/docs/all",
+            "/authx",
+            "//auth/me",
+            "/metrics",
+        ] {
+            assert!(!is_proxied(path), "{path}");
+        }
+    }
 
     #[test]
     fn prefixes_route_to_their_services() {

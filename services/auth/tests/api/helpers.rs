@@ -4,11 +4,11 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::Router;
 use axum::body::Body;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::identity::{Claims, JwkSet, Role};
+use common::serve::App;
 use events::OutboxEntry;
 use http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
@@ -32,7 +32,7 @@ pub(crate) const WALLET: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 
 /// One running auth service with its own data directory.
 pub(crate) struct TestApp {
-    router: Router,
+    router: App,
     data_dir: TempDir,
 }
 
@@ -222,7 +222,7 @@ impl TestAppBuilder {
             .await
             .expect("building the auth service");
         TestApp {
-            router: service.router(&self.config.shared),
+            router: service.app(&self.config.shared),
             data_dir,
         }
     }

@@ -97,6 +97,18 @@ async fn the_query_string_reaches_the_upstream_unchanged() {
 }
 
 #[tokio::test]
+async fn an_absolute_form_request_reaches_the_upstream_in_origin_form() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .raw("GET", "http://evil.example/products?q=pot", &[])
+        .await;
+
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(app.upstream.single().uri, "/products?q=pot");
+}
+
+#[tokio::test]
 async fn spoofed_identity_and_forwarding_headers_never_reach_the_upstream_as_sent() {
     let app = TestApp::spawn().await;
 
@@ -230,4 +242,67 @@ async fn hop_by_hop_headers_are_dropped_and_the_rest_kept() {
         assert_eq!(seen.header(name), None, "{name} reached the upstream");
     }
     assert_eq!(seen.header("x-kept"), Some("yes"));
+}
+
+#[tokio::test]
+async fn web_origins_get_cors_and_preflights_stay_at_the_gateway() {
+    let app = TestApp::spawn().await;
+    let allowed = "http://localhost:3000";
+
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/orders"))
+        .header("origin", allowed)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, idempotency-key",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], allowed);
+    assert!(
+        app.upstream.requests().is_empty(),
+        "a preflight is answered here"
+    );
+
+    for path in ["/products", "/products/p1"] {
+        let response = app
+            .client
+            .get(app.url(path))
+            .header("origin", allowed)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            allowed,
+            "{path}"
+        );
+        assert!(
+            response
+                .headers()
+                .get_all("vary")
+                .iter()
+                .any(|v| v.to_str().unwrap().contains("origin")),
+            "{path}"
+        );
+    }
+    let elsewhere = app
+        .client
+        .get(app.url("/products"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 200);
+    assert!(
+        elsewhere
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }

@@ -6,11 +6,10 @@
 use std::io::Cursor;
 use std::sync::OnceLock;
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use common::config::SharedConfig;
 use common::identity::Role;
-use common::serve::Server;
+use common::serve::{App, Server};
 use events::OutboxEntry;
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
@@ -43,7 +42,7 @@ enum Turn {
 
 /// One media service with its own data directory and signing key.
 pub(crate) struct TestApp {
-    router: Router,
+    router: App,
     server: Option<Served>,
     auth: FakeAuthApi,
     data_dir: TempDir,
@@ -95,7 +94,7 @@ impl TestApp {
         let service = media::build_with(&config, auth.authenticator())
             .await
             .expect("building the media service");
-        let router = service.router(&config.shared);
+        let router = service.app(&config.shared);
         let server = if serve {
             let server = Server::bind(service, &config.shared)
                 .await

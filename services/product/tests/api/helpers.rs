@@ -7,13 +7,12 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use axum::Router;
 use axum::body::{Body, Bytes};
 use common::Page;
 use common::client::ClientError;
 use common::config::SharedConfig;
 use common::identity::Role;
-use common::serve::Server;
+use common::serve::{App, Server};
 use events::{OutboxEntry, PushRequest};
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
@@ -37,7 +36,7 @@ pub(crate) const ADMIN: &str = "admin-kavya";
 
 /// One product service with its own data directory and fakes.
 pub(crate) struct TestApp {
-    router: Router,
+    router: App,
     server: Option<Served>,
     auth: FakeAuthApi,
     /// Media items known to the fake media service (`add(id, owner)`).
@@ -115,7 +114,7 @@ impl TestApp {
         let service = product::build_with(&config, deps)
             .await
             .expect("building the product service");
-        let router = service.router(&config.shared);
+        let router = service.app(&config.shared);
         let server = if serve {
             let server = Server::bind(service, &config.shared)
                 .await
