@@ -306,3 +306,31 @@ async fn web_origins_get_cors_and_preflights_stay_at_the_gateway() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn answers_are_compressed_for_clients_that_accept_it() {
+    let app = TestApp::spawn().await;
+    let path = format!("/products?q={}", "clay-pot-".repeat(20));
+
+    let compressed = app
+        .client
+        .get(app.url(&path))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    let plain = app.get(&path).await;
+
+    assert_eq!(compressed.status(), 200);
+    assert_eq!(compressed.headers()["content-encoding"], "gzip");
+    let zipped = compressed.bytes().await.unwrap();
+    assert!(zipped.starts_with(&[0x1f, 0x8b]), "a gzip stream");
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.unwrap();
+    assert!(
+        zipped.len() < plain.len(),
+        "{} vs {}",
+        zipped.len(),
+        plain.len()
+    );
+}
