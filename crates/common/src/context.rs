@@ -105,11 +105,16 @@ impl RequestContext {
             .and_then(|v| v.to_str().ok())
             .and_then(TraceParent::parse)
             .map_or_else(TraceParent::new_root, |parent| parent.child());
-        // The header value is shared with the request, not copied.
+        // The header value is shared with the request, not copied; marked
+        // sensitive wherever it is sent on.
         let authorization = headers
             .get(AUTHORIZATION)
             .filter(|v| v.to_str().ok().and_then(bearer_token).is_some())
-            .cloned();
+            .map(|v| {
+                let mut v = v.clone();
+                v.set_sensitive(true);
+                v
+            });
         Self {
             request_id,
             trace,
@@ -355,6 +360,21 @@ mod tests {
         let ctx = RequestContext::from_headers(&h);
         assert_ne!(ctx.request_id, long.as_str());
         assert_eq!(ctx.request_id.header_value(), ctx.request_id.as_str());
+        let longest = "a".repeat(MAX_REQUEST_ID_LEN);
+        for (value, kept) in [
+            (longest.as_bytes(), true),
+            (b"svc:1.2_3-4".as_slice(), true),
+            (b"", false),
+            ("caf\u{e9}".as_bytes(), false),
+            (b"a/b", false),
+        ] {
+            h.insert(
+                &REQUEST_ID,
+                HeaderValue::from_bytes(value).unwrap_or_else(|e| panic!("{e}")),
+            );
+            let id = RequestContext::from_headers(&h).request_id;
+            assert_eq!(id.as_bytes() == value, kept, "{value:?}");
+        }
     }
 
     #[test]

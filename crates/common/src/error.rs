@@ -149,6 +149,11 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
     }
 
+    /// 404: no route has this path.
+    pub fn route_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
+    }
+
     /// 404 for a named thing.
     pub fn not_found(what: impl fmt::Display) -> Self {
         Self::new(

@@ -195,7 +195,7 @@ where
 
 /// Fallback for unknown routes: 404 problem+json.
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
+    ApiError::route_not_found()
 }
 
 /// Fallback for a known route with the wrong method: 405 problem+json.

@@ -127,8 +127,10 @@ impl Service {
         self
     }
 
-    /// Let `front` answer the requests it claims, ahead of the router
-    /// (the gateway's proxy).
+    /// Let `front` answer the requests it claims, ahead of the router (the
+    /// gateway's proxy). A claimed request never reaches a route, however
+    /// well it matches one, and gets no `DefaultBodyLimit`: the front
+    /// limits its own bodies.
     pub fn with_front(mut self, front: Arc<dyn Front>) -> Self {
         self.front = Some(front);
         self
@@ -216,6 +218,15 @@ impl Service {
         });
         App { router, front }
     }
+}
+
+/// The operational routes every service answers itself.
+const OPERATIONAL: &[&str] = &["/health", "/ready", "/metrics", "/openapi.json", "/docs"];
+
+/// Whether `path` is one of the operational routes every service answers
+/// itself (a front leaves them to the router).
+pub fn is_operational(path: &str) -> bool {
+    OPERATIONAL.contains(&path)
 }
 
 struct Ops {
@@ -581,6 +592,9 @@ mod tests {
 
         fn answer(self: Arc<Self>, request: Request) -> FrontFuture {
             Box::pin(async move {
+                if request.uri().path() == "/front/slow" {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
                 let id = crate::RequestContext::with_current(|c| c.request_id.to_string());
                 let sensitive = request.headers()[AUTHORIZATION].is_sensitive();
                 let mut response = (
@@ -626,6 +640,30 @@ mod tests {
                 && l.contains(r#"service="front-demo""#)),
             "{metrics}"
         );
+
+        // The deadline holds on the front's answers too.
+        let mut config = SharedConfig::local("front-demo", 0);
+        config.request_timeout_secs = 0;
+        let app = named_demo("front-demo")
+            .with_front(Arc::new(EchoFront))
+            .app(&config);
+        let (status, headers, body) = call(&app, "GET", "/front/slow", "").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body.contains(headers["x-request-id"].to_str().unwrap()),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_operational_routes_are_the_ones_a_front_leaves_to_the_router() {
+        let app = demo().app(&SharedConfig::local("demo", 0));
+        for path in OPERATIONAL {
+            assert!(is_operational(path));
+            let status = call(&app, "GET", path, "").await.0;
+            assert_ne!(status, StatusCode::NOT_FOUND, "{path}");
+        }
+        assert!(!is_operational("/healthz"));
     }
 
     #[tokio::test]

@@ -25,8 +25,8 @@ use common::identity::{Authenticator, Caller};
 use common::serve::{CheckFn, Front, FrontFuture, RouteLabel};
 use common::{ApiError, RequestContext, Service};
 use futures::FutureExt as _;
+use http::Method;
 use http::header::{self, HeaderName, HeaderValue};
-use http::{Method, StatusCode};
 use tower::{Layer as _, ServiceExt as _};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa::OpenApi as _;
@@ -43,7 +43,7 @@ pub type Config = common::Config<Settings>;
 /// The service's name.
 pub const NAME: &str = "gateway";
 
-/// Everything the proxy handler needs.
+/// Everything the proxy needs.
 pub struct Gateway {
     upstreams: Upstreams,
     client: HttpClient,
@@ -89,13 +89,14 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     });
     let cors = cors(&settings)?;
     let router = Router::new()
-        .route("/docs/all", get(all_docs))
+        .route(ALL_DOCS, get(all_docs))
         .layer(cors.clone())
         .with_state(gateway.clone());
-    let proxy = Arc::new(Proxy {
-        gateway: gateway.clone(),
-        cors,
-    });
+    // CORS answers preflights itself and marks every answer.
+    let proxied = gateway.clone();
+    let proxy = Arc::new(Proxy(cors.layer(tower::service_fn(move |request| {
+        proxy(proxied.clone(), request).map(Ok::<_, Infallible>)
+    }))));
     let mut service = Service::new(NAME, router, ApiDoc::openapi()).with_front(proxy);
     for (name, base) in &settings.upstreams {
         let url = base.join("ready")?;
@@ -130,7 +131,7 @@ fn cors(settings: &Settings) -> anyhow::Result<CorsLayer> {
         .iter()
         .map(|o| HeaderValue::from_str(o))
         .collect::<Result<std::collections::HashSet<_>, _>>()?;
-    // A predicate over a shared set: axum clones the layer for every
+    // A predicate over a shared set: the CORS service is cloned for every
     // request, and cloning a list would allocate each time.
     let origins = Arc::new(origins);
     Ok(CorsLayer::new()
@@ -179,25 +180,27 @@ async fn upstream_ready(client: &HttpClient, url: &url::Url) -> Result<(), Strin
     }
 }
 
-/// The proxy: every request under a service's prefix, answered ahead of
-/// the gateway's own router.
-struct Proxy {
-    gateway: Arc<Gateway>,
-    cors: CorsLayer,
-}
+/// The gateway's one route of its own besides the operational ones.
+const ALL_DOCS: &str = "/docs/all";
 
-impl Front for Proxy {
+/// The proxy (CORS around [`proxy`]), answering every request but the
+/// gateway's own routes ahead of its router; what it cannot route is a
+/// 404 problem, with CORS headers a browser can read.
+struct Proxy<S>(S);
+
+impl<S> Front for Proxy<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone,
+    S: Send + Sync + 'static,
+    S::Future: Send + 'static,
+{
     fn claims(&self, request: &Request) -> bool {
-        routing::is_proxied(request.uri().path())
+        let path = request.uri().path();
+        !(common::serve::is_operational(path) || path == ALL_DOCS)
     }
 
     fn answer(self: Arc<Self>, request: Request) -> FrontFuture {
-        let gateway = self.gateway.clone();
-        // CORS answers preflights itself and marks every answer.
-        let service = self.cors.layer(tower::service_fn(move |request| {
-            proxy(gateway.clone(), request).map(Ok::<_, Infallible>)
-        }));
-        Box::pin(service.oneshot(request).map(|r| match r {
+        Box::pin(self.0.clone().oneshot(request).map(|r| match r {
             Ok(response) => response,
             Err(never) => match never {},
         }))
@@ -206,8 +209,7 @@ impl Front for Proxy {
 
 async fn proxy(gw: Arc<Gateway>, request: Request) -> Response {
     let Some(route) = routing::route(request.method(), request.uri().path()) else {
-        return ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
-            .into_response();
+        return ApiError::route_not_found().into_response();
     };
     let label = RouteLabel(route.prefix);
     let mut response = match proxy_request(&gw, route, request).await {

@@ -45,16 +45,6 @@ pub const PREFIXES: &[(&str, &str)] = &[
 /// Routes of services that only other services may call.
 const INTERNAL: &[&str] = &["/auth/service-token"];
 
-/// Whether a path is under a service's prefix: the proxy's to answer
-/// (or to refuse), not the gateway's own routes'.
-pub fn is_proxied(path: &str) -> bool {
-    let first = path
-        .strip_prefix('/')
-        .and_then(|p| p.split('/').next())
-        .unwrap_or("");
-    PREFIXES.iter().any(|(p, _)| *p == first)
-}
-
 /// The route for a request, or `None` (→ 404) when the path is unknown,
 /// internal or not in canonical form.
 pub fn route(method: &Method, path: &str) -> Option<Route> {
@@ -136,30 +126,6 @@ fn is_canonical(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_paths_under_a_service_prefix_are_the_proxys() {
-        for path in [
-            "/auth",
-            "/auth/me",
-            "/products/p1",
-            "/media/a/content/b",
-            "/auth/../x",
-        ] {
-            assert!(is_proxied(path), "{path}");
-        }
-        for path in [
-            "/",
-            "",
-            "/health",
-            "/docs/all",
-            "/authx",
-            "//auth/me",
-            "/metrics",
-        ] {
-            assert!(!is_proxied(path), "{path}");
-        }
-    }
 
     #[test]
     fn prefixes_route_to_their_services() {

@@ -11,7 +11,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use axum::Router;
 use axum::extract::Request;
@@ -68,9 +68,12 @@ impl Service<Request> for App {
     type Error = Infallible;
     type Future = AppFuture;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // The router and the front's stack are always ready.
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Both are ready for any request (neither has backpressure today).
+        if let Some((_, stack)) = &mut self.front {
+            ready!(stack.poll_ready(cx))?;
+        }
+        <Router as Service<Request>>::poll_ready(&mut self.router, cx)
     }
 
     fn call(&mut self, request: Request) -> AppFuture {

@@ -32,8 +32,9 @@ use tower::{Layer, Service};
 use crate::context::{self, RequestContext};
 use crate::error::ApiError;
 
-/// A route name a handler puts in its response's extensions when axum's
-/// `MatchedPath` does not say enough (the gateway's catch-all proxy).
+/// A route name for the metrics and the access log, put in a response's
+/// extensions where axum's `MatchedPath` is not there or does not say
+/// enough (a front's answers: the gateway's proxy).
 #[derive(Debug, Clone, Copy)]
 pub struct RouteLabel(pub &'static str);
 

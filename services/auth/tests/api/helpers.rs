@@ -1,4 +1,4 @@
-//! The in-process test app: the auth service's full router (middleware
+//! The in-process test app: the auth service's whole HTTP stack (middleware
 //! included) over a fresh temporary data directory, driven with `oneshot`,
 //! plus typed request helpers, account fixtures and token decoding.
 
@@ -32,7 +32,7 @@ pub(crate) const WALLET: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 
 /// One running auth service with its own data directory.
 pub(crate) struct TestApp {
-    router: App,
+    app: App,
     data_dir: TempDir,
 }
 
@@ -54,14 +54,14 @@ impl TestApp {
         TestAppBuilder { config }
     }
 
-    /// Send a request through the whole router.
+    /// Send a request through the whole app.
     pub(crate) async fn send(&self, request: Request<Body>) -> TestResponse {
         let response = self
-            .router
+            .app
             .clone()
             .oneshot(request)
             .await
-            .expect("the router is infallible");
+            .expect("the app is infallible");
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response
@@ -222,7 +222,7 @@ impl TestAppBuilder {
             .await
             .expect("building the auth service");
         TestApp {
-            router: service.app(&self.config.shared),
+            app: service.app(&self.config.shared),
             data_dir,
         }
     }

@@ -189,10 +189,8 @@ async fn serve_echo(listener: TcpListener, seen: SeenLog) {
 async fn echo(State(seen): State<SeenLog>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let progress = Arc::new(BodyProgress::default());
-    let uri = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| parts.uri.path().to_owned(), ToString::to_string);
+    // As it arrived: an absolute-form URI would show its scheme and host.
+    let uri = parts.uri.to_string();
     seen.lock()
         .unwrap_or_else(PoisonError::into_inner)
         .push(Seen {

@@ -291,6 +291,16 @@ async fn web_origins_get_cors_and_preflights_stay_at_the_gateway() {
             "{path}"
         );
     }
+    // What the gateway cannot route is a problem the page can read.
+    let unknown = app
+        .client
+        .get(app.url("/nothing/here"))
+        .header("origin", allowed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(unknown.headers()["access-control-allow-origin"], allowed);
     let elsewhere = app
         .client
         .get(app.url("/products"))

@@ -1,4 +1,4 @@
-//! The test app: the media service's full router (middleware included)
+//! The test app: the media service's whole HTTP stack (middleware included)
 //! over a fresh temporary data directory with fake auth, driven in process
 //! with `oneshot`, or served on a real port where the wire matters. Plus a
 //! hand-rolled multipart builder and image fixtures made in code.
@@ -42,7 +42,7 @@ enum Turn {
 
 /// One media service with its own data directory and signing key.
 pub(crate) struct TestApp {
-    router: App,
+    app: App,
     server: Option<Served>,
     auth: FakeAuthApi,
     data_dir: TempDir,
@@ -94,7 +94,7 @@ impl TestApp {
         let service = media::build_with(&config, auth.authenticator())
             .await
             .expect("building the media service");
-        let router = service.app(&config.shared);
+        let app = service.app(&config.shared);
         let server = if serve {
             let server = Server::bind(service, &config.shared)
                 .await
@@ -113,7 +113,7 @@ impl TestApp {
             None
         };
         TestApp {
-            router,
+            app,
             server,
             auth,
             data_dir,
@@ -146,16 +146,16 @@ impl TestApp {
         self.token(ADMIN, Role::Admin)
     }
 
-    /// Send a request through the whole router (or over HTTP when served).
+    /// Send a request through the whole app (or over HTTP when served).
     pub(crate) async fn send(&self, request: Request<Body>) -> TestResponse {
         let (status, headers, bytes) = match &self.server {
             None => {
                 let response = self
-                    .router
+                    .app
                     .clone()
                     .oneshot(request)
                     .await
-                    .expect("the router is infallible");
+                    .expect("the app is infallible");
                 let status = response.status();
                 let headers = response.headers().clone();
                 let bytes = response

@@ -1,4 +1,4 @@
-//! The test app: the product service's full router (middleware included)
+//! The test app: the product service's whole HTTP stack (middleware included)
 //! over a fresh temporary data directory, with fake auth, media and ML,
 //! driven in process with `oneshot`; or, where background work matters
 //! (view flushes, search sync, the relay), the same service on a real port
@@ -36,7 +36,7 @@ pub(crate) const ADMIN: &str = "admin-kavya";
 
 /// One product service with its own data directory and fakes.
 pub(crate) struct TestApp {
-    router: App,
+    app: App,
     server: Option<Served>,
     auth: FakeAuthApi,
     /// Media items known to the fake media service (`add(id, owner)`).
@@ -71,7 +71,7 @@ impl TestApp {
     pub(crate) async fn restart(self) -> TestApp {
         assert!(self.server.is_none(), "only in-process apps restart");
         let TestApp {
-            router,
+            app,
             auth,
             media,
             ml,
@@ -79,7 +79,7 @@ impl TestApp {
             ..
         } = self;
         // Releases the store and the search index's writer lock.
-        drop(router);
+        drop(app);
         TestApp::boot(data_dir, auth, media, ml, false).await
     }
 
@@ -114,7 +114,7 @@ impl TestApp {
         let service = product::build_with(&config, deps)
             .await
             .expect("building the product service");
-        let router = service.app(&config.shared);
+        let app = service.app(&config.shared);
         let server = if serve {
             let server = Server::bind(service, &config.shared)
                 .await
@@ -133,7 +133,7 @@ impl TestApp {
             None
         };
         TestApp {
-            router,
+            app,
             server,
             auth,
             media,
@@ -159,16 +159,16 @@ impl TestApp {
         self.token(ADMIN, Role::Admin)
     }
 
-    /// Send a request through the whole router (or over HTTP when served).
+    /// Send a request through the whole app (or over HTTP when served).
     pub(crate) async fn send(&self, request: Request<Body>) -> TestResponse {
         let (status, headers, bytes) = match &self.server {
             None => {
                 let response = self
-                    .router
+                    .app
                     .clone()
                     .oneshot(request)
                     .await
-                    .expect("the router is infallible");
+                    .expect("the app is infallible");
                 let status = response.status();
                 let headers = response.headers().clone();
                 let bytes = response
