@@ -52,6 +52,9 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// Trust `X-Forwarded-For` from the load balancer in front (production).
     pub trust_forwarded_for: bool,
+    /// PEM certificates trusted for `https://` upstreams besides the
+    /// system's roots (a private CA).
+    pub upstream_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -98,6 +101,7 @@ impl Default for Settings {
             breaker_max_open_ms: 30_000,
             cors_origins: vec!["http://localhost:3000".to_owned()],
             trust_forwarded_for: false,
+            upstream_ca_file: None,
         }
     }
 }

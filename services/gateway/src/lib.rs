@@ -3,8 +3,9 @@
 //! every request outside a short allow-list (caching verified tokens until
 //! they expire), rate-limits per user or client IP, limits request bodies,
 //! answers CORS, and streams requests and answers through without
-//! buffering. `GET /ready` reports every upstream; `GET /docs/all` shows
-//! every service's API on one page.
+//! buffering, over plain HTTP or TLS, with the gateway's own ID token for
+//! each service on Cloud Run. `GET /ready` reports every upstream;
+//! `GET /docs/all` shows every service's API on one page.
 
 pub mod breaker;
 pub mod config;
@@ -21,8 +22,10 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use common::config::ServiceAuthMode;
 use common::identity::{Authenticator, Caller};
 use common::serve::{CheckFn, Front, FrontFuture, RouteLabel};
+use common::tokens::TokenProvider;
 use common::{ApiError, RequestContext, Service};
 use futures::FutureExt as _;
 use http::Method;
@@ -34,7 +37,8 @@ use utoipa::OpenApi as _;
 pub use config::Settings;
 
 use crate::limits::Limits;
-use crate::proxy::{Forward, HttpClient, Upstream, Upstreams};
+use crate::pool::PoolError;
+use crate::proxy::{Forward, Upstream, Upstreams};
 use crate::routing::{Class, Route};
 
 /// The gateway's configuration.
@@ -46,7 +50,8 @@ pub const NAME: &str = "gateway";
 /// Everything the proxy needs.
 pub struct Gateway {
     upstreams: Upstreams,
-    client: HttpClient,
+    /// Where ID tokens for the upstreams come from (Cloud Run), if anywhere.
+    id_tokens: Option<Arc<dyn TokenProvider>>,
     auth: Arc<Authenticator>,
     tokens: quick_cache::sync::Cache<String, Arc<Verified>>,
     limits: Limits,
@@ -68,6 +73,12 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     config.validate()?;
     let settings = config.service.clone();
     let auth = Arc::new(common::caller::authenticator(&config.shared.identity)?);
+    let tls = settings
+        .upstreams
+        .values()
+        .any(|u| u.scheme() == "https")
+        .then(|| proxy::tls_config(settings.upstream_ca_file.as_deref()))
+        .transpose()?;
     let mut upstreams = Upstreams::new();
     for (_, service) in routing::PREFIXES {
         if upstreams.contains_key(service) {
@@ -77,10 +88,18 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
             .upstreams
             .get(*service)
             .ok_or_else(|| anyhow::anyhow!("no upstream URL for {service}"))?;
-        upstreams.insert(service, Upstream::new(service, base, &settings)?);
+        upstreams.insert(
+            service,
+            Upstream::new(service, base, tls.clone(), &settings)?,
+        );
     }
+    // On Cloud Run every upstream call carries the gateway's own ID token
+    // for that service, beside the caller's `Authorization`.
+    let id_tokens = (config.shared.service_auth.mode == ServiceAuthMode::Metadata)
+        .then(|| common::tokens::from_config(&config.shared))
+        .flatten();
     let gateway = Arc::new(Gateway {
-        client: proxy::client(&settings),
+        id_tokens,
         tokens: quick_cache::sync::Cache::new(settings.token_cache_size),
         limits: Limits::new(&settings),
         upstreams,
@@ -98,18 +117,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
         proxy(proxied.clone(), request).map(Ok::<_, Infallible>)
     }))));
     let mut service = Service::new(NAME, router, ApiDoc::openapi()).with_front(proxy);
-    for (name, base) in &settings.upstreams {
-        let url = base.join("ready")?;
-        let client = gateway.client.clone();
-        let check_name: &'static str = routing::PREFIXES
-            .iter()
-            .map(|(_, s)| *s)
-            .find(|s| s == name)
-            .unwrap_or("unknown");
-        service = service.readiness(CheckFn::new(check_name, move || {
-            let client = client.clone();
-            let url = url.clone();
-            async move { upstream_ready(&client, &url).await }
+    for name in gateway.upstreams.keys().copied() {
+        let gw = gateway.clone();
+        service = service.readiness(CheckFn::new(name, move || {
+            let gw = gw.clone();
+            async move { upstream_ready(&gw, name).await }
         }));
     }
     let evictor = gateway.clone();
@@ -164,20 +176,40 @@ fn cors(settings: &Settings) -> anyhow::Result<CorsLayer> {
         .max_age(Duration::from_secs(600)))
 }
 
-async fn upstream_ready(client: &HttpClient, url: &url::Url) -> Result<(), String> {
-    let request = http::Request::get(url.as_str())
-        .body(axum::body::Body::empty())
-        .map_err(|e| e.to_string())?;
-    match tokio::time::timeout(Duration::from_secs(2), client.request(request)).await {
+async fn upstream_ready(gw: &Gateway, name: &str) -> Result<(), String> {
+    let answer = tokio::time::timeout(Duration::from_secs(2), upstream_get(gw, name, "/ready"));
+    match answer.await {
         Ok(Ok(r)) if r.status().is_success() => Ok(()),
         Ok(Ok(r)) => Err(format!("answered {}", r.status())),
-        Ok(Err(e)) => Err(if e.is_connect() {
-            "unreachable".to_owned()
-        } else {
-            e.to_string()
-        }),
+        Ok(Err(why)) => Err(why),
         Err(_) => Err("timed out".to_owned()),
     }
+}
+
+/// `GET path` of an upstream, for the gateway's own use (readiness, docs),
+/// through the proxy's connections and with its ID token.
+async fn upstream_get(
+    gw: &Gateway,
+    name: &str,
+    path: &'static str,
+) -> Result<http::Response<hyper::body::Incoming>, String> {
+    let upstream = gw
+        .upstreams
+        .get(name)
+        .ok_or_else(|| format!("no upstream {name}"))?;
+    let mut request = http::Request::get(path)
+        .body(axum::body::Body::empty())
+        .map_err(|e| e.to_string())?;
+    if let Some(tokens) = &gw.id_tokens {
+        let token = upstream_token(tokens.as_ref(), upstream).await?;
+        request
+            .headers_mut()
+            .insert(proxy::SERVERLESS_AUTHORIZATION.clone(), token);
+    }
+    upstream.send(request).await.map_err(|e| match e {
+        PoolError::Connect(_) => "unreachable".to_owned(),
+        PoolError::Http(e) => e.to_string(),
+    })
 }
 
 /// The gateway's one route of its own besides the operational ones.
@@ -243,9 +275,28 @@ async fn proxy_request(gw: &Gateway, route: Route, request: Request) -> Result<R
     let Some(upstream) = gw.upstreams.get(route.service) else {
         return Err(ApiError::not_found("route").into_response());
     };
+    let id_token =
+        match &gw.id_tokens {
+            Some(tokens) => Some(upstream_token(tokens.as_ref(), upstream).await.map_err(
+                |why| {
+                    tracing::warn!(
+                        upstream = upstream.name,
+                        why,
+                        "no ID token for the upstream"
+                    );
+                    let err = ApiError::unavailable(
+                        Duration::from_secs(1),
+                        format!("the {} service cannot be reached just now", upstream.name),
+                    );
+                    proxy::with_headers(err.into_response(), &rate_headers)
+                },
+            )?),
+            None => None,
+        };
     let slow = matches!(route.service, "media" | "ml");
     let forward = Forward {
         upstream,
+        id_token,
         client_ip,
         timeout: Duration::from_secs(if slow {
             gw.settings.slow_upstream_timeout_secs
@@ -262,6 +313,21 @@ async fn proxy_request(gw: &Gateway, route: Route, request: Request) -> Result<R
         Ok(r) => Ok(proxy::with_headers(r, &rate_headers)),
         Err(e) => Err(proxy::with_headers(e.into_response(), &rate_headers)),
     }
+}
+
+/// The gateway's ID token for `upstream`, as an
+/// `X-Serverless-Authorization` value.
+async fn upstream_token(
+    tokens: &dyn TokenProvider,
+    upstream: &Upstream,
+) -> Result<HeaderValue, String> {
+    let token = tokens
+        .token(&upstream.audience)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// A verified token's caller, cached (shared, never copied) until the
@@ -315,15 +381,9 @@ async fn authenticate(
 async fn all_docs(State(gw): State<Arc<Gateway>>) -> Response {
     let mut merged = ApiDoc::openapi();
     merged.info.title = "CraftChain X API".to_owned();
-    for (name, base) in &gw.settings.upstreams {
-        let Ok(url) = base.join("openapi.json") else {
-            continue;
-        };
-        let Ok(request) = http::Request::get(url.as_str()).body(axum::body::Body::empty()) else {
-            continue;
-        };
+    for name in gw.upstreams.keys().copied() {
         let fetched = async {
-            let response = gw.client.request(request).await.ok()?;
+            let response = upstream_get(&gw, name, "/openapi.json").await.ok()?;
             let bytes = http_body_util::BodyExt::collect(response.into_body())
                 .await
                 .ok()?

@@ -1,5 +1,5 @@
 //! The proxy's connections: a small HTTP/1.1 pool per upstream over
-//! hyper's connection API. A connection's task is spawned once, when it is
+//! hyper's connection API, on TCP or TLS (rustls) for `https://` upstreams. A connection's task is spawned once, when it is
 //! opened; a request is sent on an idle connection that is ready, or on a
 //! new one. (hyper-util's pooled client spawns a task for every response to
 //! hand its connection back, a cross-task wake-up per request that showed
@@ -12,7 +12,7 @@
 //! more on a fresh connection, whatever its method: nothing reached the
 //! upstream. A request that reached it is never sent twice.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -23,6 +23,9 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::ClientConfig;
+use tokio_rustls::rustls::pki_types::ServerName;
 
 /// An idle connection unused this long is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -36,25 +39,44 @@ pub enum PoolError {
     Http(hyper::Error),
 }
 
+/// TLS to an `https://` upstream.
+pub struct Tls {
+    connector: TlsConnector,
+    name: ServerName<'static>,
+}
+
 /// Connections to one upstream.
 pub struct Pool {
     addr: String,
     host: HeaderValue,
+    tls: Option<Tls>,
     connect_timeout: Duration,
     max_idle: usize,
     idle: Mutex<Vec<(SendRequest<Body>, Instant)>>,
 }
 
 impl Pool {
+    /// A pool to `authority`, over TLS with `tls` (an `https://` upstream).
     pub fn new(
         authority: &Authority,
+        tls: Option<Arc<ClientConfig>>,
         connect_timeout: Duration,
         max_idle: usize,
     ) -> anyhow::Result<Self> {
-        let port = authority.port_u16().unwrap_or(80);
+        let port = authority
+            .port_u16()
+            .unwrap_or(if tls.is_some() { 443 } else { 80 });
+        let tls = match tls {
+            Some(config) => Some(Tls {
+                connector: TlsConnector::from(config),
+                name: ServerName::try_from(authority.host().to_owned())?,
+            }),
+            None => None,
+        };
         Ok(Self {
             addr: format!("{}:{port}", authority.host()),
             host: HeaderValue::from_str(authority.as_str())?,
+            tls,
             connect_timeout,
             max_idle,
             idle: Mutex::new(Vec::new()),
@@ -85,16 +107,17 @@ impl Pool {
             .map_err(|_| PoolError::Connect(format!("connecting to {} timed out", self.addr)))?
             .map_err(|e| PoolError::Connect(format!("connecting to {}: {e}", self.addr)))?;
         let _ = stream.set_nodelay(true);
-        let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(PoolError::Http)?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "upstream connection ended");
-            }
-        });
-        sender.ready().await.map_err(PoolError::Http)?;
-        Ok(sender)
+        let Some(tls) = &self.tls else {
+            return handshake(stream).await;
+        };
+        let stream = tokio::time::timeout(
+            self.connect_timeout,
+            tls.connector.connect(tls.name.clone(), stream),
+        )
+        .await
+        .map_err(|_| PoolError::Connect(format!("TLS with {} timed out", self.addr)))?
+        .map_err(|e| PoolError::Connect(format!("TLS with {}: {e}", self.addr)))?;
+        handshake(stream).await
     }
 
     /// Sends `request` (its URI in origin form) and returns the response
@@ -128,4 +151,21 @@ impl Pool {
             }
         }
     }
+}
+
+/// HTTP/1.1 over `io`, its connection driven by a task of its own.
+async fn handshake<T>(io: T) -> Result<SendRequest<Body>, PoolError>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut sender, connection) = http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(PoolError::Http)?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "upstream connection ended");
+        }
+    });
+    sender.ready().await.map_err(PoolError::Http)?;
+    Ok(sender)
 }

@@ -1,14 +1,19 @@
 //! The streaming proxy. Bodies stream both ways (never buffered), so a
 //! 50 MB upload passes in bounded memory; hop-by-hop headers are dropped,
 //! identity headers a client sent are stripped, `X-Forwarded-*`, the
-//! request id and a child `traceparent` are set. Each upstream has a
+//! request id and a child `traceparent` are set, and on Cloud Run the
+//! gateway's ID token for the service (`X-Serverless-Authorization`, which
+//! Cloud Run checks before the service sees `Authorization`). Each upstream has a
 //! circuit breaker; an upstream that does not start answering in time is
 //! abandoned (the call is cancelled) with 504.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
@@ -17,49 +22,50 @@ use common::context::{self, RequestContext};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{StatusCode, Uri};
 use http_body_util::{BodyExt, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use tokio_rustls::rustls::pki_types::CertificateDer;
+use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use url::Url;
 
 use crate::breaker::{Admit, Breaker};
 use crate::config::Settings;
 use crate::pool::{Pool, PoolError};
 
-/// The pooled HTTP/1.1 client to the services.
-pub type HttpClient = Client<HttpConnector, Body>;
-
-pub fn client(settings: &Settings) -> HttpClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_millis(settings.connect_timeout_ms)));
-    connector.set_keepalive(Some(Duration::from_secs(60)));
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(512)
-        .build(connector)
-}
-
 /// One service behind the gateway.
 pub struct Upstream {
     pub name: &'static str,
+    /// Its origin: the audience of the ID token it is called with on
+    /// Cloud Run.
+    pub audience: String,
     pool: Pool,
     pub breaker: Breaker,
 }
 
 impl Upstream {
-    pub fn new(name: &'static str, base: &Url, settings: &Settings) -> anyhow::Result<Self> {
+    /// `tls` is the client configuration for an `https://` base.
+    pub fn new(
+        name: &'static str,
+        base: &Url,
+        tls: Option<Arc<ClientConfig>>,
+        settings: &Settings,
+    ) -> anyhow::Result<Self> {
         let uri: Uri = base.as_str().parse()?;
-        if uri.scheme_str() != Some("http") {
-            anyhow::bail!("upstream {name}: only http:// upstreams are supported (got {base})");
-        }
+        let tls = match uri.scheme_str() {
+            Some("http") => None,
+            Some("https") => Some(tls.ok_or_else(|| {
+                anyhow::anyhow!("upstream {name}: no TLS configuration for {base}")
+            })?),
+            _ => anyhow::bail!("upstream {name}: expected an http:// or https:// URL, got {base}"),
+        };
         let authority = uri
             .authority()
             .ok_or_else(|| anyhow::anyhow!("upstream {name} has no host"))?;
         Ok(Self {
             name,
+            audience: base.origin().ascii_serialization(),
             pool: Pool::new(
                 authority,
+                tls,
                 Duration::from_millis(settings.connect_timeout_ms),
                 512,
             )?,
@@ -70,6 +76,37 @@ impl Upstream {
             ),
         })
     }
+
+    /// Send `request` (origin form) on one of its connections.
+    pub async fn send(
+        &self,
+        request: Request,
+    ) -> Result<http::Response<hyper::body::Incoming>, PoolError> {
+        self.pool.send(request).await
+    }
+}
+
+/// The TLS client configuration for `https://` upstreams: the system's
+/// root certificates and those of `extra_roots` (a PEM file), HTTP/1.1.
+pub fn tls_config(extra_roots: Option<&Path>) -> anyhow::Result<Arc<ClientConfig>> {
+    let mut roots = RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for error in &native.errors {
+        tracing::warn!(%error, "a system root certificate could not be loaded");
+    }
+    roots.add_parsable_certificates(native.certs);
+    if let Some(path) = extra_roots {
+        for cert in CertificateDer::pem_file_iter(path)
+            .with_context(|| format!("reading {}", path.display()))?
+        {
+            roots.add(cert.with_context(|| format!("a certificate in {}", path.display()))?)?;
+        }
+    }
+    let mut config = ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }
 
 /// Upstreams by service name.
@@ -91,6 +128,11 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
+/// Cloud Run checks this one for its IAM invoker check, leaving
+/// `Authorization` to the service.
+pub static SERVERLESS_AUTHORIZATION: HeaderName =
+    HeaderName::from_static("x-serverless-authorization");
+
 /// Headers only the platform may set; a client's are dropped.
 fn is_identity_header(name: &HeaderName) -> bool {
     let n = name.as_str();
@@ -100,7 +142,11 @@ fn is_identity_header(name: &HeaderName) -> bool {
         || n.starts_with("x-craftchain-")
         || matches!(
             n,
-            "forwarded" | "x-real-ip" | "x-service-secret" | "x-goog-authenticated-user-email"
+            "forwarded"
+                | "x-real-ip"
+                | "x-service-secret"
+                | "x-goog-authenticated-user-email"
+                | "x-serverless-authorization"
         )
 }
 
@@ -129,6 +175,9 @@ fn strip(headers: &mut HeaderMap, identity: bool) {
 /// What the proxy needs to know about one request.
 pub struct Forward<'a> {
     pub upstream: &'a Upstream,
+    /// The gateway's own ID token for the upstream (Cloud Run), sent as
+    /// `X-Serverless-Authorization`.
+    pub id_token: Option<HeaderValue>,
     pub client_ip: IpAddr,
     pub timeout: Duration,
     pub body_limit: u64,
@@ -158,6 +207,11 @@ pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, ApiEr
     let original_host = parts.headers.remove(header::HOST);
     strip(&mut parts.headers, true);
     set_forwarding(&mut parts.headers, f.client_ip, original_host);
+    if let Some(token) = f.id_token.clone() {
+        parts
+            .headers
+            .insert(SERVERLESS_AUTHORIZATION.clone(), token);
+    }
     // Origin form: the pool sends to its upstream and sets Host. (A
     // server receives origin form but for proxy-style requests; only those
     // are rebuilt, from their already-parsed path and query.)
@@ -259,7 +313,7 @@ async fn send(
     f: &Forward<'_>,
     request: Request,
 ) -> Result<http::Response<hyper::body::Incoming>, Failure> {
-    match tokio::time::timeout(f.timeout, f.upstream.pool.send(request)).await {
+    match tokio::time::timeout(f.timeout, f.upstream.send(request)).await {
         Err(_) => Err(Failure::Timeout),
         Ok(Ok(response)) => Ok(response),
         Ok(Err(PoolError::Connect(why))) => {
@@ -407,6 +461,7 @@ mod tests {
                 ("te", "trailers"),
                 ("x-user-id", "admin"),
                 ("forwarded", "for=6.6.6.6"),
+                ("x-serverless-authorization", "Bearer forged"),
                 ("accept", "application/json"),
                 ("etag", "\"v1\""),
             ] {
@@ -426,6 +481,15 @@ mod tests {
         strip(&mut response, false);
         let mut kept: Vec<_> = response.keys().map(HeaderName::as_str).collect();
         kept.sort_unstable();
-        assert_eq!(kept, ["accept", "etag", "forwarded", "x-user-id"]);
+        assert_eq!(
+            kept,
+            [
+                "accept",
+                "etag",
+                "forwarded",
+                "x-serverless-authorization",
+                "x-user-id"
+            ]
+        );
     }
 }

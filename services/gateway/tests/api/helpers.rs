@@ -21,6 +21,10 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use url::Url;
 
 pub(crate) const ISSUER: &str = "https://securetoken.google.com/craftchain-local";
@@ -101,20 +105,54 @@ type SeenLog = Arc<Mutex<Vec<Seen>>>;
 pub(crate) struct EchoUpstream {
     addr: SocketAddr,
     seen: SeenLog,
+    tls: Option<TlsAcceptor>,
     server: Option<JoinHandle<()>>,
 }
 
 impl EchoUpstream {
     pub(crate) async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// Over TLS, with the `localhost` certificate of `tests/fixtures`
+    /// (issued by `test-ca.pem`).
+    pub(crate) async fn start_tls() -> Self {
+        let fixture = |name: &str| format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let certs = CertificateDer::pem_file_iter(fixture("upstream.pem"))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(fixture("upstream-key.pem")).unwrap();
+        let config = ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        Self::start_with(Some(TlsAcceptor::from(Arc::new(config)))).await
+    }
+
+    async fn start_with(tls: Option<TlsAcceptor>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = SeenLog::default();
-        let server = Some(tokio::spawn(serve_echo(listener, seen.clone())));
-        Self { addr, seen, server }
+        let server = Some(tokio::spawn(serve_echo(
+            listener,
+            seen.clone(),
+            tls.clone(),
+        )));
+        Self {
+            addr,
+            seen,
+            tls,
+            server,
+        }
     }
 
     pub(crate) fn url(&self) -> Url {
-        Url::parse(&format!("http://{}/", self.addr)).unwrap()
+        let url = match self.tls {
+            Some(_) => format!("https://localhost:{}/", self.addr.port()),
+            None => format!("http://{}/", self.addr),
+        };
+        Url::parse(&url).unwrap()
     }
 
     /// Kill it: no more listener, every connection closed.
@@ -128,7 +166,11 @@ impl EchoUpstream {
     pub(crate) async fn restart(&mut self) {
         self.stop();
         let listener = TcpListener::bind(self.addr).await.unwrap();
-        self.server = Some(tokio::spawn(serve_echo(listener, self.seen.clone())));
+        self.server = Some(tokio::spawn(serve_echo(
+            listener,
+            self.seen.clone(),
+            self.tls.clone(),
+        )));
     }
 
     /// Requests received, readiness probes (`/ready`) left out.
@@ -169,7 +211,7 @@ impl Drop for EchoUpstream {
 }
 
 /// Accept loop owning its connections: aborting it closes them all.
-async fn serve_echo(listener: TcpListener, seen: SeenLog) {
+async fn serve_echo(listener: TcpListener, seen: SeenLog, tls: Option<TlsAcceptor>) {
     let router = Router::new().fallback(echo).with_state(seen);
     let mut connections = JoinSet::new();
     loop {
@@ -177,10 +219,16 @@ async fn serve_echo(listener: TcpListener, seen: SeenLog) {
             continue;
         };
         let service = TowerToHyperService::new(router.clone());
+        let tls = tls.clone();
         connections.spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let http = hyper::server::conn::http1::Builder::new();
+            let _ = match tls {
+                Some(tls) => match tls.accept(stream).await {
+                    Ok(stream) => http.serve_connection(TokioIo::new(stream), service).await,
+                    Err(_) => return,
+                },
+                None => http.serve_connection(TokioIo::new(stream), service).await,
+            };
         });
         while connections.try_join_next().is_some() {}
     }
@@ -322,9 +370,19 @@ pub(crate) struct Gateway {
 
 impl Gateway {
     pub(crate) async fn spawn(settings: Settings, jwks_url: Url) -> Self {
+        Self::spawn_with_shared(settings, jwks_url, |_| {}).await
+    }
+
+    /// With the shared configuration changed too.
+    pub(crate) async fn spawn_with_shared(
+        settings: Settings,
+        jwks_url: Url,
+        change: impl FnOnce(&mut common::SharedConfig),
+    ) -> Self {
         let mut shared = common::SharedConfig::local("gateway", 0);
         shared.identity.jwks_url = Some(jwks_url);
         shared.shutdown_grace_secs = 1;
+        change(&mut shared);
         let config = gateway::Config {
             shared: shared.clone(),
             service: settings,
@@ -373,22 +431,37 @@ impl TestApp {
     /// With settings changed from [`test_settings`].
     pub(crate) async fn spawn_with(change: impl FnOnce(&mut Settings)) -> Self {
         let share = Share::Shared(PROCESS.read().await);
-        Self::start(share, change).await
+        Self::start(share, EchoUpstream::start().await, change, |_| {}).await
     }
 
     /// Alone in the process, for measuring its memory.
     pub(crate) async fn spawn_alone(change: impl FnOnce(&mut Settings)) -> Self {
         let share = Share::Alone(PROCESS.write().await);
-        Self::start(share, change).await
+        Self::start(share, EchoUpstream::start().await, change, |_| {}).await
     }
 
-    async fn start(share: Share, change: impl FnOnce(&mut Settings)) -> Self {
+    /// In front of `upstream`, with the settings and the shared
+    /// configuration changed.
+    pub(crate) async fn spawn_in_front_of(
+        upstream: EchoUpstream,
+        change: impl FnOnce(&mut Settings),
+        shared: impl FnOnce(&mut common::SharedConfig),
+    ) -> Self {
+        let share = Share::Shared(PROCESS.read().await);
+        Self::start(share, upstream, change, shared).await
+    }
+
+    async fn start(
+        share: Share,
+        upstream: EchoUpstream,
+        change: impl FnOnce(&mut Settings),
+        shared: impl FnOnce(&mut common::SharedConfig),
+    ) -> Self {
         let key = SigningKey::generate().unwrap();
         let jwks = JwksServer::serving(&[&key]).await;
-        let upstream = EchoUpstream::start().await;
         let mut settings = test_settings(&upstream.url());
         change(&mut settings);
-        let gateway = Gateway::spawn(settings, jwks.url()).await;
+        let gateway = Gateway::spawn_with_shared(settings, jwks.url(), shared).await;
         Self {
             gateway,
             upstream,

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod cloud_run;
 mod helpers;
 mod limits;
 mod resilience;
