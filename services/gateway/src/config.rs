@@ -42,6 +42,8 @@ pub struct Settings {
     pub upstream_timeout_secs: u64,
     /// The same for `/media` uploads and `/ml`.
     pub slow_upstream_timeout_secs: u64,
+    /// Time to open a connection to an upstream, ms; as long again for
+    /// the TLS handshake of an `https://` one.
     pub connect_timeout_ms: u64,
     /// Consecutive failures that open an upstream's circuit.
     pub breaker_failures: u32,

@@ -206,9 +206,13 @@ async fn upstream_get(
             .headers_mut()
             .insert(proxy::SERVERLESS_AUTHORIZATION.clone(), token);
     }
-    upstream.send(request).await.map_err(|e| match e {
-        PoolError::Connect(_) => "unreachable".to_owned(),
-        PoolError::Http(e) => e.to_string(),
+    // The reason goes to the log, not into `/ready`'s public answer.
+    upstream.send(request).await.map_err(|e| {
+        tracing::warn!(upstream = name, error = ?e, "upstream check failed");
+        match e {
+            PoolError::Connect(_) => "unreachable".to_owned(),
+            PoolError::Http(_) => "failed to answer".to_owned(),
+        }
     })
 }
 
@@ -321,14 +325,18 @@ async fn upstream_token(
     tokens: &dyn TokenProvider,
     upstream: &Upstream,
 ) -> Result<HeaderValue, String> {
-    let token = tokens
-        .token(&upstream.audience)
+    // A metadata server that does not answer must not hold requests up.
+    let token = tokio::time::timeout(ID_TOKEN_WAIT, tokens.token(&upstream.audience))
         .await
+        .map_err(|_| "the metadata server did not answer in time".to_owned())?
         .map_err(|e| e.to_string())?;
     let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?;
     value.set_sensitive(true);
     Ok(value)
 }
+
+/// How long a request waits for an ID token before it is answered 503.
+const ID_TOKEN_WAIT: Duration = Duration::from_secs(2);
 
 /// A verified token's caller, cached (shared, never copied) until the
 /// token expires.

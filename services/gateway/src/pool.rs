@@ -15,6 +15,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use axum::body::Body;
 use http::header::{self, HeaderValue};
 use http::uri::Authority;
@@ -67,10 +68,19 @@ impl Pool {
             .port_u16()
             .unwrap_or(if tls.is_some() { 443 } else { 80 });
         let tls = match tls {
-            Some(config) => Some(Tls {
-                connector: TlsConnector::from(config),
-                name: ServerName::try_from(authority.host().to_owned())?,
-            }),
+            Some(config) => {
+                // An IPv6 literal without its brackets.
+                let host = authority
+                    .host()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']');
+                let name = ServerName::try_from(host.to_owned())
+                    .with_context(|| format!("{host} is not a name to check a certificate for"))?;
+                Some(Tls {
+                    connector: TlsConnector::from(config),
+                    name,
+                })
+            }
             None => None,
         };
         Ok(Self {

@@ -96,12 +96,19 @@ pub fn tls_config(extra_roots: Option<&Path>) -> anyhow::Result<Arc<ClientConfig
     }
     roots.add_parsable_certificates(native.certs);
     if let Some(path) = extra_roots {
+        let mut added = 0;
         for cert in CertificateDer::pem_file_iter(path)
             .with_context(|| format!("reading {}", path.display()))?
         {
             roots.add(cert.with_context(|| format!("a certificate in {}", path.display()))?)?;
+            added += 1;
         }
+        anyhow::ensure!(added > 0, "no certificate in {}", path.display());
     }
+    anyhow::ensure!(
+        !roots.is_empty(),
+        "no root certificates to check https upstreams with"
+    );
     let mut config = ClientConfig::builder()
         .with_root_certificates(roots)
         .with_no_client_auth();

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -58,10 +59,12 @@ async fn an_upstream_whose_certificate_is_not_trusted_is_never_sent_the_request(
     assert!(app.upstream.requests().is_empty());
 }
 
-/// The metadata server's identity endpoint: an ID token per audience.
+/// The metadata server's identity endpoint: an ID token per audience,
+/// after `delay`.
 #[derive(Clone, Default)]
 struct Metadata {
     asked: Arc<AtomicUsize>,
+    delay: Duration,
 }
 
 async fn identity(
@@ -70,6 +73,7 @@ async fn identity(
     Query(query): Query<std::collections::HashMap<String, String>>,
 ) -> Result<String, StatusCode> {
     metadata.asked.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(metadata.delay).await;
     if headers.get("metadata-flavor").and_then(|v| v.to_str().ok()) != Some("Google") {
         return Err(StatusCode::FORBIDDEN);
     }
@@ -77,8 +81,11 @@ async fn identity(
     Ok(format!("id-token-for-{audience}"))
 }
 
-async fn metadata_server() -> (Url, Metadata) {
-    let metadata = Metadata::default();
+async fn metadata_server(delay: Duration) -> (Url, Metadata) {
+    let metadata = Metadata {
+        delay,
+        ..Metadata::default()
+    };
     let router = Router::new()
         .route(
             "/computeMetadata/v1/instance/service-accounts/default/identity",
@@ -106,7 +113,7 @@ async fn on_cloud_run(url: Url) -> TestApp {
 
 #[tokio::test]
 async fn on_cloud_run_every_upstream_call_carries_the_gateways_id_token() {
-    let (metadata_url, metadata) = metadata_server().await;
+    let (metadata_url, metadata) = metadata_server(Duration::ZERO).await;
     let app = on_cloud_run(metadata_url).await;
     let token = app.token("user-1");
 
@@ -153,5 +160,22 @@ async fn without_an_id_token_the_upstream_is_not_called() {
 
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.headers().contains_key("retry-after"));
+    assert!(app.upstream.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_metadata_server_that_hangs_is_a_prompt_503() {
+    let (metadata_url, _) = metadata_server(Duration::from_secs(30)).await;
+    let app = on_cloud_run(metadata_url).await;
+
+    let started = Instant::now();
+    let response = app.get("/products").await;
+
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(app.upstream.requests().is_empty());
 }
