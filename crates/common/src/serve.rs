@@ -185,36 +185,29 @@ impl Service {
                 openapi: self.openapi.clone(),
             })))
             .merge(Scalar::with_url("/docs", self.openapi.clone()));
-        let requests = RequestLayer::new(self.name, config.request_timeout());
-        let sensitive = SetSensitiveRequestHeadersLayer::new([
-            AUTHORIZATION,
-            COOKIE,
-            SET_COOKIE,
-            HeaderName::from_static("x-service-secret"),
-        ]);
+        // The stack the router and the front share.
+        let stack = ServiceBuilder::new()
+            .layer(RequestLayer::new(self.name, config.request_timeout()))
+            .layer(SetSensitiveRequestHeadersLayer::new([
+                AUTHORIZATION,
+                COOKIE,
+                SET_COOKIE,
+                HeaderName::from_static("x-service-secret"),
+            ]))
+            .layer(CompressionLayer::new());
         let router = self
             .router
             .clone()
             .merge(ops)
             .fallback(extract::not_found)
             .method_not_allowed_fallback(extract::method_not_allowed)
-            .layer(
-                ServiceBuilder::new()
-                    .layer(requests.clone())
-                    .layer(sensitive.clone())
-                    .layer(CompressionLayer::new())
-                    .layer(DefaultBodyLimit::max(
-                        self.body_limit.unwrap_or(config.body_limit_bytes),
-                    )),
-            );
+            .layer(stack.clone().layer(DefaultBodyLimit::max(
+                self.body_limit.unwrap_or(config.body_limit_bytes),
+            )));
         // The front limits its own bodies: it streams them on.
         let front = self.front.as_ref().map(|front| {
-            let stack = ServiceBuilder::new()
-                .layer(requests)
-                .layer(sensitive)
-                .layer(CompressionLayer::new())
-                .service(app::FrontService(front.clone()));
-            (front.clone(), stack)
+            let service = stack.service(app::FrontService(front.clone()));
+            (front.clone(), service)
         });
         App { router, front }
     }

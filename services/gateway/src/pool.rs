@@ -1,7 +1,8 @@
 //! The proxy's connections: a small HTTP/1.1 pool per upstream over
-//! hyper's connection API, on TCP or TLS (rustls) for `https://` upstreams. A connection's task is spawned once, when it is
-//! opened; a request is sent on an idle connection that is ready, or on a
-//! new one. (hyper-util's pooled client spawns a task for every response to
+//! hyper's connection API, on TCP or TLS (rustls) for `https://`
+//! upstreams. A connection's task is spawned once, when it is opened; a
+//! request is sent on an idle connection that is ready, or on a new one.
+//! (hyper-util's pooled client spawns a task for every response to
 //! hand its connection back, a cross-task wake-up per request that showed
 //! in the gateway's profile.)
 //!

@@ -3,9 +3,9 @@
 //! identity headers a client sent are stripped, `X-Forwarded-*`, the
 //! request id and a child `traceparent` are set, and on Cloud Run the
 //! gateway's ID token for the service (`X-Serverless-Authorization`, which
-//! Cloud Run checks before the service sees `Authorization`). Each upstream has a
-//! circuit breaker; an upstream that does not start answering in time is
-//! abandoned (the call is cancelled) with 504.
+//! Cloud Run checks before the service sees `Authorization`). Each
+//! upstream has a circuit breaker; an upstream that does not start
+//! answering in time is abandoned (the call is cancelled) with 504.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
