@@ -95,7 +95,7 @@ m_plain=$(printf '%s\n' "${plain_ms[@]}" | median)
 m_peak=$(printf '%s\n' "${peak_kb[@]}" | sort -n | tail -1)
 echo
 echo "== wall time, median of $rounds (whole process: start, read, decode, six variants, write)"
-printf '  %-34s %6s ms\n' "ours (media::pipeline::process)" "$m_ours" \
+printf '  %-42s %6s ms\n' "ours (media::domain::pipeline::process)" "$m_ours" \
   "ImageMagick + jpeg:size=$hint" "$m_hint" "ImageMagick plain" "$m_plain"
 awk -v o="$m_ours" -v h="$m_hint" -v p="$m_plain" \
   'BEGIN { printf "  ratio: %.1fx faster than IM+hint, %.1fx faster than IM plain (target >= 4x)\n", h / o, p / o }'

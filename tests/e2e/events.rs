@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::identity::{JwksUrl, Role, Verifier, VerifierConfig};
-use testkit::{AuthApi, Probe, ProbeOptions, TestSystem, eventually};
+use testkit::{AuthApi, Probe, ProbeOptions, eventually};
+
+use crate::system::TestSystem;
 
 const WAIT: Duration = Duration::from_secs(15);
 

@@ -3,7 +3,9 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use testkit::{AuthApi, HttpAuthApi, TestSystem};
+use testkit::{AuthApi, HttpAuthApi};
+
+use crate::system::TestSystem;
 
 async fn system() -> (TestSystem, String, HttpAuthApi) {
     crate::through_gateway(&["gateway", "auth", "product"]).await

@@ -7,8 +7,10 @@ mod blockchain;
 mod events;
 mod gateway;
 mod media;
+mod system;
 
-use testkit::{HttpAuthApi, TestSystem};
+use system::TestSystem;
+use testkit::HttpAuthApi;
 
 /// `services` started by the launcher; the gateway's base URL (no trailing
 /// slash) and an auth client that goes through it.

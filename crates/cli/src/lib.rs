@@ -3,6 +3,7 @@
 //! apart in production. `craftchain up`, `craftchain serve` and the test
 //! kit all start services through [`start`].
 
+pub mod deploy;
 mod registry;
 mod secrets;
 
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use common::config::{EventsConfig, SharedConfig};
+use common::platform;
 use common::serve::Server;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -45,7 +47,7 @@ impl Default for SystemConfig {
         Self {
             data_dir: PathBuf::from(".craftchain"),
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            base_port: Some(8000),
+            base_port: Some(platform::BASE_PORT),
             services: Vec::new(),
             extra_subscriptions: BTreeMap::new(),
             events: EventsConfig::default(),
@@ -56,7 +58,11 @@ impl Default for SystemConfig {
 
 /// A started system.
 pub struct RunningSystem {
+    /// The services started here.
     urls: BTreeMap<&'static str, Url>,
+    /// Where every service of the platform is in this stack (what the
+    /// services were told), started here or not.
+    addresses: BTreeMap<&'static str, Url>,
     stop: CancellationToken,
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
 }
@@ -69,6 +75,11 @@ impl RunningSystem {
 
     pub fn urls(&self) -> &BTreeMap<&'static str, Url> {
         &self.urls
+    }
+
+    /// Where `service` is in this stack, whether it runs here or not.
+    pub fn address(&self, service: &str) -> Option<&Url> {
+        self.addresses.get(service)
     }
 
     /// Drain every service and wait for them.
@@ -101,7 +112,7 @@ impl RunningSystem {
 pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
     let chosen: Vec<&ServiceSpec> = SERVICES
         .iter()
-        .filter(|s| config.services.is_empty() || config.services.contains(&s.name))
+        .filter(|s| config.services.is_empty() || config.services.contains(&s.name()))
         .collect();
     anyhow::ensure!(
         !chosen.is_empty(),
@@ -110,45 +121,41 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
     );
     let mut listeners = Vec::new();
     let mut urls = BTreeMap::new();
-    // Services not started here get a closed port, never another stack's.
-    if config.base_port.is_none() {
-        for spec in SERVICES
-            .iter()
-            .filter(|s| !chosen.iter().any(|c| c.name == s.name))
-        {
-            let closed =
-                std::net::TcpListener::bind(SocketAddr::new(config.host, 0))?.local_addr()?;
-            urls.insert(spec.name, Url::parse(&format!("http://{closed}/"))?);
-        }
+    // Every service of the platform gets an address in this stack, started
+    // here or not (one that does not exist yet included), so that no
+    // service calls another stack's: its port from the base, or without a
+    // base a port that was free and is closed again.
+    for id in platform::ALL
+        .iter()
+        .filter(|id| !chosen.iter().any(|c| c.id == **id))
+    {
+        let addr = match config.base_port {
+            Some(base) => SocketAddr::new(config.host, id.port_from(base)),
+            None => std::net::TcpListener::bind(SocketAddr::new(config.host, 0))?.local_addr()?,
+        };
+        urls.insert(id.name, loopback_url(config.host, addr)?);
     }
     for spec in &chosen {
-        let port = config.base_port.map_or(0, |base| base + spec.port_offset);
+        let port = config.base_port.map_or(0, |base| spec.id.port_from(base));
         let addr = SocketAddr::new(config.host, port);
         let listener = TcpListener::bind(addr).await.with_context(|| {
             format!(
                 "binding {} to {addr}: is something else using the port?",
-                spec.name
+                spec.name()
             )
         })?;
-        let url = Url::parse(&format!("http://{}/", listener.local_addr()?))?;
-        // `up` on every interface is still reached over loopback locally.
-        let url = if config.host.is_unspecified() {
-            Url::parse(&format!(
-                "http://127.0.0.1:{}/",
-                listener.local_addr()?.port()
-            ))?
-        } else {
-            url
-        };
-        urls.insert(spec.name, url);
+        urls.insert(
+            spec.name(),
+            loopback_url(config.host, listener.local_addr()?)?,
+        );
         listeners.push(listener);
     }
-    let secrets = secrets::load_or_create(&config.data_dir, SERVICES.iter().map(|s| s.name))?;
+    let secrets = secrets::load_or_create(&config.data_dir, SERVICES.iter().map(|s| s.name()))?;
     let stop = CancellationToken::new();
     let mut tasks = Vec::new();
-    let running: Vec<&'static str> = chosen.iter().map(|s| s.name).collect();
+    let running: Vec<&'static str> = chosen.iter().map(|s| s.name()).collect();
     for (spec, listener) in chosen.into_iter().zip(listeners) {
-        let shared = shared_config(&config, spec, &urls, &secrets)?;
+        let shared = shared_config(&config, spec, &urls, &running, &secrets)?;
         let service = (spec.build)(BuildContext {
             shared: shared.clone(),
             secrets: secrets.clone(),
@@ -156,30 +163,48 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
             urls: urls.clone(),
         })
         .await
-        .with_context(|| format!("building {}", spec.name))?;
+        .with_context(|| format!("building {}", spec.name()))?;
         let server = Server::with_listener(service, &shared, listener);
         let token = stop.clone();
         tasks.push((
-            spec.name,
+            spec.name(),
             tokio::spawn(async move { server.run(async move { token.cancelled().await }).await }),
         ));
     }
+    let addresses = urls.clone();
     urls.retain(|name, _| running.contains(name));
-    Ok(RunningSystem { urls, stop, tasks })
+    Ok(RunningSystem {
+        urls,
+        addresses,
+        stop,
+        tasks,
+    })
+}
+
+/// The URL other services use for `addr`: a stack on every interface is
+/// still reached over loopback locally.
+fn loopback_url(host: IpAddr, addr: SocketAddr) -> anyhow::Result<Url> {
+    let addr = if host.is_unspecified() {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+    } else {
+        addr
+    };
+    Ok(Url::parse(&format!("http://{addr}/"))?)
 }
 
 fn shared_config(
     config: &SystemConfig,
     spec: &ServiceSpec,
     urls: &BTreeMap<&'static str, Url>,
+    running: &[&'static str],
     secrets: &secrets::Secrets,
 ) -> anyhow::Result<SharedConfig> {
     let mut shared = if config.read_env {
-        common::Config::<NoSettings>::from_env(spec.name, 0)?.shared
+        common::Config::<NoSettings>::from_env(spec.name(), 0)?.shared
     } else {
-        SharedConfig::local(spec.name, 0)
+        SharedConfig::local(spec.name(), 0)
     };
-    shared.service = spec.name;
+    shared.service = spec.name();
     shared.host = config.host;
     shared.data_dir = config.data_dir.clone();
     shared.events = config.events.clone();
@@ -187,10 +212,11 @@ fn shared_config(
         shared.identity.jwks_url = Some(auth.join("auth/.well-known/jwks.json")?);
         shared.service_auth.auth_url = auth.clone();
     }
-    shared.service_auth.secret = secrets.get(spec.name);
+    shared.service_auth.secret = secrets.get(spec.name());
     let mut subscriptions: BTreeMap<String, Vec<Url>> = BTreeMap::new();
+    // Events go to the consumers that run in this system.
     for (topic, consumers) in registry::SUBSCRIPTIONS {
-        for consumer in *consumers {
+        for consumer in consumers.iter().filter(|c| running.contains(c)) {
             if let Some(url) = urls.get(consumer) {
                 subscriptions
                     .entry((*topic).to_owned())
@@ -214,3 +240,44 @@ fn shared_config(
 struct NoSettings {}
 
 impl common::ServiceSettings for NoSettings {}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// A base port whose whole block of ports is free now.
+    fn free_block() -> u16 {
+        for _ in 0..200 {
+            let base = 20_000 + rand::random::<u16>() % 40_000;
+            let all_free = platform::ALL.iter().all(|s| {
+                std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, s.port_from(base))).is_ok()
+            });
+            if all_free {
+                return base;
+            }
+        }
+        panic!("no free block of ports");
+    }
+
+    #[tokio::test]
+    async fn a_stack_at_a_base_port_points_at_its_own_ports_for_every_service() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = free_block();
+        let system = start(SystemConfig {
+            data_dir: dir.path().to_path_buf(),
+            base_port: Some(base),
+            services: vec!["media"],
+            read_env: false,
+            ..SystemConfig::default()
+        })
+        .await
+        .unwrap();
+        for id in platform::ALL {
+            let url = system.address(id.name).unwrap();
+            assert_eq!(url.port(), Some(id.port_from(base)), "{}", id.name);
+        }
+        assert_eq!(system.urls().keys().copied().collect::<Vec<_>>(), ["media"]);
+        system.stop().await.unwrap();
+    }
+}

@@ -34,7 +34,7 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1")]
         host: IpAddr,
         /// First port; each service adds its offset (auth = +8).
-        #[arg(long, default_value_t = 8000)]
+        #[arg(long, default_value_t = common::platform::BASE_PORT)]
         base_port: u16,
     },
     /// Start one service, configured from the environment.
@@ -44,6 +44,9 @@ enum Command {
     },
     /// Write every service's OpenAPI document into DIR.
     Openapi { dir: PathBuf },
+    /// Write the generated deployment files (Pub/Sub topics and
+    /// subscriptions) below DIR (the repository's `deploy/`).
+    DeployFiles { dir: PathBuf },
 }
 
 /// mimalloc: markedly less allocator contention than glibc's under load.
@@ -61,12 +64,18 @@ async fn main() -> anyhow::Result<()> {
         } => up(data_dir, host, base_port).await,
         Command::Serve { name } => serve(&name).await,
         Command::Openapi { dir } => openapi(&dir).await,
+        Command::DeployFiles { dir } => {
+            for path in craftchain_cli::deploy::write_files(&dir)? {
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
     }
 }
 
 async fn up(data_dir: PathBuf, host: IpAddr, base_port: u16) -> anyhow::Result<()> {
     let shared = common::Config::<Empty>::from_env("up", 0)?.shared;
-    common::telemetry::init(&shared);
+    let _telemetry = common::telemetry::init(&shared);
     let mut system = craftchain_cli::start(SystemConfig {
         data_dir: data_dir.clone(),
         host,
@@ -89,11 +98,10 @@ async fn up(data_dir: PathBuf, host: IpAddr, base_port: u16) -> anyhow::Result<(
 async fn serve(name: &str) -> anyhow::Result<()> {
     let spec = SERVICES
         .iter()
-        .find(|s| s.name == name)
+        .find(|s| s.name() == name)
         .with_context(|| format!("no service named {name}"))?;
-    let config = common::Config::<Empty>::from_env(spec.name, 8000 + spec.port_offset)?;
-    config.validate()?;
-    common::telemetry::init(&config.shared);
+    let config = common::Config::<Empty>::load(spec.id)?;
+    let _telemetry = common::telemetry::init(&config.shared);
     let service = (spec.build)(craftchain_cli::BuildContext {
         shared: config.shared.clone(),
         secrets: Default::default(),
@@ -108,7 +116,7 @@ async fn openapi(dir: &std::path::Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let scratch = std::env::temp_dir().join(format!("craftchain-openapi-{}", std::process::id()));
     for spec in SERVICES {
-        let mut shared = common::SharedConfig::local(spec.name, 0);
+        let mut shared = common::SharedConfig::local(spec.name(), 0);
         shared.data_dir = scratch.clone();
         let service = (spec.build)(craftchain_cli::BuildContext {
             shared,
@@ -117,7 +125,7 @@ async fn openapi(dir: &std::path::Path) -> anyhow::Result<()> {
             urls: Default::default(),
         })
         .await?;
-        let path = dir.join(format!("{}.json", spec.name));
+        let path = dir.join(format!("{}.json", spec.name()));
         std::fs::write(&path, serde_json::to_vec_pretty(service.openapi())?)?;
         println!("wrote {}", path.display());
     }

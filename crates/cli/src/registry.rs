@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use common::{Service, SharedConfig};
+use common::platform::{self, ServiceId};
+use common::{Service, ServiceSettings, SharedConfig};
 use futures::future::BoxFuture;
 use url::Url;
 
@@ -25,143 +26,117 @@ type Build = fn(BuildContext) -> BoxFuture<'static, anyhow::Result<Service>>;
 
 /// How to start one service.
 pub struct ServiceSpec {
-    pub name: &'static str,
-    /// Port = base + offset (8000 + 8 for auth).
-    pub port_offset: u16,
+    /// Its name and port (`common::platform`).
+    pub id: ServiceId,
     pub build: Build,
+}
+
+impl ServiceSpec {
+    pub fn name(&self) -> &'static str {
+        self.id.name
+    }
 }
 
 impl std::fmt::Debug for ServiceSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceSpec")
-            .field("name", &self.name)
-            .finish()
+        f.debug_struct("ServiceSpec").field("id", &self.id).finish()
     }
 }
 
 /// The services that exist today.
 pub static SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
-        name: gateway::NAME,
-        port_offset: 0,
+        id: gateway::SERVICE,
         build: build_gateway,
     },
     ServiceSpec {
-        name: product::NAME,
-        port_offset: 1,
+        id: product::SERVICE,
         build: build_product,
     },
     ServiceSpec {
-        name: blockchain::NAME,
-        port_offset: 5,
+        id: blockchain::SERVICE,
         build: build_blockchain,
     },
     ServiceSpec {
-        name: media::NAME,
-        port_offset: 7,
+        id: media::SERVICE,
         build: build_media,
     },
     ServiceSpec {
-        name: auth::NAME,
-        port_offset: 8,
+        id: auth::SERVICE,
         build: build_auth,
     },
 ];
 
+impl BuildContext {
+    /// The service's own settings: read from the environment with
+    /// `read_env`, else its defaults.
+    pub fn settings<S: ServiceSettings>(&self) -> anyhow::Result<S> {
+        Ok(if self.read_env {
+            common::Config::<S>::from_env(self.shared.service, 0)?.service
+        } else {
+            S::default()
+        })
+    }
+
+    /// Point `url` at `service` in this system (started here or not, every
+    /// service of the platform has an address in a launched system; a
+    /// service started alone keeps its configured URLs).
+    pub fn point(&self, url: &mut Url, service: ServiceId) {
+        if let Some(found) = self.urls.get(service.name) {
+            url.clone_from(found);
+        }
+    }
+
+    /// The whole configuration: the shared part the launcher made, and `settings`.
+    pub fn config<S>(&self, settings: S) -> common::Config<S> {
+        common::Config {
+            shared: self.shared.clone(),
+            service: settings,
+        }
+    }
+}
+
 fn build_blockchain(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
     Box::pin(async move {
-        let mut settings = if ctx.read_env {
-            blockchain::Config::from_env(blockchain::NAME, 0)?.service
-        } else {
-            blockchain::Settings::default()
-        };
-        for (name, url) in [
-            ("product", &mut settings.product_url),
-            ("media", &mut settings.media_url),
-            ("auth", &mut settings.auth_url),
-            ("gateway", &mut settings.public_url),
-        ] {
-            if let Some(u) = ctx.urls.get(name) {
-                *url = u.clone();
-            }
-        }
-        blockchain::build(&blockchain::Config {
-            shared: ctx.shared,
-            service: settings,
-        })
-        .await
+        let mut s: blockchain::Settings = ctx.settings()?;
+        ctx.point(&mut s.product_url, platform::PRODUCT);
+        ctx.point(&mut s.media_url, platform::MEDIA);
+        ctx.point(&mut s.auth_url, platform::AUTH);
+        ctx.point(&mut s.public_url, platform::GATEWAY);
+        blockchain::build(&ctx.config(s)).await
     })
 }
 
 fn build_media(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
-    Box::pin(async move {
-        let settings = if ctx.read_env {
-            media::Config::from_env(media::NAME, 0)?.service
-        } else {
-            media::Settings::default()
-        };
-        media::build(&media::Config {
-            shared: ctx.shared,
-            service: settings,
-        })
-        .await
-    })
+    Box::pin(async move { media::build(&ctx.config(ctx.settings::<media::Settings>()?)).await })
 }
 
 fn build_product(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
     Box::pin(async move {
-        let mut settings = if ctx.read_env {
-            product::Config::from_env(product::NAME, 0)?.service
-        } else {
-            product::Settings::default()
-        };
-        if let Some(url) = ctx.urls.get("media") {
-            settings.media_url = url.clone();
-        }
-        if let Some(url) = ctx.urls.get("ml") {
-            settings.ml_url = url.clone();
-        }
-        product::build(&product::Config {
-            shared: ctx.shared,
-            service: settings,
-        })
-        .await
+        let mut s: product::Settings = ctx.settings()?;
+        ctx.point(&mut s.media_url, platform::MEDIA);
+        ctx.point(&mut s.ml_url, platform::ML);
+        product::build(&ctx.config(s)).await
     })
 }
 
 fn build_auth(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
     Box::pin(async move {
-        let mut settings = if ctx.read_env {
-            auth::Config::from_env(auth::NAME, 0)?.service
-        } else {
-            auth::Settings::default()
-        };
-        settings.service_secrets.extend(ctx.secrets.all());
-        auth::build(&auth::Config {
-            shared: ctx.shared,
-            service: settings,
-        })
-        .await
+        let mut s: auth::Settings = ctx.settings()?;
+        s.service_secrets.extend(ctx.secrets.all());
+        auth::build(&ctx.config(s)).await
     })
 }
 
 fn build_gateway(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
     Box::pin(async move {
-        let mut settings = if ctx.read_env {
-            gateway::Config::from_env(gateway::NAME, 0)?.service
-        } else {
-            gateway::Settings::default()
-        };
-        for (name, url) in &ctx.urls {
-            if *name != gateway::NAME {
-                settings.upstreams.insert((*name).to_owned(), url.clone());
+        let mut s: gateway::Settings = ctx.settings()?;
+        for (name, url) in &mut s.upstreams {
+            if let Some(upstream) = ServiceId::named(name) {
+                ctx.point(url, upstream);
             }
         }
-        gateway::build(&gateway::Config {
-            shared: ctx.shared,
-            service: settings,
-        })
-        .await
+        gateway::build(&ctx.config(s)).await
     })
 }
 

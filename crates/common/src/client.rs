@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::context::{self, RequestContext};
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Problem, codes};
 use crate::tokens::TokenProvider;
 
 /// `Idempotency-Key`.
@@ -89,7 +89,7 @@ impl From<ClientError> for ApiError {
             .with_source(err),
             _ => ApiError::new(
                 StatusCode::BAD_GATEWAY,
-                "bad_gateway",
+                codes::BAD_GATEWAY,
                 "a dependency answered unexpectedly",
             )
             .with_source(err),

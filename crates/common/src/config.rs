@@ -67,18 +67,16 @@ pub struct IdentityConfig {
 
 /// The project id used on one machine.
 pub const LOCAL_PROJECT: &str = "craftchain-local";
-/// The auth service's port.
-pub const AUTH_PORT: u16 = 8008;
 
 impl Default for IdentityConfig {
     fn default() -> Self {
         Self {
             issuer: format!("https://securetoken.google.com/{LOCAL_PROJECT}"),
             audience: LOCAL_PROJECT.to_owned(),
-            jwks_url: Url::parse(&format!(
-                "http://127.0.0.1:{AUTH_PORT}/auth/.well-known/jwks.json"
-            ))
-            .ok(),
+            jwks_url: crate::platform::AUTH
+                .local_url()
+                .join("auth/.well-known/jwks.json")
+                .ok(),
             x509_url: None,
             oidc_audience: None,
             oidc_allowed_emails: Vec::new(),
@@ -124,7 +122,7 @@ impl Default for ServiceAuthConfig {
     fn default() -> Self {
         Self {
             mode: ServiceAuthMode::Secret,
-            auth_url: local_url(AUTH_PORT),
+            auth_url: crate::platform::AUTH.local_url(),
             secret: None,
             metadata_url: Url::parse("http://metadata.google.internal/")
                 .unwrap_or_else(|_| local_url(80)),
@@ -233,6 +231,11 @@ impl SharedConfig {
         self.data_dir.join(self.service)
     }
 
+    /// This service's document store: `<service dir>/<service>.sqlite`.
+    pub fn store_path(&self) -> PathBuf {
+        self.service_dir().join(format!("{}.sqlite", self.service))
+    }
+
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
     }
@@ -310,6 +313,12 @@ impl<S: ServiceSettings> Config<S> {
             shared: SharedConfig::local(service, port),
             service: S::default(),
         }
+    }
+
+    /// Load `service`'s configuration from the process environment, its
+    /// default port the one the platform gives it.
+    pub fn load(service: crate::platform::ServiceId) -> Result<Self, ConfigError> {
+        Self::from_env(service.name, service.port)
     }
 
     /// Load from the process environment.

@@ -17,6 +17,117 @@ use crate::context::RequestContext;
 /// The media type of problem bodies.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// A stable, machine-readable problem code: snake_case ASCII (words of
+/// `[a-z0-9]` joined by single `_`, starting with a letter). Codes are
+/// constants, so a code of any other shape fails to compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Code(&'static str);
+
+impl Code {
+    /// `code`, which must be snake_case (checked at compile time in a `const`).
+    pub const fn new(code: &'static str) -> Code {
+        assert!(is_snake_case(code), "a problem code must be snake_case");
+        Code(code)
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<str> for Code {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+/// Whether `code` is snake_case: lowercase ASCII words of letters and
+/// digits joined by single underscores, starting with a letter.
+pub const fn is_snake_case(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    if bytes.is_empty() || bytes.len() > 64 {
+        return false;
+    }
+    let mut i = 0;
+    let mut word_start = true;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'_' {
+            if word_start {
+                return false;
+            }
+            word_start = true;
+        } else if (i == 0 && !b.is_ascii_lowercase())
+            || !(b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            return false;
+        } else {
+            word_start = false;
+        }
+        i += 1;
+    }
+    !word_start
+}
+
+/// The codes every service may answer with (the request pipeline's, the
+/// extractors' and the shared helpers').
+pub mod codes {
+    use super::Code;
+
+    pub const VALIDATION_FAILED: Code = Code::new("validation_failed");
+    pub const UNAUTHENTICATED: Code = Code::new("unauthenticated");
+    pub const FORBIDDEN: Code = Code::new("forbidden");
+    pub const ROUTE_NOT_FOUND: Code = Code::new("route_not_found");
+    pub const METHOD_NOT_ALLOWED: Code = Code::new("method_not_allowed");
+    pub const NOT_FOUND: Code = Code::new("not_found");
+    pub const CONFLICT: Code = Code::new("conflict");
+    pub const PRECONDITION_FAILED: Code = Code::new("precondition_failed");
+    pub const PRECONDITION_REQUIRED: Code = Code::new("precondition_required");
+    pub const RATE_LIMITED: Code = Code::new("rate_limited");
+    pub const UNAVAILABLE: Code = Code::new("unavailable");
+    pub const INTERNAL: Code = Code::new("internal");
+    pub const BAD_GATEWAY: Code = Code::new("bad_gateway");
+    pub const UNSUPPORTED_MEDIA_TYPE: Code = Code::new("unsupported_media_type");
+    pub const PAYLOAD_TOO_LARGE: Code = Code::new("payload_too_large");
+    pub const UNREADABLE_BODY: Code = Code::new("unreadable_body");
+    pub const MALFORMED_JSON: Code = Code::new("malformed_json");
+    pub const BAD_PATH: Code = Code::new("bad_path");
+
+    /// Every code above.
+    pub const ALL: &[Code] = &[
+        VALIDATION_FAILED,
+        UNAUTHENTICATED,
+        FORBIDDEN,
+        ROUTE_NOT_FOUND,
+        METHOD_NOT_ALLOWED,
+        NOT_FOUND,
+        CONFLICT,
+        PRECONDITION_FAILED,
+        PRECONDITION_REQUIRED,
+        RATE_LIMITED,
+        UNAVAILABLE,
+        INTERNAL,
+        BAD_GATEWAY,
+        UNSUPPORTED_MEDIA_TYPE,
+        PAYLOAD_TOO_LARGE,
+        UNREADABLE_BODY,
+        MALFORMED_JSON,
+        BAD_PATH,
+    ];
+}
+
 /// The wire shape of a problem (RFC 9457, plus `code`, `request_id`, `errors`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Problem {
@@ -64,7 +175,7 @@ impl FieldError {
 /// The error every handler returns.
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: Code,
     detail: Option<String>,
     errors: Vec<FieldError>,
     headers: Vec<(HeaderName, HeaderValue)>,
@@ -100,7 +211,7 @@ impl std::error::Error for ApiError {}
 
 impl ApiError {
     /// A client error with a stable code and a human-readable detail.
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: Code, detail: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -113,7 +224,7 @@ impl ApiError {
     }
 
     /// 400 for a request that cannot be understood at all.
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: Code, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
@@ -127,7 +238,7 @@ impl ApiError {
             errors,
             ..Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
+                codes::VALIDATION_FAILED,
                 detail,
             )
         }
@@ -140,31 +251,35 @@ impl ApiError {
 
     /// 401 with `WWW-Authenticate: Bearer`.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail)
+        Self::new(StatusCode::UNAUTHORIZED, codes::UNAUTHENTICATED, detail)
             .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
     }
 
     /// 403: authenticated, but not allowed to do this.
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, detail)
     }
 
     /// 404: no route has this path.
     pub fn route_not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            codes::ROUTE_NOT_FOUND,
+            "no such route",
+        )
     }
 
     /// 404 for a named thing.
     pub fn not_found(what: impl fmt::Display) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            codes::NOT_FOUND,
             format!("{what} not found"),
         )
     }
 
     /// 409 with a stable code.
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: Code, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
@@ -172,7 +287,7 @@ impl ApiError {
     pub fn precondition_failed(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::PRECONDITION_FAILED,
-            "precondition_failed",
+            codes::PRECONDITION_FAILED,
             detail,
         )
     }
@@ -181,19 +296,21 @@ impl ApiError {
     pub fn precondition_required(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::PRECONDITION_REQUIRED,
-            "precondition_required",
+            codes::PRECONDITION_REQUIRED,
             detail,
         )
     }
 
     /// 429 with `Retry-After`.
     pub fn too_many_requests(retry_after: Duration, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail).retry_after(retry_after)
+        Self::new(StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED, detail)
+            .retry_after(retry_after)
     }
 
     /// 503 with `Retry-After`: a dependency is down; the request changed nothing.
     pub fn unavailable(retry_after: Duration, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail).retry_after(retry_after)
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, codes::UNAVAILABLE, detail)
+            .retry_after(retry_after)
     }
 
     /// 500: logs `source` with its chain, sends a generic detail.
@@ -202,7 +319,7 @@ impl ApiError {
             source: Some(source.into()),
             ..Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
+                codes::INTERNAL,
                 "An internal error occurred; quote the request id when reporting it.",
             )
         }
@@ -219,12 +336,21 @@ impl ApiError {
         self
     }
 
-    /// Adds a member to the problem body (an RFC 9457 extension).
-    pub fn with_extension(mut self, name: &str, value: serde_json::Value) -> Self {
-        self.extensions
-            .get_or_insert_default()
-            .insert(name.to_owned(), value);
-        self
+    /// Adds a member to the problem body (an RFC 9457 extension). A value
+    /// that cannot be serialised is never sent as `null`: the error becomes
+    /// a 500 that logs why.
+    pub fn with_extension(mut self, name: &str, value: &impl Serialize) -> Self {
+        match serde_json::to_value(value) {
+            Ok(value) => {
+                self.extensions
+                    .get_or_insert_default()
+                    .insert(name.to_owned(), value);
+                self
+            }
+            Err(e) => ApiError::internal(
+                anyhow::Error::new(e).context(format!("serialising the problem member {name:?}")),
+            ),
+        }
     }
 
     pub fn retry_after(self, after: Duration) -> Self {
@@ -237,7 +363,7 @@ impl ApiError {
         self.status
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         self.code
     }
 
@@ -252,7 +378,7 @@ impl ApiError {
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.to_owned(),
+            code: self.code.as_str().to_owned(),
             request_id: RequestContext::current_request_id(),
             errors: self.errors.clone(),
             extensions: self.extensions.as_deref().cloned().unwrap_or_default(),
@@ -266,13 +392,13 @@ impl IntoResponse for ApiError {
             match &self.source {
                 Some(source) => tracing::error!(
                     status = self.status.as_u16(),
-                    code = self.code,
+                    code = self.code.as_str(),
                     error = format!("{source:#}"),
                     "request failed"
                 ),
                 None => tracing::error!(
                     status = self.status.as_u16(),
-                    code = self.code,
+                    code = self.code.as_str(),
                     detail = self.detail.as_deref().unwrap_or(""),
                     "request failed"
                 ),
@@ -412,6 +538,46 @@ mod tests {
         let (status, _, problem) = body_of(err.into_response()).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!problem.detail.unwrap().contains("secret"));
+    }
+
+    #[test]
+    fn codes_are_snake_case() {
+        for good in ["a", "not_found", "http_404", "a_1b", "payment_in_progress"] {
+            assert!(is_snake_case(good), "{good}");
+        }
+        for bad in [
+            "",
+            "A",
+            "payment-in-progress",
+            "_a",
+            "a_",
+            "a__b",
+            "1a",
+            "notFound",
+            "a b",
+        ] {
+            assert!(!is_snake_case(bad), "{bad}");
+        }
+        for code in codes::ALL {
+            assert!(is_snake_case(code.as_str()));
+        }
+    }
+
+    #[tokio::test]
+    async fn unserialisable_extensions_are_server_errors_not_nulls() {
+        struct Broken;
+        impl Serialize for Broken {
+            fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+                Err(serde::ser::Error::custom("broken"))
+            }
+        }
+        let err = ApiError::conflict(codes::CONFLICT, "taken").with_extension("thing", &Broken);
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let ok = ApiError::conflict(codes::CONFLICT, "taken").with_extension("thing", &[1, 2]);
+        assert_eq!(
+            ok.to_problem().extensions["thing"],
+            serde_json::json!([1, 2])
+        );
     }
 
     #[tokio::test]

@@ -10,7 +10,7 @@ use http::{StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, codes};
 
 /// A JSON body. Requires `Content-Type: application/json`; a body over the
 /// limit is 413, malformed JSON 400, a wrong, missing or unknown field 422
@@ -29,7 +29,7 @@ where
         if !is_json(req.headers()) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                codes::UNSUPPORTED_MEDIA_TYPE,
                 "expected a body with Content-Type: application/json",
             ));
         }
@@ -63,11 +63,11 @@ fn body_rejection(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            codes::PAYLOAD_TOO_LARGE,
             "the request body is too large",
         )
     } else {
-        ApiError::bad_request("unreadable_body", "the request body could not be read")
+        ApiError::bad_request(codes::UNREADABLE_BODY, "the request body could not be read")
     }
 }
 
@@ -82,7 +82,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let valid = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
         if inner.is_syntax() || inner.is_eof() || inner.is_io() || !valid {
             ApiError::bad_request(
-                "malformed_json",
+                codes::MALFORMED_JSON,
                 format!("the body is not valid JSON: {inner}"),
             )
         } else {
@@ -90,7 +90,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
     })?;
     de.end().map_err(|e| {
-        ApiError::bad_request("malformed_json", format!("trailing data after JSON: {e}"))
+        ApiError::bad_request(
+            codes::MALFORMED_JSON,
+            format!("trailing data after JSON: {e}"),
+        )
     })?;
     Ok(value)
 }
@@ -185,10 +188,10 @@ where
             .map_err(|rejection| match rejection {
                 PathRejection::FailedToDeserializePathParams(e) => ApiError::new(
                     StatusCode::NOT_FOUND,
-                    "not_found",
+                    codes::NOT_FOUND,
                     format!("no such resource: {}", e.body_text()),
                 ),
-                other => ApiError::bad_request("bad_path", other.body_text()),
+                other => ApiError::bad_request(codes::BAD_PATH, other.body_text()),
             })
     }
 }
@@ -202,7 +205,7 @@ pub async fn not_found() -> ApiError {
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        codes::METHOD_NOT_ALLOWED,
         "this route does not accept that method",
     )
 }

@@ -53,17 +53,34 @@ where
     }
 }
 
-/// Install the global subscriber for a process. `RUST_LOG` overrides the
-/// configured level. Calling it twice is harmless (the first one stays).
-pub fn init(config: &SharedConfig) {
+/// Install the global subscriber for a process and return the guard that
+/// keeps its writer: lines are written to stderr by a thread of their own
+/// (a slow terminal or log pipe never stalls a request), and dropping the
+/// guard flushes what is still queued. Keep it for the life of `main`.
+/// `RUST_LOG` overrides the configured level. Calling it twice is harmless
+/// (the first subscriber stays).
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init(config: &SharedConfig) -> TelemetryGuard {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| config.log_level.clone());
+    // Lossless: when the queue is full a line waits rather than vanishes.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::stderr());
     let subscriber = subscriber(
         config.log_format,
         &filter,
         config.gcp_project.clone(),
-        std::io::stderr,
+        writer,
     );
     let _ = tracing::subscriber::set_global_default(subscriber);
+    TelemetryGuard { _writer: guard }
+}
+
+/// Keeps the log writer of [`init`] running; flushes it when dropped.
+#[derive(Debug)]
+pub struct TelemetryGuard {
+    _writer: tracing_appender::non_blocking::WorkerGuard,
 }
 
 /// Readable lines: `time LEVEL target [request_id] message key=value…`.

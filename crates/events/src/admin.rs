@@ -78,7 +78,7 @@ async fn replay(
         .ok_or_else(|| ApiError::not_found(format!("dead letter {event_id}")))?;
     if entry.value.status != OutboxStatus::Dead {
         return Err(ApiError::conflict(
-            "not_dead",
+            crate::codes::NOT_DEAD,
             "only a dead-lettered event can be replayed",
         ));
     }
@@ -92,7 +92,7 @@ async fn replay(
         .await
         .map_err(|e| match e {
             StoreError::Conflict { .. } => {
-                ApiError::conflict("changed", "the entry changed; try again")
+                ApiError::conflict(crate::codes::CHANGED, "the entry changed; try again")
             }
             other => ApiError::internal(other),
         })?;

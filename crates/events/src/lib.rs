@@ -5,7 +5,9 @@
 //! endpoint a consumer receives them on, applying each event once.
 
 mod admin;
+mod base;
 mod envelope;
+pub mod money;
 mod outbox;
 mod push;
 mod relay;
@@ -20,12 +22,28 @@ pub mod v1 {
 }
 
 pub use admin::dead_letter_router;
+pub use base::ServiceBase;
 pub use envelope::{ALL_TYPES, DecodeError, Event, Received};
 pub use outbox::{OutboxEntry, OutboxStatus, Publisher, outbox_indexes};
 pub use push::{ConsumeError, Consumer, PushMessage, PushOutcome, PushRequest, push_router};
 pub use relay::Relay;
 
 use std::sync::Arc;
+
+/// The problem codes of the event endpoints.
+pub mod codes {
+    use common::error::Code;
+
+    /// 409: only a dead-lettered event can be replayed.
+    pub const NOT_DEAD: Code = Code::new("not_dead");
+    /// 409: the outbox entry changed meanwhile.
+    pub const CHANGED: Code = Code::new("changed");
+    /// 400: the consumer can never apply this event.
+    pub const EVENT_REJECTED: Code = Code::new("event_rejected");
+
+    /// Every code above.
+    pub const ALL: &[Code] = &[NOT_DEAD, CHANGED, EVENT_REJECTED];
+}
 
 use common::identity::Authenticator;
 use common::{Service, SharedConfig};

@@ -190,7 +190,7 @@ async fn receive(
                 reason,
                 "event refused"
             );
-            return Err(ApiError::bad_request("event_rejected", reason));
+            return Err(ApiError::bad_request(crate::codes::EVENT_REJECTED, reason));
         }
         Err(e) => {
             return Err(ApiError::unavailable(

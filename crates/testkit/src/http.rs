@@ -1,10 +1,12 @@
 //! What HTTP tests assert about an answer: its status, its JSON body, and
 //! problem+json errors naming their fields. One `TestResponse` for every
-//! service's test suite.
+//! service's test suite, and the request builders the harness uses.
 
+use axum::body::Body;
 use bytes::Bytes;
 use common::Problem;
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, Method, Request, StatusCode, header};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -19,10 +21,18 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
-    /// An answer whose body must be JSON (or empty): anything else fails the test.
+    /// An answer: a body whose `Content-Type` says JSON must parse (or the
+    /// test fails) and is kept in `body`; any other body is `Null` there.
     #[track_caller]
-    pub fn json_answer(status: StatusCode, headers: HeaderMap, bytes: Bytes) -> Self {
-        let body = if bytes.is_empty() {
+    pub fn new(status: StatusCode, headers: HeaderMap, bytes: Bytes) -> Self {
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| {
+                let t = t.split(';').next().unwrap_or_default().trim();
+                t == "application/json" || t.ends_with("+json")
+            });
+        let body = if bytes.is_empty() || !is_json {
             Value::Null
         } else {
             serde_json::from_slice(&bytes).unwrap_or_else(|e| {
@@ -32,17 +42,6 @@ impl TestResponse {
                 )
             })
         };
-        Self {
-            status,
-            headers,
-            bytes,
-            body,
-        }
-    }
-
-    /// An answer of any media type (images, say); `body` is parsed only when it is JSON.
-    pub fn any_answer(status: StatusCode, headers: HeaderMap, bytes: Bytes) -> Self {
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Self {
             status,
             headers,
@@ -130,4 +129,27 @@ pub fn field_code<'a>(problem: &'a Problem, field: &str) -> &'a str {
         .find(|e| e.field == field)
         .map(|e| e.code.as_str())
         .unwrap_or_else(|| panic!("no error about {field}: {problem:?}"))
+}
+
+/// A request builder with an optional bearer token.
+pub fn request(method: Method, path: &str, token: Option<&str>) -> http::request::Builder {
+    let mut builder = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    builder
+}
+
+/// The request with `body` as JSON.
+pub fn json(builder: http::request::Builder, body: &impl Serialize) -> Request<Body> {
+    let bytes = serde_json::to_vec(body).expect("a body that serialises");
+    builder
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(bytes))
+        .expect("a valid request")
+}
+
+/// The request with no body.
+pub fn empty(builder: http::request::Builder) -> Request<Body> {
+    builder.body(Body::empty()).expect("a valid request")
 }

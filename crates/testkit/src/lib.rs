@@ -1,21 +1,27 @@
-//! Test support. [`TestSystem`] starts real services on free ports in a
-//! temporary directory (real SQLite files, real HTTP between them) through
-//! the same launcher as `craftchain up`; [`AuthApi`] signs users up and in
-//! through the real auth service (or mints tokens locally with
-//! [`FakeAuthApi`] for unit tests); [`Probe`] is a real event subscriber
-//! that records what reaches it.
+//! Test support for every service's tests. [`TestService`] runs one
+//! service's whole HTTP stack over a fresh data directory, in process or on
+//! a free port, with typed requests, tokens for each role, event pushes and
+//! its outbox; [`AuthApi`] signs users up and in through the real auth
+//! service (or mints tokens locally with [`FakeAuthApi`]); [`Probe`] is a
+//! real event subscriber that records what reaches it. It depends on no
+//! service: the whole-system harness lives with the end-to-end tests.
+//!
+//! A harness fails the test that uses it, so it may panic.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod auth_api;
 pub mod http;
 pub mod images;
+pub mod memory;
 mod probe;
+mod service;
 pub mod standins;
-mod system;
+pub mod users;
 
 pub use auth_api::{AuthApi, FakeAuthApi, HttpAuthApi, Session, TestUser};
 pub use probe::{Probe, ProbeOptions};
+pub use service::{BuildFn, TestService, TestServiceBuilder};
 pub use standins::FakeGcs;
-pub use system::{TestSystem, TestSystemBuilder};
 
 /// Send logs to the test output when `RUST_LOG` is set (once per process).
 pub fn init_logs() {

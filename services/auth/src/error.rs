@@ -1,40 +1,93 @@
-//! The auth service's errors and their statuses.
+//! The auth service's errors, their statuses and problem codes.
 
 use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
 use common::ApiError;
+use common::error::{Code, codes as shared};
+use common::identity::KeyError;
 use http::StatusCode;
 use store::StoreError;
+
+/// The problem codes the auth service defines (beside `common`'s).
+pub mod codes {
+    use common::error::Code;
+
+    pub const EMAIL_TAKEN: Code = Code::new("email_taken");
+    pub const INVALID_CREDENTIALS: Code = Code::new("invalid_credentials");
+    pub const INVALID_REFRESH_TOKEN: Code = Code::new("invalid_refresh_token");
+    pub const REFRESH_TOKEN_REUSED: Code = Code::new("refresh_token_reused");
+    pub const LAST_ADMIN_GUARD: Code = Code::new("last_admin_guard");
+    pub const CONCURRENT_UPDATE: Code = Code::new("concurrent_update");
+}
+
+/// Every code in [`codes`].
+pub const CODES: &[Code] = &[
+    codes::EMAIL_TAKEN,
+    codes::INVALID_CREDENTIALS,
+    codes::INVALID_REFRESH_TOKEN,
+    codes::REFRESH_TOKEN_REUSED,
+    codes::LAST_ADMIN_GUARD,
+    codes::CONCURRENT_UPDATE,
+];
 
 /// Everything a request to the auth service can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    /// 409: the address already has an account.
+    /// 409 `email_taken`: the address already has an account.
     #[error("an account with this email already exists")]
     EmailTaken,
-    /// 401: wrong email or password (the answer does not say which).
+    /// 401 `invalid_credentials`: wrong email or password (the answer does
+    /// not say which).
     #[error("the email or password is wrong")]
     InvalidCredentials,
-    /// 429: too many failed logins on this account; wait.
+    /// 429 `rate_limited` with `Retry-After`: too many failed logins on this
+    /// account; wait.
     #[error("too many failed attempts; try again later")]
     Throttled(Duration),
-    /// 401: the refresh token is unknown, expired or revoked.
+    /// 401 `invalid_refresh_token`: the refresh token is unknown, expired or
+    /// revoked.
     #[error("the refresh token is not valid")]
     InvalidRefresh,
-    /// 401: a used refresh token came back; its family is revoked.
+    /// 401 `refresh_token_reused`: a used refresh token came back; its
+    /// family is revoked.
     #[error("the refresh token was already used; sign in again")]
     RefreshReused,
-    /// 403: the account is disabled.
+    /// 403 `forbidden`: the account is disabled.
     #[error("the account is disabled")]
     Disabled,
-    /// Any already-shaped problem (validation, 403, 404…).
+    /// 401 `unauthenticated` with `WWW-Authenticate: Bearer`: no service of
+    /// this name, or not its secret.
+    #[error("unknown service or wrong secret")]
+    UnknownService,
+    /// 403 `forbidden`: a `service` identity asked for its profile.
+    #[error("service identities have no profile")]
+    NoProfile,
+    /// 404 `not_found`: no account has this id.
+    #[error("user {0} not found")]
+    UserNotFound(String),
+    /// 412 `precondition_failed`: `If-Match` names an older version.
+    #[error("the profile changed since it was read")]
+    StaleProfile,
+    /// 412 `precondition_failed`: another write won while this one was saved.
+    #[error("the profile changed while it was being saved")]
+    ProfileChangedMeanwhile,
+    /// 409 `last_admin_guard`: an admin tried to demote themselves.
+    #[error("an admin cannot demote themselves")]
+    SelfDemotion,
+    /// The status and code of an already-shaped problem (422
+    /// `validation_failed` from a `Validator`, 403 from `Caller::require`,
+    /// 412 from a malformed `If-Match`…).
     #[error(transparent)]
     Api(#[from] ApiError),
-    /// 500 (or 409/412 for precondition failures the handler did not expect).
+    /// 409 `concurrent_update` for a write that lost a race; otherwise 500
+    /// `internal`.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// 500.
+    /// 500 `internal`: a token could not be signed.
+    #[error(transparent)]
+    Signing(#[from] KeyError),
+    /// 500 `internal`.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -43,24 +96,37 @@ impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> Self {
         let detail = err.to_string();
         match err {
-            AuthError::EmailTaken => ApiError::conflict("email_taken", detail),
+            AuthError::EmailTaken => ApiError::conflict(codes::EMAIL_TAKEN, detail),
             AuthError::InvalidCredentials => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", detail)
+                ApiError::new(StatusCode::UNAUTHORIZED, codes::INVALID_CREDENTIALS, detail)
             }
             AuthError::Throttled(wait) => ApiError::too_many_requests(wait, detail),
-            AuthError::InvalidRefresh => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_refresh_token", detail)
+            AuthError::InvalidRefresh => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                codes::INVALID_REFRESH_TOKEN,
+                detail,
+            ),
+            AuthError::RefreshReused => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                codes::REFRESH_TOKEN_REUSED,
+                detail,
+            ),
+            AuthError::Disabled | AuthError::NoProfile => ApiError::forbidden(detail),
+            AuthError::UnknownService => ApiError::unauthorized(detail),
+            AuthError::UserNotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, shared::NOT_FOUND, detail)
             }
-            AuthError::RefreshReused => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "refresh_token_reused", detail)
+            AuthError::StaleProfile | AuthError::ProfileChangedMeanwhile => {
+                ApiError::precondition_failed(detail)
             }
-            AuthError::Disabled => ApiError::forbidden(detail),
+            AuthError::SelfDemotion => ApiError::conflict(codes::LAST_ADMIN_GUARD, detail),
             AuthError::Api(api) => api,
             AuthError::Store(StoreError::Conflict { .. }) => ApiError::conflict(
-                "concurrent_update",
+                codes::CONCURRENT_UPDATE,
                 "the record changed meanwhile; try again",
             ),
             AuthError::Store(e) => ApiError::internal(e),
+            AuthError::Signing(e) => ApiError::internal(e),
             AuthError::Internal(e) => ApiError::internal(e),
         }
     }
@@ -69,5 +135,53 @@ impl From<AuthError> for ApiError {
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
         ApiError::from(self).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_services_codes_are_its_own() {
+        for code in CODES {
+            assert!(!shared::ALL.contains(code), "{code} is a shared code");
+        }
+    }
+
+    #[test]
+    fn each_variant_has_its_status_and_code() {
+        let cases = [
+            (AuthError::EmailTaken, 409, "email_taken"),
+            (AuthError::InvalidCredentials, 401, "invalid_credentials"),
+            (
+                AuthError::Throttled(Duration::from_secs(2)),
+                429,
+                "rate_limited",
+            ),
+            (AuthError::InvalidRefresh, 401, "invalid_refresh_token"),
+            (AuthError::RefreshReused, 401, "refresh_token_reused"),
+            (AuthError::Disabled, 403, "forbidden"),
+            (AuthError::UnknownService, 401, "unauthenticated"),
+            (AuthError::NoProfile, 403, "forbidden"),
+            (AuthError::UserNotFound("u1".into()), 404, "not_found"),
+            (AuthError::StaleProfile, 412, "precondition_failed"),
+            (
+                AuthError::ProfileChangedMeanwhile,
+                412,
+                "precondition_failed",
+            ),
+            (AuthError::SelfDemotion, 409, "last_admin_guard"),
+            (
+                AuthError::Internal(anyhow::anyhow!("boom")),
+                500,
+                "internal",
+            ),
+        ];
+        for (err, status, code) in cases {
+            let api = ApiError::from(err);
+            assert_eq!(api.status().as_u16(), status, "{code}");
+            assert_eq!(api.code(), code);
+        }
     }
 }

@@ -6,9 +6,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = auth::Config::from_env("auth", common::config::AUTH_PORT)?;
-    config.validate()?;
-    common::telemetry::init(&config.shared);
+    let config = auth::Config::load(auth::SERVICE)?;
+    let _telemetry = common::telemetry::init(&config.shared);
     let service = auth::build(&config).await?;
     common::serve(service, &config.shared).await
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use common::ServiceSettings;
 use common::config::SharedConfig;
+use common::platform;
 use common::wallet::WalletAddress;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
@@ -157,15 +158,12 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        let local = |port: u16| -> Url {
-            Url::parse(&format!("http://127.0.0.1:{port}")).unwrap_or_else(|_| unreachable!())
-        };
         Self {
             chain: ChainSettings::default(),
-            product_url: local(8001),
-            media_url: local(8007),
-            auth_url: local(8008),
-            public_url: local(8000),
+            product_url: platform::PRODUCT.local_url(),
+            media_url: platform::MEDIA.local_url(),
+            auth_url: platform::AUTH.local_url(),
+            public_url: platform::GATEWAY.local_url(),
             default_split: SplitBps {
                 artisan: 9_000,
                 cooperative: 500,

@@ -6,9 +6,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = blockchain::Config::from_env(blockchain::NAME, 8005)?;
-    config.validate()?;
-    common::telemetry::init(&config.shared);
+    let config = blockchain::Config::load(blockchain::SERVICE)?;
+    let _telemetry = common::telemetry::init(&config.shared);
     let service = blockchain::build(&config).await?;
     common::serve(service, &config.shared).await
 }

@@ -8,9 +8,9 @@ use common::identity::Authenticator;
 use events::Publisher;
 use store::Store;
 
-use crate::chain::Chain;
-use crate::clients::{MediaApi, ProductApi, UserApi};
 use crate::config::Settings;
+use crate::domain::chain::Chain;
+use crate::domain::clients::{MediaApi, ProductApi, UserApi};
 
 /// Where the platform's contracts are.
 #[derive(Debug, Clone, Copy)]

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use common::ServiceSettings;
-use common::config::{SharedConfig, local_url};
+use common::config::SharedConfig;
+use common::platform;
 use serde::Deserialize;
 use url::Url;
 
@@ -61,19 +62,11 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        let upstreams = [
-            ("auth", 8008),
-            ("product", 8001),
-            ("ml", 8002),
-            ("pricing", 8003),
-            ("analytics", 8004),
-            ("blockchain", 8005),
-            ("notification", 8006),
-            ("media", 8007),
-        ]
-        .into_iter()
-        .map(|(name, port)| (name.to_owned(), local_url(port)))
-        .collect();
+        let upstreams = platform::ALL
+            .into_iter()
+            .filter(|s| *s != platform::GATEWAY)
+            .map(|s| (s.name.to_owned(), s.local_url()))
+            .collect();
         Self {
             upstreams,
             auth_quota: Quota {

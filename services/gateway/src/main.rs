@@ -6,9 +6,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = gateway::Config::from_env(gateway::NAME, 8000)?;
-    config.validate()?;
-    common::telemetry::init(&config.shared);
+    let config = gateway::Config::load(gateway::SERVICE)?;
+    let _telemetry = common::telemetry::init(&config.shared);
     let service = gateway::build(&config).await?;
     common::serve(service, &config.shared).await
 }

@@ -1,8 +1,9 @@
 //! Image pipeline benchmark, one upload per invocation so a script can
 //! compare whole-process wall time with ImageMagick: reads an image, runs
-//! `media::pipeline::process` once with the default variants, writes each
-//! variant as `<dir>/<variant>.<ext>` and prints its own timings and peak
-//! RSS (VmHWM).
+//! `media::domain::pipeline::process` once with the default variants,
+//! writes each variant as `<dir>/<variant>.<ext>` and prints its own
+//! timings and peak RSS (VmHWM, the high-water mark: not the current RSS
+//! `testkit::memory::rss_bytes` reads).
 //!
 //!   cargo bench -p media --bench pipeline -- INPUT OUT_DIR
 //!
@@ -12,7 +13,7 @@
 
 use std::time::Instant;
 
-use media::pipeline::{Limits, default_variants, process};
+use media::domain::pipeline::{Limits, default_variants, process};
 
 fn main() {
     let start = Instant::now();

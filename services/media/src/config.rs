@@ -4,6 +4,8 @@ use common::ServiceSettings;
 use common::config::SharedConfig;
 use serde::Deserialize;
 
+use crate::domain::pipeline::Limits;
+
 /// Where blobs live.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(tag = "backend", rename_all = "lowercase", deny_unknown_fields)]
@@ -48,6 +50,17 @@ impl Default for Settings {
             max_pixels: 50_000_000,
             max_side: 12_000,
             max_concurrent_jobs: 2,
+        }
+    }
+}
+
+impl Settings {
+    /// What one uploaded file may be.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_bytes: self.max_file_bytes,
+            max_pixels: self.max_pixels,
+            max_side: self.max_side,
         }
     }
 }

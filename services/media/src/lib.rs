@@ -4,11 +4,9 @@
 //! at 300, 800 and 1600 px) made off the async runtime under a concurrency
 //! limit, and cache-friendly serving (ETag, immutable, Range).
 
-pub mod blobs;
 pub mod config;
 pub mod domain;
-pub mod gcs;
-pub mod pipeline;
+pub mod error;
 pub mod routes;
 pub mod state;
 
@@ -16,27 +14,24 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use common::Service;
-use common::serve::CheckFn;
-use events::Publisher;
-use store::Store;
-use tokio::sync::Semaphore;
-use utoipa::OpenApi as _;
-use utoipa_axum::router::OpenApiRouter;
+use common::identity::Authenticator;
+use events::ServiceBase;
 
 pub use config::Settings;
+pub use error::MediaError;
 
-use crate::blobs::BlobStore;
+use crate::domain::Library;
+use crate::domain::blobs::BlobStore;
 use crate::state::AppState;
 
 /// The media service's configuration.
 pub type Config = common::Config<Settings>;
 
-/// The service's name.
-pub const NAME: &str = "media";
+/// The service: its name and default port.
+pub const SERVICE: common::platform::ServiceId = common::platform::MEDIA;
 
-#[derive(utoipa::OpenApi)]
-#[openapi(tags((name = "media")))]
-struct ApiDoc;
+/// The service's name, as in events and config.
+pub const NAME: &str = SERVICE.name;
 
 /// Assemble the media service.
 pub async fn build(config: &Config) -> anyhow::Result<Service> {
@@ -45,42 +40,28 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
 }
 
 /// Assemble the media service with the given token verifier (tests).
-pub async fn build_with(
-    config: &Config,
-    auth: Arc<common::identity::Authenticator>,
-) -> anyhow::Result<Service> {
+pub async fn build_with(config: &Config, auth: Arc<Authenticator>) -> anyhow::Result<Service> {
     config.validate()?;
-    let shared = &config.shared;
-    let dir = shared.service_dir();
-    let store = Store::open_sqlite(dir.join("media.sqlite")).context("opening the media store")?;
+    let (shared, settings) = (&config.shared, &config.service);
+    let base = ServiceBase::open(shared, &[]).await?;
     let blobs = BlobStore::open(
-        &config.service.blobs,
-        &dir.join("blobs"),
+        &settings.blobs,
+        &shared.service_dir().join("blobs"),
         &shared.service_auth.metadata_url,
     )
     .context("opening the blob store")?;
-    let state = AppState {
-        media: store.collection(),
-        store: store.clone(),
+    let library = Library::new(
+        base.store().clone(),
         blobs,
+        base.publisher(),
+        settings.limits(),
+        settings.max_concurrent_jobs,
+    );
+    let state = AppState {
+        library,
         auth: auth.clone(),
-        publisher: Publisher::new(NAME),
-        settings: Arc::new(config.service.clone()),
-        jobs: Arc::new(Semaphore::new(config.service.max_concurrent_jobs)),
     };
-    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(routes::upload::router())
-        .merge(routes::content::router())
-        .merge(routes::manage::router())
-        .with_state(state)
-        .split_for_parts();
-    let ping = store.clone();
-    let service = Service::new(NAME, router, openapi)
-        // Uploads are read field by field, each file under its own limit.
-        .with_body_limit(config.service.max_request_bytes)
-        .readiness(CheckFn::new("store", move || {
-            let store = ping.clone();
-            async move { store.ping().await.map_err(|e| e.to_string()) }
-        }));
-    Ok(events::attach(service, &store, shared, auth, None).await?)
+    let service = base.finish(routes::api(state), auth, None).await?;
+    // Uploads are read field by field, each file under its own limit.
+    Ok(service.with_body_limit(settings.max_request_bytes))
 }

@@ -6,9 +6,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = media::Config::from_env(media::NAME, 8007)?;
-    config.validate()?;
-    common::telemetry::init(&config.shared);
+    let config = media::Config::load(media::SERVICE)?;
+    let _telemetry = common::telemetry::init(&config.shared);
     let service = media::build(&config).await?;
     common::serve(service, &config.shared).await
 }

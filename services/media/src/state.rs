@@ -1,32 +1,28 @@
-//! The media service's state.
+//! The media service's state: the library every handler works on, and the
+//! token verifier.
 
 use std::sync::Arc;
 
 use axum::extract::FromRef;
 use common::identity::Authenticator;
-use events::Publisher;
-use store::{Collection, Store};
-use tokio::sync::Semaphore;
 
-use crate::blobs::BlobStore;
-use crate::config::Settings;
-use crate::domain::Media;
+use crate::domain::Library;
 
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
-    pub media: Collection<Media>,
-    pub blobs: BlobStore,
+    pub library: Library,
     pub auth: Arc<Authenticator>,
-    pub publisher: Publisher,
-    pub settings: Arc<Settings>,
-    /// Permits for image work; none left → 503.
-    pub jobs: Arc<Semaphore>,
 }
 
 impl FromRef<AppState> for Arc<Authenticator> {
     fn from_ref(state: &AppState) -> Self {
         state.auth.clone()
+    }
+}
+
+impl FromRef<AppState> for Library {
+    fn from_ref(state: &AppState) -> Self {
+        state.library.clone()
     }
 }

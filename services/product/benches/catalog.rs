@@ -12,21 +12,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::Money;
-use product::domain::clients::{FakeMediaApi, MlApi, StoryRequest};
-use product::domain::products::{Dimensions, LengthUnit, Product, ProductStatus};
+use common::{ClientError, Dimensions, LengthUnit, Money};
+use product::domain::clients::{MediaApi, MediaInfo, MlApi, StoryRequest};
+use product::domain::products::{Product, ProductStatus};
 use store::{Store, Write};
 
-const CATEGORIES: &[&str] = &[
-    "textiles",
-    "pottery",
-    "jewelry",
-    "woodwork",
-    "metalwork",
-    "painting",
-    "basketry",
-    "leather",
-];
+/// The first eight categories of the catalogue.
+const CATEGORIES: &[&str] = product::domain::products::CATEGORIES.split_at(8).0;
 const REGIONS: &[&str] = &[
     "West Bengal",
     "Rajasthan",
@@ -84,12 +76,23 @@ const MATERIALS: &[&str] = &[
     "glass beads",
 ];
 
+/// No media (the seeded products have none).
+struct NoMedia;
+
+#[async_trait::async_trait]
+impl MediaApi for NoMedia {
+    async fn get(&self, _: &str) -> Result<Option<MediaInfo>, ClientError> {
+        Ok(None)
+    }
+}
+
+/// No story writer.
 struct NoMl;
 
 #[async_trait::async_trait]
 impl MlApi for NoMl {
-    async fn cultural_story(&self, _: &StoryRequest) -> Result<String, common::ClientError> {
-        Err(common::ClientError::Unavailable {
+    async fn cultural_story(&self, _: &StoryRequest) -> Result<String, ClientError> {
+        Err(ClientError::Unavailable {
             service: "ml",
             reason: "benchmark".into(),
         })
@@ -171,9 +174,9 @@ fn main() {
 
 async fn run(n: usize, requests: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let mut shared = common::SharedConfig::local("product", 0);
+    let mut shared = common::SharedConfig::local(product::NAME, 0);
     shared.data_dir = dir.path().to_path_buf();
-    let store = Store::open_sqlite(shared.service_dir().join("product.sqlite")).unwrap();
+    let store = Store::open_sqlite(shared.store_path()).unwrap();
     let started = Instant::now();
     let now = chrono::Utc::now();
     for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
@@ -201,7 +204,7 @@ async fn run(n: usize, requests: usize) {
         &config,
         product::Deps {
             auth: fake.authenticator(),
-            media: Arc::new(FakeMediaApi::default()),
+            media: Arc::new(NoMedia),
             ml: Arc::new(NoMl),
         },
     )

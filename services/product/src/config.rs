@@ -1,7 +1,8 @@
 //! The product service's own settings (`CRAFTCHAIN_PRODUCT_*`).
 
 use common::ServiceSettings;
-use common::config::{SharedConfig, local_url};
+use common::config::SharedConfig;
+use common::platform;
 use serde::Deserialize;
 use url::Url;
 
@@ -22,8 +23,8 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            media_url: local_url(8007),
-            ml_url: local_url(8002),
+            media_url: platform::MEDIA.local_url(),
+            ml_url: platform::ML.local_url(),
             view_flush_ms: 2000,
             index_sync_ms: 500,
         }

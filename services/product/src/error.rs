@@ -1,52 +1,230 @@
-//! Turning store and search failures into problems.
+//! The product service's one error type, [`ProductError`], and the one
+//! place where each of its variants becomes a problem (status and code).
 
-use common::ApiError;
+use std::time::Duration;
+
+use axum::response::{IntoResponse, Response};
+use common::error::{Code, FieldError};
 use common::pagination::invalid_cursor;
+use common::{ApiError, ClientError};
 use store::StoreError;
 
+use crate::domain::orders::OrderStatus;
 use crate::search::SearchError;
 
-/// Map a store error: a bad cursor is the client's, the rest is ours.
-pub fn store(err: StoreError) -> ApiError {
-    match err {
-        StoreError::InvalidCursor => invalid_cursor(),
-        StoreError::Conflict { .. } => {
-            ApiError::precondition_failed("the resource changed meanwhile; read it again")
+/// The problem codes the product service itself defines.
+pub mod codes {
+    use common::error::Code;
+
+    /// 409: an order cannot make this move from its current status.
+    pub const ILLEGAL_TRANSITION: Code = Code::new("illegal_transition");
+    /// 409: only a deleted product can be restored.
+    pub const NOT_DELETED: Code = Code::new("not_deleted");
+    /// 409: the product cannot be ordered now (it is paused).
+    pub const NOT_ORDERABLE: Code = Code::new("not_orderable");
+    /// 400: `POST /orders` without an `Idempotency-Key`.
+    pub const IDEMPOTENCY_KEY_REQUIRED: Code = Code::new("idempotency_key_required");
+}
+
+/// Every code of [`codes`].
+pub const CODES: &[Code] = &[
+    codes::ILLEGAL_TRANSITION,
+    codes::NOT_DELETED,
+    codes::NOT_ORDERABLE,
+    codes::IDEMPOTENCY_KEY_REQUIRED,
+];
+
+/// How long a client waits before asking the search index again.
+const SEARCH_RETRY: Duration = Duration::from_secs(2);
+/// How long a client waits before asking for a story again.
+const STORY_RETRY: Duration = Duration::from_secs(10);
+
+/// Everything that can go wrong in the product service.
+#[derive(Debug, thiserror::Error)]
+pub enum ProductError {
+    /// 404 `not_found`: no such product or order, or none the caller may see.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// 403 `forbidden`: the caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 422 `validation_failed`: one field of the request is wrong.
+    #[error("{}: {}", .0.field, .0.message)]
+    Invalid(FieldError),
+    /// 409 `illegal_transition`: the order's status machine has no such move.
+    #[error("an order cannot go from {} to {}", .from.as_str(), .to.as_str())]
+    IllegalTransition { from: OrderStatus, to: OrderStatus },
+    /// 409 `not_deleted`: only a deleted product can be restored.
+    #[error("only a deleted product can be restored")]
+    NotDeleted,
+    /// 409 `not_orderable`: the product is paused.
+    #[error("this product is not available to order")]
+    NotOrderable,
+    /// 400 `idempotency_key_required`: `POST /orders` needs the header.
+    #[error("POST /orders needs an Idempotency-Key header (1–200 characters)")]
+    IdempotencyKeyRequired,
+    /// 428 `precondition_required`: an update without `If-Match`.
+    #[error("updates need If-Match with the ETag of a read")]
+    PreconditionRequired,
+    /// 412 `precondition_failed`: `If-Match` names an older version.
+    #[error("the product changed since it was read")]
+    PreconditionFailed,
+    /// 422 `validation_failed` naming `query`: the text is not a query.
+    #[error("the search text is not a valid query: {0}")]
+    SearchBadQuery(String),
+    /// 503 `unavailable`: the search index fails.
+    #[error("search is unavailable")]
+    SearchUnavailable(#[source] SearchError),
+    /// 503 `unavailable`: the ML service wrote no story; nothing changed.
+    #[error("the story writer is unavailable; the product is unchanged")]
+    StoryUnavailable(#[source] ClientError),
+    /// 503 `unavailable`: the ML service answered an empty story.
+    #[error("the story writer answered nothing")]
+    EmptyStory,
+    /// 422 `validation_failed` naming `cursor` for a bad cursor, 412
+    /// `precondition_failed` for a concurrent change, else 500 `internal`.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// 503 `unavailable` when a peer (media) is down, else 502 `bad_gateway`.
+    #[error(transparent)]
+    Peer(#[from] ClientError),
+    /// A problem shaped already (by an extractor, `Caller::require`,
+    /// `Validator` or a shared helper): as it is.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+impl ProductError {
+    /// 422 for one field.
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
+        ProductError::Invalid(FieldError::new(field, code, message))
+    }
+}
+
+impl From<SearchError> for ProductError {
+    fn from(err: SearchError) -> Self {
+        match err {
+            SearchError::BadQuery(reason) => ProductError::SearchBadQuery(reason),
+            index => ProductError::SearchUnavailable(index),
         }
-        other => ApiError::internal(other),
     }
 }
 
-/// Map a search error.
-pub fn search(err: SearchError) -> ApiError {
-    match err {
-        SearchError::BadQuery(reason) => ApiError::invalid_field("query", "invalid", reason),
-        SearchError::Index(_) => {
-            ApiError::unavailable(std::time::Duration::from_secs(2), "search is unavailable")
-                .with_source(err)
+impl From<ProductError> for ApiError {
+    fn from(err: ProductError) -> Self {
+        let detail = err.to_string();
+        match err {
+            ProductError::NotFound(what) => ApiError::not_found(what),
+            ProductError::Forbidden(_) => ApiError::forbidden(detail),
+            ProductError::Invalid(field) => ApiError::validation(vec![field]),
+            ProductError::IllegalTransition { .. } => {
+                ApiError::conflict(codes::ILLEGAL_TRANSITION, detail)
+            }
+            ProductError::NotDeleted => ApiError::conflict(codes::NOT_DELETED, detail),
+            ProductError::NotOrderable => ApiError::conflict(codes::NOT_ORDERABLE, detail),
+            ProductError::IdempotencyKeyRequired => {
+                ApiError::bad_request(codes::IDEMPOTENCY_KEY_REQUIRED, detail)
+            }
+            ProductError::PreconditionRequired => ApiError::precondition_required(detail),
+            ProductError::PreconditionFailed => ApiError::precondition_failed(detail),
+            ProductError::SearchBadQuery(reason) => {
+                ApiError::invalid_field("query", "invalid", reason)
+            }
+            ProductError::SearchUnavailable(e) => {
+                ApiError::unavailable(SEARCH_RETRY, detail).with_source(e)
+            }
+            ProductError::StoryUnavailable(e) => {
+                ApiError::unavailable(STORY_RETRY, detail).with_source(e)
+            }
+            ProductError::EmptyStory => ApiError::unavailable(STORY_RETRY, detail),
+            ProductError::Store(StoreError::InvalidCursor) => invalid_cursor(),
+            ProductError::Store(e @ StoreError::Conflict { .. }) => {
+                ApiError::precondition_failed("the resource changed meanwhile; read it again")
+                    .with_source(e)
+            }
+            ProductError::Store(e) => ApiError::internal(e),
+            ProductError::Peer(e) => ApiError::from(e),
+            ProductError::Api(e) => e,
         }
     }
 }
 
-/// An error inside a store transaction: a problem for the client, or a
-/// store failure (retried on conflict by `Store::transact`).
-#[derive(Debug)]
-pub struct Failure(pub ApiError);
-
-impl From<StoreError> for Failure {
-    fn from(e: StoreError) -> Self {
-        Failure(store(e))
+impl IntoResponse for ProductError {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
     }
 }
 
-impl From<ApiError> for Failure {
-    fn from(e: ApiError) -> Self {
-        Failure(e)
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
 
-impl From<Failure> for ApiError {
-    fn from(f: Failure) -> Self {
-        f.0
+    #[test]
+    fn every_variant_maps_to_its_status_and_code() {
+        let cases: Vec<(ProductError, StatusCode, &str)> = vec![
+            (
+                ProductError::NotFound("product p".into()),
+                StatusCode::NOT_FOUND,
+                "not_found",
+            ),
+            (
+                ProductError::IllegalTransition {
+                    from: OrderStatus::Shipped,
+                    to: OrderStatus::Cancelled,
+                },
+                StatusCode::CONFLICT,
+                "illegal_transition",
+            ),
+            (
+                ProductError::NotDeleted,
+                StatusCode::CONFLICT,
+                "not_deleted",
+            ),
+            (
+                ProductError::NotOrderable,
+                StatusCode::CONFLICT,
+                "not_orderable",
+            ),
+            (
+                ProductError::IdempotencyKeyRequired,
+                StatusCode::BAD_REQUEST,
+                "idempotency_key_required",
+            ),
+            (
+                ProductError::Store(StoreError::InvalidCursor),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+            ),
+            (
+                SearchError::Index("gone".into()).into(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+            ),
+            (
+                SearchError::BadQuery("(".into()).into(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+            ),
+        ];
+        for (err, status, code) in cases {
+            let api = ApiError::from(err);
+            assert_eq!((api.status(), api.code().as_str()), (status, code));
+        }
+        assert_eq!(
+            ApiError::from(ProductError::IllegalTransition {
+                from: OrderStatus::Shipped,
+                to: OrderStatus::Cancelled,
+            })
+            .to_problem()
+            .detail
+            .as_deref(),
+            Some("an order cannot go from shipped to cancelled")
+        );
+        assert!(
+            CODES
+                .iter()
+                .all(|c| common::error::is_snake_case(c.as_str()))
+        );
     }
 }

@@ -6,9 +6,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = product::Config::from_env(product::NAME, 8001)?;
-    config.validate()?;
-    common::telemetry::init(&config.shared);
+    let config = product::Config::load(product::SERVICE)?;
+    let _telemetry = common::telemetry::init(&config.shared);
     let service = product::build(&config).await?;
     common::serve(service, &config.shared).await
 }

@@ -1,16 +1,18 @@
-//! The product service's state.
+//! The product service's state: what every handler and background task
+//! shares.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::FromRef;
 use common::identity::Authenticator;
-use events::Publisher;
+use events::{Publisher, ServiceBase};
 use store::{Collection, Store};
 
+use crate::Deps;
 use crate::domain::clients::{MediaApi, MlApi};
+use crate::domain::engagement::{Engagement, ViewCounts};
 use crate::domain::orders::Order;
-use crate::domain::products::{Engagement, Product};
+use crate::domain::products::Product;
 use crate::search::SearchIndex;
 
 /// Shared by every handler.
@@ -26,7 +28,26 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub publisher: Publisher,
     /// Views counted since the last flush, by product.
-    pub views: Arc<Mutex<HashMap<String, u64>>>,
+    pub views: Arc<ViewCounts>,
+}
+
+impl AppState {
+    /// The state over `base`'s store, with `search` and the peers of `deps`.
+    pub fn new(base: &ServiceBase, search: Arc<dyn SearchIndex>, deps: Deps) -> Self {
+        let store = base.store().clone();
+        Self {
+            products: store.collection(),
+            engagement: store.collection(),
+            orders: store.collection(),
+            store,
+            search,
+            media: deps.media,
+            ml: deps.ml,
+            auth: deps.auth,
+            publisher: base.publisher(),
+            views: Arc::default(),
+        }
+    }
 }
 
 impl FromRef<AppState> for Arc<Authenticator> {

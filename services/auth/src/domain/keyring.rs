@@ -9,11 +9,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use common::identity::{JwkSet, KeyFetchError, KeySet, KeySource, SigningKey};
+use common::config::IdentityConfig;
+use common::identity::{
+    Authenticator, JwkSet, KeyFetchError, KeySet, KeySource, SigningKey, Verifier, VerifierConfig,
+};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use store::{Collection, Entity, Query, Store, StoreError};
 use tokio::sync::RwLock;
+use tokio_util::sync::CancellationToken;
 
 /// A stored signing key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,6 +97,31 @@ impl KeyRing {
         Ok(())
     }
 
+    /// Re-read the keys every `every` until `cancel` fires.
+    pub async fn keep_fresh(self, cancel: CancellationToken, every: Duration) {
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = tokio::time::sleep(every) => {
+                    if let Err(e) = self.refresh().await {
+                        tracing::warn!(error = %e, "signing keys could not be refreshed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// An authenticator of the tokens `identity` names, verified against
+    /// this ring in process.
+    pub fn authenticator(&self, identity: &IdentityConfig) -> Authenticator {
+        let mut config = VerifierConfig::new(identity.issuer.clone(), identity.audience.clone());
+        // The ring is in memory, so asking it again is free: a token signed
+        // just after a rotation (an unknown kid) is looked up at once, not
+        // after the 30 s refetch interval meant for remote JWKS.
+        config.min_refetch_interval = Duration::ZERO;
+        Authenticator::new(Verifier::new(config, Arc::new(RingKeys(self.clone()))))
+    }
+
     /// Rotate: a new key is published at once and starts signing at
     /// `signs_from` (now, for an emergency); the keys it replaces stay
     /// published until `overlap` after that, so tokens they signed keep
@@ -160,7 +189,7 @@ async fn load(keys: &Collection<StoredKey>) -> anyhow::Result<Option<Loaded>> {
 }
 
 /// The auth service verifies its own tokens in-process, from the ring.
-pub struct RingKeys(pub KeyRing);
+struct RingKeys(KeyRing);
 
 #[async_trait]
 impl KeySource for RingKeys {

@@ -1,14 +1,17 @@
-//! Sessions: ID tokens shaped like Firebase's, and rotating refresh tokens
-//! grouped in families. A refresh token is used once; presenting a used
-//! one again means it was stolen, and revokes its whole family.
+//! Sessions: token pairs, and rotating refresh tokens grouped in families.
+//! A refresh token is used once; presenting a used one again means it was
+//! stolen, and revokes its whole family.
 
 use chrono::{DateTime, Utc};
-use common::identity::{Claims, FirebaseClaims, Role};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use store::Entity;
+use store::{Entity, Store, StoreError, Txn};
 use utoipa::ToSchema;
+
+use crate::domain::tokens::Issuer;
+use crate::domain::users::User;
+use crate::error::AuthError;
 
 /// A refresh token, stored by the hash of its value.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,13 +42,13 @@ impl Entity for TokenFamily {
 }
 
 /// A new refresh token: the value for the client, the key it is stored by.
-pub struct NewRefreshToken {
-    pub value: String,
-    pub key: String,
+struct NewRefreshToken {
+    value: String,
+    key: String,
 }
 
 impl NewRefreshToken {
-    pub fn generate() -> Self {
+    fn generate() -> Self {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let value =
@@ -57,7 +60,7 @@ impl NewRefreshToken {
 
 /// The storage key of a refresh token value (its SHA-256), so a leaked
 /// store does not leak usable tokens.
-pub fn refresh_key(value: &str) -> String {
+fn refresh_key(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
@@ -70,37 +73,153 @@ pub struct TokenPair {
     pub expires_in: u64,
 }
 
-/// What goes into an ID token.
-pub struct IdTokenInput<'a> {
-    pub issuer: &'a str,
-    pub audience: &'a str,
-    pub uid: &'a str,
-    pub email: Option<&'a str>,
-    pub name: Option<&'a str>,
-    pub role: Role,
-    pub auth_time: DateTime<Utc>,
-    pub ttl_secs: u64,
-    pub provider: &'a str,
+/// Sessions: a family per sign-in, its refresh tokens rotated on each use.
+#[derive(Clone)]
+pub struct Sessions {
+    store: Store,
+    issuer: Issuer,
+    refresh_ttl: chrono::Duration,
 }
 
-impl IdTokenInput<'_> {
-    pub fn claims(&self) -> Claims {
-        let now = Utc::now().timestamp();
-        Claims {
-            iss: self.issuer.to_owned(),
-            aud: self.audience.to_owned(),
-            sub: self.uid.to_owned(),
-            iat: now,
-            exp: now + i64::try_from(self.ttl_secs).unwrap_or(3600),
-            auth_time: Some(self.auth_time.timestamp()),
-            user_id: Some(self.uid.to_owned()),
-            email: self.email.map(str::to_owned),
-            email_verified: self.email.map(|_| false),
-            name: self.name.map(str::to_owned),
-            role: Some(self.role),
-            firebase: Some(FirebaseClaims {
-                sign_in_provider: self.provider.to_owned(),
-            }),
+/// What a refresh token was exchanged for.
+enum Exchange {
+    Rotated {
+        user: Box<User>,
+        uid: String,
+        auth_time: DateTime<Utc>,
+    },
+    Reused,
+}
+
+impl Sessions {
+    pub fn new(store: &Store, issuer: Issuer, refresh_ttl_days: u64) -> Self {
+        Self {
+            store: store.clone(),
+            issuer,
+            refresh_ttl: chrono::Duration::days(i64::try_from(refresh_ttl_days).unwrap_or(30)),
         }
+    }
+
+    /// Start a new family for a fresh sign-in and answer its first pair.
+    pub async fn start(&self, uid: &str, user: &User) -> Result<TokenPair, AuthError> {
+        let now = common::time::now();
+        let family_id = uuid::Uuid::new_v4().simple().to_string();
+        let family = TokenFamily {
+            uid: uid.to_owned(),
+            auth_time: now,
+            expires_at: now + self.refresh_ttl,
+            revoked: false,
+        };
+        let token = NewRefreshToken::generate();
+        self.store
+            .transact(async |tx: &mut Txn| {
+                tx.create(&family_id, &family)?;
+                tx.create(
+                    &token.key,
+                    &RefreshToken {
+                        family_id: family_id.clone(),
+                        uid: uid.to_owned(),
+                        created_at: now,
+                        used_at: None,
+                    },
+                )?;
+                Ok::<_, StoreError>(())
+            })
+            .await?;
+        self.pair(uid, user, now, token.value).await
+    }
+
+    /// Exchange a refresh token for a new pair; the old one is spent. A
+    /// spent one presented again revokes its family.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AuthError> {
+        let key = refresh_key(refresh_token);
+        let next = NewRefreshToken::generate();
+        let now = common::time::now();
+        let outcome = self
+            .store
+            .transact(async |tx: &mut Txn| {
+                let Some(token) = tx.get::<RefreshToken>(&key).await? else {
+                    return Err(AuthError::InvalidRefresh);
+                };
+                let Some(mut family) = tx.get::<TokenFamily>(&token.value.family_id).await? else {
+                    return Err(AuthError::InvalidRefresh);
+                };
+                if family.value.revoked || family.value.expires_at <= now {
+                    return Err(AuthError::InvalidRefresh);
+                }
+                if token.value.used_at.is_some() {
+                    family.value.revoked = true;
+                    tx.update(&family)?;
+                    return Ok(Exchange::Reused);
+                }
+                let Some(user) = tx.get::<User>(&token.value.uid).await? else {
+                    return Err(AuthError::InvalidRefresh);
+                };
+                if user.value.disabled {
+                    return Err(AuthError::Disabled);
+                }
+                let mut spent = token.clone();
+                spent.value.used_at = Some(now);
+                tx.update(&spent)?;
+                tx.create(
+                    &next.key,
+                    &RefreshToken {
+                        family_id: token.value.family_id.clone(),
+                        uid: token.value.uid.clone(),
+                        created_at: now,
+                        used_at: None,
+                    },
+                )?;
+                Ok(Exchange::Rotated {
+                    user: Box::new(user.value),
+                    uid: token.value.uid.clone(),
+                    auth_time: family.value.auth_time,
+                })
+            })
+            .await?;
+        match outcome {
+            Exchange::Reused => {
+                tracing::warn!("a used refresh token was presented again; its family is revoked");
+                Err(AuthError::RefreshReused)
+            }
+            Exchange::Rotated {
+                user,
+                uid,
+                auth_time,
+            } => self.pair(&uid, &user, auth_time, next.value).await,
+        }
+    }
+
+    /// End the session of `refresh_token`: every token of its family stops
+    /// working. An unknown token is no error.
+    pub async fn end(&self, refresh_token: &str) -> Result<(), AuthError> {
+        let key = refresh_key(refresh_token);
+        self.store
+            .transact(async |tx: &mut Txn| {
+                if let Some(token) = tx.get::<RefreshToken>(&key).await?
+                    && let Some(mut family) = tx.get::<TokenFamily>(&token.value.family_id).await?
+                    && !family.value.revoked
+                {
+                    family.value.revoked = true;
+                    tx.update(&family)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn pair(
+        &self,
+        uid: &str,
+        user: &User,
+        auth_time: DateTime<Utc>,
+        refresh_token: String,
+    ) -> Result<TokenPair, AuthError> {
+        Ok(TokenPair {
+            id_token: self.issuer.id_token(uid, user, auth_time).await?,
+            refresh_token,
+            expires_in: self.issuer.id_token_ttl_secs(),
+        })
     }
 }

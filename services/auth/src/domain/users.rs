@@ -9,6 +9,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use store::Entity;
 use utoipa::ToSchema;
 
+use crate::error::AuthError;
+
 /// Languages a profile may list: English and the Indian languages the
 /// platform writes descriptions in, plus other scheduled languages.
 pub const LANGUAGES: &[&str] = &[
@@ -147,7 +149,7 @@ where
 impl ProfilePatch {
     /// Apply to `user`, or 422 naming every invalid field. Artisan-only
     /// fields are refused for other roles.
-    pub fn apply(self, user: &mut User) -> Result<(), common::ApiError> {
+    pub fn apply(self, user: &mut User) -> Result<(), AuthError> {
         let mut v = Validator::new();
         let artisan = matches!(user.role, Role::Artisan | Role::Admin);
         if let Some(name) = self.display_name {
@@ -207,7 +209,7 @@ impl ProfilePatch {
                     }
                 };
         }
-        v.finish()
+        Ok(v.finish()?)
     }
 }
 

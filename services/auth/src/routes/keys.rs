@@ -1,7 +1,5 @@
 //! The published signing keys (JWKS) and their rotation.
 
-use std::time::Duration;
-
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -12,6 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::tokens::JWKS_MAX_AGE;
 use crate::error::AuthError;
 use crate::state::AppState;
 
@@ -21,16 +20,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(rotate))
 }
 
-/// How long verifiers may cache the JWKS.
-const JWKS_MAX_AGE_SECS: u64 = 300;
-
 /// The public keys that verify CraftChain ID tokens.
 #[utoipa::path(get, path = "/auth/.well-known/jwks.json", tag = "keys",
     responses((status = 200, description = "JWKS", headers(("Cache-Control" = String)))))]
 async fn jwks(State(state): State<AppState>) -> Response {
-    let set: JwkSet = state.keys.jwks().await;
+    let set: JwkSet = state.issuer.jwks().await;
     let mut response = Json(set).into_response();
-    if let Ok(v) = header::HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECS}")) {
+    let cache = format!("public, max-age={}", JWKS_MAX_AGE.as_secs());
+    if let Ok(v) = header::HeaderValue::from_str(&cache) {
         response.headers_mut().insert(header::CACHE_CONTROL, v);
     }
     response
@@ -66,16 +63,9 @@ async fn rotate(
     Json(request): Json<RotateRequest>,
 ) -> Result<Json<Rotated>, AuthError> {
     caller.require(&[Role::Admin])?;
-    let ahead = if request.immediate {
-        Duration::ZERO
-    } else {
-        // Every verifier refetches within the JWKS lifetime, plus its
-        // refetch interval for an unknown kid.
-        Duration::from_secs(JWKS_MAX_AGE_SECS + 30)
-    };
-    let signs_from =
-        common::time::now() + chrono::Duration::from_std(ahead).map_err(anyhow::Error::from)?;
-    let overlap = Duration::from_secs(state.settings.id_token_ttl_secs + 60);
-    let kid = state.keys.rotate(signs_from, overlap).await?;
-    Ok(Json(Rotated { kid, signs_from }))
+    let rotation = state.issuer.rotate(request.immediate).await?;
+    Ok(Json(Rotated {
+        kid: rotation.kid,
+        signs_from: rotation.signs_from,
+    }))
 }

@@ -5,9 +5,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use common::identity::Role;
-use common::{ApiError, Caller, Json, Path};
+use common::{Caller, Id, Json, Path};
 use serde::Deserialize;
-use store::{StoreError, Version, Versioned};
+use store::{Version, Versioned};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,14 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_role))
 }
 
-async fn load_user(state: &AppState, uid: &str) -> Result<Versioned<User>, AuthError> {
-    state
-        .users
-        .get(uid)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("user {uid}")).into())
-}
-
+/// The owner's view, with the version as its `ETag`.
 fn me_response(user: &Versioned<User>) -> Response {
     let mut response = Json(Me::new(&user.id, &user.value)).into_response();
     response
@@ -44,9 +37,9 @@ fn me_response(user: &Versioned<User>) -> Response {
     responses((status = 200, body = Me, headers(("ETag" = String)))))]
 async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Response, AuthError> {
     if caller.is(Role::Service) {
-        return Err(ApiError::forbidden("service identities have no profile").into());
+        return Err(AuthError::NoProfile);
     }
-    Ok(me_response(&load_user(&state, &caller.uid).await?))
+    Ok(me_response(&state.accounts.get(&caller.uid).await?))
 }
 
 /// Edit the caller's profile. `If-Match` (the `ETag` of a read) is honoured.
@@ -60,37 +53,22 @@ async fn patch_me(
     Json(patch): Json<ProfilePatch>,
 ) -> Result<Response, AuthError> {
     let expected = common::preconditions::if_match(&headers)?.map(Version);
-    let mut user = load_user(&state, &caller.uid).await?;
-    if expected.is_some_and(|v| v != user.version) {
-        return Err(ApiError::precondition_failed("the profile changed since it was read").into());
-    }
-    patch.apply(&mut user.value)?;
-    let saved = match state
-        .users
-        .update(&user.id, &user.value, user.version)
-        .await
-    {
-        Ok(saved) => saved,
-        Err(StoreError::Conflict { .. }) => {
-            return Err(ApiError::precondition_failed(
-                "the profile changed while it was being saved",
-            )
-            .into());
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let saved = state
+        .accounts
+        .edit_profile(&caller.uid, expected, patch)
+        .await?;
     Ok(me_response(&saved))
 }
 
 /// Anyone's public profile (no email).
 #[utoipa::path(get, path = "/auth/users/{id}", tag = "profile", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200, body = PublicProfile), (status = 404)))]
+    params(("id" = Id, Path)), responses((status = 200, body = PublicProfile), (status = 404)))]
 async fn get_user(
     State(state): State<AppState>,
     _caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<Id>,
 ) -> Result<Json<PublicProfile>, AuthError> {
-    let user = load_user(&state, &id).await?;
+    let user = state.accounts.get(&id).await?;
     Ok(Json(PublicProfile::new(&user.id, &user.value)))
 }
 
@@ -104,34 +82,18 @@ pub struct RoleChange {
 /// Change an account's role (admin). It applies from the account's next
 /// token refresh.
 #[utoipa::path(put, path = "/auth/users/{id}/role", tag = "profile", security(("bearer" = [])),
-    params(("id" = String, Path)), request_body = RoleChange,
+    params(("id" = Id, Path)), request_body = RoleChange,
     responses((status = 200, body = PublicProfile), (status = 403), (status = 404)))]
 async fn set_role(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<Id>,
     Json(change): Json<RoleChange>,
 ) -> Result<Json<PublicProfile>, AuthError> {
     caller.require(&[Role::Admin])?;
-    if change.role == Role::Service {
-        return Err(ApiError::invalid_field(
-            "role",
-            "forbidden_role",
-            "service identities are not accounts",
-        )
-        .into());
-    }
-    if id == caller.uid && change.role != Role::Admin {
-        return Err(
-            ApiError::conflict("last_admin_guard", "an admin cannot demote themselves").into(),
-        );
-    }
-    let mut user = load_user(&state, &id).await?;
-    user.value.role = change.role;
     let saved = state
-        .users
-        .update(&user.id, &user.value, user.version)
+        .accounts
+        .set_role(&caller.uid, &id, change.role)
         .await?;
-    tracing::info!(uid = id, role = %change.role, by = caller.uid, "role changed");
     Ok(Json(PublicProfile::new(&saved.id, &saved.value)))
 }

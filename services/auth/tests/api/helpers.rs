@@ -1,22 +1,19 @@
-//! The in-process test app: the auth service's whole HTTP stack (middleware
-//! included) over a fresh temporary data directory, driven with `oneshot`,
-//! plus typed request helpers, account fixtures and token decoding.
+//! The auth service under test, a [`TestService`] built from settings a
+//! test may adjust, and its own fixtures: accounts signed up and in
+//! through it, valid bodies, and the decoding of the tokens it issues.
+//! The service is the token issuer itself, so the harness's fake tokens
+//! are not used: every token comes from a sign-up or a login.
 
+use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::body::Body;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::identity::{Claims, JwkSet, Role};
-use common::serve::App;
-use events::OutboxEntry;
-use http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt as _;
+use http::StatusCode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use store::{Query, Store};
-use tempfile::TempDir;
-use tower::ServiceExt as _;
+use testkit::TestService;
 
 pub(crate) use testkit::http::{TestResponse, field_code};
 
@@ -32,13 +29,21 @@ pub(crate) const WALLET: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 
 /// One running auth service with its own data directory.
 pub(crate) struct TestApp {
-    app: App,
-    data_dir: TempDir,
+    service: TestService,
 }
 
-/// How to configure a [`TestApp`] before it starts.
+impl Deref for TestApp {
+    type Target = TestService;
+
+    /// The harness: requests, the store and the outbox.
+    fn deref(&self) -> &TestService {
+        &self.service
+    }
+}
+
+/// The settings a [`TestApp`] starts with.
 pub(crate) struct TestAppBuilder {
-    config: auth::Config,
+    settings: auth::Settings,
 }
 
 impl TestApp {
@@ -48,88 +53,12 @@ impl TestApp {
     }
 
     pub(crate) fn builder() -> TestAppBuilder {
-        let mut config = auth::Config::local(auth::NAME, 0);
-        config.service.argon2_memory_kib = 8 * 1024;
-        config.service.argon2_iterations = 1;
-        TestAppBuilder { config }
-    }
-
-    /// Send a request through the whole app.
-    pub(crate) async fn send(&self, request: Request<Body>) -> TestResponse {
-        let response = self
-            .app
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the app is infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("reading the response body")
-            .to_bytes();
-        TestResponse::json_answer(status, headers, bytes)
-    }
-
-    pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
-        self.send(
-            request(Method::GET, path, token)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-    }
-
-    pub(crate) async fn post_json(
-        &self,
-        path: &str,
-        body: &Value,
-        token: Option<&str>,
-    ) -> TestResponse {
-        self.send(json_request(Method::POST, path, body, token))
-            .await
-    }
-
-    pub(crate) async fn put_json(
-        &self,
-        path: &str,
-        body: &Value,
-        token: Option<&str>,
-    ) -> TestResponse {
-        self.send(json_request(Method::PUT, path, body, token))
-            .await
-    }
-
-    pub(crate) async fn patch_json(
-        &self,
-        path: &str,
-        body: &Value,
-        token: Option<&str>,
-        if_match: Option<&str>,
-    ) -> TestResponse {
-        let mut request = json_request(Method::PATCH, path, body, token);
-        if let Some(etag) = if_match {
-            request
-                .headers_mut()
-                .insert(header::IF_MATCH, etag.parse().unwrap());
-        }
-        self.send(request).await
-    }
-
-    /// `POST` a raw body with the given `Content-Type` (none if `None`).
-    pub(crate) async fn post_raw(
-        &self,
-        path: &str,
-        body: &'static str,
-        content_type: Option<&str>,
-    ) -> TestResponse {
-        let mut builder = request(Method::POST, path, None);
-        if let Some(content_type) = content_type {
-            builder = builder.header(header::CONTENT_TYPE, content_type);
-        }
-        self.send(builder.body(Body::from(body)).unwrap()).await
+        let settings = auth::Settings {
+            argon2_memory_kib: 8 * 1024,
+            argon2_iterations: 1,
+            ..auth::Settings::default()
+        };
+        TestAppBuilder { settings }
     }
 
     /// Sign up a fresh account of `role` with a unique email; panics unless 201.
@@ -150,21 +79,13 @@ impl TestApp {
     }
 
     pub(crate) async fn login(&self, email: &str, password: &str) -> TestResponse {
-        self.post_json(
-            "/auth/login",
-            &json!({ "email": email, "password": password }),
-            None,
-        )
-        .await
+        let body = json!({ "email": email, "password": password });
+        self.post_json("/auth/login", &body, None).await
     }
 
     pub(crate) async fn refresh(&self, refresh_token: &str) -> TestResponse {
-        self.post_json(
-            "/auth/refresh",
-            &json!({ "refresh_token": refresh_token }),
-            None,
-        )
-        .await
+        let body = json!({ "refresh_token": refresh_token });
+        self.post_json("/auth/refresh", &body, None).await
     }
 
     /// Log in as the bootstrap admin (the app must be built `with_admin`).
@@ -179,52 +100,43 @@ impl TestApp {
         response.assert_status(StatusCode::OK);
         response.json()
     }
-
-    /// Every outbox entry, read from the service's SQLite file.
-    pub(crate) async fn outbox(&self) -> Vec<OutboxEntry> {
-        let path = self.data_dir.path().join(auth::NAME).join("auth.sqlite");
-        let store = Store::open_sqlite(path).expect("opening the auth store");
-        let (entries, _) = store
-            .collection::<OutboxEntry>()
-            .query(&Query::new().limit(1000))
-            .await
-            .expect("reading the outbox");
-        entries.into_iter().map(|e| e.value).collect()
-    }
 }
 
 impl TestAppBuilder {
     /// Create the bootstrap admin [`ADMIN_EMAIL`] / [`ADMIN_PASSWORD`].
     pub(crate) fn with_admin(mut self) -> Self {
-        self.config.service.bootstrap_admin_email = Some(ADMIN_EMAIL.to_owned());
-        self.config.service.bootstrap_admin_password = Some(SecretString::from(ADMIN_PASSWORD));
+        self.settings.bootstrap_admin_email = Some(ADMIN_EMAIL.to_owned());
+        self.settings.bootstrap_admin_password = Some(SecretString::from(ADMIN_PASSWORD));
         self
     }
 
     /// Let `service` obtain service tokens with `secret`.
     pub(crate) fn with_service_secret(mut self, service: &str, secret: &str) -> Self {
-        self.config
-            .service
+        self.settings
             .service_secrets
             .insert(service.to_owned(), SecretString::from(secret));
         self
     }
 
     pub(crate) fn lockout_threshold(mut self, failures: u32) -> Self {
-        self.config.service.lockout_threshold = failures;
+        self.settings.lockout_threshold = failures;
         self
     }
 
-    pub(crate) async fn spawn(mut self) -> TestApp {
-        let data_dir = tempfile::tempdir().expect("creating a temp data dir");
-        self.config.shared.data_dir = data_dir.path().to_path_buf();
-        let service = auth::build(&self.config)
-            .await
-            .expect("building the auth service");
-        TestApp {
-            app: service.app(&self.config.shared),
-            data_dir,
-        }
+    pub(crate) async fn spawn(self) -> TestApp {
+        let settings = self.settings;
+        let service = TestService::builder(auth::NAME)
+            // Its own key ring verifies its tokens: the harness's
+            // authenticator is not needed.
+            .start(move |shared, _fake_auth| {
+                let config = auth::Config {
+                    shared,
+                    service: settings.clone(),
+                };
+                async move { auth::build(&config).await }
+            })
+            .await;
+        TestApp { service }
     }
 }
 
@@ -236,21 +148,6 @@ pub(crate) struct Account {
     pub(crate) password: String,
     pub(crate) id_token: String,
     pub(crate) refresh_token: String,
-}
-
-fn request(method: Method, path: &str, token: Option<&str>) -> http::request::Builder {
-    let mut builder = Request::builder().method(method).uri(path);
-    if let Some(token) = token {
-        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    builder
-}
-
-fn json_request(method: Method, path: &str, body: &Value, token: Option<&str>) -> Request<Body> {
-    request(method, path, token)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(serde_json::to_vec(body).unwrap()))
-        .unwrap()
 }
 
 /// An address no other account of this process uses.

@@ -201,7 +201,7 @@ async fn signup_returns_400_for_malformed_json() {
     let app = TestApp::spawn().await;
     for bad in [r#"{"email": "#, "email=meera@example.in", ""] {
         let response = app
-            .post_raw("/auth/signup", bad, Some("application/json"))
+            .post_raw("/auth/signup", bad, Some("application/json"), None)
             .await;
         response.assert_problem(StatusCode::BAD_REQUEST, "malformed_json");
     }
@@ -216,7 +216,7 @@ async fn signup_returns_415_without_a_json_content_type() {
         Some("text/plain"),
         Some("application/x-www-form-urlencoded"),
     ] {
-        let response = app.post_raw("/auth/signup", body, content_type).await;
+        let response = app.post_raw("/auth/signup", body, content_type, None).await;
         response.assert_problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
     }
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
 use alloy::sol_types::SolCall;
-use blockchain::contracts::{DevRupee, FairPay};
-use blockchain::payments::{Payment, PaymentState};
+use blockchain::domain::contracts::{DevRupee, FairPay};
+use blockchain::domain::payments::{Payment, PaymentState};
 use common::Role;
 use http::StatusCode;
 use serde_json::Value;
@@ -139,8 +139,8 @@ async fn crash_then_recover(point: &str, broadcast_before_crash: bool) {
     assert_eq!(before.state, PaymentState::Signed);
     let signed_hash = before.tx_hash.expect("the signed transaction's hash");
     assert!(before.raw_tx.is_some(), "the signed bytes are kept");
-    let d = deployment(h.dir.path()).await;
-    let key = blockchain::hashing::order_key("ord-crash");
+    let d = deployment_in(&service_store(h.dir.path())).await;
+    let key = blockchain::domain::hashing::order_key("ord-crash");
     let paid = h.view(d.fair_pay, FairPay::paidCall { orderId: key }).await;
     assert_eq!(paid, broadcast_before_crash);
     assert_eq!(

@@ -1,33 +1,30 @@
-//! The test app: the blockchain service on a free port, against a real
-//! anvil node the test starts (so a test can stop and restart it), with
-//! fake auth and in-memory product, media and user peers.
+//! The test app: the blockchain service served on a free port (its
+//! reconciler running), against a real anvil node the test starts (so a
+//! test can stop and restart it), with fake auth and in-memory product,
+//! media and user peers. Everything generic comes from `testkit`.
 
-use std::path::PathBuf;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, U256};
 use alloy::providers::Provider as _;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::{SolCall, SolEvent as _};
-use blockchain::clients::{Fakes, ProductInfo};
-use blockchain::contracts::{DevRupee, FairPay};
-use blockchain::node::{LocalNode, find_anvil};
-use blockchain::state::Peers;
-use common::Role;
-use common::config::SharedConfig;
+use blockchain::domain::clients::ProductInfo;
+use blockchain::domain::contracts::{DevRupee, FairPay};
+use blockchain::domain::deploy::Deployment;
+use blockchain::domain::node::{LocalNode, find_anvil};
 use common::money::Money;
-use common::serve::Server;
-use http::StatusCode;
+use common::{Dimensions, Id, LengthUnit, Service, SharedConfig};
+use futures::future::BoxFuture;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use testkit::FakeAuthApi;
+use testkit::TestService;
+use testkit::http::TestResponse;
 
-pub(crate) use testkit::http::TestResponse;
+pub(crate) use crate::fakes::Fakes;
+pub(crate) use testkit::users::{ADMIN, ARTISAN, BUYER, OTHER_ARTISAN};
 
-pub(crate) const ARTISAN: &str = "artisan-meera";
-pub(crate) const OTHER_ARTISAN: &str = "artisan-ravi";
-pub(crate) const BUYER: &str = "buyer-anita";
-pub(crate) const ADMIN: &str = "admin-kavya";
 /// anvil's fourth dev account: the artisan's wallet in these tests.
 pub(crate) const ARTISAN_WALLET: &str = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 
@@ -39,7 +36,7 @@ pub(crate) struct TestNode {
 }
 
 impl TestNode {
-    pub(crate) async fn start(dir: &std::path::Path) -> TestNode {
+    pub(crate) async fn start(dir: &Path) -> TestNode {
         let state_file = dir.join("anvil.json");
         let node = LocalNode::start(&anvil(), &state_file, 31337)
             .await
@@ -80,14 +77,40 @@ pub(crate) fn anvil() -> PathBuf {
 
 /// One blockchain service with its own data directory, key and chain.
 pub(crate) struct TestApp {
-    pub(crate) base: String,
-    pub(crate) http: reqwest::Client,
-    pub(crate) auth: FakeAuthApi,
+    service: TestService,
     pub(crate) fakes: Arc<Fakes>,
     pub(crate) chain: TestNode,
-    pub(crate) data_dir: TempDir,
-    pub(crate) settings: blockchain::Settings,
-    _stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Deref for TestApp {
+    type Target = TestService;
+
+    fn deref(&self) -> &TestService {
+        &self.service
+    }
+}
+
+/// Builds the service with `settings` and `fakes` as its peers.
+fn build(
+    settings: blockchain::Settings,
+    fakes: Arc<Fakes>,
+) -> impl Fn(SharedConfig, Arc<common::Authenticator>) -> BoxFuture<'static, anyhow::Result<Service>>
++ Send
++ Sync
++ 'static {
+    move |shared, auth| {
+        let config = blockchain::Config {
+            shared,
+            service: settings.clone(),
+        };
+        let deps = blockchain::Deps {
+            auth,
+            products: fakes.clone(),
+            media: fakes.clone(),
+            users: fakes.clone(),
+        };
+        Box::pin(async move { blockchain::build_with(&config, deps).await })
+    }
 }
 
 impl TestApp {
@@ -106,96 +129,52 @@ impl TestApp {
         settings.chain.rpc_timeout_ms = 2_000;
         settings.reconcile_interval_ms = 200;
         change(&mut settings);
-        let auth = FakeAuthApi::new().expect("a signing key");
         let fakes = Arc::new(Fakes::default());
-        let mut app = TestApp {
-            base: String::new(),
-            http: reqwest::Client::new(),
-            auth,
+        let service = TestService::builder(blockchain::NAME)
+            .served()
+            .data_dir(data_dir)
+            .start(build(settings, fakes.clone()))
+            .await;
+        TestApp {
+            service,
             fakes,
             chain,
-            data_dir,
-            settings,
-            _stop: None,
-        };
-        app.boot().await;
-        app
-    }
-
-    /// (Re)starts the service over the same data directory and chain.
-    pub(crate) async fn boot(&mut self) {
-        self._stop = None;
-        let mut shared = SharedConfig::local(blockchain::NAME, 0);
-        shared.data_dir = self.data_dir.path().to_path_buf();
-        let config = blockchain::Config {
-            shared,
-            service: self.settings.clone(),
-        };
-        let peers = Peers {
-            products: self.fakes.clone(),
-            media: self.fakes.clone(),
-            users: self.fakes.clone(),
-        };
-        let service = blockchain::build_with(&config, self.auth.authenticator(), peers)
-            .await
-            .expect("building the blockchain service");
-        let server = Server::bind(service, &config.shared)
-            .await
-            .expect("binding");
-        let addr = server.local_addr().expect("an address");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(server.run(async move {
-            let _ = stopped.await;
-        }));
-        self.base = format!("http://{addr}");
-        self._stop = Some(stop);
-    }
-
-    pub(crate) fn token(&self, uid: &str, role: Role) -> String {
-        self.auth.token(uid, role)
-    }
-
-    pub(crate) fn artisan(&self) -> String {
-        self.token(ARTISAN, Role::Artisan)
-    }
-
-    pub(crate) fn admin(&self) -> String {
-        self.token(ADMIN, Role::Admin)
-    }
-
-    pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
-        let mut req = self.http.get(format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
         }
-        answer(req.send().await.expect("a response")).await
     }
 
+    /// Stops the service and starts it again over the same data directory,
+    /// keys, settings and chain: what a redeploy does.
+    pub(crate) async fn restart(mut self) -> TestApp {
+        self.service = self.service.restart().await;
+        self
+    }
+
+    /// `POST path` with a JSON body, as `token`.
     pub(crate) async fn post(&self, path: &str, token: &str, body: &Value) -> TestResponse {
-        let req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .json(body);
-        answer(req.send().await.expect("a response")).await
+        self.post_json(path, body, Some(token)).await
     }
 
     /// A product of ARTISAN with two photos, in the fake product service.
     pub(crate) fn product(&self, id: &str) -> ProductInfo {
+        let media_id = |n: u8| Id::parse(&format!("{id}-m{n}")).expect("a media id");
         let product = ProductInfo {
-            id: id.to_owned(),
-            artisan_id: ARTISAN.to_owned(),
+            id: Id::parse(id).expect("a product id"),
+            artisan_id: Id::parse(ARTISAN).expect("a user id"),
             title: "Dokra horse".to_owned(),
             category: "metalwork".to_owned(),
             subcategory: "dokra".to_owned(),
             price: Money::inr(250_000),
             materials: vec!["brass".to_owned(), "beeswax".to_owned()],
-            dimensions: Some(
-                json!({"length": 10, "width": 4, "height": 12, "unit": "cm", "weight_g": 800}),
-            ),
+            dimensions: Some(Dimensions {
+                length: 10,
+                width: 4,
+                height: 12,
+                unit: LengthUnit::Cm,
+                weight_g: 800,
+            }),
             region: Some("Bastar, Chhattisgarh".to_owned()),
             craft_tradition: Some("Dhokra".to_owned()),
-            media_ids: vec![format!("{id}-m1"), format!("{id}-m2")],
+            media_ids: vec![media_id(1), media_id(2)],
         };
         self.fakes.put_media(&format!("{id}-m1"), &"ab".repeat(32));
         self.fakes.put_media(&format!("{id}-m2"), &"cd".repeat(32));
@@ -217,33 +196,9 @@ impl TestApp {
         payment_events(&self.chain.url(), fair_pay, order_id).await
     }
 
-    pub(crate) async fn deployment(&self) -> blockchain::deploy::Deployment {
-        deployment(self.data_dir.path()).await
-    }
-
-    /// `POST /events/push` with `event` as Pub/Sub would deliver it.
-    pub(crate) async fn push<E: events::Event>(
-        &self,
-        event_id: &str,
-        subject: &str,
-        event: &E,
-    ) -> TestResponse {
-        let body = serde_json::to_value(events::PushRequest::for_event(
-            event_id, "test", subject, event,
-        ))
-        .expect("a push body");
-        let token = self.token("svc-pubsub", Role::Service);
-        self.post("/events/push", &token, &body).await
-    }
-
-    /// The event types in the service's outbox, oldest first.
-    pub(crate) async fn outbox_types(&self) -> Vec<String> {
-        let (entries, _) = service_store(self.data_dir.path())
-            .collection::<events::OutboxEntry>()
-            .query(&store::Query::new().limit(1000))
-            .await
-            .expect("the outbox");
-        entries.into_iter().map(|e| e.value.event_type).collect()
+    /// Where the contracts are, from the deployment the service recorded.
+    pub(crate) async fn deployment(&self) -> Deployment {
+        deployment_in(&self.store()).await
     }
 }
 
@@ -265,33 +220,27 @@ pub(crate) async fn payment_events(url: &url::Url, fair_pay: Address, order_id: 
     let filter = Filter::new()
         .address(fair_pay)
         .event_signature(FairPay::PaymentExecuted::SIGNATURE_HASH)
-        .topic1(blockchain::hashing::order_key(order_id))
+        .topic1(blockchain::domain::hashing::order_key(order_id))
         .from_block(0);
     provider.get_logs(&filter).await.expect("logs").len()
 }
 
-/// The service's store in `data_dir` (read while the service may be down).
-pub(crate) fn service_store(data_dir: &std::path::Path) -> store::Store {
-    store::Store::open_sqlite(data_dir.join("blockchain/blockchain.sqlite"))
-        .expect("the service's store")
+/// The service's store under `data_dir` (read while the service may be down).
+pub(crate) fn service_store(data_dir: &Path) -> store::Store {
+    let mut shared = SharedConfig::local(blockchain::NAME, 0);
+    shared.data_dir = data_dir.to_path_buf();
+    store::Store::open_sqlite(shared.store_path()).expect("the service's store")
 }
 
-/// Where the contracts are, from the deployment the service recorded.
-pub(crate) async fn deployment(data_dir: &std::path::Path) -> blockchain::deploy::Deployment {
-    service_store(data_dir)
-        .collection::<blockchain::deploy::Deployment>()
+/// Where the contracts are, from the deployment recorded in `store`.
+pub(crate) async fn deployment_in(store: &store::Store) -> Deployment {
+    store
+        .collection::<Deployment>()
         .get("chain-31337")
         .await
         .expect("readable")
         .expect("a deployment")
         .value
-}
-
-pub(crate) async fn answer(response: reqwest::Response) -> TestResponse {
-    let status = StatusCode::from_u16(response.status().as_u16()).expect("a status");
-    let headers = response.headers().clone();
-    let bytes = response.bytes().await.expect("a body");
-    TestResponse::any_answer(status, headers, bytes)
 }
 
 /// A payment request body.
@@ -306,9 +255,4 @@ pub(crate) fn payment(order_id: &str, paise: i64) -> Value {
 
 pub(crate) fn address(s: &str) -> Address {
     s.parse().expect("an address")
-}
-
-#[allow(dead_code)]
-pub(crate) fn hash(s: &str) -> B256 {
-    s.parse().expect("a hash")
 }

@@ -70,7 +70,7 @@ async fn a_payment_splits_by_basis_points_and_a_retry_answers_the_same_payment()
             &payment("ord-1", 999),
         )
         .await;
-    let problem = other.assert_problem(StatusCode::CONFLICT, "payment-conflict");
+    let problem = other.assert_problem(StatusCode::CONFLICT, "payment_conflict");
     assert_eq!(problem.extensions["payment"]["tx_hash"], p["tx_hash"]);
 
     let read = app
@@ -112,7 +112,7 @@ async fn twenty_concurrent_duplicates_pay_once() {
             StatusCode::OK | StatusCode::ACCEPTED => {}
             // Arrived before the first request had signed: ask again later.
             StatusCode::CONFLICT => {
-                assert_eq!(a.problem().code, "payment-in-progress", "{}", a.text());
+                assert_eq!(a.problem().code, "payment_in_progress", "{}", a.text());
                 assert!(a.header("retry-after").is_some());
             }
             other => panic!("unexpected {other}: {}", a.text()),
@@ -320,4 +320,39 @@ async fn a_payment_the_payer_cannot_fund_is_503_and_leaves_nothing_behind() {
         .await
         .assert_status(StatusCode::NOT_FOUND);
     assert_eq!(app.payment_events(d.fair_pay, "ord-broke").await, 0);
+}
+
+#[tokio::test]
+async fn a_restarted_service_keeps_its_contracts_and_its_payments() {
+    let app = TestApp::spawn().await;
+    let d = app.deployment().await;
+    let paid = app
+        .post(
+            "/blockchain/execute-payment",
+            &app.admin(),
+            &payment("ord-restart", 1_000),
+        )
+        .await;
+    paid.assert_status(StatusCode::CREATED);
+
+    let app = app.restart().await;
+    let again = app.deployment().await;
+    assert_eq!(
+        (again.provenance, again.fair_pay, again.payment_token),
+        (d.provenance, d.fair_pay, d.payment_token),
+        "not deployed again"
+    );
+    let repeat = app
+        .post(
+            "/blockchain/execute-payment",
+            &app.admin(),
+            &payment("ord-restart", 1_000),
+        )
+        .await;
+    repeat.assert_status(StatusCode::OK);
+    assert_eq!(
+        repeat.json::<Value>()["tx_hash"],
+        paid.json::<Value>()["tx_hash"]
+    );
+    assert_eq!(app.payment_events(d.fair_pay, "ord-restart").await, 1);
 }

@@ -42,7 +42,7 @@ async fn mint_then_read_back_every_field() {
     );
     assert_eq!(
         p["artisan_id_hash"],
-        blockchain::hashing::artisan_id_hash(ARTISAN).to_string()
+        blockchain::domain::hashing::artisan_id_hash(ARTISAN).to_string()
     );
     assert_eq!(
         p["metadata_uri"],
@@ -101,14 +101,14 @@ async fn the_same_product_twice_is_409_with_the_existing_token() {
     let again = app
         .post("/blockchain/mint-provenance", &app.admin(), &body)
         .await;
-    let problem = again.assert_problem(StatusCode::CONFLICT, "already-minted");
+    let problem = again.assert_problem(StatusCode::CONFLICT, "already_minted");
     assert_eq!(problem.extensions["token"]["token_id"], "1");
     // Only one token exists on chain.
     let d = app.deployment().await;
     let total = app
         .view(
             d.provenance,
-            blockchain::contracts::ProvenanceNFT::totalMintedCall {},
+            blockchain::domain::contracts::ProvenanceNFT::totalMintedCall {},
         )
         .await;
     assert_eq!(total, alloy::primitives::U256::from(1));
@@ -183,13 +183,9 @@ async fn who_may_mint_and_what_is_refused() {
     .await
     .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     let unauthenticated = app
-        .http
-        .post(format!("{}/blockchain/mint-provenance", app.base))
-        .json(&body)
-        .send()
-        .await
-        .expect("a response");
-    assert_eq!(unauthenticated.status().as_u16(), 401);
+        .post_json("/blockchain/mint-provenance", &body, None)
+        .await;
+    assert_eq!(unauthenticated.status.as_u16(), 401);
 
     app.get("/blockchain/provenance/7", None)
         .await

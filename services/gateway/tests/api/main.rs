@@ -7,3 +7,4 @@ mod limits;
 mod resilience;
 mod routing;
 mod streaming;
+mod token_attacks;

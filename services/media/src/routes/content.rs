@@ -6,12 +6,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use common::{ApiError, Path};
+use common::{Id, Path};
 use futures::TryStreamExt as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::variant_key;
+use crate::domain::Library;
+use crate::error::MediaError;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -51,19 +52,14 @@ fn parse_range(value: &str, size: u64) -> Option<Result<std::ops::Range<u64>, ()
 
 /// The bytes of one variant: public, and cacheable for good.
 #[utoipa::path(get, path = "/media/{id}/content/{variant}", tag = "media",
-    params(("id" = String, Path), ("variant" = String, Path, description = "e.g. thumb.webp, large.jpg")),
+    params(("id" = Id, Path), ("variant" = String, Path, description = "e.g. thumb.webp, large.jpg")),
     responses((status = 200, description = "the image"), (status = 206), (status = 304), (status = 404), (status = 416)))]
 async fn content(
-    State(state): State<AppState>,
-    Path((id, name)): Path<(String, String)>,
+    State(library): State<Library>,
+    Path((id, name)): Path<(Id, String)>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let media = state.media.get(&id).await.map_err(ApiError::internal)?;
-    let variant = media
-        .as_ref()
-        .and_then(|m| m.value.variants.iter().find(|v| v.name == name))
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(format!("variant {name} of media {id}")))?;
+) -> Result<Response, MediaError> {
+    let variant = library.variant(&id, &name).await?;
     let etag = format!("\"{}\"", variant.sha256);
     let mut response_headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&etag) {
@@ -112,11 +108,7 @@ async fn content(
         Some(Ok(r)) => Some(r),
         None => None,
     };
-    let blob = state
-        .blobs
-        .get(&variant_key(&id, &name), range.clone())
-        .await
-        .map_err(ApiError::internal)?;
+    let blob = library.variant_bytes(&id, &name, range.clone()).await?;
     let status = if range.is_some() {
         if let Ok(v) = HeaderValue::from_str(&format!(
             "bytes {}-{}/{}",

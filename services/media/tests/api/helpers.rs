@@ -1,60 +1,28 @@
-//! The test app: the media service's whole HTTP stack (middleware included)
-//! over a fresh temporary data directory with fake auth, driven in process
-//! with `oneshot`, or served on a real port where the wire matters. Plus a
-//! hand-rolled multipart builder and image fixtures made in code.
+//! The media service under test ([`testkit::TestService`], in process, or
+//! served where the wire matters) and media's own fixtures: a hand-rolled
+//! multipart builder and images made in code.
 
 use std::io::Cursor;
+use std::ops::Deref;
 use std::sync::OnceLock;
 
-use axum::body::{Body, Bytes};
-use common::config::SharedConfig;
-use common::identity::Role;
-use common::serve::{App, Server};
-use events::OutboxEntry;
-use http::{HeaderMap, Method, Request, StatusCode, header};
-use http_body_util::BodyExt as _;
+use axum::body::Bytes;
+use http::StatusCode;
 use image::{ImageEncoder as _, RgbImage};
 use media::domain::MediaView;
 use media::routes::upload::Uploaded;
-use serde_json::Value;
-use store::{Query, Store};
-use tempfile::TempDir;
-use testkit::FakeAuthApi;
-use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-use tower::ServiceExt as _;
-
-pub(crate) use testkit::http::TestResponse;
-pub(crate) use testkit::images::png_declaring;
-
-pub(crate) const ARTISAN: &str = "artisan-meera";
-pub(crate) const OTHER_ARTISAN: &str = "artisan-ravi";
-pub(crate) const BUYER: &str = "buyer-anita";
-pub(crate) const ADMIN: &str = "admin-kavya";
-
-/// Tests that measure this process's memory run alone; all others share.
-static MEMORY: RwLock<()> = RwLock::const_new(());
-
-/// Held for the life of a [`TestApp`].
-enum Turn {
-    Shared(#[allow(dead_code)] RwLockReadGuard<'static, ()>),
-    Alone(#[allow(dead_code)] RwLockWriteGuard<'static, ()>),
-}
+use testkit::http::TestResponse;
+use testkit::{TestService, TestServiceBuilder};
 
 /// One media service with its own data directory and signing key.
-pub(crate) struct TestApp {
-    app: App,
-    server: Option<Served>,
-    auth: FakeAuthApi,
-    data_dir: TempDir,
-    _turn: Turn,
-}
+pub(crate) struct TestApp(TestService);
 
-/// The service on a real port.
-pub(crate) struct Served {
-    pub(crate) base: String,
-    pub(crate) http: reqwest::Client,
-    /// Dropping it shuts the server down.
-    _stop: tokio::sync::oneshot::Sender<()>,
+impl Deref for TestApp {
+    type Target = TestService;
+
+    fn deref(&self) -> &TestService {
+        &self.0
+    }
 }
 
 impl TestApp {
@@ -65,155 +33,39 @@ impl TestApp {
 
     /// The service in process with `settings`.
     pub(crate) async fn spawn_with(settings: media::Settings) -> TestApp {
-        let turn = Turn::Shared(MEMORY.read().await);
-        TestApp::boot(settings, turn, false).await
+        TestApp::start(TestService::builder(media::NAME), settings).await
     }
 
     /// The service in process, no other test running meanwhile (for
     /// memory measurements).
     pub(crate) async fn spawn_alone(settings: media::Settings) -> TestApp {
-        let turn = Turn::Alone(MEMORY.write().await);
-        TestApp::boot(settings, turn, false).await
+        TestApp::start(TestService::builder(media::NAME).alone(), settings).await
     }
 
     /// The service on a free port, no other test running meanwhile.
     pub(crate) async fn serve_alone(settings: media::Settings) -> TestApp {
-        let turn = Turn::Alone(MEMORY.write().await);
-        TestApp::boot(settings, turn, true).await
+        let builder = TestService::builder(media::NAME).served().alone();
+        TestApp::start(builder, settings).await
     }
 
-    async fn boot(settings: media::Settings, turn: Turn, serve: bool) -> TestApp {
-        let data_dir = tempfile::tempdir().expect("creating a temp data dir");
-        let auth = FakeAuthApi::new().expect("generating a signing key");
-        let mut shared = SharedConfig::local(media::NAME, 0);
-        shared.data_dir = data_dir.path().to_path_buf();
-        let config = media::Config {
-            shared,
-            service: settings,
-        };
-        let service = media::build_with(&config, auth.authenticator())
-            .await
-            .expect("building the media service");
-        let app = service.app(&config.shared);
-        let server = if serve {
-            let server = Server::bind(service, &config.shared)
-                .await
-                .expect("binding port 0");
-            let addr = server.local_addr().expect("a bound address");
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            tokio::spawn(server.run(async move {
-                let _ = stopped.await;
-            }));
-            Some(Served {
-                base: format!("http://{addr}"),
-                http: reqwest::Client::new(),
-                _stop: stop,
+    async fn start(builder: TestServiceBuilder, settings: media::Settings) -> TestApp {
+        let service = builder
+            .start(move |shared, auth| {
+                let config = media::Config {
+                    shared,
+                    service: settings.clone(),
+                };
+                async move { media::build_with(&config, auth).await }
             })
-        } else {
-            None
-        };
-        TestApp {
-            app,
-            server,
-            auth,
-            data_dir,
-            _turn: turn,
-        }
-    }
-
-    /// The served app's address and client; panics unless served.
-    pub(crate) fn served(&self) -> &Served {
-        self.server.as_ref().expect("a served app")
-    }
-
-    pub(crate) fn token(&self, uid: &str, role: Role) -> String {
-        self.auth.token(uid, role)
-    }
-
-    pub(crate) fn artisan(&self) -> String {
-        self.token(ARTISAN, Role::Artisan)
-    }
-
-    pub(crate) fn other_artisan(&self) -> String {
-        self.token(OTHER_ARTISAN, Role::Artisan)
-    }
-
-    pub(crate) fn buyer(&self) -> String {
-        self.token(BUYER, Role::Buyer)
-    }
-
-    pub(crate) fn admin(&self) -> String {
-        self.token(ADMIN, Role::Admin)
-    }
-
-    /// Send a request through the whole app (or over HTTP when served).
-    pub(crate) async fn send(&self, request: Request<Body>) -> TestResponse {
-        let (status, headers, bytes) = match &self.server {
-            None => {
-                let response = self
-                    .app
-                    .clone()
-                    .oneshot(request)
-                    .await
-                    .expect("the app is infallible");
-                let status = response.status();
-                let headers = response.headers().clone();
-                let bytes = response
-                    .into_body()
-                    .collect()
-                    .await
-                    .expect("reading the response body")
-                    .to_bytes();
-                (status, headers, bytes)
-            }
-            Some(served) => served.send(request).await,
-        };
-        TestResponse::any_answer(status, headers, bytes)
-    }
-
-    pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
-        self.send(
-            request(Method::GET, path, token)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-    }
-
-    /// `GET path` with extra headers and no token.
-    pub(crate) async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> TestResponse {
-        let mut builder = request(Method::GET, path, None);
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        self.send(builder.body(Body::empty()).unwrap()).await
-    }
-
-    pub(crate) async fn delete(&self, path: &str, token: Option<&str>) -> TestResponse {
-        self.send(
-            request(Method::DELETE, path, token)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-    }
-
-    pub(crate) async fn post_json(
-        &self,
-        path: &str,
-        body: &Value,
-        token: Option<&str>,
-    ) -> TestResponse {
-        let request = request(Method::POST, path, token)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(serde_json::to_vec(body).unwrap()))
-            .unwrap();
-        self.send(request).await
+            .await;
+        TestApp(service)
     }
 
     /// `POST /media/upload` with `form`.
     pub(crate) async fn upload(&self, token: Option<&str>, form: Multipart) -> TestResponse {
-        self.send(form.request(token)).await
+        let content_type = Multipart::content_type();
+        self.post_raw("/media/upload", form.finish(), Some(&content_type), token)
+            .await
     }
 
     /// Upload `bytes` as `photo.jpg`; panics unless 201; the one item.
@@ -241,50 +93,6 @@ impl TestApp {
         response.assert_status(StatusCode::OK);
         response.bytes
     }
-
-    /// Every outbox entry, read from the service's SQLite file.
-    pub(crate) async fn outbox(&self) -> Vec<OutboxEntry> {
-        let path = self.data_dir.path().join(media::NAME).join("media.sqlite");
-        let store = Store::open_sqlite(path).expect("opening the media store");
-        let (entries, _) = store
-            .collection::<OutboxEntry>()
-            .query(&Query::new().limit(1000))
-            .await
-            .expect("reading the outbox");
-        entries.into_iter().map(|e| e.value).collect()
-    }
-}
-
-impl Served {
-    async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
-        let (parts, body) = request.into_parts();
-        let body = body
-            .collect()
-            .await
-            .expect("reading the request body")
-            .to_bytes();
-        let response = self
-            .http
-            .request(parts.method, format!("{}{}", self.base, parts.uri))
-            .headers(parts.headers)
-            .body(body)
-            .send()
-            .await
-            .expect("the served app answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("reading the response body");
-        (status, headers, bytes)
-    }
-}
-
-/// A request builder with an optional bearer token.
-fn request(method: Method, path: &str, token: Option<&str>) -> http::request::Builder {
-    let mut builder = Request::builder().method(method).uri(path);
-    if let Some(token) = token {
-        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    builder
 }
 
 /// A `multipart/form-data` body, built by hand.
@@ -334,31 +142,6 @@ impl Multipart {
     pub(crate) fn content_type() -> String {
         format!("multipart/form-data; boundary={BOUNDARY}")
     }
-
-    /// `POST /media/upload` carrying this form.
-    pub(crate) fn request(self, token: Option<&str>) -> Request<Body> {
-        request(Method::POST, "/media/upload", token)
-            .header(header::CONTENT_TYPE, Multipart::content_type())
-            .body(Body::from(self.finish()))
-            .unwrap()
-    }
-}
-
-/// This process's resident set, bytes.
-pub(crate) fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("reading /proc/self/status");
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .expect("a VmRSS line");
-    let kb: u64 = line
-        .trim_start_matches("VmRSS:")
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .expect("VmRSS in kB");
-    kb * 1024
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {

@@ -4,8 +4,9 @@ use http::StatusCode;
 use image::GenericImageView as _;
 use media::domain::MediaView;
 use serde_json::json;
+use testkit::users::ARTISAN;
 
-use crate::helpers::{ARTISAN, TestApp, photo, sha256_hex};
+use crate::helpers::{TestApp, photo, sha256_hex};
 
 #[tokio::test]
 async fn get_returns_the_metadata() {

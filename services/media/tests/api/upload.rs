@@ -7,10 +7,12 @@ use events::Event as _;
 use events::v1::MediaUploaded;
 use http::StatusCode;
 use image::GenericImageView as _;
+use testkit::images::png_declaring;
+use testkit::memory::rss_bytes;
+use testkit::users::{ARTISAN, OTHER_ARTISAN};
 
 use crate::helpers::{
-    Multipart, TestApp, another_photo, contains, has_gps, photo, png_declaring,
-    rotated_photo_with_gps, rss_bytes, sha256_hex,
+    Multipart, TestApp, another_photo, contains, has_gps, photo, rotated_photo_with_gps, sha256_hex,
 };
 
 // 1. Refusals.
@@ -88,6 +90,18 @@ async fn upload_returns_422_without_a_file() {
 }
 
 #[tokio::test]
+async fn upload_returns_422_naming_product_id_when_it_is_not_an_id() {
+    let app = TestApp::spawn().await;
+    let form =
+        Multipart::new()
+            .text("product_id", "../prod 1")
+            .file("photo.jpg", "image/jpeg", photo());
+    app.upload(Some(&app.artisan()), form)
+        .await
+        .assert_invalid_fields(&["product_id"]);
+}
+
+#[tokio::test]
 async fn upload_returns_403_for_a_buyer() {
     let app = TestApp::spawn().await;
     let form = Multipart::new().file("photo.jpg", "image/jpeg", photo());
@@ -115,7 +129,7 @@ async fn upload_returns_201_with_size_hash_six_unupscaled_variants_and_a_placeho
     assert_eq!(item.format, "jpg");
     assert_eq!(item.bytes, photo().len() as u64);
     assert_eq!(item.sha256, sha256_hex(photo()));
-    assert_eq!(item.owner_id, crate::helpers::ARTISAN);
+    assert_eq!(item.owner_id, ARTISAN);
 
     let mut got: Vec<(String, String, u32, u32)> = item
         .variants
@@ -222,7 +236,7 @@ async fn the_same_owner_uploading_the_same_bytes_gets_the_same_media_and_one_eve
         .upload_photo(&app.other_artisan(), another_photo())
         .await;
     assert_ne!(other.id, first.id);
-    assert_eq!(other.owner_id, crate::helpers::OTHER_ARTISAN);
+    assert_eq!(other.owner_id, OTHER_ARTISAN);
 }
 
 // 6. The concurrency limit, over a real socket.
@@ -235,15 +249,14 @@ async fn excess_concurrent_uploads_get_503_with_retry_after_while_health_stays_f
     })
     .await;
     let big = crate::helpers::encode_jpeg(&crate::helpers::pixels(3000, 2000, 3));
-    let served = app.served();
+    let (base, http) = (app.base_url(), reqwest::Client::new());
     let token = app.artisan();
     let before = rss_bytes();
 
     let uploads: Vec<_> = (0..10)
         .map(|_| {
-            let request = served
-                .http
-                .post(format!("{}/media/upload", served.base))
+            let request = http
+                .post(format!("{base}/media/upload"))
                 .bearer_auth(&token)
                 .header("content-type", Multipart::content_type())
                 .body(
@@ -266,9 +279,8 @@ async fn excess_concurrent_uploads_get_503_with_retry_after_while_health_stays_f
     let mut slowest = Duration::ZERO;
     for _ in 0..10 {
         let started = Instant::now();
-        let response = served
-            .http
-            .get(format!("{}/health", served.base))
+        let response = http
+            .get(format!("{base}/health"))
             .send()
             .await
             .expect("health answers");

@@ -1,10 +1,9 @@
 //! What the product service needs of other services, as narrow traits with
-//! an HTTP implementation over `ServiceClient` and a fake for tests.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! an HTTP implementation over `ServiceClient` (the tests' fakes live with
+//! the tests).
 
 use async_trait::async_trait;
+use common::Id;
 use common::client::{CallOptions, ClientError, ServiceClient};
 use serde::{Deserialize, Serialize};
 
@@ -29,12 +28,8 @@ pub struct HttpMediaApi(pub ServiceClient);
 #[async_trait]
 impl MediaApi for HttpMediaApi {
     async fn get(&self, id: &str) -> Result<Option<MediaInfo>, ClientError> {
-        // Ids are validated as [A-Za-z0-9_-]; anything else cannot exist.
-        if id.is_empty()
-            || !id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        // Anything that is not an id cannot exist (and never reaches a URL).
+        if !Id::is_valid(id) {
             return Ok(None);
         }
         match self.0.get_json::<MediaInfo>(&format!("/media/{id}")).await {
@@ -42,38 +37,6 @@ impl MediaApi for HttpMediaApi {
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
-    }
-}
-
-/// An in-memory media service for tests.
-#[derive(Default)]
-pub struct FakeMediaApi {
-    items: Mutex<HashMap<String, MediaInfo>>,
-}
-
-impl FakeMediaApi {
-    pub fn add(&self, id: &str, owner: &str) {
-        if let Ok(mut items) = self.items.lock() {
-            items.insert(
-                id.to_owned(),
-                MediaInfo {
-                    id: id.to_owned(),
-                    owner_id: owner.to_owned(),
-                    sha256: format!("{:0>64}", id.len()),
-                },
-            );
-        }
-    }
-}
-
-#[async_trait]
-impl MediaApi for FakeMediaApi {
-    async fn get(&self, id: &str) -> Result<Option<MediaInfo>, ClientError> {
-        Ok(self
-            .items
-            .lock()
-            .ok()
-            .and_then(|items| items.get(id).cloned()))
     }
 }
 

@@ -1,7 +1,7 @@
 //! `POST /products/search`: ranked full-text search with the list filters
 //! and highlights.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::State;
 use base64::Engine as _;
@@ -13,10 +13,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::products::ProductView;
-use crate::error;
-use crate::routes::products::{ListParams, engagement_of};
-use crate::search::{SearchFilters, SearchRequest};
+use crate::domain::engagement;
+use crate::domain::listing::ListParams;
+use crate::domain::products::{ProductStatus, ProductView};
+use crate::error::ProductError;
+use crate::search::SearchRequest;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -51,64 +52,44 @@ pub struct Hit {
 async fn search(
     State(state): State<AppState>,
     Json(body): Json<SearchBody>,
-) -> Result<Json<Page<Hit>>, ApiError> {
+) -> Result<Json<Page<Hit>>, ProductError> {
     let f = body.filters;
     f.check().map_err(in_filters)?;
     if f.sort.is_some() {
-        return Err(ApiError::invalid_field(
+        return Err(ProductError::invalid(
             "filters.sort",
             "invalid",
             "search results are ranked by relevance",
         ));
     }
     if body.query.chars().count() > 500 {
-        return Err(ApiError::invalid_field(
+        return Err(ProductError::invalid(
             "query",
             "too_long",
             "at most 500 characters",
         ));
     }
-    let limit = common::PageParams {
-        limit: f.limit,
-        cursor: None,
-    }
-    .limit()
-    .map_err(in_filters)?;
+    let limit = f.limit().map_err(in_filters)?;
     let offset = match &f.cursor {
         None => 0,
-        Some(c) => decode_offset(c).ok_or_else(|| in_filters(invalid_cursor()))?,
+        Some(c) => decode_offset(c).ok_or_else(|| in_filters(invalid_cursor().into()))?,
     };
     let request = SearchRequest {
         text: body.query.trim().to_owned(),
-        filters: SearchFilters {
-            category: f.category.clone(),
-            subcategory: f.subcategory.clone(),
-            region: f.region.clone(),
-            artisan_id: f.artisan.clone(),
-            material: f.material.as_ref().map(|m| m.trim().to_lowercase()),
-            status: Some(
-                f.status
-                    .unwrap_or(crate::domain::products::ProductStatus::Active)
-                    .as_str()
-                    .to_owned(),
-            ),
-            min_price: f.min_price,
-            max_price: f.max_price,
-        },
+        filters: f.search_filters(),
         limit,
         offset,
     };
-    let results = state.search.search(&request).await.map_err(error::search)?;
+    let results = state.search.search(&request).await?;
     let ids: Vec<String> = results.hits.iter().map(|h| h.id.clone()).collect();
-    let products: std::collections::HashMap<String, _> = state
+    let products: HashMap<String, _> = state
         .products
         .get_many(&ids)
-        .await
-        .map_err(error::store)?
+        .await?
         .into_iter()
         .map(|p| (p.id.clone(), p))
         .collect();
-    let counters = engagement_of(&state, &ids).await?;
+    let counters = engagement::counters_of(&state, &ids).await?;
     let items: Vec<Hit> = results
         .hits
         .into_iter()
@@ -116,13 +97,10 @@ async fn search(
             // The index may briefly lag a delete: the store decides.
             let p = products
                 .get(&h.id)
-                .filter(|p| p.value.status != crate::domain::products::ProductStatus::Deleted)?;
+                .filter(|p| p.value.status != ProductStatus::Deleted)?;
+            let counters = counters.get(&h.id).copied().unwrap_or_default();
             Some(Hit {
-                product: ProductView::new(
-                    &h.id,
-                    &p.value,
-                    counters.get(&h.id).copied().unwrap_or_default(),
-                ),
+                product: ProductView::new(&h.id, &p.value, counters),
                 score: h.score,
                 highlights: h.highlights,
             })
@@ -134,9 +112,10 @@ async fn search(
 }
 
 /// Name the fields of a filter problem as the body does (`filters.limit`).
-fn in_filters(err: ApiError) -> ApiError {
+fn in_filters(err: ProductError) -> ProductError {
+    let err = ApiError::from(err);
     if err.field_errors().is_empty() {
-        return err;
+        return err.into();
     }
     ApiError::validation(
         err.field_errors()
@@ -144,6 +123,7 @@ fn in_filters(err: ApiError) -> ApiError {
             .map(|e| FieldError::new(format!("filters.{}", e.field), &e.code, e.message.clone()))
             .collect(),
     )
+    .into()
 }
 
 fn encode_offset(offset: usize) -> String {

@@ -2,11 +2,17 @@
 //! background work matters): one module per resource.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod changes;
 mod clients;
 mod engagement;
 mod events;
+mod fakes;
 mod helpers;
 mod listing;
+mod openapi;
+mod order_status;
 mod orders;
 mod products;
+mod pushes;
 mod search;
+mod stories;

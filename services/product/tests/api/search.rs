@@ -284,7 +284,7 @@ async fn a_restart_rebuilds_an_index_that_missed_changes() {
         ..Default::default()
     };
     let pipeline = app.token("pipeline", Role::Service);
-    app.push(&pipeline, "evt-1", &product.id, &analysis)
+    app.push_as(&pipeline, "evt-1", &product.id, &analysis)
         .await
         .assert_status(StatusCode::OK);
     assert!(

@@ -1,0 +1,70 @@
+//! What every service with a store starts from: its store, opened where
+//! every service keeps it, with its indexes and the outbox's; a publisher
+//! in its name; and, once its routes exist, the finished [`Service`] with
+//! the store's readiness check, the relay, the dead-letter routes and (for
+//! a consumer) `/events/push`.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use common::identity::Authenticator;
+use common::serve::CheckFn;
+use common::{Service, SharedConfig};
+use store::{IndexSpec, Store};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::{Consumer, Publisher};
+
+/// A service's store and publisher, before its routes exist.
+#[derive(Clone)]
+pub struct ServiceBase {
+    shared: SharedConfig,
+    store: Store,
+}
+
+impl ServiceBase {
+    /// Open the service's store (`SharedConfig::store_path`) and make sure
+    /// `indexes` exist.
+    pub async fn open(shared: &SharedConfig, indexes: &[IndexSpec]) -> anyhow::Result<Self> {
+        let store = Store::open_sqlite(shared.store_path())
+            .with_context(|| format!("opening the {} store", shared.service))?;
+        store
+            .ensure_indexes(indexes)
+            .await
+            .with_context(|| format!("creating the {} store's indexes", shared.service))?;
+        Ok(Self {
+            shared: shared.clone(),
+            store,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// A publisher of this service's events.
+    pub fn publisher(&self) -> Publisher {
+        Publisher::new(self.shared.service)
+    }
+
+    /// The service: `api`'s routes and description, `/ready` checking the
+    /// store, the relay, the dead-letter admin routes and, for a consumer,
+    /// `/events/push`.
+    pub async fn finish(
+        self,
+        api: OpenApiRouter,
+        auth: Arc<Authenticator>,
+        consumer: Option<Arc<dyn Consumer>>,
+    ) -> anyhow::Result<Service> {
+        let (router, openapi) = api.split_for_parts();
+        let ping = self.store.clone();
+        let service = Service::new(self.shared.service, router, openapi).readiness(CheckFn::new(
+            "store",
+            move || {
+                let store = ping.clone();
+                async move { store.ping().await.map_err(|e| e.to_string()) }
+            },
+        ));
+        Ok(crate::attach(service, &self.store, &self.shared, auth, consumer).await?)
+    }
+}

@@ -1,0 +1,23 @@
+//! The blockchain service's HTTP routes, one module per resource.
+
+pub mod payments;
+pub mod provenance;
+pub mod wallet;
+
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(tags((name = "blockchain")))]
+struct ApiDoc;
+
+/// Every route of the service, with its description.
+pub fn api(state: AppState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(provenance::router())
+        .merge(payments::router())
+        .merge(wallet::router())
+        .with_state(state)
+}

@@ -1,0 +1,121 @@
+//! `GET /docs/all` and `GET /openapi/all.json`: every service's API on one
+//! page and in one document, merged from their `/openapi.json` and cut to
+//! exactly what the gateway routes, as the gateway answers it (its token
+//! check on every route that is not public, its rate limits on all).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Response};
+use http::Method;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::openapi::{OpenApi, Ref, RefOr};
+use utoipa::{OpenApi as _, openapi::PathItem};
+
+use crate::domain::routing;
+use crate::state::Gateway;
+
+/// The gateway's own description (its routes are operational).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(description = "The gateway in front of every CraftChain service. \
+    Its own routes are operational; every service's API is at /docs/all \
+    (and as one document at /openapi/all.json).")
+)]
+pub(crate) struct ApiDoc;
+
+/// The page.
+pub(super) async fn all_docs(State(gw): State<Arc<Gateway>>) -> Response {
+    Html(utoipa_scalar::Scalar::new(merged(&gw).await).to_html()).into_response()
+}
+
+/// The document.
+pub(super) async fn all_json(State(gw): State<Arc<Gateway>>) -> Response {
+    Json(merged(&gw).await).into_response()
+}
+
+/// Every upstream's document merged, keeping only the operations the
+/// gateway routes to that upstream.
+async fn merged(gw: &Gateway) -> OpenApi {
+    let mut merged = ApiDoc::openapi();
+    merged.info.title = "CraftChain X API".to_owned();
+    for name in gw.upstreams.keys().copied() {
+        let fetched = async {
+            let response = gw
+                .upstream_get(name, "/openapi.json")
+                .await
+                .map_err(|why| anyhow::anyhow!(why))?;
+            let bytes = http_body_util::BodyExt::collect(response.into_body())
+                .await?
+                .to_bytes();
+            Ok::<_, anyhow::Error>(serde_json::from_slice::<OpenApi>(&bytes)?)
+        };
+        match tokio::time::timeout(Duration::from_secs(3), fetched).await {
+            Ok(Ok(spec)) => merged.merge(routed_only(spec, name)),
+            Ok(Err(e)) => tracing::warn!(service = name, error = %e, "no API document to merge"),
+            Err(_) => tracing::warn!(service = name, "its API document did not come in time"),
+        }
+    }
+    common::serve::add_rate_limits(&mut merged);
+    merged
+}
+
+/// `spec` with only the operations the gateway routes to `service`, each
+/// requiring a token unless the gateway lets it through without one.
+fn routed_only(mut spec: OpenApi, service: &str) -> OpenApi {
+    spec.paths.paths.retain(|path, item| {
+        keep_routed(path, item, service);
+        has_operations(item)
+    });
+    spec
+}
+
+fn keep_routed(path: &str, item: &mut PathItem, service: &str) {
+    let slots: [(Method, &mut Option<Operation>); 7] = [
+        (Method::GET, &mut item.get),
+        (Method::PUT, &mut item.put),
+        (Method::POST, &mut item.post),
+        (Method::DELETE, &mut item.delete),
+        (Method::HEAD, &mut item.head),
+        (Method::PATCH, &mut item.patch),
+        (Method::OPTIONS, &mut item.options),
+    ];
+    for (method, slot) in slots {
+        let route = routing::route(&method, path).filter(|r| r.service == service);
+        match (route, slot.as_mut()) {
+            (None, _) => *slot = None,
+            (Some(route), Some(op)) if !route.public => require_token(op),
+            _ => {}
+        }
+    }
+    item.trace = None;
+}
+
+/// The gateway answers 401 to a request without a token on this route.
+fn require_token(op: &mut Operation) {
+    op.security = Some(vec![SecurityRequirement::new(
+        "bearer",
+        Vec::<String>::new(),
+    )]);
+    op.responses
+        .responses
+        .entry("401".to_owned())
+        .or_insert_with(|| RefOr::Ref(Ref::from_response_name("Unauthorized")));
+}
+
+fn has_operations(item: &PathItem) -> bool {
+    [
+        &item.get,
+        &item.put,
+        &item.post,
+        &item.delete,
+        &item.head,
+        &item.patch,
+        &item.options,
+    ]
+    .iter()
+    .any(|op| op.is_some())
+}

@@ -1,0 +1,108 @@
+//! The media library: the records, their blobs and the image workers, and
+//! the operations every route shares (load, serve, delete).
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use common::Caller;
+use events::Publisher;
+use store::{Collection, Store, StoreError, Txn, Versioned};
+use tokio::sync::Semaphore;
+
+use crate::domain::blobs::{Blob, BlobStore};
+use crate::domain::media::{ByHash, Media, Variant, variant_key};
+use crate::domain::pipeline::Limits;
+use crate::error::MediaError;
+
+/// Media records with their blobs, and the permits for image work.
+#[derive(Clone)]
+pub struct Library {
+    pub(super) store: Store,
+    pub(super) media: Collection<Media>,
+    pub(super) hashes: Collection<ByHash>,
+    pub(super) blobs: BlobStore,
+    pub(super) publisher: Publisher,
+    pub(super) limits: Limits,
+    /// Permits for image work; none left → [`MediaError::Busy`].
+    pub(super) workers: Arc<Semaphore>,
+}
+
+impl Library {
+    /// A library over `store` and `blobs` that accepts images within
+    /// `limits` and processes at most `workers` at once.
+    pub fn new(
+        store: Store,
+        blobs: BlobStore,
+        publisher: Publisher,
+        limits: Limits,
+        workers: usize,
+    ) -> Self {
+        Self {
+            media: store.collection(),
+            hashes: store.collection(),
+            store,
+            blobs,
+            publisher,
+            limits,
+            workers: Arc::new(Semaphore::new(workers)),
+        }
+    }
+
+    /// What an upload may be.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// A media item, or [`MediaError::NotFound`].
+    pub async fn get(&self, id: &str) -> Result<Versioned<Media>, MediaError> {
+        self.media
+            .get(id)
+            .await?
+            .ok_or_else(|| MediaError::NotFound(format!("media {id}")))
+    }
+
+    /// The variant `name` of media `id`, or [`MediaError::NotFound`].
+    pub async fn variant(&self, id: &str, name: &str) -> Result<Variant, MediaError> {
+        self.media
+            .get(id)
+            .await?
+            .and_then(|m| m.value.variants.into_iter().find(|v| v.name == name))
+            .ok_or_else(|| MediaError::NotFound(format!("variant {name} of media {id}")))
+    }
+
+    /// The bytes of a variant, or a range of them.
+    pub async fn variant_bytes(
+        &self,
+        id: &str,
+        name: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<Blob, MediaError> {
+        Ok(self.blobs.get(&variant_key(id, name), range).await?)
+    }
+
+    /// Delete a media item (its owner or an admin): its record and hash
+    /// link, then its blobs.
+    pub async fn delete(&self, caller: &Caller, id: &str) -> Result<(), MediaError> {
+        let media = self.get(id).await?;
+        media.value.ensure_owner_or_admin(caller)?;
+        let hash_key = media.value.hash_key();
+        self.store
+            .transact(async |tx: &mut Txn| {
+                tx.delete::<Media>(id)?;
+                tx.delete::<ByHash>(&hash_key)?;
+                Ok::<_, StoreError>(())
+            })
+            .await?;
+        self.delete_blobs(id, &media.value).await;
+        Ok(())
+    }
+
+    /// Delete a media item's blobs (best effort; logged).
+    pub(super) async fn delete_blobs(&self, id: &str, media: &Media) {
+        for key in media.blob_keys(id) {
+            if let Err(e) = self.blobs.delete(&key).await {
+                tracing::warn!(media_id = id, key, error = %e, "blob not deleted");
+            }
+        }
+    }
+}

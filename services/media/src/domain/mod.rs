@@ -1,0 +1,18 @@
+//! What the media service knows and does apart from HTTP: media records
+//! and who may change them ([`media`]), the [`Library`] that ingests,
+//! re-optimises, serves and deletes them, the image [`pipeline`] and the
+//! [`blobs`] store their bytes live in.
+
+pub mod blobs;
+mod ingest;
+mod library;
+mod media;
+pub mod pipeline;
+mod variants;
+
+pub use self::ingest::Upload;
+pub use self::library::Library;
+pub use self::media::{
+    ByHash, Media, MediaView, Placeholder, Variant, VariantView, hash_key, original_key,
+    variant_key,
+};

@@ -1,0 +1,67 @@
+//! What the product service does with the events it subscribes to: AI
+//! analysis and suggested prices fill the product's pending fields;
+//! `payment.executed` records the payout on the order.
+
+use async_trait::async_trait;
+use common::Money;
+use events::v1::{AnalysisCompleted, PaymentExecuted, PriceSuggested};
+use events::{ConsumeError, Consumer, Received};
+use store::Txn;
+
+use crate::domain::orders::{Order, Payout};
+use crate::domain::products::{LANGUAGES, Pending, Product};
+
+/// The product service's consumer. Money an event leaves out stays unset;
+/// money in an unknown currency refuses the event.
+pub struct ProductConsumer;
+
+#[async_trait]
+impl Consumer for ProductConsumer {
+    async fn apply(&self, event: &Received, tx: &mut Txn) -> Result<(), ConsumeError> {
+        if event.is::<AnalysisCompleted>() {
+            let a = event.decode::<AnalysisCompleted>()?;
+            let Some(mut p) = tx.get::<Product>(&a.product_id).await? else {
+                return Ok(());
+            };
+            p.value.ai.status = Pending::Ready;
+            p.value.ai.tags = a.tags;
+            p.value.ai.quality_grade = (!a.quality_grade.is_empty()).then_some(a.quality_grade);
+            p.value.ai.dominant_colors = a.dominant_colors;
+            // Machine translations fill the languages the artisan left out;
+            // they never overwrite the artisan's own words.
+            for (lang, text) in a.translated_description {
+                if LANGUAGES.contains(&lang.as_str()) && !text.trim().is_empty() {
+                    p.value.description.entry(lang).or_insert(text);
+                }
+            }
+            p.value.updated_at = common::time::now();
+            tx.update(&p)?;
+        } else if event.is::<PriceSuggested>() {
+            let s = event.decode::<PriceSuggested>()?;
+            let Some(mut p) = tx.get::<Product>(&s.product_id).await? else {
+                return Ok(());
+            };
+            p.value.suggested_price.status = Pending::Ready;
+            p.value.suggested_price.suggested = s.suggested.map(Money::try_from).transpose()?;
+            p.value.suggested_price.low = s.low.map(Money::try_from).transpose()?;
+            p.value.suggested_price.high = s.high.map(Money::try_from).transpose()?;
+            p.value.suggested_price.method = (!s.method.is_empty()).then_some(s.method);
+            p.value.updated_at = common::time::now();
+            tx.update(&p)?;
+        } else if event.is::<PaymentExecuted>() {
+            let pay = event.decode::<PaymentExecuted>()?;
+            let Some(mut o) = tx.get::<Order>(&pay.order_id).await? else {
+                return Ok(());
+            };
+            o.value.payout = Some(Payout {
+                tx_hash: pay.tx_hash,
+                amount: pay.amount.map(Money::try_from).transpose()?,
+                artisan_share: pay.artisan_share.map(Money::try_from).transpose()?,
+                recorded_at: common::time::now(),
+            });
+            o.value.updated_at = common::time::now();
+            tx.update(&o)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,259 @@
+//! Engagement: views (counted in memory on detail reads and written in
+//! batches by a background task, never a write per view), likes (one per
+//! user, undoable) and shares, each announced to analytics. The counters
+//! live apart from the product so that a view does not change its version.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use common::identity::Caller;
+use events::v1::EngagementRecorded;
+use serde::{Deserialize, Serialize};
+use store::{Entity, Txn};
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+
+use crate::domain::products::Product;
+use crate::domain::products::catalogue::visible;
+use crate::error::ProductError;
+use crate::state::AppState;
+
+/// Counters of a product.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Engagement {
+    pub views: u64,
+    pub likes: u64,
+    pub shares: u64,
+}
+
+impl Entity for Engagement {
+    const COLLECTION: &'static str = "engagement";
+}
+
+/// One user's like of one product (`{product}:{user}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Like {
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Entity for Like {
+    const COLLECTION: &'static str = "likes";
+}
+
+/// What happened to a product, as `engagement.recorded` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngagementKind {
+    View,
+    Like,
+    Unlike,
+    Share,
+}
+
+impl EngagementKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngagementKind::View => "view",
+            EngagementKind::Like => "like",
+            EngagementKind::Unlike => "unlike",
+            EngagementKind::Share => "share",
+        }
+    }
+
+    /// Add `count` of this kind to `e`.
+    fn apply(self, e: &mut Engagement, count: u64) {
+        match self {
+            EngagementKind::View => e.views += count,
+            EngagementKind::Like => e.likes += count,
+            EngagementKind::Unlike => e.likes = e.likes.saturating_sub(count),
+            EngagementKind::Share => e.shares += count,
+        }
+    }
+}
+
+/// Channels a product may be shared on.
+pub const CHANNELS: &[&str] = &["whatsapp", "instagram", "facebook", "x", "email", "link"];
+
+/// Views counted since the last flush, by product.
+#[derive(Debug, Default)]
+pub struct ViewCounts(Mutex<HashMap<String, u64>>);
+
+impl ViewCounts {
+    /// Count `n` views of `product_id`.
+    pub fn add(&self, product_id: &str, n: u64) {
+        if let Ok(mut views) = self.0.lock() {
+            *views.entry(product_id.to_owned()).or_default() += n;
+        }
+    }
+
+    /// Everything counted so far, leaving nothing.
+    fn take(&self) -> HashMap<String, u64> {
+        self.0
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
+    }
+}
+
+/// Who did it and where, as the event carries them (empty for views).
+struct Actor<'a> {
+    user: &'a str,
+    channel: &'a str,
+}
+
+const ANONYMOUS: Actor<'static> = Actor {
+    user: "",
+    channel: "",
+};
+
+/// Write the counted views every `every` until cancelled (and once more then).
+pub async fn flush_views(state: AppState, every: Duration, cancel: CancellationToken) {
+    loop {
+        let stop = tokio::select! {
+            () = cancel.cancelled() => true,
+            () = tokio::time::sleep(every) => false,
+        };
+        for (id, count) in state.views.take() {
+            if let Err(e) = bump(&state, &id, EngagementKind::View, count, ANONYMOUS).await {
+                tracing::warn!(product_id = id, error = %e, "views not saved");
+                state.views.add(&id, count);
+            }
+        }
+        if stop {
+            break;
+        }
+    }
+}
+
+/// Add `count` to a counter and announce it, in one transaction.
+async fn bump(
+    state: &AppState,
+    id: &str,
+    kind: EngagementKind,
+    count: u64,
+    actor: Actor<'_>,
+) -> Result<(), ProductError> {
+    state
+        .store
+        .transact(async |tx: &mut Txn| {
+            let Some(product) = tx.get::<Product>(id).await? else {
+                return Ok(());
+            };
+            record(state, tx, &product.value, id, kind, count, &actor).await
+        })
+        .await
+}
+
+/// In `tx`: add `count` of `kind` to product `id`'s counters and announce it.
+async fn record(
+    state: &AppState,
+    tx: &mut Txn,
+    product: &Product,
+    id: &str,
+    kind: EngagementKind,
+    count: u64,
+    actor: &Actor<'_>,
+) -> Result<(), ProductError> {
+    let mut e = tx
+        .get::<Engagement>(id)
+        .await?
+        .map(|e| e.value)
+        .unwrap_or_default();
+    kind.apply(&mut e, count);
+    tx.set(id, &e)?;
+    let event = EngagementRecorded {
+        product_id: id.to_owned(),
+        artisan_id: product.artisan_id.clone(),
+        kind: kind.as_str().to_owned(),
+        count,
+        user_id: actor.user.to_owned(),
+        channel: actor.channel.to_owned(),
+    };
+    state.publisher.emit(tx, id, &event)?;
+    Ok(())
+}
+
+/// Like (or, with `liked` false, unlike) product `id` as `caller`; asking
+/// for what already is changes nothing. Returns the counters after.
+pub async fn set_like(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    liked: bool,
+) -> Result<Engagement, ProductError> {
+    let product = visible(state, id, Some(caller)).await?;
+    let key = format!("{id}:{}", caller.uid);
+    let actor = Actor {
+        user: &caller.uid,
+        channel: "",
+    };
+    state
+        .store
+        .transact(async |tx: &mut Txn| {
+            let existing = tx.get::<Like>(&key).await?;
+            let kind = match (existing.is_some(), liked) {
+                (false, true) => {
+                    let like = Like {
+                        at: common::time::now(),
+                    };
+                    tx.create(&key, &like)?;
+                    EngagementKind::Like
+                }
+                (true, false) => {
+                    tx.delete::<Like>(&key)?;
+                    EngagementKind::Unlike
+                }
+                // Already as asked: nothing changes (idempotent).
+                _ => return Ok(()),
+            };
+            record(state, tx, &product.value, id, kind, 1, &actor).await
+        })
+        .await?;
+    counters(state, id).await
+}
+
+/// Record a share of product `id` by `caller` on `channel`.
+pub async fn share(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    channel: &str,
+) -> Result<(), ProductError> {
+    if !CHANNELS.contains(&channel) {
+        return Err(ProductError::invalid(
+            "channel",
+            "invalid",
+            format!("expected one of {}", CHANNELS.join(", ")),
+        ));
+    }
+    visible(state, id, Some(caller)).await?;
+    let actor = Actor {
+        user: &caller.uid,
+        channel,
+    };
+    bump(state, id, EngagementKind::Share, 1, actor).await
+}
+
+/// The stored counters of product `id`.
+pub async fn counters(state: &AppState, id: &str) -> Result<Engagement, ProductError> {
+    Ok(state
+        .engagement
+        .get(id)
+        .await?
+        .map(|e| e.value)
+        .unwrap_or_default())
+}
+
+/// The stored counters of several products.
+pub async fn counters_of(
+    state: &AppState,
+    ids: &[String],
+) -> Result<HashMap<String, Engagement>, ProductError> {
+    Ok(state
+        .engagement
+        .get_many(ids)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.value))
+        .collect())
+}

@@ -1,0 +1,130 @@
+//! Keeping the search index in step with the store. The catalogue indexes
+//! what it writes at once (so a client finds its own change); a sync task catches
+//! up with everything else that changed (event consumers, a crash between
+//! the store commit and the index write) by following `updated_at`; at
+//! start the index is rebuilt when it is missing or stale.
+
+use std::time::Duration;
+
+use store::{Direction, Op, Query, Versioned};
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::products::{Product, ProductStatus};
+use crate::search::SearchDoc;
+use crate::state::AppState;
+
+/// The index document of a product.
+pub fn to_doc(id: &str, p: &Product) -> SearchDoc {
+    SearchDoc {
+        id: id.to_owned(),
+        title: p.title.clone(),
+        description: p.description.clone(),
+        materials: p.materials.clone(),
+        category: p.category.clone(),
+        subcategory: p.subcategory.clone(),
+        craft_tradition: p.craft_tradition.clone().unwrap_or_default(),
+        cultural_story: p.cultural_story.clone().unwrap_or_default(),
+        region: p.region.clone().unwrap_or_default(),
+        artisan_id: p.artisan_id.clone(),
+        status: p.status.as_str().to_owned(),
+        price: p.price.amount,
+        currency: p.price.currency.to_string(),
+        created_at_us: p.created_at.timestamp_micros(),
+        updated_at_us: p.updated_at.timestamp_micros(),
+    }
+}
+
+/// Index (or un-index) one product now; failures are left to the sync.
+pub async fn index_now(state: &AppState, product: &Versioned<Product>) {
+    let result = if product.value.status == ProductStatus::Deleted {
+        state.search.remove(&product.id).await
+    } else {
+        state
+            .search
+            .upsert(to_doc(&product.id, &product.value))
+            .await
+    };
+    if let Err(e) = result {
+        tracing::warn!(product_id = product.id, error = %e, "search index not updated; the sync will catch up");
+    }
+}
+
+const PAGE: usize = 500;
+
+/// Every product changed after `since_us`, oldest change first.
+async fn changed_since(
+    state: &AppState,
+    since: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Vec<Versioned<Product>>> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = Query::new()
+            .filter("updated_at", Op::Gt, serde_json::to_value(since)?)
+            .order_by("updated_at", Direction::Asc)
+            .limit(PAGE)
+            .after(cursor);
+        let (items, next) = state.products.query(&q).await?;
+        out.extend(items);
+        match next {
+            Some(n) => cursor = Some(n),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Rebuild the index if its count or newest change differs from the store.
+pub async fn check_at_start(state: &AppState) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    let all = changed_since(state, chrono::DateTime::<chrono::Utc>::MIN_UTC).await?;
+    let live: Vec<&Versioned<Product>> = all
+        .iter()
+        .filter(|p| p.value.status != ProductStatus::Deleted)
+        .collect();
+    let newest = all
+        .iter()
+        .map(|p| p.value.updated_at)
+        .max()
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    let newest_live = live
+        .iter()
+        .map(|p| p.value.updated_at.timestamp_micros())
+        .max()
+        .unwrap_or(0);
+    let stats = state.search.stats().await?;
+    if stats.docs != live.len() as u64 || stats.newest_update_us != newest_live {
+        tracing::info!(
+            indexed = stats.docs,
+            products = live.len(),
+            "search index is stale; rebuilding"
+        );
+        state
+            .search
+            .rebuild(live.iter().map(|p| to_doc(&p.id, &p.value)).collect())
+            .await?;
+    }
+    Ok(newest)
+}
+
+/// Follow the store's changes into the index until cancelled.
+pub async fn sync(
+    state: AppState,
+    mut since: chrono::DateTime<chrono::Utc>,
+    every: Duration,
+    cancel: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            () = tokio::time::sleep(every) => {}
+        }
+        match changed_since(&state, since).await {
+            Ok(changed) => {
+                for p in &changed {
+                    index_now(&state, p).await;
+                    since = since.max(p.value.updated_at);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "search sync failed"),
+        }
+    }
+}

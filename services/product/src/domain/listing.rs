@@ -1,0 +1,161 @@
+//! Browsing the catalogue: the filters shared by `GET /products` and
+//! search, who may list paused products, and one page of a list.
+
+use common::identity::Caller;
+use common::{PageParams, Validator};
+use serde::Deserialize;
+use store::{Cursor, Direction, Op, Versioned};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::products::{CATEGORIES, Product, ProductStatus};
+use crate::error::ProductError;
+use crate::search::SearchFilters;
+use crate::state::AppState;
+
+/// How a list is sorted.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    #[default]
+    Newest,
+    PriceAsc,
+    PriceDesc,
+}
+
+/// Filters of `GET /products` (and of search).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    pub category: Option<String>,
+    pub subcategory: Option<String>,
+    pub region: Option<String>,
+    /// Products of one artisan.
+    pub artisan: Option<String>,
+    /// Minimum price, minor units.
+    pub min_price: Option<i64>,
+    /// Maximum price, minor units.
+    pub max_price: Option<i64>,
+    pub material: Option<String>,
+    /// `active` (default) or `paused`.
+    pub status: Option<ProductStatus>,
+    pub sort: Option<Sort>,
+    /// 1–100, default 20.
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl ListParams {
+    /// Check the filters, naming each bad one.
+    pub fn check(&self) -> Result<(), ProductError> {
+        let mut v = Validator::new();
+        if let Some(c) = &self.category {
+            v.check(
+                CATEGORIES.contains(&c.as_str()),
+                "category",
+                "unknown_category",
+                "no such category",
+            );
+        }
+        v.check(
+            self.status != Some(ProductStatus::Deleted),
+            "status",
+            "invalid",
+            "deleted products are not listed",
+        );
+        if let (Some(lo), Some(hi)) = (self.min_price, self.max_price) {
+            v.check(
+                lo <= hi,
+                "min_price",
+                "invalid",
+                "must not exceed max_price",
+            );
+        }
+        Ok(v.finish()?)
+    }
+
+    /// The page size asked for (422 naming `limit` when out of range).
+    pub fn limit(&self) -> Result<usize, ProductError> {
+        let page = PageParams {
+            limit: self.limit,
+            cursor: None,
+        };
+        Ok(page.limit()?)
+    }
+
+    /// The status listed: active unless paused is asked for.
+    pub fn status(&self) -> ProductStatus {
+        self.status.unwrap_or(ProductStatus::Active)
+    }
+
+    /// The material asked for, as materials are stored.
+    fn material(&self) -> Option<String> {
+        self.material.as_ref().map(|m| m.trim().to_lowercase())
+    }
+
+    /// The same filters for the search index.
+    pub fn search_filters(&self) -> SearchFilters {
+        SearchFilters {
+            category: self.category.clone(),
+            subcategory: self.subcategory.clone(),
+            region: self.region.clone(),
+            artisan_id: self.artisan.clone(),
+            material: self.material(),
+            status: Some(self.status().as_str().to_owned()),
+            min_price: self.min_price,
+            max_price: self.max_price,
+        }
+    }
+
+    fn query(&self, limit: usize, cursor: Option<Cursor>) -> store::Query {
+        let mut q = store::Query::new().eq("status", self.status().as_str());
+        for (field, value) in [
+            ("category", &self.category),
+            ("subcategory", &self.subcategory),
+            ("region", &self.region),
+            ("artisan_id", &self.artisan),
+        ] {
+            if let Some(value) = value {
+                q = q.eq(field, value.as_str());
+            }
+        }
+        if let Some(m) = self.material() {
+            q = q.filter("materials", Op::ArrayContains, m);
+        }
+        if let Some(lo) = self.min_price {
+            q = q.filter("price.amount", Op::Ge, lo);
+        }
+        if let Some(hi) = self.max_price {
+            q = q.filter("price.amount", Op::Le, hi);
+        }
+        q = match self.sort.unwrap_or_default() {
+            Sort::Newest => q.order_by("created_at", Direction::Desc),
+            Sort::PriceAsc => q.order_by("price.amount", Direction::Asc),
+            Sort::PriceDesc => q.order_by("price.amount", Direction::Desc),
+        };
+        q.limit(limit).after(cursor)
+    }
+}
+
+/// One page of the catalogue as `caller` asked for it, and the cursor of
+/// the next. Paused products are listed only to their artisan (asking
+/// for their own) and to admins.
+pub async fn list(
+    state: &AppState,
+    caller: Option<&Caller>,
+    params: &ListParams,
+) -> Result<(Vec<Versioned<Product>>, Option<Cursor>), ProductError> {
+    params.check()?;
+    if params.status == Some(ProductStatus::Paused)
+        && !caller
+            .is_some_and(|c| c.is_admin() || params.artisan.as_deref() == Some(c.uid.as_str()))
+    {
+        return Err(ProductError::Forbidden(
+            "paused products are listed only to their artisan (with artisan=<your id>) and admins"
+                .to_owned(),
+        ));
+    }
+    let limit = params.limit()?;
+    let cursor = params.cursor.as_deref().map(Cursor::parse).transpose()?;
+    Ok(state.products.query(&params.query(limit, cursor)).await?)
+}

@@ -1,0 +1,67 @@
+//! In-memory stand-ins for the media and ML services.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use common::client::ClientError;
+use product::domain::clients::{MediaApi, MediaInfo, MlApi, StoryRequest};
+
+/// The media service: knows the items added to it.
+#[derive(Default)]
+pub(crate) struct FakeMediaApi {
+    items: Mutex<HashMap<String, MediaInfo>>,
+}
+
+impl FakeMediaApi {
+    /// A media item `id` owned by `owner`.
+    pub(crate) fn add(&self, id: &str, owner: &str) {
+        let info = MediaInfo {
+            id: id.to_owned(),
+            owner_id: owner.to_owned(),
+            sha256: format!("{:0>64}", id.len()),
+        };
+        self.items.lock().unwrap().insert(id.to_owned(), info);
+    }
+}
+
+#[async_trait]
+impl MediaApi for FakeMediaApi {
+    async fn get(&self, id: &str) -> Result<Option<MediaInfo>, ClientError> {
+        Ok(self.items.lock().unwrap().get(id).cloned())
+    }
+}
+
+/// The ML service: answers a fixed story, or is down.
+#[derive(Default)]
+pub(crate) struct FakeMl {
+    story: Mutex<Option<String>>,
+    requests: Mutex<Vec<StoryRequest>>,
+}
+
+impl FakeMl {
+    /// Answer every request with `story`.
+    pub(crate) fn answer(&self, story: &str) {
+        *self.story.lock().unwrap() = Some(story.to_owned());
+    }
+
+    /// What the service was asked, oldest first.
+    pub(crate) fn requests(&self) -> Vec<StoryRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl MlApi for FakeMl {
+    async fn cultural_story(&self, request: &StoryRequest) -> Result<String, ClientError> {
+        self.requests.lock().unwrap().push(request.clone());
+        self.story
+            .lock()
+            .unwrap()
+            .clone()
+            .ok_or_else(|| ClientError::Unavailable {
+                service: "ml",
+                reason: "down in this test".to_owned(),
+            })
+    }
+}
