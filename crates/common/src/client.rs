@@ -18,84 +18,15 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::context::{self, RequestContext};
-use crate::error::{ApiError, Problem, codes};
+use crate::error::Problem;
 use crate::tokens::TokenProvider;
+
+mod error;
+
+pub use error::ClientError;
 
 /// `Idempotency-Key`.
 pub static IDEMPOTENCY_KEY: http::HeaderName = http::HeaderName::from_static("idempotency-key");
-
-/// A failed call.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// The service answered with an error status (its problem, or one
-    /// made from the status when the body was not a problem).
-    #[error("{service} answered {status}: {}", problem.detail.as_deref().unwrap_or(&problem.title))]
-    Problem {
-        service: &'static str,
-        status: StatusCode,
-        problem: Box<Problem>,
-    },
-    /// The service could not be reached, or kept answering 502/503/504.
-    #[error("{service} is unavailable: {reason}")]
-    Unavailable {
-        service: &'static str,
-        reason: String,
-    },
-    /// The answer was not what the caller expects.
-    #[error("{service} sent an unexpected body: {reason}")]
-    Decode {
-        service: &'static str,
-        reason: String,
-    },
-    /// This service could not obtain a token to call with.
-    #[error("no token to call {service}: {reason}")]
-    Token {
-        service: &'static str,
-        reason: String,
-    },
-}
-
-impl ClientError {
-    /// The status the other service answered, if it answered.
-    pub fn status(&self) -> Option<StatusCode> {
-        match self {
-            ClientError::Problem { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    pub fn is_not_found(&self) -> bool {
-        self.status() == Some(StatusCode::NOT_FOUND)
-    }
-}
-
-impl From<ClientError> for ApiError {
-    /// The default translation: the dependency is down → 503; anything else
-    /// unexpected from it → 502. Callers translate the statuses they expect
-    /// (a 404 of a referenced resource, say) before falling back to this.
-    fn from(err: ClientError) -> Self {
-        match &err {
-            ClientError::Unavailable { service, .. } => ApiError::unavailable(
-                Duration::from_secs(2),
-                format!("the {service} service is unavailable"),
-            )
-            .with_source(err),
-            ClientError::Problem {
-                service, status, ..
-            } if status.is_server_error() => ApiError::unavailable(
-                Duration::from_secs(2),
-                format!("the {service} service is unavailable"),
-            )
-            .with_source(err),
-            _ => ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                codes::BAD_GATEWAY,
-                "a dependency answered unexpectedly",
-            )
-            .with_source(err),
-        }
-    }
-}
 
 /// Per-call choices.
 #[derive(Debug, Clone, Default)]
@@ -408,117 +339,4 @@ fn problem_from(status: StatusCode, body: &[u8]) -> Problem {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use wiremock::matchers::{header, header_exists, method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-
-    fn client(server: &MockServer) -> ServiceClient {
-        ServiceClient::new("demo", Url::parse(&server.uri()).unwrap(), None)
-    }
-
-    #[tokio::test]
-    async fn get_retries_on_503_then_succeeds() {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/things/1"))
-            .respond_with(ResponseTemplate::new(503))
-            .up_to_n_times(2)
-            .expect(2)
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/things/1"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "1"})))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let v: serde_json::Value = client(&server).get_json("/things/1").await.unwrap();
-        assert_eq!(v["id"], "1");
-    }
-
-    #[tokio::test]
-    async fn post_without_idempotency_key_is_not_retried() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(503))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let err = client(&server)
-            .post_json::<_, serde_json::Value>(
-                "/things",
-                &serde_json::json!({}),
-                &CallOptions::default(),
-            )
-            .await
-            .unwrap_err();
-        assert!(matches!(err, ClientError::Unavailable { .. }), "{err:?}");
-    }
-
-    #[tokio::test]
-    async fn post_with_idempotency_key_is_retried_and_sends_the_key() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(header("idempotency-key", "k1"))
-            .respond_with(ResponseTemplate::new(502))
-            .expect(3)
-            .mount(&server)
-            .await;
-        let options = CallOptions {
-            idempotency_key: Some("k1".into()),
-            ..CallOptions::default()
-        };
-        let err = client(&server)
-            .post_json::<_, serde_json::Value>("/things", &serde_json::json!({}), &options)
-            .await
-            .unwrap_err();
-        assert!(matches!(err, ClientError::Unavailable { .. }));
-    }
-
-    #[tokio::test]
-    async fn problems_are_decoded_and_context_is_propagated() {
-        let server = MockServer::start().await;
-        let problem = serde_json::json!({
-            "type": "urn:craftchain:problem:not_found", "title": "Not Found", "status": 404,
-            "detail": "product p1 not found", "code": "not_found"
-        });
-        Mock::given(method("GET"))
-            .and(header_exists("x-request-id"))
-            .and(header_exists("traceparent"))
-            .and(header("authorization", "Bearer user-token"))
-            .respond_with(ResponseTemplate::new(404).set_body_json(problem))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let mut ctx = RequestContext::new_root();
-        ctx.authorization = Some(HeaderValue::from_static("Bearer user-token"));
-        let err = ctx
-            .scope(client(&server).get_json::<serde_json::Value>("/products/p1"))
-            .await
-            .unwrap_err();
-        assert!(err.is_not_found());
-        match err {
-            ClientError::Problem { problem, .. } => assert_eq!(problem.code, "not_found"),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn connection_refused_is_unavailable_quickly() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        drop(listener);
-        let c = ServiceClient::new(
-            "gone",
-            Url::parse(&format!("http://{addr}/")).unwrap(),
-            None,
-        );
-        let started = std::time::Instant::now();
-        let err = c.get_json::<serde_json::Value>("/x").await.unwrap_err();
-        assert!(matches!(err, ClientError::Unavailable { .. }));
-        assert!(started.elapsed() < Duration::from_secs(5));
-        let api: ApiError = err.into();
-        assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
-    }
-}
+mod tests;

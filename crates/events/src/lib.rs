@@ -13,6 +13,7 @@ mod push;
 mod relay;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests;
 
 /// Messages generated from the protobuf schemas.
