@@ -8,10 +8,16 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
-/// @title Fair payment splits for orders.
+/// @title Fair payment splits for orders, and escrow of what buyers pay.
 /// @notice Pays an order's amount to the artisan, the cooperative and the
 /// platform in one transaction, by basis points, at most once per order id.
 /// Rounding dust goes to the artisan.
+///
+/// Escrow: a buyer deposits an order's amount of a token against the
+/// order's id; on completion the payer releases exactly that deposit as the
+/// split, on cancellation refunds it to the depositor. Each deposit is
+/// settled (released or refunded) at most once, and an order with a deposit
+/// can only be paid from it.
 contract FairPay is AccessControl, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -30,6 +36,17 @@ contract FairPay is AccessControl, ReentrancyGuard {
     /// Order ids (keccak256 of the platform's order id) already paid.
     mapping(bytes32 orderId => bool) public paid;
 
+    /// What a buyer put in escrow for an order.
+    struct Deposit {
+        address depositor;
+        IERC20 token;
+        uint256 amount;
+        bool settled;
+    }
+
+    /// Deposits by order id; `amount` 0 means none.
+    mapping(bytes32 orderId => Deposit) public deposits;
+
     /// One per payment. `token` is address(0) for the native coin.
     event PaymentExecuted(
         bytes32 indexed orderId,
@@ -43,7 +60,16 @@ contract FairPay is AccessControl, ReentrancyGuard {
     /// One per recipient of a payment, so a wallet's history is one log filter.
     event Payout(bytes32 indexed orderId, address indexed recipient, address indexed token, uint256 amount);
 
+    /// A buyer's deposit for an order, held by this contract.
+    event Deposited(bytes32 indexed orderId, address indexed depositor, address indexed token, uint256 amount);
+    /// A deposit given back to its depositor.
+    event Refunded(bytes32 indexed orderId, address indexed depositor, address indexed token, uint256 amount);
+
     error AlreadyPaid(bytes32 orderId);
+    error AlreadyDeposited(bytes32 orderId);
+    error NoDeposit(bytes32 orderId);
+    error AlreadySettled(bytes32 orderId);
+    error Escrowed(bytes32 orderId);
     error InvalidSplit();
     error ZeroAmount();
     error ZeroAddress();
@@ -68,6 +94,7 @@ contract FairPay is AccessControl, ReentrancyGuard {
 
     /// Splits the attached native coin.
     function payNative(bytes32 orderId, Split calldata split) external payable onlyRole(PAYER_ROLE) nonReentrant {
+        if (deposits[orderId].amount != 0) revert Escrowed(orderId);
         (uint256 a, uint256 c, uint256 p) = _begin(orderId, msg.value, split);
         emit PaymentExecuted(orderId, address(0), msg.sender, msg.value, a, c, p);
         _payoutNative(orderId, split.artisan, a);
@@ -75,18 +102,64 @@ contract FairPay is AccessControl, ReentrancyGuard {
         _payoutNative(orderId, split.platform, p);
     }
 
-    /// Splits `amount` of `token`, pulled from the payer (who approved this contract).
+    /// Splits `amount` of `token`, pulled from the payer (who approved this
+    /// contract): for orders paid off chain (the platform collected it).
     function payToken(bytes32 orderId, IERC20 token, uint256 amount, Split calldata split)
         external
         onlyRole(PAYER_ROLE)
         nonReentrant
     {
         if (address(token) == address(0)) revert ZeroAddress();
+        if (deposits[orderId].amount != 0) revert Escrowed(orderId);
         (uint256 a, uint256 c, uint256 p) = _begin(orderId, amount, split);
         emit PaymentExecuted(orderId, address(token), msg.sender, amount, a, c, p);
         _payoutToken(orderId, token, split.artisan, a);
         _payoutToken(orderId, token, split.cooperative, c);
         _payoutToken(orderId, token, split.platform, p);
+    }
+
+    /// Puts `amount` of `token` (approved to this contract) in escrow for
+    /// `orderId`, from the caller. One deposit per order, never for a paid one.
+    function deposit(bytes32 orderId, IERC20 token, uint256 amount) external nonReentrant {
+        if (address(token) == address(0)) revert ZeroAddress();
+        if (amount == 0) revert ZeroAmount();
+        if (paid[orderId]) revert AlreadyPaid(orderId);
+        if (deposits[orderId].amount != 0) revert AlreadyDeposited(orderId);
+        deposits[orderId] = Deposit(msg.sender, token, amount, false);
+        emit Deposited(orderId, msg.sender, address(token), amount);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// Pays `orderId`'s deposit out as `split`: exactly the deposit, once.
+    function release(bytes32 orderId, Split calldata split) external onlyRole(PAYER_ROLE) nonReentrant {
+        Deposit storage d = _unsettled(orderId);
+        IERC20 token = d.token;
+        (uint256 a, uint256 c, uint256 p) = _begin(orderId, d.amount, split);
+        d.settled = true;
+        emit PaymentExecuted(orderId, address(token), address(this), d.amount, a, c, p);
+        _release(orderId, token, split.artisan, a);
+        _release(orderId, token, split.cooperative, c);
+        _release(orderId, token, split.platform, p);
+    }
+
+    /// Gives `orderId`'s deposit back to its depositor, once.
+    function refund(bytes32 orderId) external onlyRole(PAYER_ROLE) nonReentrant {
+        Deposit storage d = _unsettled(orderId);
+        d.settled = true;
+        emit Refunded(orderId, d.depositor, address(d.token), d.amount);
+        d.token.safeTransfer(d.depositor, d.amount);
+    }
+
+    function _unsettled(bytes32 orderId) private view returns (Deposit storage d) {
+        d = deposits[orderId];
+        if (d.amount == 0) revert NoDeposit(orderId);
+        if (d.settled) revert AlreadySettled(orderId);
+    }
+
+    function _release(bytes32 orderId, IERC20 token, address to, uint256 amount) private {
+        if (amount == 0) return;
+        emit Payout(orderId, to, address(token), amount);
+        token.safeTransfer(to, amount);
     }
 
     function _begin(bytes32 orderId, uint256 amount, Split calldata split)

@@ -9,6 +9,7 @@ interface Vm {
     function warp(uint256 timestamp) external;
     function assume(bool condition) external;
     function expectRevert(bytes calldata revertData) external;
+    function expectRevert() external;
     function expectEmit(bool topic1, bool topic2, bool topic3, bool data) external;
 }
 
