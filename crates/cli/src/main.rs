@@ -51,7 +51,7 @@ enum Command {
 
 /// mimalloc: markedly less allocator contention than glibc's under load.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: common::serve::MiMalloc = common::serve::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

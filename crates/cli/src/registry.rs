@@ -170,3 +170,42 @@ pub fn subscribers_of(topic: &str) -> &'static [&'static str] {
         .find(|(t, _)| *t == topic)
         .map_or(&[], |(_, s)| s)
 }
+
+#[cfg(test)]
+mod tests {
+    use common::error::{Code, is_snake_case};
+
+    /// Every problem code of the platform: the shared ones, the event
+    /// endpoints' and each service's.
+    fn all_codes() -> Vec<(&'static str, Code)> {
+        let sets: [(&str, &[Code]); 7] = [
+            ("common", common::error::codes::ALL),
+            ("events", events::codes::ALL),
+            ("gateway", gateway::error::CODES),
+            ("product", product::error::CODES),
+            ("blockchain", blockchain::error::CODES),
+            ("media", media::error::CODES),
+            ("auth", auth::error::CODES),
+        ];
+        sets.into_iter()
+            .flat_map(|(owner, codes)| codes.iter().map(move |c| (owner, *c)))
+            .collect()
+    }
+
+    #[test]
+    fn every_problem_code_is_snake_case_and_defined_once() {
+        let codes = all_codes();
+        for (owner, code) in &codes {
+            assert!(
+                is_snake_case(code.as_str()),
+                "{owner}: {code} is not snake_case"
+            );
+        }
+        for (i, (owner, code)) in codes.iter().enumerate() {
+            if let Some((other, _)) = codes[i + 1..].iter().find(|(_, c)| c == code) {
+                panic!("{code} is defined by both {owner} and {other}");
+            }
+        }
+        assert!(codes.len() > 30, "{} codes", codes.len());
+    }
+}

@@ -196,6 +196,31 @@ where
     }
 }
 
+/// A `multipart/form-data` body, read field by field. A request that is not
+/// one (no such `Content-Type`, no boundary) is 415, like a JSON route
+/// given something else.
+pub struct Multipart(pub axum::extract::Multipart);
+
+impl<S> FromRequest<S> for Multipart
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Multipart::from_request(req, state)
+            .await
+            .map(Multipart)
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    codes::UNSUPPORTED_MEDIA_TYPE,
+                    "expected a body with Content-Type: multipart/form-data and a boundary",
+                )
+            })
+    }
+}
+
 /// Fallback for unknown routes: 404 problem+json.
 pub async fn not_found() -> ApiError {
     ApiError::route_not_found()

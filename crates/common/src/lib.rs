@@ -16,6 +16,7 @@ pub mod money;
 pub mod pagination;
 pub mod platform;
 pub mod preconditions;
+pub mod schema;
 pub mod serve;
 pub mod telemetry;
 pub mod time;
@@ -35,3 +36,9 @@ pub use money::{Currency, Money};
 pub use pagination::{Page, PageParams};
 pub use serve::{ReadinessCheck, Server, Service, serve};
 pub use time::Timestamp;
+
+/// What the crate's macros refer to.
+#[doc(hidden)]
+pub mod __private {
+    pub use axum;
+}

@@ -339,6 +339,48 @@ pub async fn serve(service: Service, config: &SharedConfig) -> anyhow::Result<()
     server.run(shutdown_signal()).await
 }
 
+/// What a service's binary does: load its configuration from the
+/// environment (validated as the service is built), start telemetry, build
+/// the service with `build` and serve it until SIGTERM, on a multi-threaded
+/// runtime (`TOKIO_WORKER_THREADS` sets its workers).
+pub fn run_main<S, F, Fut>(service: crate::platform::ServiceId, build: F) -> anyhow::Result<()>
+where
+    S: crate::config::ServiceSettings,
+    F: FnOnce(crate::Config<S>) -> Fut,
+    Fut: Future<Output = anyhow::Result<Service>>,
+{
+    let config = crate::Config::<S>::load(service)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let _telemetry = crate::telemetry::init(&config.shared);
+    runtime.block_on(async move {
+        let shared = config.shared.clone();
+        serve(build(config).await?, &shared).await
+    })
+}
+
+/// A service's whole `main.rs`: `common::service_main!(product);` runs
+/// `product::build` on `product::SERVICE` through [`run_main`], with
+/// mimalloc as the allocator (markedly less contention than glibc's under
+/// load).
+#[macro_export]
+macro_rules! service_main {
+    ($service:ident) => {
+        #[global_allocator]
+        static ALLOCATOR: $crate::serve::MiMalloc = $crate::serve::MiMalloc;
+
+        fn main() -> ::anyhow::Result<()> {
+            $crate::serve::run_main($service::SERVICE, |config: $service::Config| async move {
+                $service::build(&config).await
+            })
+        }
+    };
+}
+
+pub use mimalloc::MiMalloc;
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;

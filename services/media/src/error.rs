@@ -23,6 +23,7 @@ pub mod codes {
     pub const IMAGE_TOO_LARGE: Code = Code::new("image_too_large");
     /// 400: the upload is not readable `multipart/form-data`.
     pub const BAD_MULTIPART: Code = Code::new("bad_multipart");
+    pub const RANGE_NOT_SATISFIABLE: Code = Code::new("range_not_satisfiable");
 }
 
 /// Every code of [`codes`].
@@ -30,6 +31,7 @@ pub const CODES: &[Code] = &[
     codes::CORRUPT_IMAGE,
     codes::IMAGE_TOO_LARGE,
     codes::BAD_MULTIPART,
+    codes::RANGE_NOT_SATISFIABLE,
 ];
 
 /// How long a client waits when every image worker is busy.

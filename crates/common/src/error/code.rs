@@ -112,3 +112,42 @@ pub mod codes {
         BAD_PATH,
     ];
 }
+
+/// A service's own problem codes: `pub mod codes` with one constant each
+/// (doc comments kept) and `pub const CODES` listing them all, for the test
+/// that walks every service's codes.
+///
+/// ```
+/// common::problem_codes! {
+///     /// 409: the buyer has reviewed this product already.
+///     ALREADY_REVIEWED = "already_reviewed",
+/// }
+/// assert_eq!(codes::ALREADY_REVIEWED.as_str(), "already_reviewed");
+/// assert_eq!(CODES.len(), 1);
+/// ```
+#[macro_export]
+macro_rules! problem_codes {
+    ($($(#[$meta:meta])* $name:ident = $code:literal),+ $(,)?) => {
+        /// The problem codes this service defines.
+        pub mod codes {
+            $($(#[$meta])* pub const $name: $crate::error::Code = $crate::error::Code::new($code);)+
+        }
+        /// Every code of [`codes`].
+        pub const CODES: &[$crate::error::Code] = &[$(codes::$name),+];
+    };
+}
+
+/// `IntoResponse` for a service's error enum, through its one
+/// `From<Error> for ApiError` mapping.
+#[macro_export]
+macro_rules! problem_response {
+    ($error:ty) => {
+        impl $crate::__private::axum::response::IntoResponse for $error {
+            fn into_response(self) -> $crate::__private::axum::response::Response {
+                $crate::__private::axum::response::IntoResponse::into_response(
+                    $crate::ApiError::from(self),
+                )
+            }
+        }
+    };
+}

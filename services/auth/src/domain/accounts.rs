@@ -128,7 +128,7 @@ impl Accounts {
             disabled: false,
         };
         let uid = new_uid();
-        self.create(&uid, &user).await?;
+        self.create(&uid, &email, &user).await?;
         tracing::info!(uid, role = %user.role, "account created");
         Ok((uid, user))
     }
@@ -154,7 +154,7 @@ impl Accounts {
             disabled: false,
         };
         let uid = new_uid();
-        match self.create(&uid, &user).await {
+        match self.create(&uid, &email, &user).await {
             Ok(()) => tracing::info!(uid, "bootstrap admin created"),
             Err(AuthError::EmailTaken) => {}
             Err(e) => return Err(anyhow::anyhow!("creating the bootstrap admin: {e}")),
@@ -164,12 +164,13 @@ impl Accounts {
 
     /// Store the user, its email claim and `user.registered` in one
     /// transaction.
-    async fn create(&self, uid: &str, user: &User) -> Result<(), AuthError> {
+    async fn create(&self, uid: &str, email: &Email, user: &User) -> Result<(), AuthError> {
+        let claim = email.claim_id();
         let result = self
             .store
             .transact(async |tx: &mut Txn| {
                 tx.create(
-                    &user.email,
+                    &claim,
                     &EmailClaim {
                         uid: uid.to_owned(),
                     },
@@ -216,7 +217,7 @@ impl Accounts {
         if let Some(wait) = throttle.as_ref().and_then(|t| t.value.wait(Utc::now())) {
             return Err(AuthError::Throttled(wait));
         }
-        let account = match self.emails.get(email.as_str()).await? {
+        let account = match self.emails.get(&email.claim_id()).await? {
             Some(claim) => self.users.get(&claim.value.uid).await?,
             None => None,
         };

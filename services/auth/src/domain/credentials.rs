@@ -21,7 +21,7 @@ pub struct Email(String);
 impl Email {
     pub fn parse(raw: &str) -> Result<Email, &'static str> {
         let email = raw.trim().to_lowercase();
-        if email.len() > 254 {
+        if email.len() > EMAIL_MAX_LEN {
             return Err("must be at most 254 characters");
         }
         let (local, domain) = email.rsplit_once('@').ok_or("must contain @")?;
@@ -56,14 +56,30 @@ impl Email {
         &self.0
     }
 
+    /// The id of the address's claim document: the address itself, with
+    /// `/` (which a document id cannot hold) written as `∕` (U+2215, which
+    /// no address can hold, being ASCII). Every other address is its own id.
+    pub fn claim_id(&self) -> String {
+        self.0.replace('/', "\u{2215}")
+    }
+
     /// A stable key for per-address records that does not store the address.
     pub fn key(&self) -> String {
         hex::encode(Sha256::digest(self.0.as_bytes()))
     }
 }
 
+/// The longest address.
+pub const EMAIL_MAX_LEN: usize = 254;
+
+/// The shortest and longest password, in characters.
+pub const PASSWORD_MIN_CHARS: usize = 10;
+pub const PASSWORD_MAX_CHARS: usize = 128;
+/// The fewest different characters a password has.
+pub const PASSWORD_MIN_DISTINCT: usize = 5;
+
 /// Passwords every attacker tries first.
-const COMMON: &[&str] = &[
+pub(crate) const COMMON: &[&str] = &[
     "password",
     "password1",
     "password123",
@@ -90,19 +106,19 @@ pub fn check_password(v: &mut Validator, field: &str, password: &str, email: Opt
         chars.len()
     };
     v.check(
-        n >= 10,
+        n >= PASSWORD_MIN_CHARS,
         field,
         "too_short",
         "must be at least 10 characters",
     );
     v.check(
-        n <= 128,
+        n <= PASSWORD_MAX_CHARS,
         field,
         "too_long",
         "must be at most 128 characters",
     );
     v.check(
-        distinct >= 5 || n < 10,
+        distinct >= PASSWORD_MIN_DISTINCT || n < PASSWORD_MIN_CHARS,
         field,
         "too_weak",
         "uses too few different characters",
@@ -247,6 +263,15 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn every_address_has_a_claim_id_of_its_own_without_a_slash() {
+        let slashed = Email::parse("a/b@example.in").unwrap();
+        assert_eq!(slashed.claim_id(), "a\u{2215}b@example.in");
+        assert!(!slashed.claim_id().contains('/'));
+        let plain = Email::parse("meera@example.in").unwrap();
+        assert_eq!(plain.claim_id(), "meera@example.in");
     }
 
     #[test]

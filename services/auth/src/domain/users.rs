@@ -4,10 +4,12 @@
 use chrono::{DateTime, Utc};
 use common::error::Validator;
 use common::identity::Role;
+use common::schema;
 use common::wallet::WalletAddress;
 use serde::{Deserialize, Deserializer, Serialize};
 use store::Entity;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema};
 
 use crate::error::AuthError;
 
@@ -117,24 +119,63 @@ impl PublicProfile {
 }
 
 /// `PATCH /auth/me`: every field optional; `null` clears a clearable field.
+/// `craft`, `skill_level` and `wallet_address` may be set only by artisans
+/// (and admins); anyone may clear them.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
+    /// 1–80 characters, not blank (`null` leaves it as it is).
+    #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
     pub display_name: Option<String>,
+    /// 1–80 characters, not blank; `null` clears it.
     #[serde(default, deserialize_with = "clearable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 80, pattern = "\\S")]
     pub region: Option<Option<String>>,
+    #[schema(schema_with = languages_patch_schema)]
     pub languages: Option<Vec<String>>,
+    /// The craft practised (artisans): 1–80 characters, not blank; `null`
+    /// clears it.
     #[serde(default, deserialize_with = "clearable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 80, pattern = "\\S")]
     pub craft: Option<Option<String>>,
+    /// Self-assessed skill, 1–5 (artisans); `null` clears it.
     #[serde(default, deserialize_with = "clearable")]
-    #[schema(value_type = Option<u8>)]
+    #[schema(value_type = Option<u8>, minimum = 1, maximum = 5)]
     pub skill_level: Option<Option<u8>>,
-    /// EIP-55 checksummed; `null` removes it.
     #[serde(default, deserialize_with = "clearable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = wallet_patch_schema)]
     pub wallet_address: Option<Option<String>>,
+}
+
+/// The API description of a list of languages as [`check_languages`]
+/// checks it: known codes, each at most once.
+pub fn languages_schema() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(schema::string_enum(LANGUAGES.iter().copied()))
+        .unique_items(true)
+        .max_items(Some(LANGUAGES.len()))
+        .description(Some("Language codes, each at most once."))
+}
+
+fn languages_patch_schema() -> Schema {
+    schema::or_null(languages_schema().description(Some(
+        "Language codes, each at most once; replaces the list (`null` leaves it as it is).",
+    )))
+}
+
+fn wallet_patch_schema() -> Schema {
+    schema::or_null(schema::wallet_address().description(Some(format!(
+        "Where payouts and provenance tokens go (artisans); `null` removes it. {}",
+        schema::WALLET_ADDRESS_RULE
+    ))))
+}
+
+/// The roles an account can have (a `service` identity is no account).
+pub const ACCOUNT_ROLES: [Role; 3] = [Role::Artisan, Role::Buyer, Role::Admin];
+
+/// The API description of an account's role.
+pub fn account_role_schema() -> ObjectBuilder {
+    schema::string_enum(ACCOUNT_ROLES.map(Role::as_str))
 }
 
 /// Absent → `None`; `null` → `Some(None)`; a value → `Some(Some(v))`.

@@ -7,12 +7,14 @@ use common::{Caller, Json};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::ObjectBuilder;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::accounts::NewAccount;
+use crate::domain::schemas::{email_schema, password_schema};
 use crate::domain::sessions::TokenPair;
-use crate::domain::users::Me;
+use crate::domain::users::{Me, account_role_schema, languages_schema};
 use crate::error::AuthError;
 use crate::state::AppState;
 
@@ -26,16 +28,30 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
+    /// Unique: an address already signed up is 409.
+    #[schema(schema_with = email_schema)]
     pub email: String,
-    #[schema(value_type = String, format = Password)]
+    #[schema(schema_with = password_schema)]
     pub password: SecretString,
+    /// 1–80 characters, not blank.
+    #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
     pub display_name: String,
-    /// `artisan` or `buyer`; `admin` only when an admin signs someone up.
+    #[schema(schema_with = signup_role_schema)]
     pub role: Role,
+    /// 1–80 characters, not blank.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
     pub region: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = languages_schema)]
     pub languages: Vec<String>,
+}
+
+fn signup_role_schema() -> ObjectBuilder {
+    account_role_schema().description(Some(
+        "`artisan` or `buyer`; `admin` only when an admin signs someone up \
+         (anyone else gets 422 `forbidden_role`).",
+    ))
 }
 
 /// A signed-in account: its tokens and its profile.
@@ -46,10 +62,12 @@ pub struct SignupResponse {
     pub user: Me,
 }
 
-/// Create an account and sign it in.
+/// Create an account and sign it in. Anyone may sign up as an artisan or
+/// a buyer; with an admin's token, as an admin too.
 #[utoipa::path(post, path = "/auth/signup", tag = "accounts", request_body = SignupRequest,
+    security((), ("bearer" = [])),
     responses((status = 201, body = SignupResponse), (status = 409, description = "email taken"),
-              (status = 422, description = "invalid fields")))]
+              (status = 422, description = "invalid fields, or a role the caller may not give")))]
 async fn signup(
     State(state): State<AppState>,
     caller: Option<Caller>,
@@ -79,6 +97,8 @@ async fn signup(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// An address that cannot be an account's fails like a wrong password.
+    #[schema(schema_with = email_schema)]
     pub email: String,
     #[schema(value_type = String, format = Password)]
     pub password: SecretString,
@@ -87,7 +107,9 @@ pub struct LoginRequest {
 /// Sign in with email and password.
 #[utoipa::path(post, path = "/auth/login", tag = "accounts", request_body = LoginRequest,
     responses((status = 200, body = TokenPair), (status = 401, description = "wrong email or password"),
-              (status = 429, description = "too many failures on this account")))]
+              (status = 403, description = "the account is disabled"),
+              (status = 429, description = "too many failures on this account",
+                  headers(("Retry-After" = u64, description = "seconds to wait")))))]
 async fn login(
     State(state): State<AppState>,
     Json(body): Json<LoginRequest>,

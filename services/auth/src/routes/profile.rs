@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::users::{Me, ProfilePatch, PublicProfile, User};
+use crate::domain::users::{Me, ProfilePatch, PublicProfile, User, account_role_schema};
 use crate::error::AuthError;
 use crate::state::AppState;
 
@@ -32,9 +32,10 @@ fn me_response(user: &Versioned<User>) -> Response {
     response
 }
 
-/// The caller's own account.
+/// The caller's own account (a `service` identity has none: 403).
 #[utoipa::path(get, path = "/auth/me", tag = "profile", security(("bearer" = [])),
-    responses((status = 200, body = Me, headers(("ETag" = String)))))]
+    responses((status = 200, body = Me, headers(("ETag" = String))),
+        (status = 404, description = "the token's subject has no account here")))]
 async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Response, AuthError> {
     if caller.is(Role::Service) {
         return Err(AuthError::NoProfile);
@@ -44,7 +45,11 @@ async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Respons
 
 /// Edit the caller's profile. `If-Match` (the `ETag` of a read) is honoured.
 #[utoipa::path(patch, path = "/auth/me", tag = "profile", security(("bearer" = [])), request_body = ProfilePatch,
-    responses((status = 200, body = Me), (status = 412, description = "If-Match is stale"),
+    params(("If-Match" = Option<String>, Header, nullable = false, pattern = "^(W/)?\"[0-9]{1,18}\"$",
+        description = "The `ETag` of a read: the edit applies only to that version.")),
+    responses((status = 200, body = Me, headers(("ETag" = String))),
+              (status = 404, description = "the token's subject has no account here"),
+              (status = 412, description = "If-Match is stale, or the profile changed meanwhile"),
               (status = 422, description = "invalid fields")))]
 async fn patch_me(
     State(state): State<AppState>,
@@ -76,6 +81,7 @@ async fn get_user(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleChange {
+    #[schema(schema_with = account_role_schema)]
     pub role: Role,
 }
 
@@ -83,7 +89,9 @@ pub struct RoleChange {
 /// token refresh.
 #[utoipa::path(put, path = "/auth/users/{id}/role", tag = "profile", security(("bearer" = [])),
     params(("id" = Id, Path)), request_body = RoleChange,
-    responses((status = 200, body = PublicProfile), (status = 403), (status = 404)))]
+    responses((status = 200, body = PublicProfile), (status = 403), (status = 404),
+        (status = 409, description = "An admin cannot demote themselves (`last_admin_guard`), \
+            or the account changed meanwhile (`concurrent_update`).")))]
 async fn set_role(
     State(state): State<AppState>,
     caller: Caller,

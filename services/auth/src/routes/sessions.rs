@@ -30,7 +30,8 @@ pub struct RefreshRequest {
 
 /// Exchange a refresh token for a new pair; the old one is spent.
 #[utoipa::path(post, path = "/auth/refresh", tag = "sessions", request_body = RefreshRequest,
-    responses((status = 200, body = TokenPair), (status = 401, description = "invalid, expired, revoked or reused")))]
+    responses((status = 200, body = TokenPair), (status = 401, description = "invalid, expired, revoked or reused"),
+        (status = 403, description = "the account is disabled")))]
 async fn refresh(
     State(state): State<AppState>,
     Json(body): Json<RefreshRequest>,

@@ -15,9 +15,14 @@ struct ApiDoc;
 
 /// Every route of the service, with its description.
 pub fn api(state: AppState) -> OpenApiRouter {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(provenance::router())
         .merge(payments::router())
-        .merge(wallet::router())
-        .with_state(state)
+        .merge(wallet::router());
+    payments::describe_configured_terms(
+        api.get_openapi_mut(),
+        &state.settings.chain.payment_currency,
+        state.contracts.payment_token,
+    );
+    api.with_state(state)
 }

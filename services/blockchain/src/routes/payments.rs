@@ -7,9 +7,14 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use common::money::Money;
 use common::wallet::WalletAddress;
-use common::{Caller, Id, Json, Path, Role, Validator};
+use common::{Caller, Id, Json, Path, Role, Validator, schema};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{
+    AdditionalProperties, AllOfBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat,
+    Type,
+};
+use utoipa::openapi::{OpenApi, RefOr};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -24,12 +29,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_payment))
 }
 
-/// Splits of `POST /blockchain/execute-payment`, in basis points (sum 10,000).
+/// Splits of `POST /blockchain/execute-payment`, in basis points: each
+/// 0–10,000, and the three must add up to exactly 10,000 (422 otherwise;
+/// a sum is beyond what a schema can say).
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"artisan_bps": 9000, "cooperative_bps": 500, "platform_bps": 500}))]
 pub struct SplitRequest {
+    #[schema(maximum = 10_000)]
     pub artisan_bps: u16,
+    #[schema(maximum = 10_000)]
     pub cooperative_bps: u16,
+    #[schema(maximum = 10_000)]
     pub platform_bps: u16,
 }
 
@@ -39,15 +50,91 @@ pub struct SplitRequest {
 #[serde(deny_unknown_fields)]
 pub struct ExecutePayment {
     pub order_id: Id,
-    /// In minor units of the payment token's currency (1 token unit = 1 minor unit).
+    #[schema(schema_with = amount_schema)]
     pub amount: Money,
-    /// The ERC-20 to pay in (EIP-55); must be the platform's payment token.
-    /// Default: the payment token.
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = token_schema)]
     pub token: Option<WalletAddress>,
-    #[schema(value_type = String)]
+    #[schema(schema_with = artisan_wallet_schema)]
     pub artisan_wallet: WalletAddress,
     pub splits: SplitRequest,
+}
+
+/// `amount`: a positive number of minor units of the payment currency.
+/// The description served names the configured currency
+/// ([`describe_configured_terms`]); this one says only what any is like.
+fn amount_schema() -> Object {
+    amount_schema_in(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[A-Z]{3}$"))
+            .description(Some("The payment currency (ISO 4217).")),
+    )
+}
+
+fn amount_schema_in(currency: ObjectBuilder) -> Object {
+    ObjectBuilder::new()
+        .description(Some(
+            "In minor units of the payment token's currency (1 token unit = 1 minor unit), \
+             at least 1.",
+        ))
+        .property(
+            "amount",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(1)),
+        )
+        .required("amount")
+        .property("currency", currency)
+        .required("currency")
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .build()
+}
+
+/// `token`: the platform's payment token (its address served by
+/// [`describe_configured_terms`]), or absent.
+fn token_schema() -> Schema {
+    token_schema_of(schema::wallet_address())
+}
+
+fn token_schema_of(token: ObjectBuilder) -> Schema {
+    schema::or_null(token.description(Some(
+        "The ERC-20 to pay in (EIP-55): the platform's payment token, the default.",
+    )))
+}
+
+/// `artisan_wallet`: a checksummed address other than the zero address.
+fn artisan_wallet_schema() -> Schema {
+    AllOfBuilder::new()
+        .item(schema::wallet_address())
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^0x0*[1-9a-fA-F]")),
+        )
+        .description(Some(format!(
+            "Receives the artisan's share; not the zero address. {}",
+            schema::WALLET_ADDRESS_RULE
+        )))
+        .build()
+        .into()
+}
+
+/// Say in `openapi` what this deployment takes: `currency` and `token`.
+pub fn describe_configured_terms(openapi: &mut OpenApi, currency: &str, token: Address) {
+    let body = openapi
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("ExecutePayment"));
+    if let Some(RefOr::T(Schema::Object(body))) = body {
+        let amount = amount_schema_in(
+            schema::string_enum([currency]).description(Some("The payment currency (ISO 4217).")),
+        );
+        body.properties.insert("amount".to_owned(), amount.into());
+        let token = schema::string_enum([token.to_checksum(None).as_str()]);
+        body.properties
+            .insert("token".to_owned(), token_schema_of(token).into());
+    }
 }
 
 /// A payment as clients see it.
@@ -172,8 +259,13 @@ impl ExecutePayment {
 /// 409: the order was paid with other terms.
 #[utoipa::path(post, path = "/blockchain/execute-payment", tag = "blockchain",
     security(("bearer" = [])), request_body = ExecutePayment,
-    responses((status = 201, body = PaymentView), (status = 200, body = PaymentView), (status = 202, body = PaymentView),
-        (status = 403), (status = 409), (status = 422), (status = 503)))]
+    responses((status = 201, body = PaymentView, description = "paid now"),
+        (status = 200, body = PaymentView, description = "already paid with these terms"),
+        (status = 202, body = PaymentView, description = "being paid: a concurrent duplicate, or a receipt on its way"),
+        (status = 403, description = "only admins and services pay"),
+        (status = 409, description = "paid, refused or being paid with other terms"),
+        (status = 422, description = "invalid fields, or splits that do not add up to 10,000"),
+        (status = 503, description = "the chain node is down or refused, or fees are above the cap")))]
 async fn execute_payment(
     State(state): State<AppState>,
     caller: Caller,
@@ -191,7 +283,7 @@ async fn execute_payment(
 
 /// A payment (admin or service).
 #[utoipa::path(get, path = "/blockchain/payments/{order_id}", tag = "blockchain",
-    security(("bearer" = [])), params(("order_id" = String, Path)),
+    security(("bearer" = [])), params(("order_id" = Id, Path)),
     responses((status = 200, body = PaymentView), (status = 403), (status = 404)))]
 async fn get_payment(
     State(state): State<AppState>,

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use common::{Caller, Id, Json, Path, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -28,6 +29,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MintRequest {
+    /// A product of the caller's (any product for an admin); no such
+    /// product is 404.
     pub product_id: Id,
 }
 
@@ -102,9 +105,21 @@ pub struct TokenMetadata {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Attribute {
     pub trait_type: String,
+    #[schema(schema_with = attribute_value_schema)]
     pub value: serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_type: Option<String>,
+}
+
+/// A trait's value: text, or an integer (a Unix time when `display_type`
+/// is `date`).
+fn attribute_value_schema() -> OneOfBuilder {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Integer))
+        .description(Some(
+            "Text, or an integer (a Unix time when `display_type` is `date`).",
+        ))
 }
 
 impl Attribute {
@@ -116,6 +131,11 @@ impl Attribute {
         }
     }
 }
+
+/// What a token id is, for the API description (the pattern says it,
+/// bounded below 10^77 < 2^256; leading zeros are refused there though
+/// accepted here).
+const TOKEN_ID_RULE: &str = "A token id: a positive decimal integer (a uint256).";
 
 /// Parses a token id path segment: a positive decimal integer.
 fn token_id(raw: &str) -> Result<U256, BlockchainError> {
@@ -131,8 +151,14 @@ fn token_id(raw: &str) -> Result<U256, BlockchainError> {
 /// the platform's until the artisan adds one.
 #[utoipa::path(post, path = "/blockchain/mint-provenance", tag = "blockchain",
     security(("bearer" = [])), request_body = MintRequest,
-    responses((status = 201, body = MintView), (status = 202, body = MintView, description = "broadcast, not yet mined"),
-        (status = 403), (status = 404), (status = 409, description = "the product already has a token"), (status = 503)))]
+    responses((status = 201, body = MintView, description = "minted"),
+        (status = 202, body = MintView, description = "broadcast, not yet mined"),
+        (status = 403, description = "not an artisan or admin, or another artisan's product"),
+        (status = 404, description = "no such product"),
+        (status = 409, description = "the product already has a token (or one is being minted), \
+            a photo of it is missing, or the contract refused"),
+        (status = 502, description = "the product, media or auth service answered unexpectedly"),
+        (status = 503, description = "the chain node or the product, media or auth service is unavailable")))]
 async fn mint(
     State(state): State<AppState>,
     caller: Caller,
@@ -156,8 +182,11 @@ async fn mint(
 
 /// Read a token from the chain and verify it against the product as it is now.
 #[utoipa::path(get, path = "/blockchain/provenance/{token_id}", tag = "blockchain",
-    params(("token_id" = String, Path)),
-    responses((status = 200, body = ProvenanceView), (status = 404), (status = 422), (status = 503)))]
+    params(("token_id" = String, Path, pattern = "^[1-9][0-9]{0,76}$", description = TOKEN_ID_RULE)),
+    responses((status = 200, body = ProvenanceView), (status = 404, description = "no such token"),
+        (status = 422, description = "not a token id"),
+        (status = 502, description = "the product or media service answered unexpectedly"),
+        (status = 503, description = "the chain node or the product or media service is unavailable")))]
 async fn get_provenance(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -191,8 +220,11 @@ async fn get_provenance(
 
 /// The token's ERC-721 metadata, from the chain's record and the product.
 #[utoipa::path(get, path = "/blockchain/metadata/{token_id}", tag = "blockchain",
-    params(("token_id" = String, Path)),
-    responses((status = 200, body = TokenMetadata), (status = 404), (status = 422), (status = 503)))]
+    params(("token_id" = String, Path, pattern = "^[1-9][0-9]{0,76}$", description = TOKEN_ID_RULE)),
+    responses((status = 200, body = TokenMetadata), (status = 404, description = "no such token"),
+        (status = 422, description = "not a token id"),
+        (status = 502, description = "the product service answered unexpectedly"),
+        (status = 503, description = "the chain node or the product service is unavailable")))]
 async fn get_metadata(
     State(state): State<AppState>,
     Path(raw): Path<String>,

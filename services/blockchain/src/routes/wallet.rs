@@ -5,6 +5,7 @@ use alloy::primitives::Address;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent as _;
 use axum::extract::State;
+use common::schema::WALLET_ADDRESS_RULE;
 use common::wallet::WalletAddress;
 use common::{Caller, Json, Path};
 use serde::{Deserialize, Serialize};
@@ -65,8 +66,11 @@ pub struct WalletView {
 
 /// Balances and recent platform activity of a wallet (EIP-55 address).
 #[utoipa::path(get, path = "/blockchain/wallet/{address}/balance", tag = "blockchain",
-    security(("bearer" = [])), params(("address" = String, Path, description = "EIP-55 checksummed")),
-    responses((status = 200, body = WalletView), (status = 401), (status = 422), (status = 503)))]
+    security(("bearer" = [])),
+    params(("address" = String, Path, pattern = "^0x[0-9a-fA-F]{40}$", description = WALLET_ADDRESS_RULE)),
+    responses((status = 200, body = WalletView),
+        (status = 422, description = "not a checksummed address (the EIP-55 case of its letters is wrong)"),
+        (status = 503, description = "the chain node is unavailable")))]
 async fn balance(
     State(state): State<AppState>,
     _caller: Caller,

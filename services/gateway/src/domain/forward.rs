@@ -84,11 +84,10 @@ pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, Gatew
     let result = send(&f, Request::from_parts(parts, body)).await;
     match result {
         Ok(response) => {
-            if matches!(response.status().as_u16(), 502..=504) {
-                outcome.failure();
-            } else {
-                outcome.success();
-            }
+            // The service answered: whatever it said (a 503 of its own when
+            // it sheds load or a dependency of it is down), it is reachable.
+            // Only failures to get an answer open its breaker.
+            outcome.success();
             let (mut parts, body) = response.into_parts();
             strip(&mut parts.headers, false);
             Ok(Response::from_parts(parts, Body::new(body)))

@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use http::Method;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::SecurityRequirement;
-use utoipa::openapi::{OpenApi, Ref, RefOr};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{OpenApi as _, openapi::PathItem};
 
 use crate::domain::routing;
@@ -60,7 +60,64 @@ async fn merged(gw: &Gateway) -> OpenApi {
         }
     }
     common::serve::add_rate_limits(&mut merged);
+    add_upstream_failures(&mut merged);
     merged
+}
+
+/// What the gateway answers for any operation when the service behind it
+/// fails: 502 (unreachable, or a broken answer) and 504 (no answer in
+/// time), each a problem.
+fn add_upstream_failures(openapi: &mut OpenApi) {
+    const FAILURES: [(&str, &str, &str); 2] = [
+        (
+            "502",
+            "BadGateway",
+            "The service behind the gateway cannot be reached or answered brokenly \
+             (`upstream_unreachable`, `upstream_failed`).",
+        ),
+        (
+            "504",
+            "GatewayTimeout",
+            "The service behind the gateway did not answer in time (`upstream_timeout`).",
+        ),
+    ];
+    let responses = &mut openapi
+        .components
+        .get_or_insert_with(Default::default)
+        .responses;
+    for (_, name, why) in FAILURES {
+        let problem = ContentBuilder::new()
+            .schema(Some(RefOr::<Schema>::Ref(Ref::from_schema_name("Problem"))))
+            .build();
+        responses.insert(
+            name.to_owned(),
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(why)
+                    .content(common::error::PROBLEM_JSON, problem)
+                    .build(),
+            ),
+        );
+    }
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.options,
+        ];
+        for op in operations.into_iter().flatten() {
+            for (status, name, _) in FAILURES {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+            }
+        }
+    }
 }
 
 /// `spec` with only the operations the gateway routes to `service`, each
@@ -118,4 +175,41 @@ fn has_operations(item: &PathItem) -> bool {
     ]
     .iter()
     .any(|op| op.is_some())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder};
+    use utoipa::openapi::{OpenApiBuilder, PathsBuilder, ResponsesBuilder};
+
+    use super::*;
+
+    #[test]
+    fn every_operation_may_get_the_gateways_own_502_and_504() {
+        let op = OperationBuilder::new()
+            .responses(
+                ResponsesBuilder::new().response("200", ResponseBuilder::new().description("ok")),
+            )
+            .build();
+        let mut doc = OpenApiBuilder::new()
+            .paths(PathsBuilder::new().path("/x", PathItem::new(HttpMethod::Get, op)))
+            .build();
+        add_upstream_failures(&mut doc);
+        let v = serde_json::to_value(&doc).unwrap();
+        let responses = &v["paths"]["/x"]["get"]["responses"];
+        assert_eq!(
+            responses["502"]["$ref"],
+            "#/components/responses/BadGateway"
+        );
+        assert_eq!(
+            responses["504"]["$ref"],
+            "#/components/responses/GatewayTimeout"
+        );
+        assert_eq!(
+            v["components"]["responses"]["GatewayTimeout"]["content"][common::error::PROBLEM_JSON]
+                ["schema"]["$ref"],
+            "#/components/schemas/Problem"
+        );
+    }
 }

@@ -76,6 +76,26 @@ async fn the_breaker_opens_after_repeated_failures_and_recovers_through_a_probe(
 }
 
 #[tokio::test]
+async fn a_service_that_answers_503_is_reachable_and_keeps_its_breaker_closed() {
+    let app = TestApp::spawn().await;
+    let token = app.token("buyer-1");
+    for _ in 0..10 {
+        let answer = app.get_as("/orders/unavailable", &token).await;
+        assert_eq!(
+            answer.status(),
+            503,
+            "the service's own answer passes through"
+        );
+    }
+    let next = app.get_as("/orders/fine", &token).await;
+    assert_eq!(
+        next.status(),
+        200,
+        "its answers are not failures to reach it"
+    );
+}
+
+#[tokio::test]
 async fn a_failed_probe_opens_the_breaker_again() {
     let mut app = TestApp::spawn().await;
     app.upstream.stop();

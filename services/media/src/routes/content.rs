@@ -6,13 +6,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use common::{Id, Path};
+use common::{ApiError, Id, Path};
 use futures::TryStreamExt as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::Library;
-use crate::error::MediaError;
+use crate::error::{MediaError, codes};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -52,8 +52,27 @@ fn parse_range(value: &str, size: u64) -> Option<Result<std::ops::Range<u64>, ()
 
 /// The bytes of one variant: public, and cacheable for good.
 #[utoipa::path(get, path = "/media/{id}/content/{variant}", tag = "media",
-    params(("id" = Id, Path), ("variant" = String, Path, description = "e.g. thumb.webp, large.jpg")),
-    responses((status = 200, description = "the image"), (status = 206), (status = 304), (status = 404), (status = 416)))]
+    params(("id" = Id, Path),
+        ("variant" = String, Path, pattern = "^(thumb|medium|large|w[0-9]{2,4}q[0-9]{1,3})\\.(webp|jpg)$",
+            description = "A variant's name, as listed by `GET /media/{id}`: `thumb`, `medium`, \
+                `large` or `w{px}q{quality}`, then `.webp` or `.jpg` (e.g. thumb.webp, w640q82.jpg). \
+                The original is never served."),
+        ("If-None-Match" = Option<String>, Header, nullable = false,
+            description = "`ETag`s held (or `*`): 304 when one is this variant's."),
+        ("Range" = Option<String>, Header, nullable = false,
+            description = "One range, `bytes=a-b`, `bytes=a-` or `bytes=-n` (206); several, or a \
+                malformed one, get the whole image.")),
+    responses(
+        (status = 200, description = "the image", content(
+            ("image/webp"), ("image/jpeg")),
+            headers(("ETag" = String), ("Cache-Control" = String), ("Accept-Ranges" = String))),
+        (status = 206, description = "the range asked for", content(
+            ("image/webp"), ("image/jpeg")),
+            headers(("ETag" = String), ("Content-Range" = String))),
+        (status = 304, description = "not modified", headers(("ETag" = String))),
+        (status = 404, description = "no such media, or no such variant of it"),
+        (status = 416, description = "the range is outside the image",
+            headers(("Content-Range" = String, description = "`bytes */{size}`")))))]
 async fn content(
     State(library): State<Library>,
     Path((id, name)): Path<(Id, String)>,
@@ -100,10 +119,16 @@ async fn content(
         .and_then(|v| parse_range(v, variant.bytes));
     let range = match requested {
         Some(Err(())) => {
+            // A problem like every other refusal, with the size to ask within.
+            let mut refused = ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                codes::RANGE_NOT_SATISFIABLE,
+                format!("the range is outside the image's {} bytes", variant.bytes),
+            );
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{}", variant.bytes)) {
-                response_headers.insert(header::CONTENT_RANGE, v);
+                refused = refused.with_header(header::CONTENT_RANGE, v);
             }
-            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, response_headers).into_response());
+            return Err(refused.into());
         }
         Some(Ok(r)) => Some(r),
         None => None,

@@ -2,9 +2,12 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use common::{Caller, Id, Json, Path, Validator};
+use common::{Caller, Id, Json, Path, Validator, schema};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{
+    ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -35,12 +38,48 @@ async fn get_one(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptimizeRequest {
-    /// Longest side of each variant, 16–4096 px (default 300, 800, 1600).
+    #[schema(schema_with = widths_schema)]
     pub widths: Option<Vec<u32>>,
-    /// `webp` and/or `jpeg` (default both).
+    #[schema(schema_with = formats_schema)]
     pub formats: Option<Vec<String>>,
     /// 1–100 (default 82).
+    #[schema(minimum = 1, maximum = 100)]
     pub quality: Option<u8>,
+}
+
+/// The narrowest and widest variant, and how many one request makes.
+const MIN_WIDTH: u32 = 16;
+const MAX_WIDTH: u32 = 4096;
+const MAX_WIDTHS: usize = 6;
+
+/// The names of the formats variants can be made in.
+const FORMATS: [&str; 3] = ["webp", "jpeg", "jpg"];
+
+fn widths_schema() -> Schema {
+    schema::or_null(
+        ArrayBuilder::new()
+            .items(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+                    .minimum(Some(MIN_WIDTH))
+                    .maximum(Some(MAX_WIDTH)),
+            )
+            .min_items(Some(1))
+            .max_items(Some(MAX_WIDTHS))
+            .description(Some(
+                "Longest side of each variant, 16–4096 px; 1 to 6 of them (default 300, 800, 1600).",
+            )),
+    )
+}
+
+fn formats_schema() -> Schema {
+    schema::or_null(
+        ArrayBuilder::new()
+            .items(schema::string_enum(FORMATS))
+            .min_items(Some(1))
+            .description(Some("`webp` and/or `jpeg` (or `jpg`); default both.")),
+    )
 }
 
 impl OptimizeRequest {
@@ -50,14 +89,14 @@ impl OptimizeRequest {
         let mut v = Validator::new();
         let widths = self.widths.unwrap_or_else(|| vec![300, 800, 1600]);
         v.check(
-            (1..=6).contains(&widths.len()),
+            (1..=MAX_WIDTHS).contains(&widths.len()),
             "widths",
             "invalid",
             "give 1 to 6 widths",
         );
         for (i, w) in widths.iter().enumerate() {
             v.check(
-                (16..=4096).contains(w),
+                (MIN_WIDTH..=MAX_WIDTH).contains(w),
                 &format!("widths[{i}]"),
                 "out_of_range",
                 "between 16 and 4096",
@@ -107,7 +146,9 @@ impl OptimizeRequest {
 /// Derive more variants from the original (owner); existing ones stay.
 #[utoipa::path(post, path = "/media/{id}/optimize", tag = "media", security(("bearer" = [])),
     params(("id" = Id, Path)), request_body = OptimizeRequest,
-    responses((status = 200, body = MediaView), (status = 403), (status = 404), (status = 422), (status = 503)))]
+    responses((status = 200, body = MediaView), (status = 403), (status = 404),
+        (status = 412, description = "the media changed meanwhile; try again"), (status = 422),
+        (status = 503, description = "too many images are being processed; retry shortly")))]
 async fn optimize(
     State(library): State<Library>,
     caller: Caller,

@@ -3,9 +3,10 @@
 //! checked from its header before any pixel is decoded, and its variants
 //! made off the async runtime under a concurrency limit.
 
+use axum::extract::State;
 use axum::extract::multipart::Field;
-use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
+use common::extract::Multipart;
 use common::identity::Role;
 use common::{Caller, Id, Json};
 use serde::{Deserialize, Serialize};
@@ -27,15 +28,38 @@ pub struct Uploaded {
     pub items: Vec<MediaView>,
 }
 
+/// The form of an upload (its description; the handler reads the parts
+/// one by one as they stream in). Other parts are refused (422).
+#[derive(ToSchema, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct UploadForm {
+    /// The images, one part each: JPEG, PNG or WebP by their bytes
+    /// (anything else is 415), each within the size and pixel limits
+    /// (413, 422).
+    #[schema(value_type = Vec<String>, format = Binary, min_items = 1, max_items = 10)]
+    file: Vec<Vec<u8>>,
+    /// The product they show, if any.
+    product_id: Option<Id>,
+    /// Make the variants (default `true`).
+    optimize: Option<bool>,
+}
+
 /// Upload images (artisan or admin): multipart fields `file` (one or
 /// more), optional `product_id`, optional `optimize` (default true).
 #[utoipa::path(post, path = "/media/upload", tag = "media", security(("bearer" = [])),
-    request_body(content_type = "multipart/form-data", description = "file (repeatable), product_id, optimize"),
-    responses((status = 201, body = Uploaded), (status = 413), (status = 415), (status = 422), (status = 503)))]
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = Uploaded),
+        (status = 400, description = "the multipart body cannot be read"),
+        (status = 403, description = "only artisans and admins upload"),
+        (status = 413, description = "a file or the request is too large"),
+        (status = 415, description = "not multipart/form-data, or a file that is not a JPEG, PNG or WebP image"),
+        (status = 422, description = "no file, too many, an unknown part, or an image that cannot be read or has too many pixels"),
+        (status = 503, description = "too many images are being processed; retry shortly")))]
 async fn upload(
     State(library): State<Library>,
     caller: Caller,
-    mut multipart: Multipart,
+    Multipart(mut multipart): Multipart,
 ) -> Result<(StatusCode, Json<Uploaded>), MediaError> {
     caller.require(&[Role::Artisan, Role::Admin])?;
     let mut form = Upload {

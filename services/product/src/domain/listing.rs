@@ -2,11 +2,13 @@
 //! search, who may list paused products, and one page of a list.
 
 use common::identity::Caller;
-use common::{PageParams, Validator};
+use common::{PageParams, Validator, schema};
 use serde::Deserialize;
 use store::{Cursor, Direction, Op, Versioned};
+use utoipa::openapi::schema::{ObjectBuilder, Schema};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::domain::products::input::{category_schema, settable_status_schema};
 use crate::domain::products::{CATEGORIES, Product, ProductStatus};
 use crate::error::ProductError;
 use crate::search::SearchFilters;
@@ -27,22 +29,48 @@ pub enum Sort {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
+    #[param(schema_with = category_param)]
+    #[schema(schema_with = category_filter)]
     pub category: Option<String>,
     pub subcategory: Option<String>,
     pub region: Option<String>,
     /// Products of one artisan.
     pub artisan: Option<String>,
-    /// Minimum price, minor units.
+    /// Minimum price, minor units (at most `max_price`).
     pub min_price: Option<i64>,
     /// Maximum price, minor units.
     pub max_price: Option<i64>,
     pub material: Option<String>,
     /// `active` (default) or `paused`.
+    #[param(schema_with = status_param)]
+    #[schema(schema_with = status_filter)]
     pub status: Option<ProductStatus>,
+    #[param(inline)]
     pub sort: Option<Sort>,
     /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
+    #[schema(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[param(pattern = "^[A-Za-z0-9_-]+$", max_length = 16384)]
+    #[schema(pattern = "^[A-Za-z0-9_-]+$", max_length = 16384)]
     pub cursor: Option<String>,
+}
+
+fn category_param() -> ObjectBuilder {
+    category_schema()
+}
+
+fn category_filter() -> Schema {
+    schema::or_null(category_schema())
+}
+
+fn status_param() -> ObjectBuilder {
+    settable_status_schema()
+}
+
+fn status_filter() -> Schema {
+    schema::or_null(settable_status_schema())
 }
 
 impl ListParams {

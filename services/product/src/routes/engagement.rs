@@ -3,13 +3,14 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use common::{Caller, Id, Json, Path};
+use common::{Caller, Id, Json, Path, schema};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::ObjectBuilder;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::engagement::{self, Engagement};
+use crate::domain::engagement::{self, CHANNELS, Engagement};
 use crate::error::ProductError;
 use crate::state::AppState;
 
@@ -60,13 +61,18 @@ async fn unlike(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShareBody {
-    /// Where it was shared: whatsapp, instagram, facebook, x, email, link.
+    #[schema(schema_with = channel_schema)]
     pub channel: String,
+}
+
+fn channel_schema() -> ObjectBuilder {
+    schema::string_enum(CHANNELS.iter().copied()).description(Some("Where it was shared."))
 }
 
 /// Record a share.
 #[utoipa::path(post, path = "/products/{id}/share", tag = "engagement", security(("bearer" = [])),
-    params(("id" = Id, Path)), request_body = ShareBody, responses((status = 202), (status = 404), (status = 422)))]
+    params(("id" = Id, Path)), request_body = ShareBody,
+    responses((status = 202, description = "counted"), (status = 404), (status = 422)))]
 async fn share(
     State(state): State<AppState>,
     caller: Caller,

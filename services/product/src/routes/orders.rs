@@ -6,9 +6,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use common::client::IDEMPOTENCY_KEY;
 use common::identity::Role;
-use common::{Caller, Id, Json, Page, PageParams, Path, Query};
+use common::{Caller, Id, Json, Page, PageParams, Path, Query, schema};
 use serde::{Deserialize, Serialize};
 use store::{Cursor, Direction};
+use utoipa::openapi::schema::ObjectBuilder;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -38,9 +39,13 @@ const MAX_KEY_LEN: usize = 200;
 /// Place an order (buyer). `Idempotency-Key` is required: the same key and
 /// body answer the first order again; the same key with another body is 422.
 #[utoipa::path(post, path = "/orders", tag = "orders", security(("bearer" = [])), request_body = NewOrder,
-    params(("Idempotency-Key" = String, Header)),
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 200, pattern = "^[!-~]([ -~]*[!-~])?$",
+        description = "Names this order: the same key and body answer the first order again (400 without it).")),
     responses((status = 201, body = OrderView), (status = 200, body = OrderView, description = "a repeat of the first request"),
-              (status = 403), (status = 409, description = "product not orderable"), (status = 422)))]
+              (status = 400, description = "Idempotency-Key is missing or blank"),
+              (status = 403, description = "not a buyer, or the buyer's own product"),
+              (status = 409, description = "product not orderable"),
+              (status = 422, description = "invalid fields, no such product, or the key was used for another order")))]
 async fn place(
     State(state): State<AppState>,
     caller: Caller,
@@ -87,13 +92,18 @@ pub struct ListOrders {
     #[param(inline)]
     pub role: Option<Side>,
     pub status: Option<OrderStatus>,
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[param(pattern = "^[A-Za-z0-9_-]+$", max_length = 16384)]
     pub cursor: Option<String>,
 }
 
 /// My orders, newest first.
 #[utoipa::path(get, path = "/orders", tag = "orders", security(("bearer" = [])), params(ListOrders),
-    responses((status = 200, body = Page<OrderView>)))]
+    responses((status = 200, body = Page<OrderView>),
+        (status = 422, description = "invalid parameters, or a cursor that is not one of this list's")))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -149,7 +159,27 @@ async fn get_one(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
+    #[schema(schema_with = target_status_schema)]
     pub status: OrderStatus,
+}
+
+/// Where an order can be moved: every status but `placed`, where orders
+/// only start.
+fn target_status_schema() -> ObjectBuilder {
+    schema::string_enum(
+        [
+            OrderStatus::Paid,
+            OrderStatus::Shipped,
+            OrderStatus::Delivered,
+            OrderStatus::Completed,
+            OrderStatus::Cancelled,
+        ]
+        .map(OrderStatus::as_str),
+    )
+    .description(Some(
+        "The status to move to (orders only start `placed`). Whether the move is allowed \
+         depends on the current status (409) and on who asks (403).",
+    ))
 }
 
 /// Move an order: placed → paid → shipped → delivered → completed, or
@@ -157,7 +187,8 @@ pub struct StatusBody {
 /// 409 when the move is not allowed from the current status.
 #[utoipa::path(post, path = "/orders/{id}/status", tag = "orders", security(("bearer" = [])),
     params(("id" = Id, Path)), request_body = StatusBody,
-    responses((status = 200, body = OrderView), (status = 403), (status = 404), (status = 409)))]
+    responses((status = 200, body = OrderView), (status = 403, description = "the caller may not make this move"),
+        (status = 404), (status = 409, description = "the move is not allowed from the current status")))]
 async fn change_status(
     State(state): State<AppState>,
     caller: Caller,

@@ -5,16 +5,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use common::preconditions::{etag, if_match, not_modified};
-use common::{Caller, Id, Json, Page, Path, Query};
+use common::{Caller, Id, Json, Page, Path, Query, schema};
 use serde::Deserialize;
 use store::{Version, Versioned};
+use utoipa::openapi::schema::Schema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::engagement::{self, Engagement};
 use crate::domain::listing::{self, ListParams};
 use crate::domain::products::catalogue::{self, visible};
-use crate::domain::products::{NewProduct, Product, ProductPatch, ProductView};
+use crate::domain::products::{LANGUAGES, NewProduct, Product, ProductPatch, ProductView};
 use crate::error::ProductError;
 use crate::state::AppState;
 
@@ -48,7 +49,9 @@ async fn respond(
 
 /// List a new product (artisan or admin). The owner is the caller.
 #[utoipa::path(post, path = "/products", tag = "products", security(("bearer" = [])), request_body = NewProduct,
-    responses((status = 201, body = ProductView), (status = 403), (status = 422)))]
+    responses((status = 201, body = ProductView, headers(("ETag" = String))), (status = 403),
+        (status = 422, description = "invalid fields, or media ids that are not the artisan's"),
+        (status = 502, description = "the media service answered unexpectedly")))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -62,9 +65,15 @@ async fn create(
     ))
 }
 
-/// Browse the catalogue: filters, a sort, and cursor pages.
+/// Browse the catalogue: filters, a sort, and cursor pages. Paused
+/// products are listed only to their artisan (asking with
+/// `artisan=<their id>`) and to admins, so a token is needed only for them.
 #[utoipa::path(get, path = "/products", tag = "products", params(ListParams),
-    responses((status = 200, body = Page<ProductView>), (status = 422)))]
+    security((), ("bearer" = [])),
+    responses((status = 200, body = Page<ProductView>),
+        (status = 403, description = "paused products of another artisan"),
+        (status = 422, description = "invalid filters, `min_price` above `max_price`, or a cursor \
+            that is not one of this list's")))]
 async fn list(
     State(state): State<AppState>,
     caller: Option<Caller>,
@@ -83,9 +92,14 @@ async fn list(
     Ok(Json(Page::new(views, next.map(|c| c.to_string()))))
 }
 
-/// One product, with its `ETag`. Counts a view.
-#[utoipa::path(get, path = "/products/{id}", tag = "products", params(("id" = Id, Path)),
-    responses((status = 200, body = ProductView, headers(("ETag" = String))), (status = 404)))]
+/// One product, with its `ETag`. Counts a view. A paused product is seen
+/// only by its artisan and admins (404 for anyone else).
+#[utoipa::path(get, path = "/products/{id}", tag = "products", security((), ("bearer" = [])),
+    params(("id" = Id, Path),
+        ("If-None-Match" = Option<String>, Header, nullable = false,
+            description = "`ETag`s held (or `*`): 304 when one is the current version.")),
+    responses((status = 200, body = ProductView, headers(("ETag" = String))),
+        (status = 304, description = "not modified", headers(("ETag" = String))), (status = 404)))]
 async fn get_one(
     State(state): State<AppState>,
     caller: Option<Caller>,
@@ -106,8 +120,15 @@ async fn get_one(
 
 /// Change a product (its artisan or an admin), with `If-Match`.
 #[utoipa::path(patch, path = "/products/{id}", tag = "products", security(("bearer" = [])),
-    params(("id" = Id, Path)), request_body = ProductPatch,
-    responses((status = 200, body = ProductView), (status = 403), (status = 412), (status = 422), (status = 428)))]
+    params(("id" = Id, Path),
+        ("If-Match" = String, Header, pattern = "^(W/)?\"[0-9]{1,18}\"$",
+            description = "The `ETag` of a read: the change applies only to that version (428 without it).")),
+    request_body = ProductPatch,
+    responses((status = 200, body = ProductView, headers(("ETag" = String))), (status = 403),
+        (status = 412, description = "If-Match names another version, or the product changed meanwhile"),
+        (status = 422, description = "invalid fields, or media ids that are not the artisan's"),
+        (status = 428, description = "If-Match is missing"),
+        (status = 502, description = "the media service answered unexpectedly")))]
 async fn patch(
     State(state): State<AppState>,
     caller: Caller,
@@ -122,7 +143,8 @@ async fn patch(
 
 /// Soft-delete a product (its artisan or an admin): hidden everywhere.
 #[utoipa::path(delete, path = "/products/{id}", tag = "products", security(("bearer" = [])),
-    params(("id" = Id, Path)), responses((status = 204), (status = 403), (status = 404)))]
+    params(("id" = Id, Path)), responses((status = 204), (status = 403), (status = 404),
+        (status = 412, description = "the product changed meanwhile; try again")))]
 async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -134,7 +156,9 @@ async fn delete(
 
 /// Bring a soft-deleted product back (admin).
 #[utoipa::path(post, path = "/products/{id}/restore", tag = "products", security(("bearer" = [])),
-    params(("id" = Id, Path)), responses((status = 200, body = ProductView), (status = 403), (status = 404), (status = 409)))]
+    params(("id" = Id, Path)), responses((status = 200, body = ProductView, headers(("ETag" = String))),
+        (status = 403), (status = 404), (status = 409, description = "the product is not deleted"),
+        (status = 412, description = "the product changed meanwhile; try again")))]
 async fn restore(
     State(state): State<AppState>,
     caller: Caller,
@@ -148,15 +172,23 @@ async fn restore(
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoryOptions {
-    /// Language of the story (default en).
+    #[schema(schema_with = story_language_schema)]
     pub language: Option<String>,
+}
+
+fn story_language_schema() -> Schema {
+    schema::or_null(
+        schema::string_enum(LANGUAGES.iter().copied())
+            .description(Some("Language of the story (default en).")),
+    )
 }
 
 /// Ask the ML service for the product's cultural story and keep it. When
 /// the ML service is down the answer is 503 and the product is unchanged.
 #[utoipa::path(post, path = "/products/{id}/generate-story", tag = "products", security(("bearer" = [])),
     params(("id" = Id, Path)), request_body = StoryOptions,
-    responses((status = 200, body = ProductView), (status = 403), (status = 503)))]
+    responses((status = 200, body = ProductView, headers(("ETag" = String))), (status = 403), (status = 404),
+        (status = 503, description = "the ML service is down or wrote nothing; the product is unchanged")))]
 async fn generate_story(
     State(state): State<AppState>,
     caller: Caller,

@@ -9,7 +9,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::pagination::invalid_cursor;
 use common::{ApiError, FieldError, Json, Page};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+use utoipa::{PartialSchema as _, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -31,10 +33,29 @@ const MAX_OFFSET: usize = 1000;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchBody {
-    /// Free text in any language of the catalogue.
+    /// Free text in any language of the catalogue, at most 500 characters.
+    #[schema(max_length = 500)]
     pub query: String,
     #[serde(default)]
+    #[schema(schema_with = filters_schema)]
     pub filters: ListParams,
+}
+
+/// The longest query, in characters.
+const MAX_QUERY_CHARS: usize = 500;
+
+/// The list filters, without `sort`: results are ranked by relevance.
+fn filters_schema() -> RefOr<Schema> {
+    let mut filters = ListParams::schema();
+    if let RefOr::T(Schema::Object(object)) = &mut filters {
+        object.properties.remove("sort");
+        object.description = Some(
+            "The filters of `GET /products`, without `sort` (results are ranked by relevance); \
+             `cursor` is the `next_cursor` of the previous page of this search."
+                .to_owned(),
+        );
+    }
+    filters
 }
 
 /// One hit: the product and why it matched.
@@ -48,7 +69,10 @@ pub struct Hit {
 
 /// Search the catalogue.
 #[utoipa::path(post, path = "/products/search", tag = "search", request_body = SearchBody,
-    responses((status = 200, body = Page<Hit>), (status = 422)))]
+    responses((status = 200, body = Page<Hit>),
+        (status = 422, description = "invalid filters, `min_price` above `max_price`, or a cursor \
+            that is not one of this search's"),
+        (status = 503, description = "the search index is unavailable")))]
 async fn search(
     State(state): State<AppState>,
     Json(body): Json<SearchBody>,
@@ -62,7 +86,7 @@ async fn search(
             "search results are ranked by relevance",
         ));
     }
-    if body.query.chars().count() > 500 {
+    if body.query.chars().count() > MAX_QUERY_CHARS {
         return Err(ProductError::invalid(
             "query",
             "too_long",

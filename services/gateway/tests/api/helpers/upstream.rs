@@ -224,6 +224,10 @@ async fn echo(State(seen): State<SeenLog>, request: Request) -> Response {
         }
     }
     progress.complete.store(true, Ordering::SeqCst);
+    // A service that answers but is unwell (shedding load, a dependency down).
+    if parts.uri.path().ends_with("/unavailable") {
+        return (StatusCode::SERVICE_UNAVAILABLE, "busy").into_response();
+    }
     axum::Json(serde_json::json!({
         "uri": uri,
         "bytes": progress.bytes.load(Ordering::SeqCst),

@@ -69,14 +69,33 @@ impl OrderStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShippingAddress {
+    /// 1–100 characters, not blank.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
+    /// 1–200 characters, not blank.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub line1: String,
+    /// At most 200 characters.
+    #[schema(max_length = 200)]
     pub line2: Option<String>,
+    /// 1–100 characters, not blank.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub city: String,
+    /// 1–100 characters, not blank.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub state: String,
+    /// 3–10 letters, digits, spaces or hyphens.
+    #[schema(
+        min_length = 3,
+        max_length = 10,
+        pattern = "^[A-Za-z0-9-][A-Za-z0-9 -]{1,8}[A-Za-z0-9-]$"
+    )]
     pub postal_code: String,
     /// ISO 3166-1 alpha-2, e.g. IN.
+    #[schema(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$")]
     pub country: String,
+    /// 8–15 digits, with `+`, `-`, spaces and parentheses allowed among them.
+    #[schema(pattern = "^[+() -]*([0-9][+() -]*){8,15}$")]
     pub phone: String,
 }
 

@@ -18,8 +18,12 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrder {
+    /// An active product of another artisan (no such product is 422, a
+    /// paused one 409).
+    #[schema(value_type = Id)]
     pub product_id: String,
     /// 1–100.
+    #[schema(minimum = 1, maximum = 100)]
     pub quantity: u32,
     pub shipping_address: ShippingAddress,
 }

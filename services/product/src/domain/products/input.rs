@@ -4,9 +4,14 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use common::{Currency, Dimensions, Id, Money, Validator};
+use common::{Currency, Dimensions, Id, Money, Validator, schema};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat,
+    Type,
+};
+use utoipa::openapi::{Ref, RefOr};
 
 use super::{
     AiInsights, CATEGORIES, LANGUAGES, MAX_PRICE_MINOR, Product, ProductStatus, SuggestedPrice,
@@ -17,21 +22,110 @@ use crate::error::ProductError;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProduct {
+    /// 1–150 characters, not blank.
+    #[schema(min_length = 1, max_length = 150, pattern = "\\S")]
     pub title: String,
-    /// Language code → text; at least one of en, hi, bn, ta, te, mr.
+    #[schema(schema_with = descriptions_schema)]
     pub description: BTreeMap<String, String>,
+    #[schema(schema_with = category_schema)]
     pub category: String,
+    /// 1–60 characters, not blank (kept lowercased).
+    #[schema(min_length = 1, max_length = 60, pattern = "\\S")]
     pub subcategory: String,
+    #[schema(schema_with = price_schema)]
     pub price: Money,
     #[serde(default)]
+    #[schema(schema_with = materials_schema)]
     pub materials: Vec<String>,
     pub dimensions: Option<Dimensions>,
+    /// Days to make it, 1–730.
+    #[schema(minimum = 1, maximum = 730)]
     pub production_time_days: Option<u16>,
+    /// 1–80 characters, not blank.
+    #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
     pub region: Option<String>,
+    /// 1–120 characters, not blank.
+    #[schema(min_length = 1, max_length = 120, pattern = "\\S")]
     pub craft_tradition: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = media_ids_schema)]
     pub media_ids: Vec<String>,
 }
+
+/// The most materials and images a product lists.
+pub const MAX_MATERIALS: usize = 20;
+pub const MAX_MEDIA: usize = 20;
+
+/// `description`: language code → text, in at least one language.
+fn descriptions_schema() -> Object {
+    descriptions()
+        .min_properties(Some(1))
+        .description(Some(
+            "Language code → text (1–5000 characters, not blank), in at least one language.",
+        ))
+        .build()
+}
+
+fn descriptions() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .property_names(Some(schema::string_enum(LANGUAGES.iter().copied()).build()))
+        .additional_properties(Some(schema::not_blank(MAX_DESCRIPTION_CHARS)))
+        .max_properties(Some(LANGUAGES.len()))
+}
+
+/// The category: one of [`CATEGORIES`].
+pub fn category_schema() -> ObjectBuilder {
+    schema::string_enum(CATEGORIES.iter().copied())
+}
+
+/// A listing's price: INR minor units (paise), 1 to [`MAX_PRICE_MINOR`].
+/// (`Money` in general takes any currency and amount.)
+fn price_schema() -> Object {
+    ObjectBuilder::new()
+        .description(Some(
+            "In INR minor units (paise): 1 to 1,000,000,000 (₹1 crore).",
+        ))
+        .property(
+            "amount",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(1))
+                .maximum(Some(MAX_PRICE_MINOR)),
+        )
+        .required("amount")
+        .property("currency", schema::string_enum([Currency::INR.code()]))
+        .required("currency")
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .build()
+}
+
+/// `materials`: at most [`MAX_MATERIALS`] (after repeats are dropped),
+/// each 1–60 characters, not blank; kept lowercased.
+fn materials_schema() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(schema::not_blank(MAX_MATERIAL_CHARS))
+        .max_items(Some(MAX_MATERIALS))
+        .description(Some(
+            "At most 20, each 1–60 characters, not blank (kept lowercased, repeats dropped).",
+        ))
+}
+
+/// `media_ids`: at most [`MAX_MEDIA`] ids of the artisan's own media
+/// (another's, or one that does not exist, is 422).
+fn media_ids_schema() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(RefOr::Ref(Ref::from_schema_name("Id")))
+        .max_items(Some(MAX_MEDIA))
+        .description(Some(
+            "At most 20 ids of media the artisan uploaded (one that does not exist or is \
+             someone else's is 422).",
+        ))
+}
+
+/// The longest texts, in characters.
+const MAX_DESCRIPTION_CHARS: usize = 5000;
+const MAX_MATERIAL_CHARS: usize = 60;
 
 impl NewProduct {
     /// The product `artisan_id` lists with this body, active from `now`
@@ -61,25 +155,79 @@ impl NewProduct {
     }
 }
 
-/// `PATCH /products/{id}`: every field optional. The owner, the status of
-/// another's product and the fields other services fill are not accepted.
+/// `PATCH /products/{id}`: every field optional (`null` leaves a field as
+/// it is). The owner, the status of another's product and the fields other
+/// services fill are not accepted. The product after the patch follows the
+/// rules of `POST /products`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductPatch {
+    /// 1–150 characters, not blank.
+    #[schema(min_length = 1, max_length = 150, pattern = "\\S")]
     pub title: Option<String>,
-    /// Languages given replace their text; the others stay.
+    #[schema(schema_with = descriptions_patch_schema)]
     pub description: Option<BTreeMap<String, String>>,
+    #[schema(schema_with = category_patch_schema)]
     pub category: Option<String>,
+    /// 1–60 characters, not blank (kept lowercased).
+    #[schema(min_length = 1, max_length = 60, pattern = "\\S")]
     pub subcategory: Option<String>,
+    #[schema(schema_with = price_patch_schema)]
     pub price: Option<Money>,
+    #[schema(schema_with = materials_patch_schema)]
     pub materials: Option<Vec<String>>,
     pub dimensions: Option<Dimensions>,
+    /// Days to make it, 1–730.
+    #[schema(minimum = 1, maximum = 730)]
     pub production_time_days: Option<u16>,
+    /// 1–80 characters, not blank.
+    #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
     pub region: Option<String>,
+    /// 1–120 characters, not blank.
+    #[schema(min_length = 1, max_length = 120, pattern = "\\S")]
     pub craft_tradition: Option<String>,
+    #[schema(schema_with = media_ids_patch_schema)]
     pub media_ids: Option<Vec<String>>,
-    /// `active` or `paused` (deleting is `DELETE`).
+    #[schema(schema_with = status_patch_schema)]
     pub status: Option<ProductStatus>,
+}
+
+fn descriptions_patch_schema() -> Schema {
+    schema::or_null(descriptions().description(Some(
+        "Language code → text (1–5000 characters, not blank); the languages given \
+         replace their text, the others stay.",
+    )))
+}
+
+fn category_patch_schema() -> Schema {
+    schema::or_null(category_schema())
+}
+
+fn price_patch_schema() -> Schema {
+    schema::or_null(price_schema())
+}
+
+fn materials_patch_schema() -> Schema {
+    schema::or_null(materials_schema())
+}
+
+fn media_ids_patch_schema() -> Schema {
+    schema::or_null(media_ids_schema())
+}
+
+/// The statuses a product can be put in by a patch or listed by: `active`
+/// or `paused` (deleting is `DELETE`, and deleted products are not listed).
+pub fn settable_status_schema() -> ObjectBuilder {
+    schema::string_enum([
+        ProductStatus::Active.as_str(),
+        ProductStatus::Paused.as_str(),
+    ])
+}
+
+fn status_patch_schema() -> Schema {
+    schema::or_null(
+        settable_status_schema().description(Some("`active` or `paused` (deleting is `DELETE`).")),
+    )
 }
 
 /// Check every field of a product, naming each bad one.
@@ -100,7 +248,7 @@ pub fn validate(p: &Product) -> Result<(), ProductError> {
             "unknown_language",
             format!("expected one of {}", LANGUAGES.join(", ")),
         );
-        v.length(&field, text, 1, 5000);
+        v.length(&field, text, 1, MAX_DESCRIPTION_CHARS);
     }
     v.check(
         CATEGORIES.contains(&p.category.as_str()),
@@ -128,13 +276,13 @@ pub fn validate(p: &Product) -> Result<(), ProductError> {
         "listings are priced in INR",
     );
     v.check(
-        p.materials.len() <= 20,
+        p.materials.len() <= MAX_MATERIALS,
         "materials",
         "too_many",
         "at most 20 materials",
     );
     for (i, m) in p.materials.iter().enumerate() {
-        v.length(&format!("materials[{i}]"), m, 1, 60);
+        v.length(&format!("materials[{i}]"), m, 1, MAX_MATERIAL_CHARS);
     }
     if let Some(d) = &p.dimensions {
         d.validate("dimensions", &mut v);
@@ -156,7 +304,7 @@ pub fn validate(p: &Product) -> Result<(), ProductError> {
         }
     }
     v.check(
-        p.media_ids.len() <= 20,
+        p.media_ids.len() <= MAX_MEDIA,
         "media_ids",
         "too_many",
         "at most 20 images",
