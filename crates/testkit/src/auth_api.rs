@@ -142,6 +142,31 @@ impl AuthApi for HttpAuthApi {
     }
 }
 
+/// Claims of a local ID token for `uid` with `role`, valid for an hour
+/// (the shape the auth service issues; tests change fields to forge).
+pub fn claims(uid: &str, role: Role) -> Claims {
+    let now = chrono::Utc::now().timestamp();
+    Claims {
+        iss: format!(
+            "https://securetoken.google.com/{}",
+            common::config::LOCAL_PROJECT
+        ),
+        aud: common::config::LOCAL_PROJECT.to_owned(),
+        sub: uid.to_owned(),
+        iat: now,
+        exp: now + 3600,
+        auth_time: Some(now),
+        user_id: Some(uid.to_owned()),
+        email: Some(format!("{uid}@example.in")),
+        email_verified: Some(false),
+        name: None,
+        role: Some(role),
+        firebase: Some(FirebaseClaims {
+            sign_in_provider: "password".to_owned(),
+        }),
+    }
+}
+
 /// An in-process stand-in for the auth service: mints real RS256 tokens
 /// with its own key, and gives the matching `Authenticator`.
 pub struct FakeAuthApi {
@@ -166,24 +191,7 @@ impl FakeAuthApi {
 
     /// A token for `uid` with `role`.
     pub fn token(&self, uid: &str, role: Role) -> String {
-        let now = chrono::Utc::now().timestamp();
-        let claims = Claims {
-            iss: self.issuer.clone(),
-            aud: self.audience.clone(),
-            sub: uid.to_owned(),
-            iat: now,
-            exp: now + 3600,
-            auth_time: Some(now),
-            user_id: Some(uid.to_owned()),
-            email: Some(format!("{uid}@example.in")),
-            email_verified: Some(false),
-            name: None,
-            role: Some(role),
-            firebase: Some(FirebaseClaims {
-                sign_in_provider: "password".to_owned(),
-            }),
-        };
-        self.key.sign(&claims).unwrap_or_default()
+        self.key.sign(&claims(uid, role)).unwrap_or_default()
     }
 
     /// The JWKS document of this fake's key (to serve to another process).

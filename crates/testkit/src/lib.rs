@@ -18,7 +18,7 @@ mod service;
 pub mod standins;
 pub mod users;
 
-pub use auth_api::{AuthApi, FakeAuthApi, HttpAuthApi, Session, TestUser};
+pub use auth_api::{AuthApi, FakeAuthApi, HttpAuthApi, Session, TestUser, claims};
 pub use probe::{Probe, ProbeOptions};
 pub use service::{BuildFn, TestService, TestServiceBuilder};
 pub use standins::FakeGcs;

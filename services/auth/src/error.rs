@@ -2,34 +2,20 @@
 
 use std::time::Duration;
 
-use axum::response::{IntoResponse, Response};
 use common::ApiError;
-use common::error::{Code, codes as shared};
+use common::error::codes as shared;
 use common::identity::KeyError;
 use http::StatusCode;
 use store::StoreError;
 
-/// The problem codes the auth service defines (beside `common`'s).
-pub mod codes {
-    use common::error::Code;
-
-    pub const EMAIL_TAKEN: Code = Code::new("email_taken");
-    pub const INVALID_CREDENTIALS: Code = Code::new("invalid_credentials");
-    pub const INVALID_REFRESH_TOKEN: Code = Code::new("invalid_refresh_token");
-    pub const REFRESH_TOKEN_REUSED: Code = Code::new("refresh_token_reused");
-    pub const LAST_ADMIN_GUARD: Code = Code::new("last_admin_guard");
-    pub const CONCURRENT_UPDATE: Code = Code::new("concurrent_update");
+common::problem_codes! {
+    EMAIL_TAKEN = "email_taken",
+    INVALID_CREDENTIALS = "invalid_credentials",
+    INVALID_REFRESH_TOKEN = "invalid_refresh_token",
+    REFRESH_TOKEN_REUSED = "refresh_token_reused",
+    LAST_ADMIN_GUARD = "last_admin_guard",
+    CONCURRENT_UPDATE = "concurrent_update",
 }
-
-/// Every code in [`codes`].
-pub const CODES: &[Code] = &[
-    codes::EMAIL_TAKEN,
-    codes::INVALID_CREDENTIALS,
-    codes::INVALID_REFRESH_TOKEN,
-    codes::REFRESH_TOKEN_REUSED,
-    codes::LAST_ADMIN_GUARD,
-    codes::CONCURRENT_UPDATE,
-];
 
 /// Everything a request to the auth service can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -132,11 +118,7 @@ impl From<AuthError> for ApiError {
     }
 }
 
-impl IntoResponse for AuthError {
-    fn into_response(self) -> Response {
-        ApiError::from(self).into_response()
-    }
-}
+common::problem_response!(AuthError);
 
 #[cfg(test)]
 mod tests {

@@ -3,8 +3,6 @@
 use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
-use axum::response::{IntoResponse, Response};
-use common::error::Code;
 use common::wallet::AddressError;
 use common::{ApiError, ClientError, Id};
 use store::StoreError;
@@ -15,36 +13,22 @@ use crate::domain::provenance::MintRecord;
 use crate::routes::payments::PaymentView;
 use crate::routes::provenance::MintView;
 
-/// The problem codes the blockchain service itself answers with.
-pub mod codes {
-    use common::error::Code;
-
+common::problem_codes! {
     /// 409: the contract refused this order's payment.
-    pub const PAYMENT_REFUSED: Code = Code::new("payment_refused");
+    PAYMENT_REFUSED = "payment_refused",
     /// 409: the order's payment is being made; ask again shortly.
-    pub const PAYMENT_IN_PROGRESS: Code = Code::new("payment_in_progress");
+    PAYMENT_IN_PROGRESS = "payment_in_progress",
     /// 409: the order already has a payment with other terms.
-    pub const PAYMENT_CONFLICT: Code = Code::new("payment_conflict");
+    PAYMENT_CONFLICT = "payment_conflict",
     /// 409: the product already has a provenance token.
-    pub const ALREADY_MINTED: Code = Code::new("already_minted");
+    ALREADY_MINTED = "already_minted",
     /// 409: a photo of the product no longer exists.
-    pub const MEDIA_MISSING: Code = Code::new("media_missing");
+    MEDIA_MISSING = "media_missing",
     /// 409: the product's token is being minted.
-    pub const MINT_IN_PROGRESS: Code = Code::new("mint_in_progress");
+    MINT_IN_PROGRESS = "mint_in_progress",
     /// 409: the contract refused the transaction.
-    pub const CHAIN_REVERTED: Code = Code::new("chain_reverted");
+    CHAIN_REVERTED = "chain_reverted",
 }
-
-/// Every code the blockchain service defines.
-pub const CODES: &[Code] = &[
-    codes::PAYMENT_REFUSED,
-    codes::PAYMENT_IN_PROGRESS,
-    codes::PAYMENT_CONFLICT,
-    codes::ALREADY_MINTED,
-    codes::MEDIA_MISSING,
-    codes::MINT_IN_PROGRESS,
-    codes::CHAIN_REVERTED,
-];
 
 /// Everything a request, the reconciler or a mint can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -220,11 +204,7 @@ impl From<BlockchainError> for ApiError {
     }
 }
 
-impl IntoResponse for BlockchainError {
-    fn into_response(self) -> Response {
-        ApiError::from(self).into_response()
-    }
-}
+common::problem_response!(BlockchainError);
 
 #[cfg(test)]
 mod tests {

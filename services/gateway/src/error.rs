@@ -2,29 +2,17 @@
 
 use std::time::Duration;
 
-use axum::response::{IntoResponse, Response};
-use common::error::Code;
 use common::{ApiError, ClientError};
 use http::StatusCode;
 
-/// The problem codes the gateway itself answers with.
-pub mod codes {
-    use common::error::Code;
-
+common::problem_codes! {
     /// 504: the service did not start answering in time.
-    pub const UPSTREAM_TIMEOUT: Code = Code::new("upstream_timeout");
+    UPSTREAM_TIMEOUT = "upstream_timeout",
     /// 502: the service could not be connected to.
-    pub const UPSTREAM_UNREACHABLE: Code = Code::new("upstream_unreachable");
+    UPSTREAM_UNREACHABLE = "upstream_unreachable",
     /// 502: the service broke the exchange off.
-    pub const UPSTREAM_FAILED: Code = Code::new("upstream_failed");
+    UPSTREAM_FAILED = "upstream_failed",
 }
-
-/// Every code the gateway defines.
-pub const CODES: &[Code] = &[
-    codes::UPSTREAM_TIMEOUT,
-    codes::UPSTREAM_UNREACHABLE,
-    codes::UPSTREAM_FAILED,
-];
 
 /// Everything a proxied request can fail with at the gateway.
 #[derive(Debug, thiserror::Error)]
@@ -97,8 +85,4 @@ impl From<GatewayError> for ApiError {
     }
 }
 
-impl IntoResponse for GatewayError {
-    fn into_response(self) -> Response {
-        ApiError::from(self).into_response()
-    }
-}
+common::problem_response!(GatewayError);

@@ -4,35 +4,23 @@
 use std::time::Duration;
 
 use axum::extract::multipart::MultipartError;
-use axum::response::{IntoResponse, Response};
 use common::ApiError;
-use common::error::{Code, FieldError};
+use common::error::FieldError;
 use http::StatusCode;
 use store::StoreError;
 
 use crate::domain::blobs::BlobError;
 use crate::domain::pipeline::PipelineError;
 
-/// The problem codes the media service itself defines.
-pub mod codes {
-    use common::error::Code;
-
+common::problem_codes! {
     /// 422: the bytes claim a supported format but cannot be decoded.
-    pub const CORRUPT_IMAGE: Code = Code::new("corrupt_image");
+    CORRUPT_IMAGE = "corrupt_image",
     /// 422: the image's header declares more pixels than accepted.
-    pub const IMAGE_TOO_LARGE: Code = Code::new("image_too_large");
+    IMAGE_TOO_LARGE = "image_too_large",
     /// 400: the upload is not readable `multipart/form-data`.
-    pub const BAD_MULTIPART: Code = Code::new("bad_multipart");
-    pub const RANGE_NOT_SATISFIABLE: Code = Code::new("range_not_satisfiable");
+    BAD_MULTIPART = "bad_multipart",
+    RANGE_NOT_SATISFIABLE = "range_not_satisfiable",
 }
-
-/// Every code of [`codes`].
-pub const CODES: &[Code] = &[
-    codes::CORRUPT_IMAGE,
-    codes::IMAGE_TOO_LARGE,
-    codes::BAD_MULTIPART,
-    codes::RANGE_NOT_SATISFIABLE,
-];
 
 /// How long a client waits when every image worker is busy.
 const BUSY_RETRY: Duration = Duration::from_secs(2);
@@ -154,14 +142,12 @@ impl From<MediaError> for ApiError {
     }
 }
 
-impl IntoResponse for MediaError {
-    fn into_response(self) -> Response {
-        ApiError::from(self).into_response()
-    }
-}
+common::problem_response!(MediaError);
 
 #[cfg(test)]
 mod tests {
+    use axum::response::IntoResponse as _;
+    use common::error::Code;
     use common::error::codes as shared;
 
     use super::*;

@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use axum::response::{IntoResponse, Response};
-use common::error::{Code, FieldError};
+use common::error::FieldError;
 use common::pagination::invalid_cursor;
 use common::{ApiError, ClientError};
 use store::StoreError;
@@ -12,27 +11,16 @@ use store::StoreError;
 use crate::domain::orders::OrderStatus;
 use crate::search::SearchError;
 
-/// The problem codes the product service itself defines.
-pub mod codes {
-    use common::error::Code;
-
+common::problem_codes! {
     /// 409: an order cannot make this move from its current status.
-    pub const ILLEGAL_TRANSITION: Code = Code::new("illegal_transition");
+    ILLEGAL_TRANSITION = "illegal_transition",
     /// 409: only a deleted product can be restored.
-    pub const NOT_DELETED: Code = Code::new("not_deleted");
+    NOT_DELETED = "not_deleted",
     /// 409: the product cannot be ordered now (it is paused).
-    pub const NOT_ORDERABLE: Code = Code::new("not_orderable");
+    NOT_ORDERABLE = "not_orderable",
     /// 400: `POST /orders` without an `Idempotency-Key`.
-    pub const IDEMPOTENCY_KEY_REQUIRED: Code = Code::new("idempotency_key_required");
+    IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required",
 }
-
-/// Every code of [`codes`].
-pub const CODES: &[Code] = &[
-    codes::ILLEGAL_TRANSITION,
-    codes::NOT_DELETED,
-    codes::NOT_ORDERABLE,
-    codes::IDEMPOTENCY_KEY_REQUIRED,
-];
 
 /// How long a client waits before asking the search index again.
 const SEARCH_RETRY: Duration = Duration::from_secs(2);
@@ -149,11 +137,7 @@ impl From<ProductError> for ApiError {
     }
 }
 
-impl IntoResponse for ProductError {
-    fn into_response(self) -> Response {
-        ApiError::from(self).into_response()
-    }
-}
+common::problem_response!(ProductError);
 
 #[cfg(test)]
 mod tests {

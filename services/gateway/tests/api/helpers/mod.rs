@@ -20,9 +20,6 @@ pub(crate) use raw::{RawResponse, dead_url, raw_request, streamed_body};
 pub(crate) use testkit::memory::rss_bytes as resident_bytes;
 pub(crate) use upstream::EchoUpstream;
 
-pub(crate) const ISSUER: &str = "https://securetoken.google.com/craftchain-local";
-pub(crate) const AUDIENCE: &str = "craftchain-local";
-
 /// Every service the gateway routes to.
 pub(crate) const SERVICES: [&str; 8] = [
     "auth",
@@ -204,23 +201,9 @@ pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
-/// Claims the gateway accepts, for `sub`, valid for an hour.
+/// Claims the gateway accepts, for `sub` (a buyer), valid for an hour.
 pub(crate) fn claims(sub: &str) -> Claims {
-    let now = chrono::Utc::now().timestamp();
-    Claims {
-        iss: ISSUER.to_owned(),
-        aud: AUDIENCE.to_owned(),
-        sub: sub.to_owned(),
-        iat: now,
-        exp: now + 3600,
-        auth_time: Some(now),
-        user_id: Some(sub.to_owned()),
-        email: Some(format!("{sub}@example.com")),
-        email_verified: Some(true),
-        name: None,
-        role: Some(Role::Buyer),
-        firebase: None,
-    }
+    testkit::claims(sub, Role::Buyer)
 }
 
 /// A problem body's `code`, checking the media type.

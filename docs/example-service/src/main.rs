@@ -1,0 +1,3 @@
+//! The reviews service's own binary (its container runs this).
+
+common::service_main!(reviews);

@@ -1,0 +1,5 @@
+//! HTTP tests of the reviews service.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod reviews;
