@@ -116,6 +116,8 @@ fn build_product(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service
         let mut s: product::Settings = ctx.settings()?;
         ctx.point(&mut s.media_url, platform::MEDIA);
         ctx.point(&mut s.ml_url, platform::ML);
+        ctx.point(&mut s.blockchain_url, platform::BLOCKCHAIN);
+        ctx.point(&mut s.self_url, platform::PRODUCT);
         product::build(&ctx.config(s)).await
     })
 }
@@ -148,6 +150,19 @@ pub static SUBSCRIPTIONS: &[(&str, &[&str])] = &[
     ("product.deleted", &["analytics"]),
     ("product.engagement", &["analytics"]),
     ("order.placed", &["notification", "analytics"]),
+    ("order.paid", &["blockchain", "notification", "analytics"]),
+    (
+        "order.cancelled",
+        &["blockchain", "notification", "analytics"],
+    ),
+    (
+        "payment.received",
+        &["product", "notification", "analytics"],
+    ),
+    (
+        "payment.refunded",
+        &["product", "notification", "analytics"],
+    ),
     (
         "order.completed",
         &["pricing", "blockchain", "notification", "analytics"],

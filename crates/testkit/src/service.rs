@@ -125,6 +125,7 @@ impl TestServiceBuilder {
             data_dir,
             app: None,
             served: None,
+            port: None,
             _turn: turn,
         };
         service.boot().await;
@@ -142,6 +143,8 @@ pub struct TestService {
     data_dir: TempDir,
     app: Option<App>,
     served: Option<Served>,
+    /// The port a served service listens on (kept across restarts).
+    port: Option<u16>,
     _turn: Turn,
 }
 
@@ -182,16 +185,28 @@ impl TestService {
     }
 
     async fn boot(&mut self) {
-        let shared = self.shared_config();
+        let mut shared = self.shared_config();
+        // A served service knows its own port while it is built (as it
+        // does in production); a restart keeps it.
+        let listener = match self.mode {
+            Mode::InProcess => None,
+            Mode::Served => {
+                let listener = tokio::net::TcpListener::bind((shared.host, self.port.unwrap_or(0)))
+                    .await
+                    .expect("binding a free port");
+                let port = listener.local_addr().expect("a bound address").port();
+                self.port = Some(port);
+                shared.port = Some(port);
+                Some(listener)
+            }
+        };
         let service = (self.build)(shared.clone(), self.auth.authenticator())
             .await
             .unwrap_or_else(|e| panic!("building the {} service: {e:#}", self.name));
-        match self.mode {
-            Mode::InProcess => self.app = Some(service.app(&shared)),
-            Mode::Served => {
-                let server = Server::bind(service, &shared)
-                    .await
-                    .expect("binding port 0");
+        match listener {
+            None => self.app = Some(service.app(&shared)),
+            Some(listener) => {
+                let server = Server::with_listener(service, &shared, listener);
                 let addr = server.local_addr().expect("a bound address");
                 let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
                 let running = tokio::spawn(server.run(async move {

@@ -86,6 +86,23 @@ impl MediaApi for NoMedia {
     }
 }
 
+/// No escrow (the benchmark pays nothing).
+struct NoEscrow;
+
+#[async_trait::async_trait]
+impl product::domain::payments::escrow::EscrowApi for NoEscrow {
+    async fn expect(
+        &self,
+        _: &str,
+        _: common::Money,
+    ) -> Result<product::domain::payments::escrow::EscrowTerms, ClientError> {
+        Err(ClientError::Unavailable {
+            service: "blockchain",
+            reason: "benchmark".into(),
+        })
+    }
+}
+
 /// No story writer.
 struct NoMl;
 
@@ -206,6 +223,7 @@ async fn run(n: usize, requests: usize) {
             auth: fake.authenticator(),
             media: Arc::new(NoMedia),
             ml: Arc::new(NoMl),
+            escrow: Arc::new(NoEscrow),
         },
     )
     .await

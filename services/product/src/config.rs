@@ -1,10 +1,54 @@
 //! The product service's own settings (`CRAFTCHAIN_PRODUCT_*`).
 
 use common::ServiceSettings;
-use common::config::SharedConfig;
+use common::config::{Environment, SharedConfig};
 use common::platform;
+use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
+
+use crate::domain::payments::razorpay::RazorpayConfig;
+
+/// Which card/UPI provider takes buyers' money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CardProvider {
+    /// The local stand-in of a provider's test mode (refused in production).
+    Sandbox,
+    /// Razorpay (`payments.razorpay` must be set).
+    Razorpay,
+}
+
+/// How buyers pay (`CRAFTCHAIN_PRODUCT_PAYMENTS__*`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaymentSettings {
+    /// The card/UPI provider.
+    pub provider: CardProvider,
+    /// Razorpay's keys and webhook secret.
+    pub razorpay: Option<RazorpayConfig>,
+    /// The secret the sandbox signs its webhooks with.
+    pub sandbox_secret: SecretString,
+    /// Offer escrow on chain (through the blockchain service) too.
+    pub escrow: bool,
+    /// An order not paid this long after it was placed is cancelled.
+    pub unpaid_expiry_secs: u64,
+    /// How often refunds owed and unpaid orders are looked at, milliseconds.
+    pub sweep_ms: u64,
+}
+
+impl Default for PaymentSettings {
+    fn default() -> Self {
+        Self {
+            provider: CardProvider::Sandbox,
+            razorpay: None,
+            sandbox_secret: SecretString::from("craftchain-sandbox-webhook-secret"),
+            escrow: true,
+            unpaid_expiry_secs: 30 * 60,
+            sweep_ms: 1000,
+        }
+    }
+}
 
 /// Settings of the product service.
 #[derive(Debug, Clone, Deserialize)]
@@ -14,6 +58,12 @@ pub struct Settings {
     pub media_url: Url,
     /// The ML service (cultural stories).
     pub ml_url: Url,
+    /// The blockchain service (escrow deposits).
+    pub blockchain_url: Url,
+    /// Where this service is reached (the sandbox delivers its webhooks here).
+    pub self_url: Url,
+    /// How buyers pay.
+    pub payments: PaymentSettings,
     /// How often counted views are written, milliseconds.
     pub view_flush_ms: u64,
     /// How often the search index catches up with the store, milliseconds.
@@ -25,6 +75,9 @@ impl Default for Settings {
         Self {
             media_url: platform::MEDIA.local_url(),
             ml_url: platform::ML.local_url(),
+            blockchain_url: platform::BLOCKCHAIN.local_url(),
+            self_url: platform::PRODUCT.local_url(),
+            payments: PaymentSettings::default(),
             view_flush_ms: 2000,
             index_sync_ms: 500,
         }
@@ -32,10 +85,27 @@ impl Default for Settings {
 }
 
 impl ServiceSettings for Settings {
-    fn problems(&self, _shared: &SharedConfig) -> Vec<String> {
+    fn problems(&self, shared: &SharedConfig) -> Vec<String> {
         let mut p = Vec::new();
         if self.view_flush_ms == 0 || self.index_sync_ms == 0 {
             p.push("view_flush_ms and index_sync_ms must be positive".to_owned());
+        }
+        let pay = &self.payments;
+        match pay.provider {
+            CardProvider::Sandbox if shared.environment == Environment::Production => {
+                p.push(
+                    "payments.provider sandbox takes no real money: not in production".to_owned(),
+                );
+            }
+            CardProvider::Razorpay if pay.razorpay.is_none() => {
+                p.push(
+                    "payments.razorpay (key_id, key_secret, webhook_secret) must be set".to_owned(),
+                );
+            }
+            _ => {}
+        }
+        if pay.unpaid_expiry_secs == 0 || pay.sweep_ms == 0 {
+            p.push("payments.unpaid_expiry_secs and payments.sweep_ms must be positive".to_owned());
         }
         p
     }

@@ -9,6 +9,7 @@ use common::{ApiError, ClientError};
 use store::StoreError;
 
 use crate::domain::orders::OrderStatus;
+use crate::domain::payments::WebhookError;
 use crate::search::SearchError;
 
 common::problem_codes! {
@@ -20,7 +21,18 @@ common::problem_codes! {
     NOT_ORDERABLE = "not_orderable",
     /// 400: `POST /orders` without an `Idempotency-Key`.
     IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required",
+    /// 409: the order cannot be paid now (not placed, or expired).
+    NOT_PAYABLE = "not_payable",
+    /// 502: the payment provider refused to create the payment.
+    PAYMENT_PROVIDER_REFUSED = "payment_provider_refused",
+    /// 401: a webhook whose signature is missing or does not match.
+    INVALID_SIGNATURE = "invalid_signature",
+    /// 400: a signed webhook that is not an event we can read.
+    MALFORMED_WEBHOOK = "malformed_webhook",
 }
+
+/// How long a client waits before asking a payment provider again.
+const PROVIDER_RETRY: Duration = Duration::from_secs(5);
 
 /// How long a client waits before asking the search index again.
 const SEARCH_RETRY: Duration = Duration::from_secs(2);
@@ -69,6 +81,24 @@ pub enum ProductError {
     /// 503 `unavailable`: the ML service answered an empty story.
     #[error("the story writer answered nothing")]
     EmptyStory,
+    /// 409 `not_payable`: the order is not placed, or its time to be paid
+    /// has passed.
+    #[error("this order cannot be paid now: it is not waiting for payment")]
+    NotPayable,
+    /// 503 `unavailable`: the payment provider did not answer; nothing was
+    /// charged or changed.
+    #[error("the payment provider is unavailable; nothing was charged")]
+    PaymentProviderUnavailable(String),
+    /// 502 `payment_provider_refused`: the provider refused the payment.
+    #[error("the payment provider refused to take this payment")]
+    PaymentProviderRefused(String),
+    /// 401 `invalid_signature` or 400 `malformed_webhook`: a webhook that
+    /// is not taken; nothing changed.
+    #[error(transparent)]
+    Webhook(#[from] crate::domain::payments::WebhookError),
+    /// 404 `not_found`: the sandbox is not this service's provider.
+    #[error("the payment sandbox is not in use here")]
+    NoSandbox,
     /// 422 `validation_failed` naming `cursor` for a bad cursor, 412
     /// `precondition_failed` for a concurrent change, else 500 `internal`.
     #[error(transparent)]
@@ -125,6 +155,23 @@ impl From<ProductError> for ApiError {
                 ApiError::unavailable(STORY_RETRY, detail).with_source(e)
             }
             ProductError::EmptyStory => ApiError::unavailable(STORY_RETRY, detail),
+            ProductError::NotPayable => ApiError::conflict(codes::NOT_PAYABLE, detail),
+            ProductError::PaymentProviderUnavailable(why) => {
+                ApiError::unavailable(PROVIDER_RETRY, detail).with_source(anyhow::anyhow!(why))
+            }
+            ProductError::PaymentProviderRefused(why) => ApiError::new(
+                http::StatusCode::BAD_GATEWAY,
+                codes::PAYMENT_PROVIDER_REFUSED,
+                detail,
+            )
+            .with_source(anyhow::anyhow!(why)),
+            ProductError::Webhook(WebhookError::BadSignature) => ApiError::new(
+                http::StatusCode::UNAUTHORIZED,
+                codes::INVALID_SIGNATURE,
+                detail,
+            ),
+            ProductError::Webhook(_) => ApiError::bad_request(codes::MALFORMED_WEBHOOK, detail),
+            ProductError::NoSandbox => ApiError::not_found("the payment sandbox"),
             ProductError::Store(StoreError::InvalidCursor) => invalid_cursor(),
             ProductError::Store(e @ StoreError::Conflict { .. }) => {
                 ApiError::precondition_failed("the resource changed meanwhile; read it again")

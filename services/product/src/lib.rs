@@ -24,7 +24,8 @@ pub use config::Settings;
 
 use crate::domain::clients::{HttpMediaApi, HttpMlApi, MediaApi, MlApi};
 use crate::domain::consumer::ProductConsumer;
-use crate::domain::{engagement, indexing};
+use crate::domain::payments::escrow::{EscrowApi, HttpEscrowApi};
+use crate::domain::{engagement, indexing, payments};
 use crate::search::{SearchIndex, TantivyIndex};
 use crate::state::AppState;
 
@@ -42,6 +43,7 @@ pub struct Deps {
     pub auth: Arc<Authenticator>,
     pub media: Arc<dyn MediaApi>,
     pub ml: Arc<dyn MlApi>,
+    pub escrow: Arc<dyn EscrowApi>,
 }
 
 /// The indexes behind the list filters and sorts (SQLite expression
@@ -70,6 +72,9 @@ pub fn indexes() -> Vec<IndexSpec> {
         IndexSpec::new("products", &[("updated_at", Asc)]),
         IndexSpec::new("orders", &[("buyer_id", Asc), ("created_at", Desc)]),
         IndexSpec::new("orders", &[("artisan_id", Asc), ("created_at", Desc)]),
+        // The payment sweep: unpaid orders past their expiry, refunds owed.
+        IndexSpec::new("orders", &[("status", Asc), ("expires_at", Asc)]),
+        IndexSpec::new("orders", &[("refund_due", Asc), ("updated_at", Asc)]),
     ]
 }
 
@@ -84,9 +89,18 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
             tokens.clone(),
         ))),
         ml: Arc::new(HttpMlApi(
-            ServiceClient::new(platform::ML.name, config.service.ml_url.clone(), tokens)
-                .tuned(Duration::from_secs(30), 1),
+            ServiceClient::new(
+                platform::ML.name,
+                config.service.ml_url.clone(),
+                tokens.clone(),
+            )
+            .tuned(Duration::from_secs(30), 1),
         )),
+        escrow: Arc::new(HttpEscrowApi(ServiceClient::new(
+            platform::BLOCKCHAIN.name,
+            config.service.blockchain_url.clone(),
+            tokens,
+        ))),
     };
     build_with(config, deps).await
 }
@@ -99,23 +113,30 @@ pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> 
     let search: Arc<dyn SearchIndex> =
         Arc::new(TantivyIndex::open(&shared.service_dir().join("search"))?);
     let auth = deps.auth.clone();
-    let state = AppState::new(&base, search, deps);
+    let state = AppState::new(&base, search, deps, &config.service);
     let synced_to = indexing::check_at_start(&state)
         .await
         .context("checking the search index")?;
-    let (flush_state, sync_state) = (state.clone(), state.clone());
+    let (flush_state, sync_state, sweep_state) = (state.clone(), state.clone(), state.clone());
+    let sweep_every = Duration::from_millis(config.service.payments.sweep_ms);
     let (flush_every, sync_every) = (
         Duration::from_millis(config.service.view_flush_ms),
         Duration::from_millis(config.service.index_sync_ms),
     );
+    let consumer = Arc::new(ProductConsumer {
+        state: state.clone(),
+    });
     let service = base
-        .finish(routes::api(state), auth, Some(Arc::new(ProductConsumer)))
+        .finish(routes::api(state), auth, Some(consumer))
         .await?
         .background("view-flush", move |cancel| {
             engagement::flush_views(flush_state, flush_every, cancel)
         })
         .background("search-sync", move |cancel| {
             indexing::sync(sync_state, synced_to, sync_every, cancel)
+        })
+        .background("payment-sweep", move |cancel| {
+            payments::sweep_loop(sweep_state, sweep_every, cancel)
         });
     Ok(service)
 }

@@ -9,9 +9,11 @@ use events::{Publisher, ServiceBase};
 use store::{Collection, Store};
 
 use crate::Deps;
+use crate::config::Settings;
 use crate::domain::clients::{MediaApi, MlApi};
 use crate::domain::engagement::{Engagement, ViewCounts};
 use crate::domain::orders::Order;
+use crate::domain::payments::Payments;
 use crate::domain::products::Product;
 use crate::search::SearchIndex;
 
@@ -29,11 +31,18 @@ pub struct AppState {
     pub publisher: Publisher,
     /// Views counted since the last flush, by product.
     pub views: Arc<ViewCounts>,
+    /// How buyers pay.
+    pub payments: Arc<Payments>,
 }
 
 impl AppState {
     /// The state over `base`'s store, with `search` and the peers of `deps`.
-    pub fn new(base: &ServiceBase, search: Arc<dyn SearchIndex>, deps: Deps) -> Self {
+    pub fn new(
+        base: &ServiceBase,
+        search: Arc<dyn SearchIndex>,
+        deps: Deps,
+        settings: &Settings,
+    ) -> Self {
         let store = base.store().clone();
         Self {
             products: store.collection(),
@@ -46,6 +55,7 @@ impl AppState {
             auth: deps.auth,
             publisher: base.publisher(),
             views: Arc::default(),
+            payments: Arc::new(Payments::new(settings, Some(deps.escrow))),
         }
     }
 }

@@ -75,6 +75,8 @@ pub fn route(method: &Method, path: &str) -> Option<Route> {
         ("auth", ["signup" | "login" | "refresh" | "logout"]) => *method == Method::POST,
         ("auth", [".well-known", "jwks.json"]) => read,
         ("products", ["search"]) => *method == Method::POST,
+        // Payment providers call in; the webhook's signature is its proof.
+        ("orders", ["payments", "webhook", _]) => *method == Method::POST,
         ("products", [] | [_]) => read,
         ("media", [_, "content", _]) => read,
         // What the chain says is public anyway: token metadata (wallets and
@@ -187,6 +189,10 @@ mod tests {
         assert!(!public(Method::GET, "/products/p1/likes"));
         assert!(!public(Method::GET, "/orders"));
         assert!(!public(Method::POST, "/media/upload"));
+        assert!(public(Method::POST, "/orders/payments/webhook/razorpay"));
+        assert!(!public(Method::GET, "/orders/payments/webhook/razorpay"));
+        assert!(!public(Method::POST, "/orders/o1/checkout"));
+        assert!(!public(Method::POST, "/orders/o1/sandbox/succeed"));
         assert_eq!(
             route(&Method::POST, "/auth/login").map(|r| r.class),
             Some(Class::Auth)

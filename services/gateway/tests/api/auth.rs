@@ -85,6 +85,7 @@ async fn public_routes_pass_without_a_token() {
         (reqwest::Method::POST, "/products/search"),
         (reqwest::Method::GET, "/media/m1/content/thumb"),
         (reqwest::Method::GET, "/auth/.well-known/jwks.json"),
+        (reqwest::Method::POST, "/orders/payments/webhook/razorpay"),
     ] {
         let response = app
             .client
@@ -111,6 +112,7 @@ async fn public_routes_pass_without_a_token() {
             "POST /products/search",
             "GET /media/m1/content/thumb",
             "GET /auth/.well-known/jwks.json",
+            "POST /orders/payments/webhook/razorpay",
         ]
     );
 }

@@ -1,19 +1,35 @@
 //! What the product service does with the events it subscribes to: AI
 //! analysis and suggested prices fill the product's pending fields;
-//! `payment.executed` records the payout on the order.
+//! `payment.received` (an escrow deposit) pays an order, `payment.refunded`
+//! shows its refund; `payment.executed` records the payout on the order.
 
 use async_trait::async_trait;
 use common::Money;
-use events::v1::{AnalysisCompleted, PaymentExecuted, PriceSuggested};
+use events::v1::{
+    AnalysisCompleted, PaymentExecuted, PaymentReceived, PaymentRefunded, PriceSuggested,
+};
 use events::{ConsumeError, Consumer, Received};
 use store::Txn;
 
 use crate::domain::orders::{Order, Payout};
+use crate::domain::payments;
 use crate::domain::products::{LANGUAGES, Pending, Product};
+use crate::error::ProductError;
+use crate::state::AppState;
 
 /// The product service's consumer. Money an event leaves out stays unset;
 /// money in an unknown currency refuses the event.
-pub struct ProductConsumer;
+pub struct ProductConsumer {
+    pub state: AppState,
+}
+
+/// A failure to apply an event: the store's is retried, the rest refuses it.
+fn consume_error(e: ProductError) -> ConsumeError {
+    match e {
+        ProductError::Store(e) => ConsumeError::Store(e),
+        other => ConsumeError::Invalid(other.to_string()),
+    }
+}
 
 #[async_trait]
 impl Consumer for ProductConsumer {
@@ -48,6 +64,16 @@ impl Consumer for ProductConsumer {
             p.value.suggested_price.method = (!s.method.is_empty()).then_some(s.method);
             p.value.updated_at = common::time::now();
             tx.update(&p)?;
+        } else if event.is::<PaymentReceived>() {
+            let received = event.decode::<PaymentReceived>()?;
+            payments::receive_escrow(&self.state, tx, &received)
+                .await
+                .map_err(consume_error)?;
+        } else if event.is::<PaymentRefunded>() {
+            let refunded = event.decode::<PaymentRefunded>()?;
+            payments::refund_escrowed(tx, &refunded)
+                .await
+                .map_err(consume_error)?;
         } else if event.is::<PaymentExecuted>() {
             let pay = event.decode::<PaymentExecuted>()?;
             let Some(mut o) = tx.get::<Order>(&pay.order_id).await? else {

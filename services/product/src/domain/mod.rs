@@ -8,4 +8,5 @@ pub mod engagement;
 pub mod indexing;
 pub mod listing;
 pub mod orders;
+pub mod payments;
 pub mod products;

@@ -3,6 +3,7 @@
 
 pub mod engagement;
 pub mod orders;
+pub mod payments;
 pub mod products;
 pub mod search;
 
@@ -28,5 +29,6 @@ pub fn api(state: AppState) -> OpenApiRouter {
         .merge(search::router())
         .merge(engagement::router())
         .merge(orders::router())
+        .merge(payments::router())
         .with_state(state)
 }

@@ -70,7 +70,7 @@ async fn place(
         .ok_or_else(|| ProductError::NotFound("order".to_owned()))?;
     let view = OrderView {
         id,
-        order: order.value,
+        order: order.value.seen_by(&caller),
     };
     Ok((status, Json(view)).into_response())
 }
@@ -132,7 +132,7 @@ async fn list(
         .into_iter()
         .map(|o| OrderView {
             id: o.id,
-            order: o.value,
+            order: o.value.seen_by(&caller),
         })
         .collect();
     Ok(Json(Page::new(views, next.map(|c| c.to_string()))))
@@ -149,7 +149,7 @@ async fn get_one(
     match state.orders.get(&id).await? {
         Some(o) if o.value.visible_to(&caller) => Ok(Json(OrderView {
             id: id.into_string(),
-            order: o.value,
+            order: o.value.seen_by(&caller),
         })),
         _ => Err(ProductError::NotFound(format!("order {id}"))),
     }
@@ -161,6 +161,10 @@ async fn get_one(
 pub struct StatusBody {
     #[schema(schema_with = target_status_schema)]
     pub status: OrderStatus,
+    /// Why (an admin moving an order to `paid` says how the money was
+    /// received; required then).
+    #[schema(max_length = 500, pattern = "\\S")]
+    pub reason: Option<String>,
 }
 
 /// Where an order can be moved: every status but `placed`, where orders
@@ -183,8 +187,11 @@ fn target_status_schema() -> ObjectBuilder {
 }
 
 /// Move an order: placed → paid → shipped → delivered → completed, or
-/// cancelled before shipping. 403 when the caller may not make the move,
-/// 409 when the move is not allowed from the current status.
+/// cancelled before shipping. An order becomes paid when its payment
+/// provider confirms the money (see checkout); only an admin moves one to
+/// `paid` by hand, with a `reason`. Cancelling a paid order refunds it.
+/// 403 when the caller may not make the move, 409 when the move is not
+/// allowed from the current status.
 #[utoipa::path(post, path = "/orders/{id}/status", tag = "orders", security(("bearer" = [])),
     params(("id" = Id, Path)), request_body = StatusBody,
     responses((status = 200, body = OrderView), (status = 403, description = "the caller may not make this move"),
@@ -195,9 +202,10 @@ async fn change_status(
     Path(id): Path<Id>,
     Json(body): Json<StatusBody>,
 ) -> Result<Json<OrderView>, ProductError> {
-    let order = orders::change_status(&state, &caller, &id, body.status).await?;
+    let order =
+        orders::change_status(&state, &caller, &id, body.status, body.reason.as_deref()).await?;
     Ok(Json(OrderView {
         id: id.into_string(),
-        order,
+        order: order.seen_by(&caller),
     }))
 }

@@ -25,7 +25,7 @@ fn of_type<'a>(outbox: &'a [OutboxEntry], event_type: &str) -> Vec<&'a OutboxEnt
 
 /// The event an entry carries.
 #[track_caller]
-fn payload<E: Event>(entry: &OutboxEntry) -> E {
+pub(crate) fn payload<E: Event>(entry: &OutboxEntry) -> E {
     let bytes = STANDARD.decode(&entry.data).expect("outbox data is base64");
     let received = Received::from_bytes(&bytes).expect("outbox data is an envelope");
     assert_eq!(received.event_id(), entry.event_id);
@@ -152,8 +152,8 @@ async fn an_order_leaves_order_placed_and_its_completion_order_completed() {
     placed.assert_status(StatusCode::CREATED);
     let order: OrderView = placed.json();
 
+    app.pay(&order.id).await;
     for (token, to) in [
-        (app.buyer(), "paid"),
         (app.artisan(), "shipped"),
         (app.buyer(), "delivered"),
         (app.buyer(), "completed"),
@@ -167,7 +167,12 @@ async fn an_order_leaves_order_placed_and_its_completion_order_completed() {
     let types: Vec<&str> = outbox.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(
         types,
-        ["product.created", "order.placed", "order.completed"]
+        [
+            "product.created",
+            "order.placed",
+            "order.paid",
+            "order.completed"
+        ]
     );
     let placed: OrderPlaced = payload(&outbox[1]);
     assert_eq!(placed.order_id, order.id);
@@ -177,10 +182,10 @@ async fn an_order_leaves_order_placed_and_its_completion_order_completed() {
     );
     assert_eq!(placed.quantity, 2);
     assert_eq!(placed.total, inr(2 * 249_900));
-    let completed: OrderCompleted = payload(&outbox[2]);
+    let completed: OrderCompleted = payload(&outbox[3]);
     assert_eq!(completed.order_id, order.id);
     assert_eq!(completed.total, inr(2 * 249_900));
-    assert_eq!(outbox[2].subject, order.id);
+    assert_eq!(outbox[3].subject, order.id);
 }
 
 #[tokio::test]

@@ -65,3 +65,32 @@ impl MlApi for FakeMl {
             })
     }
 }
+
+/// The blockchain service's escrow: records what it was told to expect.
+#[derive(Default)]
+pub(crate) struct FakeEscrow {
+    pub(crate) expected: Mutex<Vec<(String, common::Money)>>,
+}
+
+#[async_trait]
+impl product::domain::payments::escrow::EscrowApi for FakeEscrow {
+    async fn expect(
+        &self,
+        order_id: &str,
+        amount: common::Money,
+    ) -> Result<product::domain::payments::escrow::EscrowTerms, ClientError> {
+        self.expected
+            .lock()
+            .unwrap()
+            .push((order_id.to_owned(), amount));
+        Ok(product::domain::payments::escrow::EscrowTerms {
+            order_id: order_id.to_owned(),
+            chain_id: 31337,
+            contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3".to_owned(),
+            token: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512".to_owned(),
+            order_key: format!("0x{:0>64}", order_id.len()),
+            amount,
+            token_amount: amount.amount.to_string(),
+        })
+    }
+}

@@ -12,7 +12,7 @@ use product::domain::products::ProductView;
 use serde_json::{Value, json};
 use testkit::{TestService, TestServiceBuilder};
 
-pub(crate) use crate::fakes::{FakeMediaApi, FakeMl};
+pub(crate) use crate::fakes::{FakeEscrow, FakeMediaApi, FakeMl};
 pub(crate) use testkit::http::{TestResponse, field_code};
 pub(crate) use testkit::users::{ARTISAN, BUYER, OTHER_ARTISAN};
 
@@ -23,6 +23,8 @@ pub(crate) struct TestApp {
     pub(crate) media: Arc<FakeMediaApi>,
     /// The fake ML service (down until told to answer).
     pub(crate) ml: Arc<FakeMl>,
+    /// The fake escrow (the blockchain service's side).
+    pub(crate) escrow: Arc<FakeEscrow>,
 }
 
 impl Deref for TestApp {
@@ -45,37 +47,75 @@ impl TestApp {
         TestApp::start(TestService::builder(product::NAME).served()).await
     }
 
+    /// Served, with the settings changed by `change`.
+    pub(crate) async fn serve_with(
+        change: impl Fn(&mut product::Settings) + Send + Sync + 'static,
+    ) -> TestApp {
+        TestApp::start_with(TestService::builder(product::NAME).served(), change).await
+    }
+
     async fn start(builder: TestServiceBuilder) -> TestApp {
+        TestApp::start_with(builder, |_| {}).await
+    }
+
+    /// With the settings changed by `change`.
+    pub(crate) async fn start_with(
+        builder: TestServiceBuilder,
+        change: impl Fn(&mut product::Settings) + Send + Sync + 'static,
+    ) -> TestApp {
         let media = Arc::<FakeMediaApi>::default();
         let ml = Arc::<FakeMl>::default();
-        let (fake_media, fake_ml) = (media.clone(), ml.clone());
+        let escrow = Arc::<FakeEscrow>::default();
+        let (fake_media, fake_ml, fake_escrow) = (media.clone(), ml.clone(), escrow.clone());
         let service = builder
             .start(move |shared, auth| {
+                let mut settings = product::Settings {
+                    view_flush_ms: 50,
+                    index_sync_ms: 50,
+                    ..product::Settings::default()
+                };
+                settings.payments.sweep_ms = 50;
+                // The sandbox delivers its webhooks to the service itself.
+                let port = shared.port.unwrap_or_default();
+                settings.self_url = format!("http://127.0.0.1:{port}/").parse().unwrap();
+                change(&mut settings);
                 let config = product::Config {
                     shared,
-                    service: product::Settings {
-                        view_flush_ms: 50,
-                        index_sync_ms: 50,
-                        ..product::Settings::default()
-                    },
+                    service: settings,
                 };
                 let deps = product::Deps {
                     auth,
                     media: fake_media.clone(),
                     ml: fake_ml.clone(),
+                    escrow: fake_escrow.clone(),
                 };
                 async move { product::build_with(&config, deps).await }
             })
             .await;
-        TestApp { service, media, ml }
+        TestApp {
+            service,
+            media,
+            ml,
+            escrow,
+        }
     }
 
     /// The same service stopped and started again over its data directory
     /// (what a redeploy does), with the same fakes and keys.
     pub(crate) async fn restart(self) -> TestApp {
-        let TestApp { service, media, ml } = self;
+        let TestApp {
+            service,
+            media,
+            ml,
+            escrow,
+        } = self;
         let service = service.restart().await;
-        TestApp { service, media, ml }
+        TestApp {
+            service,
+            media,
+            ml,
+            escrow,
+        }
     }
 
     /// `POST /products` as `token` with [`product_body`]`(overrides)`; panics unless 201.

@@ -79,9 +79,7 @@ async fn my_orders_are_listed_by_side_newest_first_in_pages() {
     assert_eq!(second.next_cursor, None);
     assert_eq!(order_ids(&received), [d.id, c.id.clone(), a.id.clone()]);
     assert_eq!(order_ids(&default_side), [c.id.clone(), b.id, a.id]);
-    app.move_order(&app.buyer(), &c.id, "paid")
-        .await
-        .assert_status(StatusCode::OK);
+    app.pay(&c.id).await;
     let paid: Page<OrderView> = app
         .get("/orders?status=paid", Some(&app.buyer()))
         .await
@@ -97,10 +95,7 @@ async fn an_order_goes_placed_paid_shipped_delivered_completed() {
     let app = TestApp::spawn().await;
     let order = placed(&app, &listed(&app).await, "order-1").await;
 
-    assert_eq!(
-        status_of(&app.move_order(&app.buyer(), &order.id, "paid").await),
-        OrderStatus::Paid
-    );
+    app.pay(&order.id).await;
     assert_eq!(
         status_of(&app.move_order(&app.artisan(), &order.id, "shipped").await),
         OrderStatus::Shipped
@@ -121,6 +116,7 @@ async fn an_order_goes_placed_paid_shipped_delivered_completed() {
         .collect();
     use OrderStatus::*;
     assert_eq!(history, [Placed, Paid, Shipped, Delivered, Completed]);
+    assert_eq!(read_by_provider(&completed), "provider:sandbox");
     let read: OrderView = app
         .get(&format!("/orders/{}", order.id), Some(&app.buyer()))
         .await
@@ -140,8 +136,8 @@ async fn moves_outside_the_machine_are_409() {
     app.move_order(&app.buyer(), &order.id, "completed")
         .await
         .assert_problem(StatusCode::CONFLICT, "illegal_transition");
+    app.pay(&order.id).await;
     for (token, to) in [
-        (app.buyer(), "paid"),
         (app.artisan(), "shipped"),
         (app.buyer(), "delivered"),
         (app.buyer(), "completed"),
@@ -168,9 +164,11 @@ async fn the_wrong_party_is_403_and_a_stranger_404() {
     app.move_order(&app.artisan(), &order.id, "paid")
         .await
         .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    // Paid means money received: the buyer's word is not enough.
     app.move_order(&app.buyer(), &order.id, "paid")
         .await
-        .assert_status(StatusCode::OK);
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    app.pay(&order.id).await;
     app.move_order(&app.buyer(), &order.id, "shipped")
         .await
         .assert_problem(StatusCode::FORBIDDEN, "forbidden");
@@ -195,12 +193,8 @@ async fn an_order_may_be_cancelled_before_shipping_but_not_after() {
     let unpaid = placed(&app, &product, "order-1").await;
     let paid = placed(&app, &product, "order-2").await;
     let shipped = placed(&app, &product, "order-3").await;
-    app.move_order(&app.buyer(), &paid.id, "paid")
-        .await
-        .assert_status(StatusCode::OK);
-    app.move_order(&app.buyer(), &shipped.id, "paid")
-        .await
-        .assert_status(StatusCode::OK);
+    app.pay(&paid.id).await;
+    app.pay(&shipped.id).await;
     app.move_order(&app.artisan(), &shipped.id, "shipped")
         .await
         .assert_status(StatusCode::OK);
@@ -216,7 +210,18 @@ async fn an_order_may_be_cancelled_before_shipping_but_not_after() {
     app.move_order(&app.buyer(), &shipped.id, "cancelled")
         .await
         .assert_problem(StatusCode::CONFLICT, "illegal_transition");
-    app.move_order(&app.buyer(), &unpaid.id, "paid")
+    app.move_order(&app.admin(), &unpaid.id, "paid")
         .await
         .assert_problem(StatusCode::CONFLICT, "illegal_transition");
+}
+
+/// Who made the paid move in an order's history.
+fn read_by_provider(response: &crate::helpers::TestResponse) -> String {
+    let order = response.json::<OrderView>().order;
+    order
+        .history
+        .iter()
+        .find(|h| h.status == OrderStatus::Paid)
+        .map(|h| h.by.clone())
+        .unwrap_or_default()
 }

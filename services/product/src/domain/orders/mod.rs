@@ -2,6 +2,7 @@
 //! placed → paid → shipped → delivered → completed, or cancelled before
 //! shipping. Each move names who may make it.
 
+pub mod money_in;
 mod place;
 
 pub use place::{NewOrder, Placed, change_status, place};
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use store::Entity;
 use utoipa::ToSchema;
 
+use self::money_in::{Checkout, PaymentFlag, Receipt, Refund};
 use crate::error::ProductError;
 
 /// Where an order stands.
@@ -55,11 +57,14 @@ impl OrderStatus {
         use OrderStatus::*;
         use Party::*;
         match (self, to) {
-            (Placed, Paid) => &[Buyer, Admin, Service],
+            // Paid means money received: the provider's confirmation makes
+            // it so (not a move anyone makes), or an admin with a reason.
+            (Placed, Paid) => &[Admin],
             (Paid, Shipped) => &[Artisan, Admin],
             (Shipped, Delivered) => &[Buyer, Artisan, Admin],
             (Delivered, Completed) => &[Buyer, Admin, Service],
-            (Placed | Paid, Cancelled) => &[Buyer, Artisan, Admin],
+            // The service cancels orders left unpaid.
+            (Placed | Paid, Cancelled) => &[Buyer, Artisan, Admin, Service],
             _ => &[],
         }
     }
@@ -169,6 +174,27 @@ pub struct Order {
     pub status: OrderStatus,
     pub history: Vec<StatusChange>,
     pub payout: Option<Payout>,
+    /// The payment in progress at a provider (after checkout).
+    #[serde(default)]
+    pub checkout: Option<Checkout>,
+    /// Money received for the order, as its provider confirmed it.
+    #[serde(default)]
+    pub receipts: Vec<Receipt>,
+    /// Money owed or given back.
+    #[serde(default)]
+    pub refunds: Vec<Refund>,
+    /// For admins: money that could not be taken as this order's.
+    #[serde(default)]
+    pub flags: Vec<PaymentFlag>,
+    /// A placed order not paid by then is cancelled.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Some refund waits to be asked of its provider.
+    #[serde(default)]
+    pub refund_due: bool,
+    /// Why it was cancelled: `buyer`, `artisan`, `admin` or `expired`.
+    #[serde(default)]
+    pub cancel_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -230,6 +256,40 @@ impl Order {
             || caller.uid == self.buyer_id
             || caller.uid == self.artisan_id
     }
+
+    /// The order as `caller` (who may see it) sees it: payment flags are
+    /// for admins and services.
+    pub fn seen_by(mut self, caller: &Caller) -> Self {
+        if !(caller.is_admin() || caller.is(Role::Service)) {
+            self.flags.clear();
+        }
+        self
+    }
+
+    /// Record a move made on the order's behalf (not by a caller): by
+    /// `by`, e.g. `provider:razorpay` or `expiry`.
+    pub fn record(&mut self, to: OrderStatus, by: &str) {
+        let now = common::time::now();
+        self.status = to;
+        self.updated_at = now;
+        self.history.push(StatusChange {
+            status: to,
+            at: now,
+            by: by.to_owned(),
+        });
+    }
+
+    /// What was received and not refunded.
+    pub fn net_received(&self) -> Option<Money> {
+        let mut net: Option<Money> = None;
+        for r in &self.receipts {
+            net = Some(match net {
+                None => r.amount,
+                Some(n) => n.checked_add(&r.amount)?,
+            });
+        }
+        net
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +334,13 @@ mod tests {
             status: OrderStatus::Placed,
             history: Vec::new(),
             payout: None,
+            checkout: None,
+            receipts: Vec::new(),
+            refunds: Vec::new(),
+            flags: Vec::new(),
+            expires_at: None,
+            refund_due: false,
+            cancel_reason: None,
             created_at: now,
             updated_at: now,
         }
@@ -291,7 +358,14 @@ mod tests {
             status_of(o.transition(OrderStatus::Paid, &artisan)),
             http::StatusCode::FORBIDDEN
         );
-        o.transition(OrderStatus::Paid, &buyer).unwrap();
+        // Paid means money received: not the buyer's word, an admin's (with
+        // a reason, checked where the reason is read) or the provider's.
+        assert_eq!(
+            status_of(o.transition(OrderStatus::Paid, &buyer)),
+            http::StatusCode::FORBIDDEN
+        );
+        o.transition(OrderStatus::Paid, &caller("x", Role::Admin))
+            .unwrap();
         assert_eq!(
             status_of(o.transition(OrderStatus::Shipped, &buyer)),
             http::StatusCode::FORBIDDEN

@@ -3,13 +3,15 @@
 
 use common::identity::Caller;
 use common::{Id, Validator};
-use events::v1::{OrderCompleted, OrderPlaced};
+use events::v1::{OrderCompleted, OrderPaid, OrderPlaced};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::{StoreError, Txn};
 use utoipa::ToSchema;
 
+use super::money_in::Receipt;
 use super::{IdempotencyRecord, Order, OrderStatus, ShippingAddress, StatusChange};
+use crate::domain::payments::{self, ProviderName};
 use crate::domain::products::{Product, ProductStatus};
 use crate::error::ProductError;
 use crate::state::AppState;
@@ -81,7 +83,7 @@ pub async fn place(
                 }
                 return Ok(Placed::Repeat(record.value.order_id.clone()));
             }
-            let order = new_order(tx, caller, body).await?;
+            let order = new_order(state, tx, caller, body).await?;
             tx.create(&order_id, &order)?;
             tx.create(
                 &record_id,
@@ -109,7 +111,12 @@ pub async fn place(
 
 /// The order `body` makes of the product as it is now: 422 when there is
 /// no such product, 409 when it is paused, 403 for its own artisan.
-async fn new_order(tx: &mut Txn, caller: &Caller, body: &NewOrder) -> Result<Order, ProductError> {
+async fn new_order(
+    state: &AppState,
+    tx: &mut Txn,
+    caller: &Caller,
+    body: &NewOrder,
+) -> Result<Order, ProductError> {
     let product = tx
         .get::<Product>(&body.product_id)
         .await?
@@ -144,19 +151,38 @@ async fn new_order(tx: &mut Txn, caller: &Caller, body: &NewOrder) -> Result<Ord
             by: caller.uid.clone(),
         }],
         payout: None,
+        checkout: None,
+        receipts: Vec::new(),
+        refunds: Vec::new(),
+        flags: Vec::new(),
+        expires_at: Some(now + state.payments.unpaid_expiry()),
+        refund_due: false,
+        cancel_reason: None,
         created_at: now,
         updated_at: now,
     })
 }
 
+/// The longest reason an admin may give.
+pub(super) const MAX_REASON: usize = 500;
+
 /// Move order `id` to `to` on behalf of `caller` (404 when the caller may
-/// not see it); completing it announces `order.completed`.
+/// not see it). Only an admin moves an order to `paid`, with a `reason`
+/// (money received by hand); cancelling a paid order owes its refund;
+/// completing one announces `order.completed`.
 pub async fn change_status(
     state: &AppState,
     caller: &Caller,
     id: &str,
     to: OrderStatus,
+    reason: Option<&str>,
 ) -> Result<Order, ProductError> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if let Some(r) = reason {
+        let mut v = Validator::new();
+        v.length("reason", r, 1, MAX_REASON);
+        v.finish()?;
+    }
     state
         .store
         .transact(async |tx: &mut Txn| {
@@ -165,23 +191,83 @@ pub async fn change_status(
                 .await?
                 .filter(|o| o.value.visible_to(caller))
                 .ok_or_else(|| ProductError::NotFound(format!("order {id}")))?;
+            let paid_before = order.value.status == OrderStatus::Paid;
             order.value.transition(to, caller)?;
-            tx.update(&order)?;
-            if to == OrderStatus::Completed {
-                let o = &order.value;
-                state.publisher.emit(
-                    tx,
-                    id,
-                    &OrderCompleted {
-                        order_id: id.to_owned(),
-                        product_id: o.product_id.clone(),
-                        buyer_id: o.buyer_id.clone(),
-                        artisan_id: o.artisan_id.clone(),
-                        total: Some(o.total.into()),
-                    },
-                )?;
+            let o = &mut order.value;
+            match to {
+                OrderStatus::Paid => {
+                    let reason = reason.ok_or_else(|| {
+                        ProductError::invalid(
+                            "reason",
+                            "required",
+                            "say how the money was received",
+                        )
+                    })?;
+                    record_manual_receipt(state, tx, id, o, &caller.uid, reason)?;
+                }
+                OrderStatus::Cancelled => {
+                    let party = if caller.is_admin() {
+                        "admin"
+                    } else if caller.uid == o.buyer_id {
+                        "buyer"
+                    } else {
+                        "artisan"
+                    };
+                    payments::cancel_money(state, tx, id, o, party, paid_before)?;
+                }
+                OrderStatus::Completed => {
+                    state.publisher.emit(
+                        tx,
+                        id,
+                        &OrderCompleted {
+                            order_id: id.to_owned(),
+                            product_id: o.product_id.clone(),
+                            buyer_id: o.buyer_id.clone(),
+                            artisan_id: o.artisan_id.clone(),
+                            total: Some(o.total.into()),
+                        },
+                    )?;
+                }
+                _ => {}
             }
+            tx.update(&order)?;
             Ok(order.value)
         })
         .await
+}
+
+/// An admin's receipt: the order's total, received by hand for `reason`.
+fn record_manual_receipt(
+    state: &AppState,
+    tx: &mut Txn,
+    id: &str,
+    o: &mut Order,
+    admin: &str,
+    reason: &str,
+) -> Result<(), ProductError> {
+    let payment_id = format!("manual-{}", Id::generate());
+    o.receipts.push(Receipt {
+        provider: ProviderName::Manual,
+        payment_id: payment_id.clone(),
+        amount: o.total,
+        received_at: common::time::now(),
+        reason: Some(reason.to_owned()),
+        recorded_by: admin.to_owned(),
+    });
+    o.expires_at = None;
+    state.publisher.emit(
+        tx,
+        id,
+        &OrderPaid {
+            order_id: id.to_owned(),
+            buyer_id: o.buyer_id.clone(),
+            artisan_id: o.artisan_id.clone(),
+            total: Some(o.total.into()),
+            provider: ProviderName::Manual.as_str().to_owned(),
+            payment_id,
+            received: Some(o.total.into()),
+            reason: reason.to_owned(),
+        },
+    )?;
+    Ok(())
 }
