@@ -28,6 +28,10 @@ topic product.updated; topic product.updated.dead
 topic product.deleted; topic product.deleted.dead
 topic order.placed; topic order.placed.dead
 topic order.completed; topic order.completed.dead
+topic order.paid; topic order.paid.dead
+topic order.cancelled; topic order.cancelled.dead
+topic payment.received; topic payment.received.dead
+topic payment.refunded; topic payment.refunded.dead
 topic product.engagement; topic product.engagement.dead
 topic ml.analysis.completed; topic ml.analysis.completed.dead
 topic pricing.suggested; topic pricing.suggested.dead
@@ -37,6 +41,8 @@ topic notification.delivered; topic notification.delivered.dead
 topic media.uploaded; topic media.uploaded.dead
 
 # product
+subscribe product payment.received
+subscribe product payment.refunded
 subscribe product ml.analysis.completed
 subscribe product pricing.suggested
 subscribe product payment.executed
@@ -55,6 +61,10 @@ subscribe analytics product.updated
 subscribe analytics product.deleted
 subscribe analytics product.engagement
 subscribe analytics order.placed
+subscribe analytics order.paid
+subscribe analytics order.cancelled
+subscribe analytics payment.received
+subscribe analytics payment.refunded
 subscribe analytics order.completed
 subscribe analytics ml.analysis.completed
 subscribe analytics pricing.suggested
@@ -64,10 +74,16 @@ subscribe analytics media.uploaded
 subscribe analytics notification.delivered
 
 # blockchain
+subscribe blockchain order.paid
+subscribe blockchain order.cancelled
 subscribe blockchain order.completed
 
 # notification
 subscribe notification user.registered
 subscribe notification order.placed
+subscribe notification order.paid
+subscribe notification order.cancelled
+subscribe notification payment.received
+subscribe notification payment.refunded
 subscribe notification order.completed
 subscribe notification payment.executed

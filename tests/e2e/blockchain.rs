@@ -1,7 +1,8 @@
 //! Provenance and fair pay through the gateway, with real tokens, real
 //! services and the blockchain service's own anvil: an artisan mints a
-//! product's certificate that anyone can verify; a completed order is paid
-//! out on chain once, and the payout lands on the order.
+//! product's certificate that anyone can verify; an order paid through the
+//! sandbox and completed is paid out on chain once, and the payout lands
+//! on the order.
 
 use std::time::Duration;
 
@@ -105,8 +106,8 @@ async fn an_artisan_mints_provenance_and_a_completed_order_is_paid_out_once() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{order}");
     let order_id = order["id"].as_str().unwrap().to_owned();
+    crate::money::pay_with_sandbox(&http, &gw, &buyer.id_token, &order_id).await;
     for (who, to) in [
-        (&buyer.id_token, "paid"),
         (&artisan.id_token, "shipped"),
         (&buyer.id_token, "delivered"),
         (&buyer.id_token, "completed"),

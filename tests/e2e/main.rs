@@ -7,6 +7,7 @@ mod blockchain;
 mod events;
 mod gateway;
 mod media;
+mod money;
 mod system;
 
 use system::TestSystem;

@@ -28,6 +28,14 @@ common::problem_codes! {
     MINT_IN_PROGRESS = "mint_in_progress",
     /// 409: the contract refused the transaction.
     CHAIN_REVERTED = "chain_reverted",
+    /// 409: no money was received for this order: nothing is paid out.
+    NO_RECEIPT = "no_receipt",
+    /// 409: the amount asked is not what was received for the order.
+    AMOUNT_NOT_RECEIVED = "amount_not_received",
+    /// 409: the order's escrow was set up for another amount.
+    ESCROW_TERMS_CHANGED = "escrow_terms_changed",
+    /// 404: the faucet exists only on local development chains.
+    NO_FAUCET = "no_faucet",
 }
 
 /// Everything a request, the reconciler or a mint can fail with.
@@ -85,6 +93,25 @@ pub enum BlockchainError {
     /// 404 `not_found`: no such provenance token.
     #[error("provenance token {0} not found")]
     TokenNotFound(U256),
+    /// 409 `no_receipt`: nothing was received for the order (or it was
+    /// cancelled), so nothing is paid out, whoever asks.
+    #[error("no money was received for order {0}: nothing is paid out")]
+    NoReceipt(String),
+    /// 409 `amount_not_received`: the amount asked is not what was received.
+    #[error("{asked} was asked, but {received} was received for this order")]
+    AmountNotReceived {
+        asked: common::Money,
+        received: common::Money,
+    },
+    /// 409 `escrow_terms_changed`: the order's escrow expects another amount.
+    #[error("this order's escrow was set up for another amount")]
+    EscrowTermsChanged,
+    /// 404 `no_faucet`: not a local development chain.
+    #[error("the faucet exists only on local development chains")]
+    NoFaucet,
+    /// 422 `validation_failed`: one field of the request is wrong.
+    #[error("{}: {}", .0.field, .0.message)]
+    Invalid(common::FieldError),
     /// 422 `validation_failed` (field `token_id`).
     #[error("must be a positive integer")]
     InvalidTokenId,
@@ -113,6 +140,11 @@ pub enum BlockchainError {
 }
 
 impl BlockchainError {
+    /// 422 for one field.
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(common::FieldError::new(field, code, message))
+    }
+
     /// The chain (or a peer) is down or refuses for now: answered 503
     /// `unavailable`, and worth trying again later rather than at once.
     pub fn is_unavailable(&self) -> bool {
@@ -166,6 +198,17 @@ impl From<BlockchainError> for ApiError {
             BlockchainError::TokenNotFound(id) => {
                 ApiError::not_found(format!("provenance token {id}"))
             }
+            BlockchainError::NoReceipt(_) => ApiError::conflict(codes::NO_RECEIPT, detail),
+            BlockchainError::AmountNotReceived { .. } => {
+                ApiError::conflict(codes::AMOUNT_NOT_RECEIVED, detail)
+            }
+            BlockchainError::EscrowTermsChanged => {
+                ApiError::conflict(codes::ESCROW_TERMS_CHANGED, detail)
+            }
+            BlockchainError::NoFaucet => {
+                ApiError::new(http::StatusCode::NOT_FOUND, codes::NO_FAUCET, detail)
+            }
+            BlockchainError::Invalid(field) => ApiError::validation(vec![field]),
             BlockchainError::InvalidTokenId => {
                 ApiError::invalid_field("token_id", "invalid", detail)
             }

@@ -73,7 +73,7 @@ pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> 
         .chain
         .signer_key()
         .context("chain.signer_key is required")?;
-    let chain = Chain::new(rpc_url, &key, &settings.chain)?;
+    let chain = Chain::new(rpc_url.clone(), &key, &settings.chain)?;
     chain.check().await.context("checking the chain node")?;
     let contracts = deploy::ensure(&chain, base.store(), settings).await?;
 
@@ -89,6 +89,7 @@ pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> 
         auth: deps.auth.clone(),
         publisher: base.publisher(),
         settings: Arc::new(settings.clone()),
+        dev_rpc_url: settings.chain.is_dev().then(|| rpc_url.clone()),
         instance: Arc::from(format!(
             "{}-{}",
             std::process::id(),
@@ -99,6 +100,7 @@ pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> 
         state: state.clone(),
     });
     let reconciler = state.clone();
+    let escrow_state = state.clone();
     let mut service = base
         .finish(routes::api(state), deps.auth, Some(consumer))
         .await?
@@ -106,6 +108,9 @@ pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> 
             let chain = chain.clone();
             async move { chain.check().await.map_err(|e| e.to_string()) }
         }))
+        .background("escrow", move |cancel| {
+            domain::escrow::watch_deposits(escrow_state, cancel)
+        })
         .background("payment-reconciler", move |cancel| {
             payments::reconcile_loop(reconciler, cancel)
         });

@@ -40,6 +40,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Tells this process's leases from other instances'.
     pub instance: Arc<str>,
+    /// The node's URL, told to wallets on a development chain only.
+    pub dev_rpc_url: Option<url::Url>,
 }
 
 impl FromRef<AppState> for Arc<Authenticator> {

@@ -6,6 +6,7 @@ pub mod chain;
 pub mod clients;
 pub mod contracts;
 pub mod deploy;
+pub mod escrow;
 pub mod hashing;
 pub mod node;
 pub mod payments;

@@ -1,5 +1,6 @@
 //! The blockchain service's HTTP routes, one module per resource.
 
+pub mod escrow;
 pub mod payments;
 pub mod provenance;
 pub mod wallet;
@@ -18,6 +19,7 @@ pub fn api(state: AppState) -> OpenApiRouter {
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(provenance::router())
         .merge(payments::router())
+        .merge(escrow::router())
         .merge(wallet::router());
     payments::describe_configured_terms(
         api.get_openapi_mut(),

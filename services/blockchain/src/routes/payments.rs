@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::SplitBps;
-use crate::domain::payments::{self, Execution, Payment, PaymentState, Shares, Terms};
+use crate::domain::payments::{self, Execution, Funding, Payment, PaymentState, Shares, Terms};
 use crate::error::BlockchainError;
 use crate::state::AppState;
 
@@ -249,6 +249,7 @@ impl ExecutePayment {
             artisan_bps: s.artisan_bps,
             cooperative_bps: s.cooperative_bps,
             platform_bps: s.platform_bps,
+            funding: Funding::Platform,
         })
     }
 }
@@ -263,7 +264,7 @@ impl ExecutePayment {
         (status = 200, body = PaymentView, description = "already paid with these terms"),
         (status = 202, body = PaymentView, description = "being paid: a concurrent duplicate, or a receipt on its way"),
         (status = 403, description = "only admins and services pay"),
-        (status = 409, description = "paid, refused or being paid with other terms"),
+        (status = 409, description = "paid, refused or being paid with other terms; or no money (or another amount) was received for the order (`no_receipt`, `amount_not_received`)"),
         (status = 422, description = "invalid fields, or splits that do not add up to 10,000"),
         (status = 503, description = "the chain node is down or refused, or fees are above the cap")))]
 async fn execute_payment(

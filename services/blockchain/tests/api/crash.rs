@@ -95,6 +95,28 @@ impl Harness {
         self.auth.token(ADMIN, Role::Admin)
     }
 
+    /// `order.paid` for the order, pushed as the relay would: the receipt a
+    /// payout needs.
+    async fn received(&self) {
+        let paid = events::v1::OrderPaid {
+            order_id: "ord-crash".to_owned(),
+            provider: "sandbox".to_owned(),
+            payment_id: "pay_crash".to_owned(),
+            received: Some(common::money::Money::inr(50_000).into()),
+            ..Default::default()
+        };
+        let body = events::PushRequest::for_event("paid-crash", "test", "ord-crash", &paid);
+        let answer = self
+            .http
+            .post(format!("{}/events/push", self.base()))
+            .bearer_auth(self.auth.token("svc-product", Role::Service))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{}", answer.status());
+    }
+
     async fn pay(&self) -> reqwest::Result<reqwest::Response> {
         self.http
             .post(format!("{}/blockchain/execute-payment", self.base()))
@@ -127,6 +149,7 @@ impl Harness {
 async fn crash_then_recover(point: &str, broadcast_before_crash: bool) {
     let h = Harness::new().await;
     let mut first = h.start(point).await;
+    h.received().await;
     // The process dies mid-request: no answer.
     assert!(
         h.pay().await.is_err(),

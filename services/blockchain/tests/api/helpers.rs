@@ -256,3 +256,39 @@ pub(crate) fn payment(order_id: &str, paise: i64) -> Value {
 pub(crate) fn address(s: &str) -> Address {
     s.parse().expect("an address")
 }
+
+impl TestApp {
+    /// An `eth_call` of `data` to `to` from the platform's signer: `Err` when
+    /// it would revert.
+    pub(crate) async fn chain_call(&self, to: Address, data: Vec<u8>) -> Result<(), String> {
+        let provider: alloy::providers::RootProvider =
+            alloy::providers::RootProvider::new_http(self.chain.url());
+        let tx = alloy::rpc::types::TransactionRequest::default()
+            .from(address("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"))
+            .to(to)
+            .input(data.into());
+        provider
+            .call(tx)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Money received for `order_id` off chain: `order.paid` as the product
+    /// service publishes it (what a payout may pay).
+    pub(crate) async fn received(&self, order_id: &str, paise: i64) {
+        let paid = events::v1::OrderPaid {
+            order_id: order_id.to_owned(),
+            buyer_id: BUYER.to_owned(),
+            artisan_id: ARTISAN.to_owned(),
+            total: Some(common::money::Money::inr(paise).into()),
+            provider: "sandbox".to_owned(),
+            payment_id: format!("pay_{order_id}"),
+            received: Some(common::money::Money::inr(paise).into()),
+            reason: String::new(),
+        };
+        self.push(&format!("paid-{order_id}"), order_id, &paid)
+            .await
+            .assert_status(http::StatusCode::OK);
+    }
+}

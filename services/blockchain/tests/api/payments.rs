@@ -12,6 +12,7 @@ async fn a_payment_splits_by_basis_points_and_a_retry_answers_the_same_payment()
     let app = TestApp::spawn().await;
     let d = app.deployment().await;
     let artisan = address(ARTISAN_WALLET);
+    app.received("ord-1", 250_001).await;
     let paid = app
         .post(
             "/blockchain/execute-payment",
@@ -102,6 +103,7 @@ async fn twenty_concurrent_duplicates_pay_once() {
     let app = TestApp::spawn().await;
     let d = app.deployment().await;
     let token = app.admin();
+    app.received("ord-race", 100_000).await;
     let body = payment("ord-race", 100_000);
     let requests = (0..20).map(|_| app.post("/blockchain/execute-payment", &token, &body));
     let answers = futures::future::join_all(requests).await;
@@ -203,7 +205,17 @@ async fn who_may_pay_and_what_is_invalid() {
         .await
         .assert_invalid_fields(&["address"]);
     }
-    // The service role pays.
+    // Nothing was received for the order: nothing is paid, whoever asks.
+    for token in [&service, &app.admin()] {
+        app.post("/blockchain/execute-payment", token, &payment("o1", 100))
+            .await
+            .assert_problem(StatusCode::CONFLICT, "no_receipt");
+    }
+    app.received("o1", 100).await;
+    app.post("/blockchain/execute-payment", &service, &payment("o1", 99))
+        .await
+        .assert_problem(StatusCode::CONFLICT, "amount_not_received");
+    // The service role pays what was received.
     app.post("/blockchain/execute-payment", &service, &payment("o1", 100))
         .await
         .assert_status(StatusCode::CREATED);
@@ -212,6 +224,7 @@ async fn who_may_pay_and_what_is_invalid() {
 #[tokio::test]
 async fn a_stopped_node_refuses_payments_with_503_and_records_nothing() {
     let mut app = TestApp::spawn().await;
+    app.received("ord-down", 500).await;
     app.chain.stop().await;
     let down = app
         .post(
@@ -242,6 +255,7 @@ async fn a_stopped_node_refuses_payments_with_503_and_records_nothing() {
 async fn a_completed_order_waits_for_the_artisans_wallet_then_is_paid_once() {
     let app = TestApp::spawn_with(|s| s.wallet_retry_ms = 200).await;
     let d = app.deployment().await;
+    app.received("ord-ev", 10_000).await;
     let completed = events::v1::OrderCompleted {
         order_id: "ord-ev".to_owned(),
         product_id: "p1".to_owned(),
@@ -310,6 +324,7 @@ async fn a_payment_the_payer_cannot_fund_is_503_and_leaves_nothing_behind() {
     let app = TestApp::spawn().await;
     let d = app.deployment().await;
     // More than the platform holds: the token transfer inside would revert.
+    app.received("ord-broke", 20_000_000_000).await;
     let too_much = payment("ord-broke", 20_000_000_000);
     let refused = app
         .post("/blockchain/execute-payment", &app.admin(), &too_much)
@@ -326,6 +341,7 @@ async fn a_payment_the_payer_cannot_fund_is_503_and_leaves_nothing_behind() {
 async fn a_restarted_service_keeps_its_contracts_and_its_payments() {
     let app = TestApp::spawn().await;
     let d = app.deployment().await;
+    app.received("ord-restart", 1_000).await;
     let paid = app
         .post(
             "/blockchain/execute-payment",

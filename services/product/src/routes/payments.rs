@@ -21,6 +21,7 @@ use crate::state::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(checkout))
+        .routes(routes!(confirm))
         .routes(routes!(webhook))
         .routes(routes!(sandbox_succeed))
         .routes(routes!(sandbox_fail))
@@ -79,6 +80,72 @@ async fn checkout(
     Ok(Json(
         payments::start_checkout(&state, &caller, &id, provider).await?,
     ))
+}
+
+/// `POST /orders/{id}/checkout/confirm`: what Razorpay Checkout hands the
+/// client after a payment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutConfirmation {
+    #[schema(min_length = 1, max_length = 64)]
+    pub razorpay_payment_id: String,
+    #[schema(min_length = 1, max_length = 64)]
+    pub razorpay_order_id: String,
+    /// Hex HMAC-SHA256 of `order_id|payment_id` with the key secret.
+    #[schema(min_length = 64, max_length = 64, pattern = "^[0-9a-fA-F]{64}$")]
+    pub razorpay_signature: String,
+}
+
+/// What a verified confirmation means.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Confirmed {
+    /// The payment is genuine; the order becomes paid when the provider's
+    /// webhook confirms the money was captured.
+    pub verified: bool,
+    pub state: CheckoutState,
+}
+
+/// Check the signature Razorpay Checkout gave the client (its buyer):
+/// proof the payment is genuine, not that money was captured, so the order
+/// stays as it is until the provider's webhook says so.
+#[utoipa::path(post, path = "/orders/{id}/checkout/confirm", tag = "orders", security(("bearer" = [])),
+    params(("id" = Id, Path)), request_body = CheckoutConfirmation,
+    responses((status = 200, body = Confirmed),
+        (status = 401, description = "the signature does not match (`invalid_signature`)"),
+        (status = 409, description = "not this order's pending payment (`not_payable`)")))]
+async fn confirm(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Id>,
+    Json(body): Json<CheckoutConfirmation>,
+) -> Result<Json<Confirmed>, ProductError> {
+    let order = state
+        .orders
+        .get(&id)
+        .await?
+        .filter(|o| o.value.visible_to(&caller) && o.value.buyer_id == caller.uid)
+        .ok_or_else(|| ProductError::NotFound(format!("order {id}")))?;
+    let checkout = order
+        .value
+        .checkout
+        .filter(|c| c.provider_order_id == body.razorpay_order_id)
+        .ok_or(ProductError::NotPayable)?;
+    let provider = state
+        .payments
+        .card(checkout.provider)
+        .ok_or(ProductError::NotPayable)?;
+    if !payments::checkout_signature_matches(
+        provider.checkout_secret(),
+        &body.razorpay_order_id,
+        &body.razorpay_payment_id,
+        &body.razorpay_signature,
+    ) {
+        return Err(payments::WebhookError::BadSignature.into());
+    }
+    Ok(Json(Confirmed {
+        verified: true,
+        state: checkout.state,
+    }))
 }
 
 /// How a webhook was taken.

@@ -91,6 +91,7 @@ impl product::domain::payments::escrow::EscrowApi for FakeEscrow {
             order_key: format!("0x{:0>64}", order_id.len()),
             amount,
             token_amount: amount.amount.to_string(),
+            rpc_url: None,
         })
     }
 }

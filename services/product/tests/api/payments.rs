@@ -319,3 +319,34 @@ async fn an_escrow_deposit_of_the_total_pays_the_order_and_another_amount_does_n
     assert_eq!(unpaid.status, OrderStatus::Placed);
     assert_eq!(unpaid.flags[0].kind, FlagKind::AmountMismatch);
 }
+
+#[tokio::test]
+async fn a_checkout_signature_is_checked_but_only_a_webhook_makes_the_order_paid() {
+    let app = TestApp::spawn().await;
+    let (id, c) = checked_out(&app, "o-1").await;
+    let provider_order_id = provider_order(&c);
+    let message = format!("{provider_order_id}|pay_77");
+    let path = format!("/orders/{id}/checkout/confirm");
+    let body = |signature: &str| {
+        json!({"razorpay_payment_id": "pay_77", "razorpay_order_id": provider_order_id,
+               "razorpay_signature": signature})
+    };
+    let good = app
+        .post_json(
+            &path,
+            &body(&hmac_hex(SANDBOX_SECRET, message.as_bytes())),
+            Some(&app.buyer()),
+        )
+        .await;
+    good.assert_status(StatusCode::OK);
+    assert_eq!(good.body["verified"], true);
+    let forged = hmac_hex("not-the-secret", message.as_bytes());
+    app.post_json(&path, &body(&forged), Some(&app.buyer()))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_signature");
+    assert_eq!(
+        app.order(&id).await.order.status,
+        OrderStatus::Placed,
+        "still waiting for the money"
+    );
+}

@@ -21,12 +21,32 @@ pub enum Execution {
     Pending(Payment),
 }
 
-/// Pays `order_id` with `terms`, once.
+/// Pays `order_id` with `terms`, once: exactly what was received for the
+/// order (released from its escrow, or from the platform's balance for
+/// money collected off chain), and nothing for an order with no receipt.
 pub async fn execute(
     state: &AppState,
     order_id: &Id,
-    terms: Terms,
+    mut terms: Terms,
 ) -> Result<Execution, BlockchainError> {
+    // A payment there is answers for itself (the same terms, or a conflict).
+    if let Some(p) = state.store.collection::<Payment>().get(order_id).await? {
+        return answer_repeat(order_id, p.value, &terms, true);
+    }
+    let receipt = crate::domain::escrow::receipt(state, order_id)
+        .await?
+        .filter(|r| !r.cancelled)
+        .ok_or_else(|| BlockchainError::NoReceipt(order_id.to_string()))?;
+    if receipt.amount != terms.amount {
+        return Err(BlockchainError::AmountNotReceived {
+            asked: terms.amount,
+            received: receipt.amount,
+        });
+    }
+    terms.funding = match receipt.source {
+        crate::domain::escrow::Source::Escrow => super::Funding::Escrow,
+        crate::domain::escrow::Source::Platform => super::Funding::Platform,
+    };
     let attempt = format!("{}-{}", state.instance, Id::generate());
     let fresh = Payment::new(terms.clone(), "api", Some(&attempt));
     let existing = state
@@ -48,13 +68,7 @@ pub async fn execute(
         Err(e) => return Err(e.into()),
     };
     if let Some(p) = existing {
-        if p.value.terms != terms {
-            return Err(BlockchainError::PaymentConflict {
-                order_id: order_id.to_string(),
-                payment: Box::new(p.value),
-            });
-        }
-        return answer_existing(order_id, p.value);
+        return answer_repeat(order_id, p.value, &terms, false);
     }
 
     match send_claimed(state, order_id, &attempt).await {
@@ -71,6 +85,32 @@ pub async fn execute(
             Err(err)
         }
     }
+}
+
+/// A payment there is: the same terms are answered as it stands, other
+/// terms are refused. (Read before the receipt is, its funding is not
+/// compared: the request cannot know it.)
+fn answer_repeat(
+    order_id: &Id,
+    p: Payment,
+    terms: &Terms,
+    before_receipt: bool,
+) -> Result<Execution, BlockchainError> {
+    let same = if before_receipt {
+        Terms {
+            funding: p.terms.funding,
+            ..terms.clone()
+        } == p.terms
+    } else {
+        *terms == p.terms
+    };
+    if !same {
+        return Err(BlockchainError::PaymentConflict {
+            order_id: order_id.to_string(),
+            payment: Box::new(p),
+        });
+    }
+    answer_existing(order_id, p)
 }
 
 /// How a repeated request for an existing payment is answered.

@@ -26,6 +26,7 @@ pub use consumer::PaymentConsumer;
 pub use execute::{Execution, execute};
 pub use reconcile::{reconcile_loop, reconcile_once};
 pub use records::load;
+pub use signing::units;
 
 /// How long a claimed payment is left to its claimant before another
 /// worker may take it over (longer than any signing round trip).
@@ -36,10 +37,24 @@ const MAX_ATTEMPTS: u32 = 3;
 
 /// The store indexes the reconciler's queries use.
 pub fn indexes() -> Vec<IndexSpec> {
-    vec![IndexSpec::new(
-        Payment::COLLECTION,
-        &[("state", Direction::Asc), ("updated_at", Direction::Asc)],
-    )]
+    vec![
+        IndexSpec::new(
+            Payment::COLLECTION,
+            &[("state", Direction::Asc), ("updated_at", Direction::Asc)],
+        ),
+        IndexSpec::new("escrow_refunds", &[("state", Direction::Asc)]),
+    ]
+}
+
+/// Where the money paid out comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Funding {
+    /// The platform's balance (money a provider collected off chain).
+    #[default]
+    Platform,
+    /// The order's escrow deposit, released.
+    Escrow,
 }
 
 /// Where a payment is.
@@ -83,6 +98,9 @@ pub struct Terms {
     pub artisan_bps: u16,
     pub cooperative_bps: u16,
     pub platform_bps: u16,
+    /// Paid from the platform's balance or the order's escrow.
+    #[serde(default)]
+    pub funding: Funding,
 }
 
 /// The three parts of a confirmed payment.

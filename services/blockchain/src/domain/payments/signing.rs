@@ -11,7 +11,7 @@ use common::money::Money;
 use super::confirm::adopt_from_chain;
 use super::reconcile::reconcile_signed;
 use super::records::{load, update, updated_or_current};
-use super::{Payment, PaymentState};
+use super::{Funding, Payment, PaymentState};
 use crate::config::CrashPoint;
 use crate::domain::chain::ChainError;
 use crate::domain::contracts::{DevRupee, FairPay};
@@ -88,28 +88,36 @@ pub(super) async fn send_claimed(
     if read_paid(state, key).await? {
         return adopt_from_chain(state, order_id).await;
     }
-    ensure_allowance(state, p.terms.amount).await?;
-
-    let call = FairPay::payTokenCall {
-        orderId: key,
-        token: p.terms.token,
-        amount: units(p.terms.amount),
-        split: FairPay::Split {
-            artisan,
-            cooperative: p.terms.cooperative,
-            platform: p.terms.platform,
-            artisanBps: p.terms.artisan_bps,
-            cooperativeBps: p.terms.cooperative_bps,
-            platformBps: p.terms.platform_bps,
-        },
+    let split = FairPay::Split {
+        artisan,
+        cooperative: p.terms.cooperative,
+        platform: p.terms.platform,
+        artisanBps: p.terms.artisan_bps,
+        cooperativeBps: p.terms.cooperative_bps,
+        platformBps: p.terms.platform_bps,
+    };
+    // Escrowed money is released as it was deposited; money collected off
+    // chain is paid from the platform's balance.
+    let input = match p.terms.funding {
+        Funding::Escrow => FairPay::releaseCall {
+            orderId: key,
+            split,
+        }
+        .abi_encode(),
+        Funding::Platform => {
+            ensure_allowance(state, p.terms.amount).await?;
+            FairPay::payTokenCall {
+                orderId: key,
+                token: p.terms.token,
+                amount: units(p.terms.amount),
+                split,
+            }
+            .abi_encode()
+        }
     };
     let signed = match state
         .chain
-        .sign(
-            Some(state.contracts.fair_pay),
-            call.abi_encode().into(),
-            U256::ZERO,
-        )
+        .sign(Some(state.contracts.fair_pay), input.into(), U256::ZERO)
         .await
     {
         Ok(s) => s,
@@ -217,7 +225,7 @@ fn crash_if(state: &AppState, point: CrashPoint) {
 }
 
 /// Token units of an amount (one unit per minor unit).
-pub(super) fn units(amount: Money) -> U256 {
+pub fn units(amount: Money) -> U256 {
     U256::from(amount.amount.max(0).unsigned_abs())
 }
 

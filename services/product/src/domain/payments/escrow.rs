@@ -24,6 +24,9 @@ pub struct EscrowTerms {
     pub amount: Money,
     /// The same in the token's smallest units (a decimal string).
     pub token_amount: String,
+    /// Where the chain is, on a local development chain.
+    #[serde(default)]
+    pub rpc_url: Option<String>,
 }
 
 /// What the product service asks of the blockchain service.
