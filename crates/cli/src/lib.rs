@@ -15,7 +15,6 @@ use anyhow::Context as _;
 use common::config::{EventsConfig, SharedConfig};
 use common::platform;
 use common::serve::Server;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -138,7 +137,8 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
     for spec in &chosen {
         let port = config.base_port.map_or(0, |base| spec.id.port_from(base));
         let addr = SocketAddr::new(config.host, port);
-        let listener = TcpListener::bind(addr).await.with_context(|| {
+        let backlog = common::config::LoadConfig::default().listen_backlog;
+        let listener = common::serve::bind_listener(addr, backlog).with_context(|| {
             format!(
                 "binding {} to {addr}: is something else using the port?",
                 spec.name()

@@ -163,6 +163,48 @@ impl Default for EventsConfig {
     }
 }
 
+/// How much a service takes on (`CRAFTCHAIN_LOAD__*`): requests in flight
+/// and waiting, the listen backlog, and how long a client may take to
+/// send a request's head (or keep an idle connection).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoadConfig {
+    /// Requests handled at once.
+    pub max_in_flight: usize,
+    /// Requests waiting for a place at once; more are answered 503.
+    pub queue_depth: usize,
+    /// How long a request waits for a place, milliseconds.
+    pub queue_wait_ms: u64,
+    /// Connections the kernel queues before they are accepted.
+    pub listen_backlog: u32,
+    /// How long a client may take to send a request's head, and how long an
+    /// idle keep-alive connection is kept, seconds.
+    pub header_read_timeout_secs: u64,
+}
+
+impl Default for LoadConfig {
+    fn default() -> Self {
+        Self {
+            max_in_flight: 512,
+            queue_depth: 256,
+            queue_wait_ms: 250,
+            listen_backlog: 1024,
+            header_read_timeout_secs: 10,
+        }
+    }
+}
+
+impl LoadConfig {
+    /// The admission limits of `serve`.
+    pub fn limits(&self) -> crate::serve::Limits {
+        crate::serve::Limits {
+            max_in_flight: self.max_in_flight,
+            queue_depth: self.queue_depth,
+            queue_wait: Duration::from_millis(self.queue_wait_ms),
+        }
+    }
+}
+
 /// What every service shares.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -186,6 +228,8 @@ pub struct SharedConfig {
     pub body_limit_bytes: usize,
     /// How long in-flight requests may take to finish after SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// How much the service takes on at once; beyond it, load is shed.
+    pub load: LoadConfig,
     pub identity: IdentityConfig,
     pub service_auth: ServiceAuthConfig,
     pub events: EventsConfig,
@@ -205,6 +249,7 @@ impl Default for SharedConfig {
             request_timeout_secs: 30,
             body_limit_bytes: 1024 * 1024,
             shutdown_grace_secs: 10,
+            load: LoadConfig::default(),
             identity: IdentityConfig::default(),
             service_auth: ServiceAuthConfig::default(),
             events: EventsConfig::default(),
@@ -242,6 +287,12 @@ impl SharedConfig {
 
     fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
+        if self.load.max_in_flight == 0
+            || self.load.listen_backlog == 0
+            || self.load.header_read_timeout_secs == 0
+        {
+            p.push("load.max_in_flight, load.listen_backlog and load.header_read_timeout_secs must be positive".to_owned());
+        }
         if self.identity.issuer.trim().is_empty() {
             p.push("identity.issuer must be set".to_owned());
         }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::{Extension, Router};
 use http::HeaderName;
@@ -28,12 +28,16 @@ use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_scalar::{Scalar, Servable};
 
+mod admission;
 mod app;
+mod listener;
 mod openapi;
 mod ops;
 mod request;
 
+pub use admission::Limits;
 pub use app::{App, Front, FrontFuture};
+pub use listener::bind_listener;
 pub use openapi::add_rate_limits;
 pub use ops::is_operational;
 pub use request::RouteLabel;
@@ -191,6 +195,9 @@ impl Service {
         // The stack the router and the front share.
         let stack = ServiceBuilder::new()
             .layer(RequestLayer::new(self.name, config.request_timeout()))
+            .layer(admission::AdmissionLayer(admission::Admission::new(
+                config.load.limits(),
+            )))
             .layer(SetSensitiveRequestHeadersLayer::new([
                 AUTHORIZATION,
                 COOKIE,
@@ -222,14 +229,14 @@ pub struct Server {
     service: Service,
     app: App,
     grace: Duration,
+    header_read_timeout: Duration,
 }
 
 impl Server {
     /// Bind to the configured address (port 0 picks a free port).
     pub async fn bind(service: Service, config: &SharedConfig) -> anyhow::Result<Self> {
         let addr = config.bind_addr();
-        let listener = TcpListener::bind(addr)
-            .await
+        let listener = bind_listener(addr, config.load.listen_backlog)
             .with_context(|| format!("binding {} to {addr}", service.name))?;
         Ok(Self::with_listener(service, config, listener))
     }
@@ -243,6 +250,7 @@ impl Server {
             service,
             app,
             grace: Duration::from_secs(config.shutdown_grace_secs),
+            header_read_timeout: Duration::from_secs(config.load.header_read_timeout_secs),
         }
     }
 
@@ -262,6 +270,7 @@ impl Server {
             service,
             app,
             grace,
+            header_read_timeout,
         } = self;
         let name = service.name;
         let token = CancellationToken::new();
@@ -273,18 +282,12 @@ impl Server {
                 tracing::debug!(service = name, task = task_name, "background task stopped");
             });
         }
-        let stop = token.clone();
-        // Responses go out as soon as they are written (no Nagle delay on
-        // a head written apart from its body).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let server = axum::serve(
+        let server = tokio::spawn(listener::accept_loop(
             listener,
-            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
-        )
-        .with_graceful_shutdown(async move { stop.cancelled().await });
-        let server = tokio::spawn(async move { server.await });
+            app,
+            header_read_timeout,
+            token.clone(),
+        ));
         shutdown.await;
         tracing::info!(service = name, "shutting down: draining in-flight requests");
         token.cancel();
@@ -294,7 +297,7 @@ impl Server {
             served
         };
         match tokio::time::timeout(grace, drain).await {
-            Ok(Ok(result)) => result.context("serving")?,
+            Ok(Ok(())) => {}
             Ok(Err(join)) => return Err(anyhow::anyhow!("server task failed: {join}")),
             Err(_) => tracing::warn!(
                 service = name,

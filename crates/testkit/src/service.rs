@@ -191,8 +191,8 @@ impl TestService {
         let listener = match self.mode {
             Mode::InProcess => None,
             Mode::Served => {
-                let listener = tokio::net::TcpListener::bind((shared.host, self.port.unwrap_or(0)))
-                    .await
+                let addr = std::net::SocketAddr::new(shared.host, self.port.unwrap_or(0));
+                let listener = common::serve::bind_listener(addr, shared.load.listen_backlog)
                     .expect("binding a free port");
                 let port = listener.local_addr().expect("a bound address").port();
                 self.port = Some(port);

@@ -82,6 +82,7 @@ pub mod codes {
     pub const PRECONDITION_REQUIRED: Code = Code::new("precondition_required");
     pub const RATE_LIMITED: Code = Code::new("rate_limited");
     pub const UNAVAILABLE: Code = Code::new("unavailable");
+    pub const OVERLOADED: Code = Code::new("overloaded");
     pub const INTERNAL: Code = Code::new("internal");
     pub const BAD_GATEWAY: Code = Code::new("bad_gateway");
     pub const UNSUPPORTED_MEDIA_TYPE: Code = Code::new("unsupported_media_type");
@@ -103,6 +104,7 @@ pub mod codes {
         PRECONDITION_REQUIRED,
         RATE_LIMITED,
         UNAVAILABLE,
+        OVERLOADED,
         INTERNAL,
         BAD_GATEWAY,
         UNSUPPORTED_MEDIA_TYPE,

@@ -21,6 +21,7 @@ use tower::Service;
 use tower_http::compression::Compression;
 use tower_http::sensitive_headers::SetSensitiveRequestHeaders;
 
+use super::admission::AdmissionService;
 use super::request::RequestService;
 
 /// Answers the requests it claims before the router sees them.
@@ -54,7 +55,8 @@ impl Service<Request> for FrontService {
     }
 }
 
-pub(crate) type FrontStack = RequestService<SetSensitiveRequestHeaders<Compression<FrontService>>>;
+pub(crate) type FrontStack =
+    RequestService<AdmissionService<SetSensitiveRequestHeaders<Compression<FrontService>>>>;
 
 /// What the server runs for a service (tests drive it with `oneshot`).
 #[derive(Clone)]

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::serve::ops::OPERATIONAL;
+use axum::extract::Request;
 use axum::response::IntoResponse as _;
 use axum::routing::post;
 use http::StatusCode;
