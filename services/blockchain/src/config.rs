@@ -15,6 +15,12 @@ use url::Url;
 pub const ANVIL_DEV_KEY: &str =
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
+/// The chain id anvil reports unless told otherwise.
+pub const ANVIL_CHAIN_ID: u64 = 31337;
+
+/// The fewest confirmations accepted on a public chain.
+pub const MIN_PUBLIC_CONFIRMATIONS: u64 = 5;
+
 /// anvil's second and third dev accounts: the cooperative's and the
 /// platform's wallets on a local chain (production configures real ones).
 pub const ANVIL_COOPERATIVE: alloy::primitives::Address =
@@ -68,7 +74,7 @@ impl Default for ChainSettings {
             rpc_url: None,
             dev_chain: false,
             anvil_bin: None,
-            chain_id: 31337,
+            chain_id: ANVIL_CHAIN_ID,
             signer_key: None,
             confirmations: 1,
             receipt_timeout_ms: 30_000,
@@ -93,6 +99,13 @@ impl ChainSettings {
     /// True on a development chain: the service's own anvil, or one marked so.
     pub fn is_dev(&self) -> bool {
         self.is_local() || self.dev_chain
+    }
+
+    /// Whether the faucet may give test money: only on the service's own
+    /// anvil, or a development chain with anvil's chain id (never a public
+    /// test network someone marked `dev_chain`).
+    pub fn has_faucet(&self) -> bool {
+        self.is_local() || (self.dev_chain && self.chain_id == ANVIL_CHAIN_ID)
     }
 
     /// The signing key: the configured one, or anvil's dev key locally.
@@ -233,6 +246,13 @@ impl ServiceSettings for Settings {
         }
         if self.chain.confirmations == 0 {
             p.push("chain.confirmations must be at least 1".to_owned());
+        }
+        // Deposits are announced once confirmed: on a public chain, deep
+        // enough that a reorganisation does not take one back.
+        if !self.chain.is_dev() && self.chain.confirmations < MIN_PUBLIC_CONFIRMATIONS {
+            p.push(format!(
+                "chain.confirmations must be at least {MIN_PUBLIC_CONFIRMATIONS} outside a development chain"
+            ));
         }
         if self.chain.receipt_timeout_ms == 0 || self.chain.rpc_timeout_ms == 0 {
             p.push("chain timeouts must be positive".to_owned());

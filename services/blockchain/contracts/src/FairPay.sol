@@ -15,9 +15,9 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 ///
 /// Escrow: a buyer deposits an order's amount of a token against the
 /// order's id; on completion the payer releases exactly that deposit as the
-/// split, on cancellation refunds it to the depositor. Each deposit is
-/// settled (released or refunded) at most once, and an order with a deposit
-/// can only be paid from it.
+/// split, on cancellation (or when the order was paid another way) refunds
+/// it to the depositor. Each deposit is settled (released or refunded) at
+/// most once, and an order is paid at most once, from its deposit or not.
 contract FairPay is AccessControl, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -69,7 +69,6 @@ contract FairPay is AccessControl, ReentrancyGuard {
     error AlreadyDeposited(bytes32 orderId);
     error NoDeposit(bytes32 orderId);
     error AlreadySettled(bytes32 orderId);
-    error Escrowed(bytes32 orderId);
     error InvalidSplit();
     error ZeroAmount();
     error ZeroAddress();
@@ -94,7 +93,6 @@ contract FairPay is AccessControl, ReentrancyGuard {
 
     /// Splits the attached native coin.
     function payNative(bytes32 orderId, Split calldata split) external payable onlyRole(PAYER_ROLE) nonReentrant {
-        if (deposits[orderId].amount != 0) revert Escrowed(orderId);
         (uint256 a, uint256 c, uint256 p) = _begin(orderId, msg.value, split);
         emit PaymentExecuted(orderId, address(0), msg.sender, msg.value, a, c, p);
         _payoutNative(orderId, split.artisan, a);
@@ -110,7 +108,6 @@ contract FairPay is AccessControl, ReentrancyGuard {
         nonReentrant
     {
         if (address(token) == address(0)) revert ZeroAddress();
-        if (deposits[orderId].amount != 0) revert Escrowed(orderId);
         (uint256 a, uint256 c, uint256 p) = _begin(orderId, amount, split);
         emit PaymentExecuted(orderId, address(token), msg.sender, amount, a, c, p);
         _payoutToken(orderId, token, split.artisan, a);

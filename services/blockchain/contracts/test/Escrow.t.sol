@@ -119,13 +119,19 @@ contract EscrowTest is Base {
         pay.deposit(paidOrder, IERC20(address(rupee)), 100);
     }
 
-    function test_AnEscrowedOrderIsPaidOnlyFromItsDeposit() public {
+    /// An order paid another way is never paid from its deposit too: the
+    /// deposit can only go back to its depositor.
+    function test_ADepositOfAnOrderPaidAnotherWayCanOnlyBeRefunded() public {
         deposit(ORDER, 10_000);
-        vm.expectRevert(abi.encodeWithSelector(FairPay.Escrowed.selector, ORDER));
+        rupee.approve(address(pay), type(uint256).max);
+        vm.prank(BUYER);
+        rupee.transfer(address(this), 10_000);
         pay.payToken(ORDER, IERC20(address(rupee)), 10_000, split(500, 500));
-        vm.deal(address(this), 1 ether);
-        vm.expectRevert(abi.encodeWithSelector(FairPay.Escrowed.selector, ORDER));
-        pay.payNative{value: 1 ether}(ORDER, split(500, 500));
+        vm.expectRevert(abi.encodeWithSelector(FairPay.AlreadyPaid.selector, ORDER));
+        pay.release(ORDER, split(500, 500));
+        pay.refund(ORDER);
+        assertEq(rupee.balanceOf(BUYER), FUNDS - 10_000, "the deposit back; the card money paid out");
+        assertEq(held(), 0, "nothing left in escrow");
     }
 
     function test_NothingToReleaseOrRefundWithoutADeposit() public {

@@ -31,6 +31,27 @@ impl Entity for Deployment {
     const COLLECTION: &'static str = "deployments";
 }
 
+/// One unit of the payment token must be one minor unit of its currency
+/// (every amount is converted so): a token with other decimals would pay
+/// out a hundredth, or a hundred times, of what was received.
+async fn check_decimals(chain: &Chain, token: Address, currency: &str) -> anyhow::Result<()> {
+    let currency: common::money::Currency = currency
+        .parse()
+        .map_err(|_| anyhow::anyhow!("unknown payment currency {currency:?}"))?;
+    let decimals = chain
+        .view(token, DevRupee::decimalsCall {})
+        .await
+        .context("reading the payment token's decimals")?;
+    if decimals != currency.minor_unit_exponent() {
+        bail!(
+            "the payment token {token} has {decimals} decimals; {} has {} minor-unit digits",
+            currency.code(),
+            currency.minor_unit_exponent()
+        );
+    }
+    Ok(())
+}
+
 fn addr(w: Option<common::wallet::WalletAddress>) -> Option<Address> {
     w.map(|w| Address::from(*w.as_bytes()))
 }
@@ -59,6 +80,7 @@ pub async fn ensure(
                 );
             }
         }
+        check_decimals(chain, payment_token, &c.payment_currency).await?;
         return Ok(Contracts {
             provenance,
             fair_pay,

@@ -1,7 +1,8 @@
 //! The escrow on a real anvil: a buyer's deposit is seen and announced,
 //! the payout of a completed order is exactly the deposit, a cancelled
-//! order's deposit goes back to its buyer, once; and nothing is paid out
-//! for an order with no receipt.
+//! order's deposit goes back to its buyer, once, and so does a deposit for
+//! an order paid another way; nothing is paid out for an order with no
+//! receipt until one arrives.
 
 use alloy::primitives::{Address, U256};
 use alloy::sol_types::SolCall as _;
@@ -125,9 +126,17 @@ async fn a_completed_escrowed_order_pays_out_exactly_its_deposit() {
     assert_eq!(received.amount.unwrap().amount, 250_001);
     assert_eq!(received.payer, BUYER_WALLET);
 
+    // Completed before the product service's word that it is paid (events
+    // are not ordered): it waits for the receipt.
     app.push("done-1", "ord-esc", &completed("ord-esc", 250_001))
         .await
         .assert_status(StatusCode::OK);
+    let p: Value = app
+        .get("/blockchain/payments/ord-esc", Some(&app.admin()))
+        .await
+        .json();
+    assert_eq!(p["state"], "awaiting_receipt", "{p}");
+    app.paid_by("ord-esc", 250_001, "escrow").await;
     let p: Value = testkit::eventually(WAIT, "the payout", || async {
         let p: Value = app
             .get("/blockchain/payments/ord-esc", Some(&app.admin()))
@@ -214,6 +223,10 @@ async fn a_cancelled_escrowed_order_is_refunded_to_its_buyer_once() {
         .await
         .json();
     assert_eq!(p["state"], "failed");
+    assert!(
+        p["last_error"].as_str().unwrap().contains("cancelled"),
+        "{p}"
+    );
     assert_eq!(app.payment_events(d.fair_pay, "ord-cancel").await, 0);
     // And the contract itself refuses a second refund or a release.
     let refund = FairPay::refundCall {
@@ -250,7 +263,7 @@ async fn a_deposit_of_another_amount_is_announced_as_it_is() {
 }
 
 #[tokio::test]
-async fn an_order_completed_with_no_receipt_pays_nothing_out() {
+async fn an_order_completed_with_no_receipt_pays_nothing_out_until_one_arrives() {
     let app = TestApp::spawn().await;
     app.fakes
         .put_wallet(ARTISAN, ARTISAN_WALLET.parse().unwrap());
@@ -262,14 +275,7 @@ async fn an_order_completed_with_no_receipt_pays_nothing_out() {
         .get("/blockchain/payments/ord-free", Some(&app.admin()))
         .await
         .json();
-    assert_eq!(p["state"], "failed");
-    assert!(
-        p["last_error"]
-            .as_str()
-            .unwrap()
-            .contains("no confirmed receipt"),
-        "{p}"
-    );
+    assert_eq!(p["state"], "awaiting_receipt", "{p}");
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(app.payment_events(d.fair_pay, "ord-free").await, 0);
     assert_eq!(
@@ -277,4 +283,69 @@ async fn an_order_completed_with_no_receipt_pays_nothing_out() {
             .await,
         U256::ZERO
     );
+    // The receipt: what it says was received is paid, not the order's total.
+    app.received("ord-free", 9_000).await;
+    testkit::eventually(WAIT, "the payout", || async {
+        let p: Value = app
+            .get("/blockchain/payments/ord-free", Some(&app.admin()))
+            .await
+            .json();
+        (p["state"] == "confirmed").then_some(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        app.token_balance(d.payment_token, address(ARTISAN_WALLET))
+            .await,
+        U256::from(8_100)
+    );
+}
+
+#[tokio::test]
+async fn a_deposit_for_an_order_paid_another_way_goes_back_to_its_buyer() {
+    let app = TestApp::spawn().await;
+    let d = app.deployment().await;
+    fund_buyer(&app, 50_000).await;
+    let terms = expect(&app, "ord-twice", 30_000).await;
+    // Paid by card first; the buyer's wallet deposits as well.
+    app.received("ord-twice", 30_000).await;
+    deposit(&app, &terms, 30_000).await;
+    let refunded: PaymentRefunded = testkit::eventually(WAIT, "the refund", || async {
+        published::<PaymentRefunded>(&app).await.into_iter().next()
+    })
+    .await
+    .unwrap();
+    assert_eq!(refunded.order_id, "ord-twice");
+    assert_eq!(
+        app.token_balance(d.payment_token, address(BUYER_WALLET))
+            .await,
+        U256::from(50_000),
+        "the deposit is back"
+    );
+}
+
+#[tokio::test]
+async fn an_escrow_payment_never_seen_on_chain_is_refused() {
+    let app = TestApp::spawn().await;
+    let event = events::v1::OrderPaid {
+        order_id: "ord-ghost".to_owned(),
+        buyer_id: BUYER.to_owned(),
+        artisan_id: ARTISAN.to_owned(),
+        total: Some(common::money::Money::inr(100).into()),
+        provider: "escrow".to_owned(),
+        payment_id: "0xabc:0".to_owned(),
+        received: Some(common::money::Money::inr(100).into()),
+        reason: String::new(),
+    };
+    app.push("paid-ghost", "ord-ghost", &event)
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "event_rejected");
+    app.push("done-ghost", "ord-ghost", &completed("ord-ghost", 100))
+        .await
+        .assert_status(StatusCode::OK);
+    let p: Value = app
+        .get("/blockchain/payments/ord-ghost", Some(&app.admin()))
+        .await
+        .json();
+    assert_eq!(p["state"], "awaiting_receipt", "{p}");
 }

@@ -277,12 +277,18 @@ impl TestApp {
     /// Money received for `order_id` off chain: `order.paid` as the product
     /// service publishes it (what a payout may pay).
     pub(crate) async fn received(&self, order_id: &str, paise: i64) {
+        self.paid_by(order_id, paise, "sandbox").await;
+    }
+
+    /// `order.paid` for `order_id`, paid through `provider` (`escrow`:
+    /// by the deposit this service saw).
+    pub(crate) async fn paid_by(&self, order_id: &str, paise: i64, provider: &str) {
         let paid = events::v1::OrderPaid {
             order_id: order_id.to_owned(),
             buyer_id: BUYER.to_owned(),
             artisan_id: ARTISAN.to_owned(),
             total: Some(common::money::Money::inr(paise).into()),
-            provider: "sandbox".to_owned(),
+            provider: provider.to_owned(),
             payment_id: format!("pay_{order_id}"),
             received: Some(common::money::Money::inr(paise).into()),
             reason: String::new(),

@@ -1,9 +1,12 @@
 //! Receipts: what was received for each order, the only amounts ever paid
-//! out. Money a provider collected arrives as `order.paid` from the
-//! product service; a buyer's deposit into the fair-pay contract's escrow
-//! is seen here, on chain, with its confirmations, and announced as
-//! `payment.received`. A cancelled order's escrow is refunded to its
-//! depositor, once (`payment.refunded`).
+//! out. The product service judges every payment and says so in
+//! `order.paid`: money a provider collected (paid from the platform's
+//! balance), or a buyer's deposit into the fair-pay contract's escrow
+//! (released). Deposits are seen here, on chain, with their confirmations,
+//! and announced as `payment.received` for the product service to judge;
+//! a deposit that does not become the order's payment (the order was
+//! cancelled, or paid another way) goes back to its depositor, once
+//! (`payment.refunded`).
 
 mod refund;
 mod watch;
@@ -15,7 +18,10 @@ use serde::{Deserialize, Serialize};
 use store::{Entity, StoreError};
 use utoipa::ToSchema;
 
-pub use refund::{EscrowRefund, RefundState as EscrowRefundState, queue_refund, refund_escrowed};
+pub use refund::{
+    EscrowRefund, RefundState as EscrowRefundState, queue_deposit_refund, queue_refund,
+    refund_escrowed,
+};
 pub use watch::{watch_deposits, watch_once};
 
 use crate::domain::hashing::order_key;
@@ -33,7 +39,25 @@ pub enum Source {
     Escrow,
 }
 
-/// What was received for an order (keyed by the order's id).
+/// A deposit seen on chain (keyed by the order's id: the contract takes
+/// one per order).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Deposit {
+    /// `<tx hash>:<log index>`.
+    pub payment_id: String,
+    /// In the token's smallest units.
+    pub units: String,
+    pub token: Address,
+    pub depositor: Address,
+    pub seen_at: DateTime<Utc>,
+}
+
+impl Entity for Deposit {
+    const COLLECTION: &'static str = "escrow_deposits";
+}
+
+/// What was received for an order (keyed by the order's id), as the
+/// product service accepted it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Receipt {
     pub source: Source,
@@ -48,6 +72,17 @@ pub struct Receipt {
 
 impl Entity for Receipt {
     const COLLECTION: &'static str = "receipts";
+}
+
+/// An order cancelled (keyed by its id): whatever arrives for it later
+/// (events are not ordered) pays nothing out.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cancelled {
+    pub at: DateTime<Utc>,
+}
+
+impl Entity for Cancelled {
+    const COLLECTION: &'static str = "cancelled_orders";
 }
 
 /// A deposit the escrow is told to expect (keyed by the order's key).

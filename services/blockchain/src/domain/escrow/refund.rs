@@ -1,5 +1,6 @@
-//! A cancelled order's escrow goes back to its depositor. The refund is
-//! queued with the cancellation and made by the reconciler: the contract
+//! A deposit that does not become its order's payment goes back to its
+//! depositor: the order was cancelled, or paid another way. The refund is
+//! queued with the event that says so and made by the watcher's loop: the contract
 //! refunds a deposit at most once (a second call reverts), and what the
 //! chain says is settled is read before anything is sent, so a crash
 //! between sending and recording never refunds twice; `payment.refunded`
@@ -12,9 +13,9 @@ use chrono::{DateTime, Utc};
 use common::money::{Currency, Money};
 use events::v1::PaymentRefunded;
 use serde::{Deserialize, Serialize};
-use store::{Entity, Query, StoreError, Txn};
+use store::{Direction, Entity, Query, StoreError, Txn};
 
-use super::{Expected, Receipt, hex_key};
+use super::{Cancelled, Expected, Receipt, hex_key};
 use crate::domain::contracts::FairPay;
 use crate::domain::hashing::order_key;
 use crate::error::BlockchainError;
@@ -54,11 +55,29 @@ pub async fn queue_refund(tx: &mut Txn, order_id: &str) -> Result<(), StoreError
         r.value.cancelled = true;
         tx.update(&r)?;
     }
-    let escrowed = tx
+    if tx.get::<Cancelled>(order_id).await?.is_none() {
+        tx.create(order_id, &Cancelled { at: Utc::now() })?;
+    }
+    queue_deposit_refund(tx, order_id).await
+}
+
+/// An escrow deposit for `order_id`, made or still to come, is to be given
+/// back (the order will not be paid by it); nothing if the escrow was never
+/// told to expect one.
+pub async fn queue_deposit_refund(tx: &mut Txn, order_id: &str) -> Result<(), StoreError> {
+    if tx
         .get::<Expected>(&hex_key(order_key(order_id)))
         .await?
-        .is_some();
-    if escrowed && tx.get::<EscrowRefund>(order_id).await?.is_none() {
+        .is_some()
+    {
+        queue(tx, order_id).await?;
+    }
+    Ok(())
+}
+
+/// Owe `order_id`'s deposit (made or still to come) back to its depositor.
+pub(super) async fn queue(tx: &mut Txn, order_id: &str) -> Result<(), StoreError> {
+    if tx.get::<EscrowRefund>(order_id).await?.is_none() {
         tx.create(
             order_id,
             &EscrowRefund {
@@ -71,18 +90,33 @@ pub async fn queue_refund(tx: &mut Txn, order_id: &str) -> Result<(), StoreError
     Ok(())
 }
 
-/// One pass over the queued refunds; how many were made.
+/// One pass over the queued refunds, those looked at longest ago first;
+/// how many were made. One that cannot be made now (no deposit yet, the
+/// node refusing) goes to the back of the queue.
 pub async fn refund_escrowed(state: &AppState) -> Result<usize, BlockchainError> {
-    let queued = Query::new().eq("state", "queued").limit(BATCH);
-    let (refunds, _) = state
-        .store
-        .collection::<EscrowRefund>()
-        .query(&queued)
-        .await?;
+    let queued = Query::new()
+        .eq("state", "queued")
+        .order_by("updated_at", Direction::Asc)
+        .limit(BATCH);
+    let refunds = state.store.collection::<EscrowRefund>();
+    let (due, _) = refunds.query(&queued).await?;
     let mut made = 0;
-    for refund in refunds {
-        if refund_one(state, &refund.id).await? {
-            made += 1;
+    for refund in due {
+        match refund_one(state, &refund.id).await {
+            Ok(true) => made += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(order_id = refund.id, error = %e, "escrow refund to be tried again");
+            }
+        }
+        // Still queued: to the back of the queue.
+        if let Ok(Some(mut current)) = refunds.get(&refund.id).await
+            && current.value.state == RefundState::Queued
+        {
+            current.value.updated_at = Utc::now();
+            let _ = refunds
+                .update(&current.id, &current.value, current.version)
+                .await;
         }
     }
     Ok(made)

@@ -1,30 +1,28 @@
 //! Deposits into the escrow, seen on chain once they have the configured
-//! confirmations: each one expected for an order is recorded as that
-//! order's receipt and announced as `payment.received` (in one
-//! transaction, so a deposit is announced once however often its block is
-//! looked at). The product service decides whether it pays the order: a
-//! deposit of another amount or token is announced as it is, and flagged
-//! there.
+//! confirmations: each one for an order the escrow was told to expect is
+//! recorded and announced as `payment.received` (in one transaction, so a
+//! deposit is announced once however often its block is read). The
+//! product service judges it: a deposit of the order's total pays it; any
+//! other is flagged there, and goes back to its depositor when the order is
+//! cancelled or paid another way.
 
 use std::time::Duration;
 
-use alloy::primitives::U256;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent as _;
 use chrono::Utc;
-use common::money::{Currency, Money};
 use events::v1::PaymentReceived;
 use serde::{Deserialize, Serialize};
 use store::{Entity, StoreError};
 use tokio_util::sync::CancellationToken;
 
-use super::{Expected, Receipt, Source, hex_key};
+use super::{Cancelled, Deposit, Expected, Receipt, Source, hex_key, refund};
 use crate::domain::contracts::FairPay;
 use crate::error::BlockchainError;
 use crate::state::AppState;
 
-/// Blocks read per pass at most.
-const MAX_SPAN: u64 = 2_000;
+/// Blocks read per pass at most (well under RPC providers' log limits).
+const MAX_SPAN: u64 = 500;
 
 /// How far the watcher has read (one document).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,6 +61,9 @@ pub async fn watch_once(state: &AppState) -> Result<usize, BlockchainError> {
     let cursors = state.store.collection::<WatchCursor>();
     let from = match cursors.get(CURSOR).await? {
         Some(c) => c.value.next_block,
+        // A development chain is read from its start; a public one from
+        // as far back as the history window reaches.
+        None if state.settings.chain.is_dev() => 0,
         None => head.saturating_sub(state.settings.chain.history_blocks),
     };
     if from > confirmed_to {
@@ -94,7 +95,7 @@ pub async fn watch_once(state: &AppState) -> Result<usize, BlockchainError> {
     Ok(new)
 }
 
-/// Records one deposit; whether it was new.
+/// Records and announces one deposit; whether it was new.
 async fn record(
     state: &AppState,
     event: &FairPay::Deposited,
@@ -103,6 +104,7 @@ async fn record(
 ) -> Result<bool, BlockchainError> {
     let key = hex_key(event.orderId);
     let Some(expected) = state.store.collection::<Expected>().get(&key).await? else {
+        // Nobody was told to pay this order this way: an admin settles it.
         tracing::warn!(
             order_key = key,
             payment_id,
@@ -112,30 +114,32 @@ async fn record(
     };
     let order_id = expected.value.order_id;
     let ours = event.token == state.contracts.payment_token;
-    let currency: Option<Currency> = state.settings.chain.payment_currency.parse().ok();
     let amount = i64::try_from(event.amount).unwrap_or(i64::MAX);
     let recorded = state
         .store
         .transact(async |tx| {
-            let seen = format!("seen-{payment_id}");
-            if tx.get::<SeenDeposit>(&seen).await?.is_some() {
+            if tx.get::<Deposit>(&order_id).await?.is_some() {
                 return Ok::<_, StoreError>(false);
             }
-            let existing = tx.get::<Receipt>(&order_id).await?;
-            if let (None, true, Some(currency)) = (&existing, ours, currency) {
-                // Cancelled before its deposit was confirmed: never paid out.
-                let cancelled = tx.get::<super::EscrowRefund>(&order_id).await?.is_some();
-                tx.create(
-                    &order_id,
-                    &Receipt {
-                        source: Source::Escrow,
-                        provider: "escrow".to_owned(),
-                        payment_id: payment_id.to_owned(),
-                        amount: Money::new(amount, currency),
-                        cancelled,
-                        recorded_at: Utc::now(),
-                    },
-                )?;
+            tx.create(
+                &order_id,
+                &Deposit {
+                    payment_id: payment_id.to_owned(),
+                    units: event.amount.to_string(),
+                    token: event.token,
+                    depositor: event.depositor,
+                    seen_at: Utc::now(),
+                },
+            )?;
+            // The order was cancelled or paid another way meanwhile: this
+            // deposit can only go back.
+            let settled_otherwise = tx.get::<Cancelled>(&order_id).await?.is_some()
+                || tx
+                    .get::<Receipt>(&order_id)
+                    .await?
+                    .is_some_and(|r| r.value.source == Source::Platform);
+            if settled_otherwise {
+                refund::queue(tx, &order_id).await?;
             }
             // Stated as the chain has it: another token is another currency.
             let stated_currency = if ours {
@@ -158,28 +162,11 @@ async fn record(
                     tx_hash: tx_hash.map(|h| format!("{h:#x}")).unwrap_or_default(),
                 },
             )?;
-            tx.create(
-                &seen,
-                &SeenDeposit {
-                    order_id: order_id.clone(),
-                },
-            )?;
             Ok(true)
         })
         .await?;
     if recorded {
-        tracing::info!(order_id, payment_id, amount = %U256::from(amount.max(0)), "escrow deposit received");
+        tracing::info!(order_id, payment_id, amount, "escrow deposit seen");
     }
     Ok(recorded)
-}
-
-/// A deposit announced already (so a second deposit for the same order is
-/// announced too, but each once).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct SeenDeposit {
-    order_id: String,
-}
-
-impl Entity for SeenDeposit {
-    const COLLECTION: &'static str = "escrow_deposits";
 }

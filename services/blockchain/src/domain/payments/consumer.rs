@@ -1,9 +1,11 @@
-//! The orders' events: `order.paid` records what a provider collected (the
-//! receipt of money received off chain); `order.cancelled` ends any payout
-//! of the order and queues its escrow refund; `order.completed` queues the
-//! payment of exactly what was received for the order, from the platform's
-//! balance or released from its escrow, and nothing where nothing was
-//! received. The reconciliation loop pays it.
+//! The orders' events: `order.paid` records what was received for an order
+//! (money a provider collected off chain, or the order's escrow deposit);
+//! `order.cancelled` ends any payout of the order not yet signed and queues
+//! its escrow refund; `order.completed` queues the payment of exactly what
+//! was received for the order, from the platform's balance or released from
+//! its escrow. A completed order with no receipt yet waits for one (events
+//! may arrive in any order); nothing is ever paid without one. The
+//! reconciliation loop pays what is queued.
 
 use chrono::Utc;
 use common::Id;
@@ -12,8 +14,10 @@ use events::{ConsumeError, Consumer, Received};
 use store::Txn;
 
 use super::{Funding, Payment, PaymentState, Terms};
-use crate::domain::escrow::{self, Receipt, Source};
+use crate::domain::escrow::{self, Cancelled, Deposit, Receipt, Source};
 use crate::state::AppState;
+
+const CANCELLED: &str = "the order was cancelled: nothing is paid out";
 
 /// Records receipts, queues payments and escrow refunds, each event once.
 pub struct PaymentConsumer {
@@ -25,39 +29,41 @@ impl Consumer for PaymentConsumer {
     async fn apply(&self, event: &Received, tx: &mut Txn) -> Result<(), ConsumeError> {
         if event.is::<OrderPaid>() {
             let paid = event.decode::<OrderPaid>()?;
-            return record_paid(tx, &paid).await;
+            valid_order(&paid.order_id)?;
+            if let Some(receipt) = record_paid(tx, &paid).await? {
+                self.start_waiting_payment(tx, &paid.order_id, &receipt)
+                    .await?;
+            }
+            return Ok(());
         }
         if event.is::<OrderCancelled>() {
             let cancelled = event.decode::<OrderCancelled>()?;
+            valid_order(&cancelled.order_id)?;
             escrow::queue_refund(tx, &cancelled.order_id).await?;
+            stop_unsigned(tx, &cancelled.order_id).await?;
             return Ok(());
         }
-        if !event.is::<OrderCompleted>() {
-            return Ok(());
+        if event.is::<OrderCompleted>() {
+            let completed = event.decode::<OrderCompleted>()?;
+            valid_order(&completed.order_id)?;
+            return self.queue_payout(tx, &completed).await;
         }
-        let o = event.decode::<OrderCompleted>()?;
-        if !Id::is_valid(&o.order_id) {
-            return Err(ConsumeError::Invalid(format!("order id {:?}", o.order_id)));
-        }
+        Ok(())
+    }
+}
+
+impl PaymentConsumer {
+    /// `order.completed`: the order's payout, once.
+    async fn queue_payout(&self, tx: &mut Txn, o: &OrderCompleted) -> Result<(), ConsumeError> {
         if tx.get::<Payment>(&o.order_id).await?.is_some() {
             return Ok(());
         }
         let receipt = tx.get::<Receipt>(&o.order_id).await?.map(|r| r.value);
+        // Until a receipt says otherwise, the order's own word, never paid.
         let total = events::money::required(o.total.as_ref(), "total")?;
-        // What is paid out is what was received, never the order's word.
-        let (amount, funding) = match &receipt {
-            Some(r) => (
-                r.amount,
-                match r.source {
-                    Source::Escrow => Funding::Escrow,
-                    Source::Platform => Funding::Platform,
-                },
-            ),
-            None => (total, Funding::Platform),
-        };
         let split = self.state.settings.default_split;
         let terms = Terms {
-            amount,
+            amount: total,
             token: self.state.contracts.payment_token,
             artisan: None,
             artisan_id: Some(o.artisan_id.clone()),
@@ -66,53 +72,126 @@ impl Consumer for PaymentConsumer {
             artisan_bps: split.artisan,
             cooperative_bps: split.cooperative,
             platform_bps: split.platform,
-            funding,
+            funding: Funding::Platform,
         };
         let mut payment = Payment::new(terms, "order.completed", None);
-        let currency = amount.currency.code();
-        let refused = match &receipt {
-            None => Some("no confirmed receipt for this order: nothing is paid out".to_owned()),
-            Some(r) if r.cancelled => {
-                Some("the order was cancelled: nothing is paid out".to_owned())
+        match &receipt {
+            Some(r) => self.take_receipt(&o.order_id, &mut payment, r),
+            None if tx.get::<Cancelled>(&o.order_id).await?.is_some() => {
+                payment.state = PaymentState::Failed;
+                payment.last_error = Some(CANCELLED.to_owned());
             }
-            _ if currency != self.state.settings.chain.payment_currency || amount.amount <= 0 => {
-                Some(format!(
-                    "cannot pay {} {currency} in the platform's payment token",
-                    amount.amount
-                ))
+            None => {
+                payment.state = PaymentState::AwaitingReceipt;
+                payment.last_error =
+                    Some("no receipt for this order yet: paid once one arrives".to_owned());
             }
-            _ => None,
-        };
-        if let Some(why) = refused {
-            tracing::warn!(order_id = o.order_id, why, "payout refused");
-            payment.state = PaymentState::Failed;
-            payment.last_error = Some(why);
         }
         tx.create(&o.order_id, &payment)?;
         Ok(())
     }
+
+    /// A receipt arrived for a completed order waiting for one.
+    async fn start_waiting_payment(
+        &self,
+        tx: &mut Txn,
+        order_id: &str,
+        receipt: &Receipt,
+    ) -> Result<(), ConsumeError> {
+        if let Some(mut p) = tx.get::<Payment>(order_id).await?
+            && p.value.state == PaymentState::AwaitingReceipt
+        {
+            self.take_receipt(order_id, &mut p.value, receipt);
+            p.value.updated_at = Utc::now();
+            tx.update(&p)?;
+        }
+        Ok(())
+    }
+
+    /// Pays what `receipt` says was received (queued), or nothing (failed).
+    fn take_receipt(&self, order_id: &str, payment: &mut Payment, receipt: &Receipt) {
+        // What is paid out is what was received, never the order's word.
+        payment.terms.amount = receipt.amount;
+        payment.terms.funding = match receipt.source {
+            Source::Escrow => Funding::Escrow,
+            Source::Platform => Funding::Platform,
+        };
+        let amount = receipt.amount;
+        let currency = amount.currency.code();
+        let refused = if receipt.cancelled {
+            Some(CANCELLED.to_owned())
+        } else if currency != self.state.settings.chain.payment_currency || amount.amount <= 0 {
+            Some(format!(
+                "cannot pay {} {currency} in the platform's payment token",
+                amount.amount
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = refused {
+            tracing::warn!(order_id, why, "payout refused");
+            payment.state = PaymentState::Failed;
+            payment.last_error = Some(why);
+        } else {
+            payment.state = PaymentState::Queued;
+            payment.last_error = None;
+        }
+    }
 }
 
-/// A provider's (or an admin's) confirmation of money collected off chain.
-async fn record_paid(tx: &mut Txn, paid: &OrderPaid) -> Result<(), ConsumeError> {
-    if paid.provider == "escrow" {
-        // The deposit was recorded here when it was seen on chain.
-        return Ok(());
+fn valid_order(order_id: &str) -> Result<(), ConsumeError> {
+    if Id::is_valid(order_id) {
+        Ok(())
+    } else {
+        Err(ConsumeError::Invalid(format!("order id {order_id:?}")))
     }
+}
+
+/// The product service's word that an order is paid: the receipt, once.
+/// For a provider's money, an escrow deposit for the same order (made or
+/// still to come) is owed back to its depositor.
+async fn record_paid(tx: &mut Txn, paid: &OrderPaid) -> Result<Option<Receipt>, ConsumeError> {
     if tx.get::<Receipt>(&paid.order_id).await?.is_some() {
-        return Ok(());
+        return Ok(None);
     }
     let amount = events::money::required(paid.received.as_ref(), "received")?;
-    tx.create(
-        &paid.order_id,
-        &Receipt {
-            source: Source::Platform,
-            provider: paid.provider.clone(),
-            payment_id: paid.payment_id.clone(),
-            amount,
-            cancelled: false,
-            recorded_at: Utc::now(),
-        },
-    )?;
+    let source = if paid.provider == "escrow" {
+        // Judged from the deposit this service saw and announced.
+        if tx.get::<Deposit>(&paid.order_id).await?.is_none() {
+            return Err(ConsumeError::Invalid(format!(
+                "order {} paid by an escrow deposit never seen",
+                paid.order_id
+            )));
+        }
+        Source::Escrow
+    } else {
+        escrow::queue_deposit_refund(tx, &paid.order_id).await?;
+        Source::Platform
+    };
+    let receipt = Receipt {
+        source,
+        provider: paid.provider.clone(),
+        payment_id: paid.payment_id.clone(),
+        amount,
+        cancelled: tx.get::<Cancelled>(&paid.order_id).await?.is_some(),
+        recorded_at: Utc::now(),
+    };
+    tx.create(&paid.order_id, &receipt)?;
+    Ok(Some(receipt))
+}
+
+/// `order.cancelled`: a payout not signed yet never will be.
+async fn stop_unsigned(tx: &mut Txn, order_id: &str) -> Result<(), ConsumeError> {
+    if let Some(mut p) = tx.get::<Payment>(order_id).await?
+        && matches!(
+            p.value.state,
+            PaymentState::Queued | PaymentState::AwaitingWallet | PaymentState::AwaitingReceipt
+        )
+    {
+        p.value.state = PaymentState::Failed;
+        p.value.last_error = Some(CANCELLED.to_owned());
+        p.value.release();
+        tx.update(&p)?;
+    }
     Ok(())
 }

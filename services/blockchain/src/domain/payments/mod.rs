@@ -42,7 +42,10 @@ pub fn indexes() -> Vec<IndexSpec> {
             Payment::COLLECTION,
             &[("state", Direction::Asc), ("updated_at", Direction::Asc)],
         ),
-        IndexSpec::new("escrow_refunds", &[("state", Direction::Asc)]),
+        IndexSpec::new(
+            "escrow_refunds",
+            &[("state", Direction::Asc), ("updated_at", Direction::Asc)],
+        ),
     ]
 }
 
@@ -63,6 +66,9 @@ pub enum Funding {
 pub enum PaymentState {
     /// Accepted; no transaction signed yet.
     Queued,
+    /// The order completed, but no receipt has arrived yet: paid once one
+    /// does (never without).
+    AwaitingReceipt,
     /// The artisan has no wallet yet; retried periodically.
     AwaitingWallet,
     /// Signed and stored; broadcast (or about to be re-broadcast).
@@ -77,6 +83,7 @@ impl PaymentState {
     fn as_str(self) -> &'static str {
         match self {
             Self::Queued => "queued",
+            Self::AwaitingReceipt => "awaiting_receipt",
             Self::AwaitingWallet => "awaiting_wallet",
             Self::Signed => "signed",
             Self::Confirmed => "confirmed",
