@@ -1,6 +1,7 @@
 //! The layer every request passes first: it builds the request context and
 //! runs the request inside it, abandons a request past its deadline with a
-//! 503 problem, puts `X-Request-Id` and `traceparent` on the response, and
+//! 503 problem, turns any error still in plain text (axum's own
+//! rejections) into a problem, puts `X-Request-Id` and `traceparent` on the response, and
 //! writes the access-log line and the request metrics.
 //!
 //! One hand-written `tower` service with a named future instead of three
@@ -128,6 +129,7 @@ where
     B::Error: Into<BoxError>,
 {
     match outcome {
+        Ok(Ok(response)) if is_plain_error(&response) => as_problem(response),
         Ok(Ok(response)) => response.map(Body::new),
         Ok(Err(never)) => match never {},
         Err(_) => ApiError::unavailable(
@@ -136,6 +138,57 @@ where
         )
         .into_response(),
     }
+}
+
+/// An error answered as plain text (or with no body type at all): what
+/// axum's own extractors and layers answer (a raw body over the limit, a
+/// missing extension), never the service's own errors.
+fn is_plain_error<B>(response: &http::Response<B>) -> bool {
+    let status = response.status();
+    (status.is_client_error() || status.is_server_error())
+        && response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"))
+}
+
+/// The same error as a problem (every error a client gets is one), with the
+/// response's other headers (`Allow`, `Retry-After`) kept.
+fn as_problem<B>(response: http::Response<B>) -> Response {
+    use crate::error::codes;
+    use http::StatusCode as S;
+    let status = response.status();
+    let code = match status {
+        S::PAYLOAD_TOO_LARGE => codes::PAYLOAD_TOO_LARGE,
+        S::UNSUPPORTED_MEDIA_TYPE => codes::UNSUPPORTED_MEDIA_TYPE,
+        S::METHOD_NOT_ALLOWED => codes::METHOD_NOT_ALLOWED,
+        S::NOT_FOUND => codes::NOT_FOUND,
+        S::UNAUTHORIZED => codes::UNAUTHENTICATED,
+        S::FORBIDDEN => codes::FORBIDDEN,
+        S::CONFLICT => codes::CONFLICT,
+        S::UNPROCESSABLE_ENTITY => codes::VALIDATION_FAILED,
+        S::TOO_MANY_REQUESTS => codes::RATE_LIMITED,
+        S::SERVICE_UNAVAILABLE => codes::UNAVAILABLE,
+        S::BAD_GATEWAY | S::GATEWAY_TIMEOUT => codes::BAD_GATEWAY,
+        s if s.is_client_error() => codes::UNREADABLE_BODY,
+        _ => codes::INTERNAL,
+    };
+    let detail = match status {
+        S::PAYLOAD_TOO_LARGE => "the request body is too large",
+        s => s.canonical_reason().unwrap_or("the request failed"),
+    };
+    tracing::debug!(
+        status = status.as_u16(),
+        "a plain-text error answered as a problem"
+    );
+    let (parts, _) = response.into_parts();
+    let mut problem = ApiError::new(status, code, detail).into_response();
+    for (name, value) in &parts.headers {
+        if name != http::header::CONTENT_TYPE && name != http::header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name, value.clone());
+        }
+    }
+    problem
 }
 
 struct LogFields {

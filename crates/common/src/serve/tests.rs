@@ -25,6 +25,20 @@ fn named_demo(name: &'static str) -> Service {
         .route(
             "/echo",
             post(|crate::Json(v): crate::Json<serde_json::Value>| async move { crate::Json(v) }),
+        )
+        .route(
+            "/raw",
+            post(|body: bytes::Bytes| async move { body.len().to_string() }),
+        )
+        .route(
+            "/teapot",
+            get(|| async {
+                (
+                    StatusCode::IM_A_TEAPOT,
+                    [("retry-after", "3")],
+                    "short and stout",
+                )
+            }),
         );
     Service::new(name, router, OpenApi::default())
         .readiness(CheckFn::new("always", || async { Ok(()) }))
@@ -103,6 +117,25 @@ async fn oversized_bodies_are_413_and_slow_requests_503_problems() {
     assert_eq!(
         call(&app, "POST", "/echo", r#"{"a":1}"#).await.0,
         StatusCode::OK
+    );
+    // axum's own rejections (a raw body) are problems too, and any other
+    // plain-text error keeps its status and headers as one.
+    let (status, headers, body) = call(&app, "POST", "/raw", "01234567890123456789").await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(headers["content-type"], crate::error::PROBLEM_JSON);
+    assert!(body.contains("payload_too_large"), "{body}");
+    let (status, headers, body) = call(&app, "GET", "/teapot", "").await;
+    assert_eq!(status, StatusCode::IM_A_TEAPOT);
+    assert_eq!(headers["content-type"], crate::error::PROBLEM_JSON);
+    assert_eq!(headers["retry-after"], "3");
+    assert!(body.contains("unreadable_body"), "{body}");
+    let (status, headers, body) = call(&app, "GET", "/ready", "").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        !headers["content-type"]
+            .as_bytes()
+            .starts_with(b"application/problem"),
+        "{body}"
     );
 
     let mut config = SharedConfig::local("demo", 0);

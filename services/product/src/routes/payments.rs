@@ -18,6 +18,10 @@ use crate::domain::payments::{self, CheckoutAnswer, ProviderName, sandbox};
 use crate::error::ProductError;
 use crate::state::AppState;
 
+/// The largest body a payment route reads (a provider's webhook is a few
+/// kilobytes; its signature is checked over all of it).
+const MAX_BODY: usize = 64 * 1024;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(checkout))
@@ -25,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(webhook))
         .routes(routes!(sandbox_succeed))
         .routes(routes!(sandbox_fail))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
 }
 
 /// `POST /orders/{id}/checkout`.

@@ -15,6 +15,7 @@ mod orders;
 mod paying;
 mod payments;
 mod payments_refunds;
+mod payments_webhooks;
 mod products;
 mod pushes;
 mod search;

@@ -5,7 +5,7 @@
 use events::v1::{OrderPaid, PaymentReceived};
 use http::StatusCode;
 use product::domain::orders::OrderStatus;
-use product::domain::orders::money_in::{CheckoutState, FlagKind};
+use product::domain::orders::money_in::{CheckoutState, FlagKind, RefundState};
 use product::domain::payments::{CheckoutAnswer, ProviderName};
 use serde_json::json;
 
@@ -184,7 +184,7 @@ async fn a_webhook_with_a_bad_or_missing_signature_changes_nothing() {
 }
 
 #[tokio::test]
-async fn an_amount_or_currency_mismatch_leaves_the_order_unpaid_and_flagged_for_admins() {
+async fn an_amount_or_currency_mismatch_leaves_the_order_unpaid_flagged_and_refunded() {
     let app = TestApp::spawn().await;
     let (id, c) = checked_out(&app, "o-1").await;
     let mut usd = captured(&provider_order(&c), "pay_usd", 249_900);
@@ -216,6 +216,14 @@ async fn an_amount_or_currency_mismatch_leaves_the_order_unpaid_and_flagged_for_
             (FlagKind::AmountMismatch, 249_900, "USD")
         ]
     );
+    // Money the order cannot take goes back.
+    let owed: Vec<_> = o
+        .refunds
+        .iter()
+        .map(|r| (r.payment_id.as_str(), r.amount.amount, r.state))
+        .collect();
+    assert_eq!(owed[0], ("pay_1", 100, RefundState::Requested));
+    assert!(o.refund_due);
     let buyers_view = app.get(&format!("/orders/{id}"), Some(&app.buyer())).await;
     assert_eq!(buyers_view.body["flags"], json!([]), "flags are for admins");
     assert!(

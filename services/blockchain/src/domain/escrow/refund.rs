@@ -155,7 +155,10 @@ async fn refund_one(state: &AppState, order_id: &str) -> Result<bool, Blockchain
         }
         Some(mined.receipt.transaction_hash)
     };
-    let currency: Option<Currency> = state.settings.chain.payment_currency.parse().ok();
+    // Stated in the currency only for the payment token's units.
+    let currency: Option<Currency> = (deposit.token == state.contracts.payment_token)
+        .then(|| state.settings.chain.payment_currency.parse().ok())
+        .flatten();
     let amount = currency.map(|c| Money::new(i64::try_from(deposit.amount).unwrap_or(i64::MAX), c));
     finish(state, order_id, RefundState::Done, tx_hash, amount).await?;
     tracing::info!(order_id, ?tx_hash, "escrow refunded to its depositor");

@@ -257,11 +257,14 @@ impl Order {
             || caller.uid == self.artisan_id
     }
 
-    /// The order as `caller` (who may see it) sees it: payment flags are
-    /// for admins and services.
+    /// The order as `caller` (who may see it) sees it: payment flags and
+    /// providers' error texts are for admins and services.
     pub fn seen_by(mut self, caller: &Caller) -> Self {
         if !(caller.is_admin() || caller.is(Role::Service)) {
             self.flags.clear();
+            for refund in &mut self.refunds {
+                refund.last_error = None;
+            }
         }
         self
     }
@@ -277,18 +280,6 @@ impl Order {
             at: now,
             by: by.to_owned(),
         });
-    }
-
-    /// What was received and not refunded.
-    pub fn net_received(&self) -> Option<Money> {
-        let mut net: Option<Money> = None;
-        for r in &self.receipts {
-            net = Some(match net {
-                None => r.amount,
-                Some(n) => n.checked_add(&r.amount)?,
-            });
-        }
-        net
     }
 }
 

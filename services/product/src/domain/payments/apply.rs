@@ -1,19 +1,21 @@
 //! What confirmed money does to an order, in one transaction with the
 //! record that its event was applied (a redelivered event changes nothing):
-//! exactly the order's total for its current checkout makes a placed order
-//! paid; any other money is flagged for an admin, and refunded when the
-//! order had been cancelled or was paid already; a failed attempt reopens
+//! exactly the order's total, for a payment created for the order, makes a
+//! placed order paid; any other money is flagged for an admin and given
+//! back (another amount, a cancelled order, an order paid already); a failed attempt reopens
 //! the checkout; a processed refund shows on the order. Card and UPI money
 //! arrives by webhook, escrowed money as the blockchain service's
 //! `payment.received`.
 
 use chrono::Utc;
+use common::Money;
 use events::v1::{OrderPaid, PaymentReceived, PaymentRefunded};
 use store::Txn;
 
 use super::{Paid, ProviderName, WebhookEvent, WebhookKind, refunds};
 use crate::domain::orders::money_in::{
-    CheckoutState, FlagKind, PaymentFlag, ProviderRef, Receipt, RefundState, SeenWebhook,
+    Checkout, CheckoutState, FlagKind, PaymentFlag, ProviderRef, Receipt, Refund, RefundState,
+    SeenWebhook,
 };
 use crate::domain::orders::{Order, OrderStatus};
 use crate::error::ProductError;
@@ -86,6 +88,11 @@ pub async fn apply_webhook(
                     payment_id,
                     ..
                 } => refund_processed(tx, provider, payment_id, refund_id).await?,
+                WebhookKind::RefundFailed {
+                    refund_id,
+                    payment_id,
+                    ..
+                } => refund_failed(tx, provider, payment_id, refund_id).await?,
                 WebhookKind::Other(_) => Outcome::Ignored,
             };
             tx.create(
@@ -132,12 +139,35 @@ pub async fn refund_escrowed(
         r.provider == ProviderName::Escrow
             && matches!(r.state, RefundState::Requested | RefundState::Pending)
     });
-    let Some(refund) = refund else {
-        return Ok(Outcome::Ignored);
-    };
-    refund.state = RefundState::Processed;
-    refund.refund_id = Some(event.refund_id.clone());
-    refund.processed_at = Some(Utc::now());
+    match refund {
+        Some(refund) => {
+            refund.state = RefundState::Processed;
+            refund.refund_id = Some(event.refund_id.clone());
+            refund.processed_at = Some(Utc::now());
+        }
+        // A deposit the order did not take (another amount, or the order
+        // paid another way): its refund shows on the order all the same.
+        None => {
+            let Some(amount) = event
+                .amount
+                .as_ref()
+                .and_then(|m| Money::try_from(m.clone()).ok())
+            else {
+                return Ok(Outcome::Ignored);
+            };
+            order.value.refunds.push(Refund {
+                provider: ProviderName::Escrow,
+                payment_id: event.tx_hash.clone(),
+                amount,
+                key: event.refund_id.clone(),
+                refund_id: Some(event.refund_id.clone()),
+                state: RefundState::Processed,
+                last_error: None,
+                requested_at: Utc::now(),
+                processed_at: Some(Utc::now()),
+            });
+        }
+    }
     order.value.updated_at = common::time::now();
     tx.update(&order)?;
     Ok(Outcome::Applied)
@@ -193,12 +223,14 @@ async fn received(
         at: Utc::now(),
     };
     match o.status {
-        OrderStatus::Placed if current && money.stated.is(o.total) => {
-            pay(state, tx, &id, o, money)?;
+        // Any payment created for this order (the current checkout, or one
+        // a concurrent or earlier checkout created) pays it, if exact.
+        OrderStatus::Placed if money.stated.is(o.total) => {
+            pay(state, tx, &id, o, money, current)?;
         }
         OrderStatus::Placed => {
-            // The order stays unpaid; an admin decides (the buyer may pay
-            // again, correctly).
+            // The order stays unpaid and the money goes back; the buyer
+            // may pay again, correctly.
             let detail = format!(
                 "{} {} received where the order's total is {}",
                 money.stated.amount, money.stated.currency, o.total
@@ -208,6 +240,7 @@ async fn received(
                 c.state = CheckoutState::Failed;
                 c.failure = Some("the amount received did not match the order".to_owned());
             }
+            give_back(o, &id, money);
         }
         status => {
             let kind = if status == OrderStatus::Cancelled {
@@ -233,6 +266,7 @@ fn pay(
     id: &str,
     o: &mut Order,
     money: &Incoming,
+    current: bool,
 ) -> Result<(), ProductError> {
     let by = format!("provider:{}", money.provider.as_str());
     o.receipts.push(Receipt {
@@ -243,8 +277,19 @@ fn pay(
         reason: None,
         recorded_by: by.clone(),
     });
-    if let Some(c) = o.checkout.as_mut() {
-        c.state = CheckoutState::Captured;
+    match o.checkout.as_mut() {
+        Some(c) if current => c.state = CheckoutState::Captured,
+        // Paid through another checkout's payment: the order shows that one.
+        _ => {
+            o.checkout = Some(Checkout {
+                provider: money.provider,
+                provider_order_id: money.provider_order_id.clone(),
+                amount: o.total,
+                state: CheckoutState::Captured,
+                failure: None,
+                created_at: Utc::now(),
+            });
+        }
     }
     o.expires_at = None;
     o.record(OrderStatus::Paid, &by);
@@ -341,6 +386,44 @@ async fn refund_processed(
     }
     order.value.refund_due = refunds::due(&order.value);
     order.value.updated_at = common::time::now();
+    tx.update(&order)?;
+    Ok(Outcome::Applied)
+}
+
+/// A refund the provider could not make: failed, and flagged for an admin.
+async fn refund_failed(
+    tx: &mut Txn,
+    provider: ProviderName,
+    payment_id: &str,
+    refund_id: &str,
+) -> Result<Outcome, ProductError> {
+    let Some(mut order) = order_of(tx, provider, payment_id).await? else {
+        return Ok(Outcome::Ignored);
+    };
+    let o = &mut order.value;
+    let Some(refund) = o.refunds.iter_mut().find(|r| {
+        r.payment_id == payment_id
+            && r.refund_id.as_deref().is_none_or(|id| id == refund_id)
+            && matches!(r.state, RefundState::Requested | RefundState::Pending)
+    }) else {
+        return Ok(Outcome::Ignored);
+    };
+    let detail = "the provider could not make this refund: settle it by hand".to_owned();
+    refund.state = RefundState::Failed;
+    refund.refund_id = Some(refund_id.to_owned());
+    refund.last_error = Some(detail.clone());
+    let flag = PaymentFlag {
+        kind: FlagKind::RefundFailed,
+        provider,
+        payment_id: payment_id.to_owned(),
+        stated_amount: refund.amount.amount,
+        stated_currency: refund.amount.currency.code().to_owned(),
+        detail,
+        at: Utc::now(),
+    };
+    o.flags.push(flag);
+    o.refund_due = refunds::due(o);
+    o.updated_at = common::time::now();
     tx.update(&order)?;
     Ok(Outcome::Applied)
 }

@@ -79,11 +79,7 @@ pub async fn start_checkout(
         ));
     }
     let order = payable(&state.orders.get(id).await?, caller, id)?;
-    if let Some(c) = order
-        .checkout
-        .as_ref()
-        .filter(|c| c.provider == provider && c.state == CheckoutState::Pending)
-    {
+    if let Some(c) = pending_with(&order, provider) {
         let c = c.clone();
         return answer(state, id, &order, &c).await;
     }
@@ -118,9 +114,9 @@ pub async fn start_checkout(
                 return Err(ProductError::NotFound(format!("order {id}")));
             };
             payable(&Some(stored.clone()), caller, id)?;
-            stored.value.checkout = Some(checkout.clone());
-            stored.value.updated_at = common::time::now();
             if provider != ProviderName::Escrow {
+                // Money paid against this provider order is the order's,
+                // even if a concurrent checkout's answer is the one kept.
                 tx.set(
                     &ProviderRef::key(provider, &checkout.provider_order_id),
                     &ProviderRef {
@@ -128,6 +124,12 @@ pub async fn start_checkout(
                     },
                 )?;
             }
+            if let Some(pending) = pending_with(&stored.value, provider) {
+                // A concurrent checkout got there first: one answer for both.
+                return Ok((stored.value.clone(), pending.clone()));
+            }
+            stored.value.checkout = Some(checkout.clone());
+            stored.value.updated_at = common::time::now();
             tx.update(&stored)?;
             Ok((stored.value, checkout.clone()))
         })
@@ -135,6 +137,14 @@ pub async fn start_checkout(
     let mut answered = answer_without_escrow(state, id, &order, &checkout);
     answered.escrow = escrow;
     Ok(answered)
+}
+
+/// The order's checkout through `provider` still waiting to be paid.
+fn pending_with(order: &Order, provider: ProviderName) -> Option<&Checkout> {
+    order
+        .checkout
+        .as_ref()
+        .filter(|c| c.provider == provider && c.state == CheckoutState::Pending)
 }
 
 /// The order, if `caller` may pay it now: its buyer, while it is placed and

@@ -89,7 +89,7 @@ pub(super) fn owe(
         provider,
         payment_id: payment_id.to_owned(),
         amount,
-        key: format!("refund-{id}-{n}"),
+        key: refund_key(id, n),
         refund_id: None,
         state,
         last_error: None,
@@ -97,6 +97,14 @@ pub(super) fn owe(
         processed_at: None,
     });
     o.refund_due = due(o);
+}
+
+/// The idempotency key of the `n`th refund of order `id`: unique per
+/// refund and the same on every retry. Razorpay's `X-Refund-Idempotency`
+/// takes at least 10 letters, digits, hyphens and underscores, which an
+/// order id's characters are.
+fn refund_key(id: &str, n: usize) -> String {
+    format!("refund-{id}-{n}")
 }
 
 /// Whether a refund waits to be asked of a card provider (escrowed ones
@@ -175,6 +183,7 @@ pub(super) async fn settle_refunds(state: &AppState) -> Result<usize, ProductErr
     let (owed, _) = state.orders.query(&query).await?;
     let mut settled = 0;
     for order in owed {
+        let mut recorded = false;
         for refund in order
             .value
             .refunds
@@ -182,6 +191,11 @@ pub(super) async fn settle_refunds(state: &AppState) -> Result<usize, ProductErr
             .filter(|r| r.state == RefundState::Requested)
         {
             let Some(provider) = state.payments.card(refund.provider) else {
+                tracing::warn!(
+                    order_id = order.id,
+                    provider = refund.provider.as_str(),
+                    "a refund owed through a provider not configured here"
+                );
                 continue;
             };
             let answer = provider
@@ -192,10 +206,29 @@ pub(super) async fn settle_refunds(state: &AppState) -> Result<usize, ProductErr
                 continue;
             }
             record_refund(state, &order.id, &refund.key, answer).await?;
+            recorded = true;
             settled += 1;
+        }
+        if !recorded {
+            // To the back of the queue: the orders behind it get their turn.
+            touch(state, &order.id).await?;
         }
     }
     Ok(settled)
+}
+
+/// Marks an order looked at now (the sweep takes the oldest first).
+async fn touch(state: &AppState, id: &str) -> Result<(), ProductError> {
+    state
+        .store
+        .transact(async |tx: &mut Txn| {
+            if let Some(mut order) = tx.get::<Order>(id).await? {
+                order.value.updated_at = common::time::now();
+                tx.update(&order)?;
+            }
+            Ok::<_, ProductError>(())
+        })
+        .await
 }
 
 /// The provider's answer to the refund `key` of order `id`.

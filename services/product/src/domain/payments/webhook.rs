@@ -1,5 +1,6 @@
 //! Webhooks in Razorpay's format, which the sandbox speaks too: an event
-//! (`payment.captured`, `payment.failed`, `refund.processed`) whose raw body
+//! (`payment.captured`, `payment.failed`, `refund.processed`,
+//! `refund.failed`) whose raw body
 //! is signed with HMAC-SHA256 and the webhook secret (hex, in
 //! `X-Razorpay-Signature`), and whose id (`X-Razorpay-Event-Id`) makes
 //! redelivery harmless. Nothing of a body is read before its signature
@@ -57,6 +58,12 @@ pub enum WebhookKind {
     },
     /// A refund has gone back to the payer.
     RefundProcessed {
+        refund_id: String,
+        payment_id: String,
+        amount: Paid,
+    },
+    /// The provider could not give a refund back; an admin settles it.
+    RefundFailed {
         refund_id: String,
         payment_id: String,
         amount: Paid,
@@ -177,40 +184,56 @@ struct Refund {
 impl Event {
     fn kind(self) -> Result<WebhookKind, WebhookError> {
         let payment = self.payload.payment.map(|p| p.entity);
-        Ok(match self.event.as_str() {
-            "payment.captured" => {
+        let event = self.event.as_str();
+        let other = || WebhookKind::Other(event.chars().take(64).collect());
+        Ok(match event {
+            "payment.captured" | "payment.failed" => {
                 let p = payment.ok_or(WebhookError::Malformed)?;
-                WebhookKind::Captured {
-                    amount: Paid {
-                        amount: p.amount,
-                        currency: p.currency,
-                    },
-                    provider_order_id: p.order_id.ok_or(WebhookError::Malformed)?,
-                    payment_id: p.id,
+                // A payment made outside an order of ours (a payment link,
+                // say): nothing to apply it to here.
+                let Some(provider_order_id) = p.order_id else {
+                    return Ok(other());
+                };
+                if event == "payment.captured" {
+                    WebhookKind::Captured {
+                        amount: Paid {
+                            amount: p.amount,
+                            currency: p.currency,
+                        },
+                        provider_order_id,
+                        payment_id: p.id,
+                    }
+                } else {
+                    WebhookKind::Failed {
+                        provider_order_id,
+                        reason: p
+                            .error_description
+                            .unwrap_or_else(|| "the payment failed".to_owned()),
+                        payment_id: p.id,
+                    }
                 }
             }
-            "payment.failed" => {
-                let p = payment.ok_or(WebhookError::Malformed)?;
-                WebhookKind::Failed {
-                    provider_order_id: p.order_id.ok_or(WebhookError::Malformed)?,
-                    reason: p
-                        .error_description
-                        .unwrap_or_else(|| "the payment failed".to_owned()),
-                    payment_id: p.id,
-                }
-            }
-            "refund.processed" => {
+            "refund.processed" | "refund.failed" => {
                 let r = self.payload.refund.ok_or(WebhookError::Malformed)?.entity;
-                WebhookKind::RefundProcessed {
-                    amount: Paid {
-                        amount: r.amount,
-                        currency: r.currency,
-                    },
-                    refund_id: r.id,
-                    payment_id: r.payment_id,
+                let amount = Paid {
+                    amount: r.amount,
+                    currency: r.currency,
+                };
+                if event == "refund.processed" {
+                    WebhookKind::RefundProcessed {
+                        amount,
+                        refund_id: r.id,
+                        payment_id: r.payment_id,
+                    }
+                } else {
+                    WebhookKind::RefundFailed {
+                        amount,
+                        refund_id: r.id,
+                        payment_id: r.payment_id,
+                    }
                 }
             }
-            other => WebhookKind::Other(other.chars().take(64).collect()),
+            _ => other(),
         })
     }
 }
