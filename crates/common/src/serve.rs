@@ -387,3 +387,7 @@ pub use mimalloc::MiMalloc;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod load_tests;

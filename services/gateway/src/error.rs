@@ -12,6 +12,9 @@ common::problem_codes! {
     UPSTREAM_UNREACHABLE = "upstream_unreachable",
     /// 502: the service broke the exchange off.
     UPSTREAM_FAILED = "upstream_failed",
+    /// 503: every connection to the service stayed busy for the whole
+    /// wait; try again shortly.
+    UPSTREAM_BUSY = "upstream_busy",
 }
 
 /// Everything a proxied request can fail with at the gateway.
@@ -30,6 +33,10 @@ pub enum GatewayError {
         upstream: &'static str,
         retry_after: Duration,
     },
+    /// 503 `upstream_busy` with `Retry-After`: the service is full, not
+    /// down (its breaker is not touched).
+    #[error("the {0} service is busy; try again shortly")]
+    UpstreamBusy(&'static str),
     /// 504 `upstream_timeout`.
     #[error("the {0} service did not answer in time")]
     UpstreamTimeout(&'static str),
@@ -68,6 +75,15 @@ impl From<GatewayError> for ApiError {
             GatewayError::UpstreamUnavailable { retry_after, .. } => {
                 ApiError::unavailable(retry_after, detail)
             }
+            GatewayError::UpstreamBusy(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                codes::UPSTREAM_BUSY,
+                detail,
+            )
+            .with_header(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            ),
             GatewayError::UpstreamTimeout(_) => {
                 ApiError::new(StatusCode::GATEWAY_TIMEOUT, codes::UPSTREAM_TIMEOUT, detail)
             }

@@ -42,7 +42,7 @@ impl Gateway {
         &self,
         name: &str,
         path: &'static str,
-    ) -> Result<http::Response<hyper::body::Incoming>, String> {
+    ) -> Result<http::Response<crate::domain::pool::PooledBody>, String> {
         let upstream = self
             .upstreams
             .get(name)
@@ -63,6 +63,7 @@ impl Gateway {
             match e {
                 PoolError::Connect(_) => "unreachable".to_owned(),
                 PoolError::Http(_) => "failed to answer".to_owned(),
+                PoolError::Busy => "busy".to_owned(),
             }
         })
     }

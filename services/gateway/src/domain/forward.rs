@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, Limited};
 
 use crate::domain::breaker::{Admit, Breaker};
 use crate::domain::headers::{SERVERLESS_AUTHORIZATION, set_forwarding, strip};
-use crate::domain::pool::PoolError;
+use crate::domain::pool::{PoolError, PooledBody};
 use crate::domain::upstream::Upstream;
 use crate::error::GatewayError;
 
@@ -101,6 +101,9 @@ pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, Gatew
             Err(GatewayError::UpstreamUnreachable(f.upstream.name))
         }
         Err(Failure::BodyTooLarge) => Err(GatewayError::BodyTooLarge(f.body_limit)),
+        // Full, not failing: nothing for the breaker (the outcome is
+        // abandoned), and the client is told to come back shortly.
+        Err(Failure::Busy) => Err(GatewayError::UpstreamBusy(f.upstream.name)),
         Err(Failure::Other(e)) => {
             outcome.failure();
             Err(GatewayError::UpstreamFailed {
@@ -143,14 +146,12 @@ impl Drop for Outcome<'_> {
 enum Failure {
     Timeout,
     Connect,
+    Busy,
     BodyTooLarge,
     Other(anyhow::Error),
 }
 
-async fn send(
-    f: &Forward<'_>,
-    request: Request,
-) -> Result<http::Response<hyper::body::Incoming>, Failure> {
+async fn send(f: &Forward<'_>, request: Request) -> Result<http::Response<PooledBody>, Failure> {
     match tokio::time::timeout(f.timeout, f.upstream.send(request)).await {
         Err(_) => Err(Failure::Timeout),
         Ok(Ok(response)) => Ok(response),
@@ -158,6 +159,7 @@ async fn send(
             tracing::debug!(upstream = f.upstream.name, why, "upstream connect failed");
             Err(Failure::Connect)
         }
+        Ok(Err(PoolError::Busy)) => Err(Failure::Busy),
         Ok(Err(PoolError::Http(e))) => {
             let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
             while let Some(s) = source {

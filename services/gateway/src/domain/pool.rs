@@ -6,6 +6,12 @@
 //! hand its connection back, a cross-task wake-up per request that showed
 //! in the gateway's profile.)
 //!
+//! At most `max_busy` exchanges are under way with one upstream at once
+//! (from sending the request to the end of its response body), so at most
+//! that many connections are busy: a request beyond that waits, fairly
+//! and briefly, for one to finish, and is then refused as busy (never as
+//! unreachable: the upstream is merely full).
+//!
 //! A connection goes back to the pool as soon as the response head is in;
 //! it is picked again only once hyper says it is ready, i.e. the previous
 //! response body has been read to its end. A request that was never
@@ -13,7 +19,9 @@
 //! more on a fresh connection, whatever its method: nothing reached the
 //! upstream. A request that reached it is never sent twice.
 
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -21,10 +29,11 @@ use axum::body::Body;
 use http::header::{self, HeaderValue};
 use http::uri::Authority;
 use http::{Request, Response};
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
@@ -39,6 +48,16 @@ pub enum PoolError {
     Connect(String),
     /// The connection failed while sending or receiving.
     Http(hyper::Error),
+    /// Every connection the upstream may have was busy for the whole wait.
+    Busy,
+}
+
+/// The most exchanges under way with one upstream, and how long a request
+/// waits for one of them to finish.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub max_busy: usize,
+    pub wait: Duration,
 }
 
 /// TLS to an `https://` upstream.
@@ -55,6 +74,35 @@ pub struct Pool {
     connect_timeout: Duration,
     max_idle: usize,
     idle: Mutex<Vec<(SendRequest<Body>, Instant)>>,
+    busy: Arc<Semaphore>,
+    wait: Duration,
+}
+
+/// An upstream's response body; the exchange counts as under way until it
+/// is read to its end or dropped.
+pub struct PooledBody {
+    inner: Incoming,
+    _busy: OwnedSemaphorePermit,
+}
+
+impl hyper::body::Body for PooledBody {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 impl Pool {
@@ -63,8 +111,12 @@ impl Pool {
         authority: &Authority,
         tls: Option<Arc<ClientConfig>>,
         connect_timeout: Duration,
-        max_idle: usize,
+        bounds: Bounds,
     ) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            bounds.max_busy > 0,
+            "an upstream needs at least one connection"
+        );
         let port = authority
             .port_u16()
             .unwrap_or(if tls.is_some() { 443 } else { 80 });
@@ -89,8 +141,10 @@ impl Pool {
             host: HeaderValue::from_str(authority.as_str())?,
             tls,
             connect_timeout,
-            max_idle,
+            max_idle: bounds.max_busy,
             idle: Mutex::new(Vec::new()),
+            busy: Arc::new(Semaphore::new(bounds.max_busy)),
+            wait: bounds.wait,
         })
     }
 
@@ -133,10 +187,25 @@ impl Pool {
 
     /// Sends `request` (its URI in origin form) and returns the response
     /// head; the body streams from the connection.
-    pub async fn send(&self, mut request: Request<Body>) -> Result<Response<Incoming>, PoolError> {
+    pub async fn send(
+        &self,
+        mut request: Request<Body>,
+    ) -> Result<Response<PooledBody>, PoolError> {
+        let busy = match self.busy.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => tokio::time::timeout(self.wait, self.busy.clone().acquire_owned())
+                .await
+                .map_err(|_| PoolError::Busy)?
+                .map_err(|_| PoolError::Busy)?,
+        };
         request
             .headers_mut()
             .insert(header::HOST, self.host.clone());
+        let response = self.exchange(request).await?;
+        Ok(response.map(|inner| PooledBody { inner, _busy: busy }))
+    }
+
+    async fn exchange(&self, mut request: Request<Body>) -> Result<Response<Incoming>, PoolError> {
         let mut retried = false;
         loop {
             // The retry always goes on a fresh connection.

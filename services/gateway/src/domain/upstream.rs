@@ -17,7 +17,7 @@ use url::Url;
 
 use crate::config::Settings;
 use crate::domain::breaker::Breaker;
-use crate::domain::pool::{Pool, PoolError};
+use crate::domain::pool::{Bounds, Pool, PoolError, PooledBody};
 
 /// One service behind the gateway.
 pub struct Upstream {
@@ -55,7 +55,10 @@ impl Upstream {
                 authority,
                 tls,
                 Duration::from_millis(settings.connect_timeout_ms),
-                512,
+                Bounds {
+                    max_busy: settings.upstream_max_connections,
+                    wait: Duration::from_millis(settings.upstream_wait_ms),
+                },
             )?,
             breaker: Breaker::new(
                 settings.breaker_failures,
@@ -66,10 +69,7 @@ impl Upstream {
     }
 
     /// Send `request` (origin form) on one of its connections.
-    pub async fn send(
-        &self,
-        request: Request,
-    ) -> Result<http::Response<hyper::body::Incoming>, PoolError> {
+    pub async fn send(&self, request: Request) -> Result<http::Response<PooledBody>, PoolError> {
         self.pool.send(request).await
     }
 }

@@ -1,6 +1,7 @@
-//! What clients see when a service is down or slow: 502, then a fast 503
-//! from the open breaker, recovery through a probe, 504 on a timeout, and
-//! `/ready` naming the upstream that is down.
+//! What clients see when a service is down, slow or full: 502, then a fast
+//! 503 from the open breaker, recovery through a probe, 504 on a timeout,
+//! 503 `upstream_busy` (never 502, breaker untouched) when every connection
+//! to it is busy, and `/ready` naming the upstream that is down.
 
 use std::time::{Duration, Instant};
 
@@ -226,4 +227,51 @@ async fn ready_is_503_and_names_the_upstream_that_is_down() {
     for service in crate::helpers::SERVICES.iter().filter(|s| **s != "ml") {
         assert_eq!(body["checks"][service], "ok", "{service}");
     }
+}
+
+#[tokio::test]
+async fn a_full_upstream_is_503_upstream_busy_never_502_and_keeps_its_breaker_closed() {
+    let app = TestApp::spawn_with(|s| {
+        s.upstream_max_connections = 2;
+        s.upstream_wait_ms = 100;
+    })
+    .await;
+    let token = app.token("user-1");
+    let started = Instant::now();
+    let answers = futures::future::join_all((0..8).map(|_| async {
+        let response = app.get_as("/orders/linger", &token).await;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let code = if status == 200 {
+            String::new()
+        } else {
+            problem_code(response).await
+        };
+        (status, retry_after, code)
+    }))
+    .await;
+    let ok = answers.iter().filter(|(s, ..)| *s == 200).count();
+    let busy: Vec<_> = answers.iter().filter(|(s, ..)| *s == 503).collect();
+    assert_eq!(ok, 2, "as many as the bound: {answers:?}");
+    assert_eq!(busy.len(), 6, "{answers:?}");
+    for (_, retry_after, code) in busy {
+        assert_eq!(retry_after.as_deref(), Some("1"));
+        assert_eq!(code, "upstream_busy");
+    }
+    assert!(
+        started.elapsed() < crate::helpers::LINGER * 3,
+        "the excess did not wait for the upstream"
+    );
+    let reached = app
+        .upstream
+        .requests()
+        .iter()
+        .filter(|s| s.path() == "/orders/linger")
+        .count();
+    assert_eq!(reached, 2, "the upstream saw only what it was given");
+    // Six refusals, more than the breaker's three failures: still closed.
+    assert_eq!(app.get_as("/orders/fine", &token).await.status(), 200);
 }

@@ -36,6 +36,10 @@ pub(crate) const SERVICES: [&str; 8] = [
 /// gateway's upstream timeout in [`test_settings`].
 pub(crate) const SLOW: Duration = Duration::from_secs(5);
 
+/// How long the echo upstream's `/linger` routes take: slow, but inside
+/// the gateway's upstream timeout.
+pub(crate) const LINGER: Duration = Duration::from_millis(600);
+
 /// Small timings so failures show quickly: 1 s upstream timeout, 200 ms
 /// connect timeout, the breaker opens after 3 failures for 300 ms.
 pub(crate) fn test_settings(upstream: &Url) -> Settings {

@@ -212,6 +212,9 @@ async fn echo(State(seen): State<SeenLog>, request: Request) -> Response {
     if parts.uri.path().ends_with("/slow") {
         tokio::time::sleep(SLOW).await;
     }
+    if parts.uri.path().ends_with("/linger") {
+        tokio::time::sleep(super::LINGER).await;
+    }
     let mut chunks = body.into_data_stream();
     while let Some(chunk) = chunks.next().await {
         match chunk {
