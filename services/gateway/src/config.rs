@@ -51,8 +51,13 @@ pub struct Settings {
     /// admits by default (512 in flight, a listen backlog of 1,024).
     pub upstream_max_connections: usize,
     /// How long a request waits for one of those to finish, ms, before
-    /// the gateway answers 503 `upstream_busy`.
+    /// the gateway answers 503 `upstream_busy`: the most an answered
+    /// request spends waiting here.
     pub upstream_wait_ms: u64,
+    /// How long after it started that 503 is sent, ms: a client retrying
+    /// at once cannot make the gateway spend its CPU refusing it (the
+    /// services pace their own refusals the same way, `load.shed_pace_ms`).
+    pub upstream_busy_pace_ms: u64,
     /// Time to open a connection to an upstream, ms; as long again for
     /// the TLS handshake of an `https://` one.
     pub connect_timeout_ms: u64,
@@ -101,7 +106,8 @@ impl Default for Settings {
             upstream_timeout_secs: 15,
             slow_upstream_timeout_secs: 120,
             upstream_max_connections: 128,
-            upstream_wait_ms: 250,
+            upstream_wait_ms: 50,
+            upstream_busy_pace_ms: 250,
             connect_timeout_ms: 1000,
             breaker_failures: 5,
             breaker_open_ms: 1000,

@@ -1,8 +1,11 @@
 //! Admission: a service takes on at most `max_in_flight` requests at once.
 //! A request beyond that waits in a short queue (at most `queue_depth` of
 //! them, each at most `queue_wait`) for a place, or is answered 503 with
-//! `Retry-After` at once, before its body is read; a busy service sheds
-//! load instead of slowing every request down or running out of memory.
+//! `Retry-After`, before its body is read; a busy service sheds load
+//! instead of slowing every request down or running out of memory. The
+//! refusal is paced: sent `shed_pace` after the request arrived, holding
+//! no place meanwhile, so clients that retry at once (load tools, naive
+//! retry loops) cannot turn refusals into the service's main work.
 //! The operational routes (`/health`, `/ready`, `/metrics`) are always
 //! answered, so a service under load is seen to be alive and busy.
 
@@ -31,6 +34,8 @@ pub struct Limits {
     pub queue_depth: usize,
     /// How long a request waits for a place before it is shed.
     pub queue_wait: Duration,
+    /// How long after arrival a refusal is sent.
+    pub shed_pace: Duration,
 }
 
 /// The shared admission state of one service.
@@ -147,9 +152,11 @@ where
         // admitted), or shed at once when the queue is full.
         let admission = self.admission.clone();
         let mut inner = self.inner.clone();
+        let arrived = tokio::time::Instant::now();
         AdmissionFuture::Queued {
             queued: Box::pin(async move {
-                let Some(_permit) = admission.queue().await else {
+                let Some(_permit) = admission.clone().queue().await else {
+                    tokio::time::sleep_until(arrived + admission.limits.shed_pace).await;
                     return shed();
                 };
                 match tower::ServiceExt::ready(&mut inner).await {

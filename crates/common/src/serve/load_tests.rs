@@ -57,6 +57,7 @@ async fn a_service_past_its_bound_sheds_with_503_while_health_answers() {
     config.load.max_in_flight = 2;
     config.load.queue_depth = 1;
     config.load.queue_wait_ms = 50;
+    config.load.shed_pace_ms = 250;
     let (addr, _stop) = served(config).await;
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
 
@@ -85,7 +86,10 @@ async fn a_service_past_its_bound_sheds_with_503_while_health_answers() {
     assert_eq!(health.status(), 200);
     assert!(started.elapsed() < Duration::from_millis(900), "not queued");
     // A body is not read before the request is admitted: the 503 comes
-    // although the declared megabyte never does.
+    // although the declared megabyte never does; it is paced (sent no
+    // sooner than shed_pace after arrival) so an immediate retry loop
+    // cannot keep the service busy refusing.
+    let refused_at = Instant::now();
     let shed = raw(
         addr,
         "POST /echo HTTP/1.1\r\nhost: x\r\ncontent-type: text/plain\r\ncontent-length: 1000000\r\n\r\n",
@@ -93,6 +97,11 @@ async fn a_service_past_its_bound_sheds_with_503_while_health_answers() {
     )
     .await;
     assert!(shed.starts_with("HTTP/1.1 503"), "{shed}");
+    assert!(
+        refused_at.elapsed() >= Duration::from_millis(240),
+        "refused after {:?}, before the pace",
+        refused_at.elapsed()
+    );
     assert!(
         shed.to_ascii_lowercase().contains("retry-after: 1"),
         "{shed}"

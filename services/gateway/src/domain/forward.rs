@@ -30,10 +30,14 @@ pub struct Forward<'a> {
     pub client_ip: IpAddr,
     pub timeout: Duration,
     pub body_limit: u64,
+    /// How long after it started a request refused `upstream_busy` is
+    /// answered (see `Settings::upstream_busy_pace_ms`).
+    pub busy_pace: Duration,
 }
 
 /// Send `request` upstream and stream the answer back.
 pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, GatewayError> {
+    let started = tokio::time::Instant::now();
     let (mut parts, body) = request.into_parts();
     let declared = parts
         .headers
@@ -103,7 +107,10 @@ pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, Gatew
         Err(Failure::BodyTooLarge) => Err(GatewayError::BodyTooLarge(f.body_limit)),
         // Full, not failing: nothing for the breaker (the outcome is
         // abandoned), and the client is told to come back shortly.
-        Err(Failure::Busy) => Err(GatewayError::UpstreamBusy(f.upstream.name)),
+        Err(Failure::Busy) => {
+            tokio::time::sleep_until(started + f.busy_pace).await;
+            Err(GatewayError::UpstreamBusy(f.upstream.name))
+        }
         Err(Failure::Other(e)) => {
             outcome.failure();
             Err(GatewayError::UpstreamFailed {

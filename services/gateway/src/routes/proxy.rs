@@ -116,6 +116,7 @@ async fn proxy_request(gw: &Gateway, route: Route, request: Request) -> Result<R
         } else {
             gw.settings.body_limit_bytes
         },
+        busy_pace: Duration::from_millis(gw.settings.upstream_busy_pace_ms),
     };
     match forward::forward(forward, request).await {
         Ok(r) => Ok(with_headers(r, &rate_headers)),
