@@ -3,7 +3,8 @@
 # (events::ALL_TYPES and crates/cli/src/registry.rs SUBSCRIPTIONS); do not edit.
 #
 # Usage: PROJECT_ID=… REGION=… deploy/pubsub/apply.sh
-# Each consumer's push endpoint is its Cloud Run URL + /events/push; the
+# Each consumer's push endpoint is its Cloud Run URL + /events/push
+# (user.tokens_revoked: + /events/revocations, at every service); the
 # push identity is craftchain-pubsub-push, which each consumer accepts
 # (CRAFTCHAIN_IDENTITY__OIDC_ALLOWED_EMAILS in its manifest).
 set -euo pipefail
@@ -11,9 +12,9 @@ set -euo pipefail
 PUSH_SA="craftchain-pubsub-push@${PROJECT_ID}.iam.gserviceaccount.com"
 url_of() { gcloud run services describe "craftchain-$1" --region "$REGION" --format='value(status.url)'; }
 topic() { gcloud pubsub topics describe "$1" >/dev/null 2>&1 || gcloud pubsub topics create "$1"; }
-subscribe() { # service topic
+subscribe() { # service topic path
   local name="craftchain-$1-${2//./-}" url
-  url="$(url_of "$1")/events/push"
+  url="$(url_of "$1")/$3"
   gcloud pubsub subscriptions describe "$name" >/dev/null 2>&1 && return 0
   gcloud pubsub subscriptions create "$name" --topic "$2" \
     --push-endpoint "$url" --push-auth-service-account "$PUSH_SA" --push-auth-token-audience "$(url_of "$1")" \
@@ -23,6 +24,8 @@ subscribe() { # service topic
 
 # Topics: one per event type, and its dead letters.
 topic user.registered; topic user.registered.dead
+topic user.login_attacked; topic user.login_attacked.dead
+topic user.tokens_revoked; topic user.tokens_revoked.dead
 topic product.created; topic product.created.dead
 topic product.updated; topic product.updated.dead
 topic product.deleted; topic product.deleted.dead
@@ -40,50 +43,69 @@ topic payment.executed; topic payment.executed.dead
 topic notification.delivered; topic notification.delivered.dead
 topic media.uploaded; topic media.uploaded.dead
 
+# gateway
+subscribe gateway user.tokens_revoked events/revocations
+
 # product
-subscribe product payment.received
-subscribe product payment.refunded
-subscribe product ml.analysis.completed
-subscribe product pricing.suggested
-subscribe product payment.executed
+subscribe product user.tokens_revoked events/revocations
+subscribe product payment.received events/push
+subscribe product payment.refunded events/push
+subscribe product ml.analysis.completed events/push
+subscribe product pricing.suggested events/push
+subscribe product payment.executed events/push
 
 # ml
-subscribe ml product.created
+subscribe ml user.tokens_revoked events/revocations
+subscribe ml product.created events/push
 
 # pricing
-subscribe pricing product.created
-subscribe pricing order.completed
+subscribe pricing user.tokens_revoked events/revocations
+subscribe pricing product.created events/push
+subscribe pricing order.completed events/push
 
 # analytics
-subscribe analytics user.registered
-subscribe analytics product.created
-subscribe analytics product.updated
-subscribe analytics product.deleted
-subscribe analytics product.engagement
-subscribe analytics order.placed
-subscribe analytics order.paid
-subscribe analytics order.cancelled
-subscribe analytics payment.received
-subscribe analytics payment.refunded
-subscribe analytics order.completed
-subscribe analytics ml.analysis.completed
-subscribe analytics pricing.suggested
-subscribe analytics payment.executed
-subscribe analytics provenance.minted
-subscribe analytics media.uploaded
-subscribe analytics notification.delivered
+subscribe analytics user.registered events/push
+subscribe analytics user.tokens_revoked events/revocations
+subscribe analytics product.created events/push
+subscribe analytics product.updated events/push
+subscribe analytics product.deleted events/push
+subscribe analytics product.engagement events/push
+subscribe analytics order.placed events/push
+subscribe analytics order.paid events/push
+subscribe analytics order.cancelled events/push
+subscribe analytics payment.received events/push
+subscribe analytics payment.refunded events/push
+subscribe analytics order.completed events/push
+subscribe analytics ml.analysis.completed events/push
+subscribe analytics pricing.suggested events/push
+subscribe analytics payment.executed events/push
+subscribe analytics provenance.minted events/push
+subscribe analytics media.uploaded events/push
+subscribe analytics notification.delivered events/push
 
 # blockchain
-subscribe blockchain order.paid
-subscribe blockchain order.cancelled
-subscribe blockchain order.completed
+subscribe blockchain user.tokens_revoked events/revocations
+subscribe blockchain order.paid events/push
+subscribe blockchain order.cancelled events/push
+subscribe blockchain order.completed events/push
 
 # notification
-subscribe notification user.registered
-subscribe notification order.placed
-subscribe notification order.paid
-subscribe notification order.cancelled
-subscribe notification payment.received
-subscribe notification payment.refunded
-subscribe notification order.completed
-subscribe notification payment.executed
+subscribe notification user.registered events/push
+subscribe notification user.login_attacked events/push
+subscribe notification user.tokens_revoked events/revocations
+subscribe notification order.placed events/push
+subscribe notification order.paid events/push
+subscribe notification order.cancelled events/push
+subscribe notification payment.received events/push
+subscribe notification payment.refunded events/push
+subscribe notification order.completed events/push
+subscribe notification payment.executed events/push
+
+# media
+subscribe media user.tokens_revoked events/revocations
+subscribe media product.created events/push
+subscribe media product.updated events/push
+subscribe media product.deleted events/push
+
+# auth
+subscribe auth user.tokens_revoked events/revocations

@@ -150,3 +150,68 @@ async fn the_gateway_refuses_what_clients_must_not_reach() {
     assert!(!again.id_token.is_empty());
     system.stop().await.unwrap();
 }
+
+/// Revocation takes effect everywhere within seconds: the auth service at
+/// once, the gateway and the product service as `user.tokens_revoked`
+/// reaches them — a cached check, no call per request.
+#[tokio::test]
+async fn signing_out_everywhere_voids_the_token_at_the_gateway_and_every_service_within_seconds() {
+    let (system, gw, auth) = system().await;
+    let http = reqwest::Client::new();
+    let buyer = auth.new_user("buyer").await.unwrap();
+    let product = system.url("product").join("orders").unwrap();
+    let status = |url: String, token: String| {
+        let http = http.clone();
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        status(format!("{gw}/orders"), buyer.id_token.clone()).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(product.to_string(), buyer.id_token.clone()).await,
+        StatusCode::OK
+    );
+    // Tokens carry whole seconds: revoke in a later second than the issue.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+    let signed_out = http
+        .post(format!("{gw}/auth/logout-all"))
+        .bearer_auth(&buyer.id_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), StatusCode::NO_CONTENT);
+    let revoked_at = std::time::Instant::now();
+
+    for url in [format!("{gw}/orders"), product.to_string()] {
+        testkit::eventually(
+            std::time::Duration::from_secs(10),
+            "the revoked token refused",
+            || {
+                let (url, token) = (url.clone(), buyer.id_token.clone());
+                let status = &status;
+                async move { (status(url, token).await == StatusCode::UNAUTHORIZED).then_some(()) }
+            },
+        )
+        .await
+        .unwrap();
+    }
+    eprintln!(
+        "revocation took effect everywhere in {:?}",
+        revoked_at.elapsed()
+    );
+    // A fresh sign-in works again.
+    let again = auth.login(&buyer.email, &buyer.password).await.unwrap();
+    assert_eq!(
+        status(format!("{gw}/orders"), again.id_token).await,
+        StatusCode::OK
+    );
+}

@@ -52,14 +52,22 @@ async fn an_uploaded_photo_becomes_a_product_image() {
     let media_id = media["id"].as_str().unwrap().to_owned();
     assert_eq!(media["width"], 640);
 
-    // Variants are public through the gateway.
-    let thumb = http
-        .get(format!("{gw}/media/{media_id}/content/thumb.webp"))
+    // Until a product uses it, only its owner sees it, and no cache keeps it.
+    let thumb_url = format!("{gw}/media/{media_id}/content/thumb.webp");
+    let anonymous = || {
+        let (http, url) = (http.clone(), thumb_url.clone());
+        async move { http.get(url).send().await.unwrap() }
+    };
+    assert_eq!(anonymous().await.status(), StatusCode::NOT_FOUND);
+    let own = http
+        .get(&thumb_url)
+        .bearer_auth(&artisan.id_token)
         .send()
         .await
         .unwrap();
-    assert_eq!(thumb.status(), StatusCode::OK);
-    assert_eq!(thumb.headers()["content-type"], "image/webp");
+    assert_eq!(own.status(), StatusCode::OK);
+    assert_eq!(own.headers()["content-type"], "image/webp");
+    assert_eq!(own.headers()["cache-control"], "private, no-store");
 
     let product = |token: String| {
         http.post(format!("{gw}/products"))
@@ -80,5 +88,33 @@ async fn an_uploaded_photo_becomes_a_product_image() {
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let problem: Value = refused.json().await.unwrap();
     assert_eq!(problem["errors"][0]["field"], "media_ids[0]");
+
+    // Once the active product uses it (product.created reaches the media
+    // service), the photo is public and cacheable for good…
+    let wait = std::time::Duration::from_secs(15);
+    let public = testkit::eventually(wait, "the photo public", || async {
+        let r = anonymous().await;
+        (r.status() == StatusCode::OK).then_some(r)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        public.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    // …and private again once the product is gone.
+    let id = created["id"].as_str().unwrap();
+    let deleted = http
+        .delete(format!("{gw}/products/{id}"))
+        .bearer_auth(&artisan.id_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    testkit::eventually(wait, "the photo private again", || async {
+        (anonymous().await.status() == StatusCode::NOT_FOUND).then_some(())
+    })
+    .await
+    .unwrap();
     system.stop().await.unwrap();
 }

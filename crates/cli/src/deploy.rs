@@ -23,7 +23,8 @@ pub fn pubsub_script() -> String {
          # (events::ALL_TYPES and crates/cli/src/registry.rs SUBSCRIPTIONS); do not edit.\n\
          #\n\
          # Usage: PROJECT_ID=… REGION=… deploy/pubsub/apply.sh\n\
-         # Each consumer's push endpoint is its Cloud Run URL + /events/push; the\n\
+         # Each consumer's push endpoint is its Cloud Run URL + /events/push\n\
+         # (user.tokens_revoked: + /events/revocations, at every service); the\n\
          # push identity is craftchain-pubsub-push, which each consumer accepts\n\
          # (CRAFTCHAIN_IDENTITY__OIDC_ALLOWED_EMAILS in its manifest).\n\
          set -euo pipefail\n\
@@ -31,9 +32,9 @@ pub fn pubsub_script() -> String {
          PUSH_SA=\"craftchain-pubsub-push@${PROJECT_ID}.iam.gserviceaccount.com\"\n\
          url_of() { gcloud run services describe \"craftchain-$1\" --region \"$REGION\" --format='value(status.url)'; }\n\
          topic() { gcloud pubsub topics describe \"$1\" >/dev/null 2>&1 || gcloud pubsub topics create \"$1\"; }\n\
-         subscribe() { # service topic\n\
+         subscribe() { # service topic path\n\
          \x20 local name=\"craftchain-$1-${2//./-}\" url\n\
-         \x20 url=\"$(url_of \"$1\")/events/push\"\n\
+         \x20 url=\"$(url_of \"$1\")/$3\"\n\
          \x20 gcloud pubsub subscriptions describe \"$name\" >/dev/null 2>&1 && return 0\n\
          \x20 gcloud pubsub subscriptions create \"$name\" --topic \"$2\" \\\n\
          \x20   --push-endpoint \"$url\" --push-auth-service-account \"$PUSH_SA\" --push-auth-token-audience \"$(url_of \"$1\")\" \\\n",
@@ -50,7 +51,11 @@ pub fn pubsub_script() -> String {
     for (service, topics) in by_consumer() {
         let _ = writeln!(out, "\n# {service}");
         for topic in topics {
-            let _ = writeln!(out, "subscribe {service} {topic}");
+            let _ = writeln!(
+                out,
+                "subscribe {service} {topic} {}",
+                crate::registry::push_path(topic)
+            );
         }
     }
     out

@@ -27,7 +27,13 @@ pub use secrets::Secrets;
 pub struct SystemConfig {
     /// Root of local data; each service keeps its files in a folder of it.
     pub data_dir: PathBuf,
+    /// Where the gateway listens: the one public door.
     pub host: IpAddr,
+    /// Where every other service listens: loopback unless told otherwise,
+    /// so only the gateway (its token checks, rate limits and route allow
+    /// list) is reachable from outside, as on Cloud Run, where the other
+    /// services take internal ingress only.
+    pub internal_host: IpAddr,
     /// Ports are this plus each service's offset (8000 → 8000–8008);
     /// `None` picks free ports (tests).
     pub base_port: Option<u16>,
@@ -46,11 +52,24 @@ impl Default for SystemConfig {
         Self {
             data_dir: PathBuf::from(".craftchain"),
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            internal_host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             base_port: Some(platform::BASE_PORT),
             services: Vec::new(),
             extra_subscriptions: BTreeMap::new(),
             events: EventsConfig::default(),
             read_env: true,
+        }
+    }
+}
+
+impl SystemConfig {
+    /// Where `service` listens: the gateway on `host`, the rest on
+    /// `internal_host`.
+    pub fn host_of(&self, service: platform::ServiceId) -> IpAddr {
+        if service == platform::GATEWAY {
+            self.host
+        } else {
+            self.internal_host
         }
     }
 }
@@ -128,15 +147,17 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
         .iter()
         .filter(|id| !chosen.iter().any(|c| c.id == **id))
     {
+        let host = config.host_of(*id);
         let addr = match config.base_port {
-            Some(base) => SocketAddr::new(config.host, id.port_from(base)),
-            None => std::net::TcpListener::bind(SocketAddr::new(config.host, 0))?.local_addr()?,
+            Some(base) => SocketAddr::new(host, id.port_from(base)),
+            None => std::net::TcpListener::bind(SocketAddr::new(host, 0))?.local_addr()?,
         };
-        urls.insert(id.name, loopback_url(config.host, addr)?);
+        urls.insert(id.name, loopback_url(host, addr)?);
     }
     for spec in &chosen {
+        let host = config.host_of(spec.id);
         let port = config.base_port.map_or(0, |base| spec.id.port_from(base));
-        let addr = SocketAddr::new(config.host, port);
+        let addr = SocketAddr::new(host, port);
         let backlog = common::config::LoadConfig::default().listen_backlog;
         let listener = common::serve::bind_listener(addr, backlog).with_context(|| {
             format!(
@@ -144,10 +165,7 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
                 spec.name()
             )
         })?;
-        urls.insert(
-            spec.name(),
-            loopback_url(config.host, listener.local_addr()?)?,
-        );
+        urls.insert(spec.name(), loopback_url(host, listener.local_addr()?)?);
         listeners.push(listener);
     }
     let secrets = secrets::load_or_create(&config.data_dir, SERVICES.iter().map(|s| s.name()))?;
@@ -205,7 +223,7 @@ fn shared_config(
         SharedConfig::local(spec.name(), 0)
     };
     shared.service = spec.name();
-    shared.host = config.host;
+    shared.host = config.host_of(spec.id);
     shared.data_dir = config.data_dir.clone();
     shared.events = config.events.clone();
     if let Some(auth) = urls.get("auth") {
@@ -221,7 +239,7 @@ fn shared_config(
                 subscriptions
                     .entry((*topic).to_owned())
                     .or_default()
-                    .push(url.join("events/push")?);
+                    .push(url.join(registry::push_path(topic))?);
             }
         }
     }
@@ -258,6 +276,44 @@ mod tests {
             }
         }
         panic!("no free block of ports");
+    }
+
+    #[tokio::test]
+    async fn only_the_gateway_listens_beyond_loopback_when_the_stack_is_opened_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = SystemConfig {
+            data_dir: dir.path().to_path_buf(),
+            host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            base_port: None,
+            services: vec!["gateway", "media"],
+            read_env: false,
+            ..SystemConfig::default()
+        };
+        assert!(config.host_of(platform::GATEWAY).is_unspecified());
+        for id in platform::ALL.iter().filter(|id| **id != platform::GATEWAY) {
+            assert!(config.host_of(*id).is_loopback(), "{}", id.name);
+        }
+        let system = start(config).await.unwrap();
+        // Media is reachable on loopback only: not on another address of
+        // this machine, where the gateway is.
+        let media = system.address("media").unwrap().port().unwrap();
+        let gateway = system.address("gateway").unwrap().port().unwrap();
+        let outside = local_non_loopback_ip();
+        if let Some(ip) = outside {
+            assert!(std::net::TcpStream::connect((ip, gateway)).is_ok());
+            assert!(std::net::TcpStream::connect((ip, media)).is_err());
+        }
+        assert!(std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, media)).is_ok());
+        system.stop().await.unwrap();
+    }
+
+    /// An address of this machine other than loopback, if it has one.
+    fn local_non_loopback_ip() -> Option<IpAddr> {
+        let socket = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+        // No packet is sent: connecting a UDP socket only picks a route.
+        socket.connect((Ipv4Addr::new(192, 0, 2, 1), 9)).ok()?;
+        let ip = socket.local_addr().ok()?.ip();
+        (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
     }
 
     #[tokio::test]

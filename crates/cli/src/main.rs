@@ -30,9 +30,15 @@ enum Command {
         /// Where local data lives.
         #[arg(long, env = "CRAFTCHAIN_DATA_DIR", default_value = ".craftchain")]
         data_dir: PathBuf,
-        /// Address to listen on.
+        /// Address the gateway listens on (0.0.0.0 to reach it from other
+        /// machines).
         #[arg(long, default_value = "127.0.0.1")]
         host: IpAddr,
+        /// Address every other service listens on: loopback, so only the
+        /// gateway is reachable from outside (as on Cloud Run, where the
+        /// other services take internal ingress only).
+        #[arg(long, default_value = "127.0.0.1")]
+        internal_host: IpAddr,
         /// First port; each service adds its offset (auth = +8).
         #[arg(long, default_value_t = common::platform::BASE_PORT)]
         base_port: u16,
@@ -60,8 +66,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Up {
             data_dir,
             host,
+            internal_host,
             base_port,
-        } => up(data_dir, host, base_port).await,
+        } => up(data_dir, host, internal_host, base_port).await,
         Command::Serve { name } => serve(&name).await,
         Command::Openapi { dir } => openapi(&dir).await,
         Command::DeployFiles { dir } => {
@@ -73,12 +80,18 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn up(data_dir: PathBuf, host: IpAddr, base_port: u16) -> anyhow::Result<()> {
+async fn up(
+    data_dir: PathBuf,
+    host: IpAddr,
+    internal_host: IpAddr,
+    base_port: u16,
+) -> anyhow::Result<()> {
     let shared = common::Config::<Empty>::from_env("up", 0)?.shared;
     let _telemetry = common::telemetry::init(&shared);
     let mut system = craftchain_cli::start(SystemConfig {
         data_dir: data_dir.clone(),
         host,
+        internal_host,
         base_port: Some(base_port),
         ..SystemConfig::default()
     })

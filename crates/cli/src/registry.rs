@@ -145,9 +145,26 @@ fn build_gateway(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service
 /// Topic → the services that consume it.
 pub static SUBSCRIPTIONS: &[(&str, &[&str])] = &[
     ("user.registered", &["notification", "analytics"]),
-    ("product.created", &["ml", "pricing", "analytics"]),
-    ("product.updated", &["analytics"]),
-    ("product.deleted", &["analytics"]),
+    ("user.login_attacked", &["notification"]),
+    // Every service verifies tokens, so every service is told; it arrives
+    // at `events::REVOCATIONS_PATH`, not `/events/push`.
+    (
+        "user.tokens_revoked",
+        &[
+            "gateway",
+            "auth",
+            "product",
+            "ml",
+            "pricing",
+            "analytics",
+            "blockchain",
+            "notification",
+            "media",
+        ],
+    ),
+    ("product.created", &["ml", "pricing", "analytics", "media"]),
+    ("product.updated", &["analytics", "media"]),
+    ("product.deleted", &["analytics", "media"]),
     ("product.engagement", &["analytics"]),
     ("order.placed", &["notification", "analytics"]),
     ("order.paid", &["blockchain", "notification", "analytics"]),
@@ -177,6 +194,16 @@ pub static SUBSCRIPTIONS: &[(&str, &[&str])] = &[
     ("media.uploaded", &["analytics"]),
     ("notification.delivered", &["analytics"]),
 ];
+
+/// Where a subscriber receives `topic`: revocations at their own route
+/// (every service, with or without a store), the rest at `/events/push`.
+pub(crate) fn push_path(topic: &str) -> &'static str {
+    if topic == "user.tokens_revoked" {
+        events::REVOCATIONS_PATH
+    } else {
+        "events/push"
+    }
+}
 
 /// The services subscribed to `topic`.
 pub fn subscribers_of(topic: &str) -> &'static [&'static str] {

@@ -121,12 +121,17 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
-    /// 422 naming every offending field.
-    pub fn validation(errors: Vec<FieldError>) -> Self {
+    /// 422 naming the offending fields (the first [`MAX_FIELD_ERRORS`]).
+    pub fn validation(mut errors: Vec<FieldError>) -> Self {
         let detail = match errors.as_slice() {
             [one] => format!("{}: {}", one.field, one.message),
+            many if many.len() > MAX_FIELD_ERRORS => format!(
+                "{} fields are invalid; the first {MAX_FIELD_ERRORS} are listed",
+                many.len()
+            ),
             many => format!("{} fields are invalid", many.len()),
         };
+        errors.truncate(MAX_FIELD_ERRORS);
         Self {
             errors,
             ..Self::new(
@@ -323,10 +328,17 @@ pub fn problem_response(
     response
 }
 
-/// Collects field errors, then fails with one 422 naming them all.
+/// The most field errors a problem lists: a request with a million bad
+/// elements gets a bounded answer (and a bounded amount of work making it).
+pub const MAX_FIELD_ERRORS: usize = 20;
+
+/// Collects field errors, then fails with one 422 naming them (the first
+/// [`MAX_FIELD_ERRORS`]; the rest are counted, not built).
 #[derive(Debug, Default)]
 pub struct Validator {
     errors: Vec<FieldError>,
+    /// Errors past the listed ones.
+    more: usize,
 }
 
 impl Validator {
@@ -343,19 +355,56 @@ impl Validator {
         message: impl Into<String>,
     ) -> &mut Self {
         if !ok {
-            self.errors.push(FieldError::new(field, code, message));
+            self.push(FieldError::new(field, code, message));
+        }
+        self
+    }
+
+    /// Like [`check`](Self::check), building the message only when it is
+    /// needed.
+    pub fn check_with(
+        &mut self,
+        ok: bool,
+        field: &str,
+        code: &str,
+        message: impl FnOnce() -> String,
+    ) -> &mut Self {
+        if !ok {
+            if self.errors.len() < MAX_FIELD_ERRORS {
+                self.errors.push(FieldError::new(field, code, message()));
+            } else {
+                self.more += 1;
+            }
         }
         self
     }
 
     pub fn push(&mut self, error: FieldError) -> &mut Self {
-        self.errors.push(error);
+        if self.errors.len() < MAX_FIELD_ERRORS {
+            self.errors.push(error);
+        } else {
+            self.more += 1;
+        }
         self
     }
 
-    /// Check a string's length in characters.
+    /// Whether a list of `len` items fits in `max`; records `too_many` if
+    /// not, and the caller skips the per-item checks.
+    pub fn items(&mut self, field: &str, len: usize, max: usize) -> bool {
+        self.check_with(len <= max, field, "too_many", || {
+            format!("must have at most {max} items")
+        });
+        len <= max
+    }
+
+    /// Check a string's length in characters (at most four bytes each: a
+    /// longer string is refused without counting).
     pub fn length(&mut self, field: &str, value: &str, min: usize, max: usize) -> &mut Self {
-        let n = value.trim().chars().count();
+        let n = if value.len() > max.saturating_mul(4) {
+            usize::MAX
+        } else {
+            value.trim().chars().count()
+        };
         if n < min {
             let message = if min == 1 {
                 "must not be empty".to_owned()
@@ -385,10 +434,17 @@ impl Validator {
     /// `Ok(())` when nothing was recorded, else the 422.
     pub fn finish(&mut self) -> Result<(), ApiError> {
         if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::validation(std::mem::take(&mut self.errors)))
+            return Ok(());
         }
+        let listed = std::mem::take(&mut self.errors);
+        let total = listed.len() + std::mem::take(&mut self.more);
+        let mut error = ApiError::validation(listed);
+        if total > MAX_FIELD_ERRORS {
+            error.detail = Some(format!(
+                "{total} fields are invalid; the first {MAX_FIELD_ERRORS} are listed"
+            ));
+        }
+        Err(error)
     }
 }
 

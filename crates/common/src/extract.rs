@@ -83,7 +83,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() || inner.is_io() || !valid {
             ApiError::bad_request(
                 codes::MALFORMED_JSON,
-                format!("the body is not valid JSON: {inner}"),
+                format!(
+                    "the body is not valid JSON (line {}, column {})",
+                    inner.line(),
+                    inner.column()
+                ),
             )
         } else {
             ApiError::validation(vec![field_error(&path, &inner.to_string())])
@@ -92,7 +96,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     de.end().map_err(|e| {
         ApiError::bad_request(
             codes::MALFORMED_JSON,
-            format!("trailing data after JSON: {e}"),
+            format!(
+                "the body has data after its JSON document (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
         )
     })?;
     Ok(value)
@@ -126,7 +134,54 @@ fn field_error(path: &str, message: &str) -> FieldError {
     } else {
         path
     };
-    FieldError::new(field, "invalid", message)
+    if let Some((code, text)) = crate::bounded::ours(message) {
+        return FieldError::new(field, code, text);
+    }
+    let (code, text) = our_wording(message);
+    FieldError::new(field, code, text)
+}
+
+/// A library's (serde's) message about a value, in our own words: what is
+/// wrong, never the library's internals (type names, accepted variants).
+fn our_wording(message: &str) -> (&'static str, &'static str) {
+    let expected = message.split_once("expected ").map_or("", |(_, e)| e);
+    if message.starts_with("invalid type:") {
+        let text = if expected.contains("string") {
+            "must be a string"
+        } else if expected.starts_with('i')
+            || expected.starts_with('u')
+            || expected.contains("integer")
+        {
+            "must be an integer"
+        } else if expected.starts_with('f') || expected.contains("number") {
+            "must be a number"
+        } else if expected.contains("bool") {
+            "must be true or false"
+        } else if expected.contains("sequence") || expected.contains("list") {
+            "must be a list"
+        } else if expected.contains("map")
+            || expected.contains("struct")
+            || expected.contains("object")
+        {
+            "must be an object"
+        } else {
+            "has the wrong type"
+        };
+        return ("invalid", text);
+    }
+    if message.starts_with("unknown variant") {
+        return ("invalid", "is not one of the accepted values");
+    }
+    if message.starts_with("invalid length") {
+        return ("invalid", "has the wrong number of items");
+    }
+    if message.starts_with("duplicate field") {
+        return ("duplicate_field", "appears more than once");
+    }
+    if message.contains("out of range") {
+        return ("out_of_range", "is out of range");
+    }
+    ("invalid", "is not a valid value")
 }
 
 fn strip_position(message: &str) -> &str {
@@ -155,8 +210,19 @@ where
     }
 }
 
+/// The longest query string read (every parameter a route takes fits in a
+/// fraction of it).
+pub const MAX_QUERY_BYTES: usize = 4096;
+
 /// Deserialise a query string, naming the offending parameter on failure.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    if query.len() > MAX_QUERY_BYTES {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "query",
+            "too_long",
+            format!("the query string must be at most {MAX_QUERY_BYTES} bytes"),
+        )]));
+    }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -186,12 +252,10 @@ where
             .await
             .map(|axum::extract::Path(v)| Path(v))
             .map_err(|rejection| match rejection {
-                PathRejection::FailedToDeserializePathParams(e) => ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    codes::NOT_FOUND,
-                    format!("no such resource: {}", e.body_text()),
-                ),
-                other => ApiError::bad_request(codes::BAD_PATH, other.body_text()),
+                PathRejection::FailedToDeserializePathParams(_) => {
+                    ApiError::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, "no such resource")
+                }
+                _ => ApiError::bad_request(codes::BAD_PATH, "the path cannot be read"),
             })
     }
 }

@@ -131,7 +131,7 @@ impl PartialEq<&str> for Id {
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Id::try_from(s).map_err(serde::de::Error::custom)
+        Id::try_from(s).map_err(|e| crate::bounded::message("invalid", e))
     }
 }
 

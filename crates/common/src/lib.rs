@@ -3,6 +3,7 @@
 //! and the caller extractor), the inter-service `ServiceClient`, wire types
 //! (money, pagination, time) and `serve()`.
 
+pub mod bounded;
 pub mod caller;
 pub mod client;
 pub mod config;

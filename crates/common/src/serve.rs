@@ -39,7 +39,7 @@ pub use admission::Limits;
 pub use app::{App, Front, FrontFuture};
 pub use listener::bind_listener;
 pub use openapi::add_rate_limits;
-pub use ops::is_operational;
+pub use ops::{Cached, READY_TTL, is_operational};
 pub use request::RouteLabel;
 
 use crate::config::SharedConfig;
@@ -99,6 +99,9 @@ pub struct Service {
     tasks: Vec<(&'static str, TaskFn)>,
     front: Option<Arc<dyn Front>>,
     body_limit: Option<usize>,
+    /// Who may read `/metrics` (admins and services); unset only in tests
+    /// of this module.
+    ops_auth: Option<Arc<crate::identity::Authenticator>>,
 }
 
 impl Service {
@@ -124,6 +127,7 @@ impl Service {
             tasks: Vec::new(),
             front: None,
             body_limit: None,
+            ops_auth: None,
         }
     }
 
@@ -154,6 +158,14 @@ impl Service {
     /// Add routes (internal endpoints such as `/events/push`).
     pub fn merge(mut self, routes: Router) -> Self {
         self.router = self.router.merge(routes);
+        self
+    }
+
+    /// Guard `/metrics` with `auth`: only admins and services (a Prometheus
+    /// scraper with a service token, or Google OIDC on Cloud Run) read it.
+    /// Every service gets this from `events::attach`, the gateway itself.
+    pub fn ops_authenticator(mut self, auth: Arc<crate::identity::Authenticator>) -> Self {
+        self.ops_auth = Some(auth);
         self
     }
 
@@ -188,8 +200,11 @@ impl Service {
             .route("/metrics", get(metrics_text))
             .route("/openapi.json", get(openapi_json))
             .layer(Extension(Arc::new(Ops {
+                service: self.name,
                 checks: self.checks.clone(),
                 openapi: self.openapi.clone(),
+                auth: self.ops_auth.clone(),
+                readiness: ops::Cached::default(),
             })))
             .merge(Scalar::with_url("/docs", self.openapi.clone()));
         // The stack the router and the front share.

@@ -88,7 +88,7 @@ impl<'de> Deserialize<'de> for WalletAddress {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         String::deserialize(d)?
             .parse()
-            .map_err(serde::de::Error::custom)
+            .map_err(|e| crate::bounded::message("invalid", e))
     }
 }
 

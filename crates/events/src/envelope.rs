@@ -20,6 +20,8 @@ macro_rules! events {
 
 events! {
     UserRegistered => "user.registered",
+    UserLoginAttacked => "user.login_attacked",
+    UserTokensRevoked => "user.tokens_revoked",
     ProductCreated => "product.created",
     ProductUpdated => "product.updated",
     ProductDeleted => "product.deleted",

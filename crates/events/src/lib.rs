@@ -11,6 +11,7 @@ pub mod money;
 mod outbox;
 mod push;
 mod relay;
+mod revocations;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
@@ -28,6 +29,7 @@ pub use envelope::{ALL_TYPES, DecodeError, Event, Received};
 pub use outbox::{OutboxEntry, OutboxStatus, Publisher, outbox_indexes};
 pub use push::{ConsumeError, Consumer, PushMessage, PushOutcome, PushRequest, push_router};
 pub use relay::Relay;
+pub use revocations::{REVOCATIONS_PATH, revocations_router};
 
 use std::sync::Arc;
 
@@ -63,7 +65,9 @@ pub async fn attach(
     store.ensure_indexes(&outbox_indexes()).await?;
     let relay = Relay::new(store, shared);
     let mut service = service
+        .ops_authenticator(auth.clone())
         .merge(dead_letter_router(store, auth.clone()))
+        .merge(revocations_router(auth.clone()))
         .background("relay", move |cancel| relay.run(cancel));
     if let Some(consumer) = consumer {
         service = service.merge(push_router(store.clone(), consumer, auth));

@@ -46,6 +46,17 @@ impl Entity for OutboxEntry {
     const COLLECTION: &'static str = "outbox";
 }
 
+impl OutboxEntry {
+    /// The event this entry carries (an admin reading dead letters, a test
+    /// reading what a service published).
+    pub fn decode<E: Event>(&self) -> Result<E, crate::DecodeError> {
+        let bytes = STANDARD
+            .decode(self.data.as_bytes())
+            .map_err(|_| crate::DecodeError::Base64)?;
+        crate::Received::from_bytes(&bytes)?.decode()
+    }
+}
+
 /// The index the relay's query needs: pending entries in id (= time) order.
 pub fn outbox_indexes() -> Vec<IndexSpec> {
     vec![IndexSpec::new(

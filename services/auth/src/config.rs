@@ -22,10 +22,22 @@ pub struct Settings {
     /// An admin account created at start if it does not exist.
     pub bootstrap_admin_email: Option<String>,
     pub bootstrap_admin_password: Option<SecretString>,
-    /// Failed logins on one account before it is slowed down.
+    /// Failed logins (decayed) on an account, or on an (account, client
+    /// address) pair, before attempts on it are delayed (1 s, 2 s, 4 s …).
     pub lockout_threshold: u32,
-    /// Longest lock after repeated failures, seconds.
+    /// Longest delay after repeated failures, seconds.
     pub max_lockout_secs: u64,
+    /// A failed login counts half after this many seconds, a quarter after
+    /// twice as long… (15 minutes).
+    pub lockout_half_life_secs: u64,
+    /// Failed logins (decayed) on an account at which its owner is told
+    /// (`user.login_attacked`, at most hourly).
+    pub attack_alert_failures: u32,
+    /// Take the client address from `X-Forwarded-For` (the gateway sets it
+    /// and drops what the client sent): right when only the gateway can
+    /// reach this service, as under `craftchain up` and on Cloud Run's
+    /// internal ingress.
+    pub trust_forwarded_for: bool,
     /// Argon2id memory cost in KiB (OWASP: 19 MiB).
     pub argon2_memory_kib: u32,
     /// Argon2id passes.
@@ -43,6 +55,9 @@ impl Default for Settings {
             bootstrap_admin_password: None,
             lockout_threshold: 5,
             max_lockout_secs: 15 * 60,
+            lockout_half_life_secs: 15 * 60,
+            attack_alert_failures: 20,
+            trust_forwarded_for: true,
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
         }
@@ -70,6 +85,12 @@ impl ServiceSettings for Settings {
         }
         if self.lockout_threshold == 0 {
             p.push("lockout_threshold must be positive".to_owned());
+        }
+        if self.lockout_half_life_secs == 0 {
+            p.push("lockout_half_life_secs must be positive".to_owned());
+        }
+        if self.attack_alert_failures <= self.lockout_threshold {
+            p.push("attack_alert_failures must be above lockout_threshold".to_owned());
         }
         if self.argon2_memory_kib < 8 * 1024 || self.argon2_iterations == 0 {
             p.push("argon2 costs are below the safe minimum (8 MiB, 1 pass)".to_owned());

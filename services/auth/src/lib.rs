@@ -54,7 +54,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
         .await
         .context("loading signing keys")?;
     let auth = Arc::new(keys.authenticator(&shared.identity));
-    let accounts = Accounts::new(base.store(), base.publisher(), &settings)?;
+    let accounts = Accounts::new(base.store(), base.publisher(), &settings, auth.clone())?;
     if let (Some(email), Some(password)) = (
         &settings.bootstrap_admin_email,
         &settings.bootstrap_admin_password,
@@ -67,6 +67,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
         sessions: Sessions::new(base.store(), issuer.clone(), settings.refresh_ttl_days),
         issuer,
         auth: auth.clone(),
+        trust_forwarded_for: settings.trust_forwarded_for,
     };
     Ok(base
         .finish(routes::api(state), auth, None)

@@ -84,6 +84,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
         upstreams,
         auth,
         settings: settings.clone(),
+        docs: common::serve::Cached::default(),
     });
     let cors = cors(&settings)?;
     let router = routes::router(gateway.clone(), cors.clone());
@@ -92,7 +93,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let proxy = Arc::new(routes::proxy::Proxy(cors.layer(tower::service_fn(
         move |request| routes::proxy::proxy(proxied.clone(), request).map(Ok::<_, Infallible>),
     ))));
-    let mut service = Service::new(NAME, router, ApiDoc::openapi()).with_front(proxy);
+    let mut service = Service::new(NAME, router, ApiDoc::openapi())
+        .with_front(proxy)
+        .ops_authenticator(gateway.auth.clone())
+        .merge(events::revocations_router(gateway.auth.clone()));
     for name in gateway.upstreams.keys().copied() {
         let gw = gateway.clone();
         service = service.readiness(CheckFn::new(name, move || {

@@ -22,6 +22,8 @@ pub struct Gateway {
     pub tokens: quick_cache::sync::Cache<String, Arc<Verified>>,
     pub limits: Limits,
     pub settings: Settings,
+    /// Every service's API merged (`/docs/all`), made at most once a minute.
+    pub(crate) docs: common::serve::Cached<Arc<crate::routes::docs::MergedDocs>>,
 }
 
 impl Gateway {

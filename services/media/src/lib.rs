@@ -61,7 +61,10 @@ pub async fn build_with(config: &Config, auth: Arc<Authenticator>) -> anyhow::Re
         library,
         auth: auth.clone(),
     };
-    let service = base.finish(routes::api(state), auth, None).await?;
+    let consumer: Arc<dyn events::Consumer> = Arc::new(domain::Publications);
+    let service = base
+        .finish(routes::api(state), auth, Some(consumer))
+        .await?;
     // Uploads are read field by field, each file under its own limit.
     Ok(service.with_body_limit(settings.max_request_bytes))
 }

@@ -46,6 +46,11 @@ pub enum VerifyError {
     /// 401: the token has no `role` claim.
     #[error("the token carries no role")]
     MissingRole,
+    /// 401: the user's tokens issued before a time after this one's `iat`
+    /// were revoked (disabled, role changed, signed out everywhere,
+    /// password changed).
+    #[error("the token has been revoked; sign in again")]
+    Revoked,
     /// 401: a Google OIDC token whose email is unverified or not allowed.
     #[error("the service account is not allowed to call this service")]
     AccountNotAllowed,

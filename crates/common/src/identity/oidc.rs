@@ -7,6 +7,7 @@ use std::sync::Arc;
 use url::Url;
 
 use super::error::VerifyError;
+use super::revocations::Revocations;
 use super::roles::{Caller, Role};
 use super::source::{JwksUrl, KeyFetchError};
 use super::verifier::{Verifier, VerifierConfig, peek_issuer};
@@ -89,6 +90,7 @@ impl OidcServiceAccounts {
 pub struct Authenticator {
     primary: Verifier,
     google: Option<OidcServiceAccounts>,
+    revocations: Arc<Revocations>,
 }
 
 impl Authenticator {
@@ -97,6 +99,7 @@ impl Authenticator {
         Authenticator {
             primary,
             google: None,
+            revocations: Arc::default(),
         }
     }
 
@@ -104,6 +107,12 @@ impl Authenticator {
     pub fn with_google_oidc(mut self, oidc: OidcServiceAccounts) -> Self {
         self.google = Some(oidc);
         self
+    }
+
+    /// The users' "tokens valid after" times this authenticator checks
+    /// (fed by `user.tokens_revoked`).
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
     }
 
     /// The verifier for our own tokens.
@@ -130,6 +139,9 @@ impl Authenticator {
             return google.verify(bearer_token).await;
         }
         let claims = self.primary.verify(bearer_token).await?;
+        if self.revocations.is_revoked(&claims.sub, claims.iat) {
+            return Err(VerifyError::Revoked);
+        }
         Caller::from_claims(&claims)
     }
 }

@@ -326,3 +326,75 @@ async fn shutdown_lets_in_flight_requests_finish() {
         "still accepting after shutdown"
     );
 }
+
+#[tokio::test]
+async fn metrics_show_only_the_services_own_series_and_need_an_admin_or_service_token() {
+    use crate::identity::{
+        Authenticator, JwkSet, SigningKey, StaticKeys, Verifier, VerifierConfig,
+    };
+    let config = SharedConfig::local("alpha", 0);
+    let alpha = named_demo("alpha").app(&config);
+    let beta = named_demo("beta").app(&SharedConfig::local("beta", 0));
+    call(&alpha, "GET", "/nope-alpha", "").await;
+    call(&beta, "GET", "/nope-beta", "").await;
+    let (_, _, metrics) = call(&alpha, "GET", "/metrics", "").await;
+    assert!(metrics.contains("service=\"alpha\""), "{metrics}");
+    assert!(!metrics.contains("service=\"beta\""), "{metrics}");
+
+    let key = SigningKey::generate().unwrap();
+    let keys = StaticKeys::from_jwk_set(&JwkSet::from_signing_keys([&key]));
+    let auth = Authenticator::new(Verifier::new(
+        VerifierConfig::new("https://issuer.test", "craftchain"),
+        Arc::new(keys),
+    ));
+    let guarded = named_demo("gamma")
+        .ops_authenticator(Arc::new(auth))
+        .app(&SharedConfig::local("gamma", 0));
+    let (status, headers, _) = call(&guarded, "GET", "/metrics", "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(headers["content-type"], crate::error::PROBLEM_JSON);
+    let now = chrono::Utc::now().timestamp();
+    let token = |role: &str| {
+        key.sign(&serde_json::json!({
+            "iss": "https://issuer.test", "aud": "craftchain", "sub": "someone",
+            "iat": now, "exp": now + 600, "role": role,
+        }))
+        .unwrap()
+    };
+    let with = |token: String| {
+        http::Request::builder()
+            .uri("/metrics")
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let buyer = guarded.clone().oneshot(with(token("buyer"))).await.unwrap();
+    assert_eq!(buyer.status(), StatusCode::FORBIDDEN);
+    for role in ["admin", "service"] {
+        let ok = guarded.clone().oneshot(with(token(role))).await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK, "{role}");
+    }
+    // /health stays open to probes.
+    assert_eq!(call(&guarded, "GET", "/health", "").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn readiness_is_checked_at_most_once_per_interval_however_often_it_is_asked() {
+    let checks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = checks.clone();
+    let service = Service::new("ready-demo", Router::new(), OpenApi::default()).readiness(
+        CheckFn::new("counted", move || {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            }
+        }),
+    );
+    let app = service.app(&SharedConfig::local("ready-demo", 0));
+    let asks = (0..50).map(|_| call(&app, "GET", "/ready", ""));
+    for (status, _, _) in futures::future::join_all(asks).await {
+        assert_eq!(status, StatusCode::OK);
+    }
+    assert_eq!(checks.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

@@ -3,18 +3,23 @@
 //! per-address throttle, the bootstrap admin, profile edits and role
 //! changes.
 
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use common::error::Validator;
-use common::identity::Role;
+use common::identity::{Authenticator, Role};
 use events::Publisher;
-use events::v1::UserRegistered;
+use events::v1::{UserLoginAttacked, UserRegistered, UserTokensRevoked};
 use secrecy::{ExposeSecret, SecretString};
 use store::{Collection, Store, StoreError, Txn, Version, Versioned};
 
 use crate::config::Settings;
-use crate::domain::credentials::{Email, LoginThrottle, PasswordHasherPool, check_password};
+use crate::domain::credentials::{
+    Email, FAILING, LoginThrottle, PASSWORD_MAX_CHARS, PasswordHasherPool, ThrottlePolicy,
+    check_password,
+};
 use crate::domain::users::{EmailClaim, Profile, ProfilePatch, User, check_languages};
 use crate::error::AuthError;
 
@@ -83,27 +88,37 @@ pub struct Accounts {
     store: Store,
     users: Collection<User>,
     emails: Collection<EmailClaim>,
-    throttle: Collection<LoginThrottle>,
     hasher: PasswordHasherPool,
     publisher: Publisher,
-    lockout_threshold: u32,
-    max_lockout: Duration,
+    throttle_policy: ThrottlePolicy,
+    /// This service's own authenticator: a revocation takes effect in it at
+    /// once.
+    auth: Arc<Authenticator>,
 }
 
 impl Accounts {
-    pub fn new(store: &Store, publisher: Publisher, settings: &Settings) -> anyhow::Result<Self> {
+    pub fn new(
+        store: &Store,
+        publisher: Publisher,
+        settings: &Settings,
+        auth: Arc<Authenticator>,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             store: store.clone(),
             users: store.collection(),
             emails: store.collection(),
-            throttle: store.collection(),
             hasher: PasswordHasherPool::new(
                 settings.argon2_memory_kib,
                 settings.argon2_iterations,
             )?,
             publisher,
-            lockout_threshold: settings.lockout_threshold,
-            max_lockout: Duration::from_secs(settings.max_lockout_secs),
+            throttle_policy: ThrottlePolicy {
+                threshold: settings.lockout_threshold,
+                half_life: Duration::from_secs(settings.lockout_half_life_secs),
+                max_delay: Duration::from_secs(settings.max_lockout_secs),
+                alert_at: settings.attack_alert_failures,
+            },
+            auth,
         })
     }
 
@@ -126,6 +141,8 @@ impl Accounts {
             },
             created_at: common::time::now(),
             disabled: false,
+            tokens_valid_after: None,
+            sessions_valid_after: None,
         };
         let uid = new_uid();
         self.create(&uid, &email, &user).await?;
@@ -152,6 +169,8 @@ impl Accounts {
             profile: Profile::default(),
             created_at: common::time::now(),
             disabled: false,
+            tokens_valid_after: None,
+            sessions_valid_after: None,
         };
         let uid = new_uid();
         match self.create(&uid, &email, &user).await {
@@ -199,57 +218,133 @@ impl Accounts {
         }
     }
 
-    /// The account `email` / `password` signs in to. Every failure reads
-    /// the same and costs the same time; past the lockout threshold the
-    /// address waits, whatever the password.
+    /// The account `email` / `password` signs in to, for a request from
+    /// `client`. Every failure reads the same and costs the same time. The
+    /// attempt is counted against the account and against (account,
+    /// client) before the password is checked — atomically with the check
+    /// of their delays — and given back when the password was right. A
+    /// client waits out its own pair's delay, and the account's only once
+    /// it has been failing itself: the owner, signing in from a client that
+    /// has not been failing, is never kept out by someone else's guesses.
     pub async fn authenticate(
         &self,
         email: &str,
         password: SecretString,
+        client: IpAddr,
     ) -> Result<Versioned<User>, AuthError> {
-        // An address that cannot exist fails like a wrong password.
-        let Ok(email) = Email::parse(email) else {
-            let _ = self.hasher.verify(password, None).await?;
-            return Err(AuthError::InvalidCredentials);
+        // An address that cannot exist, or a password no account can have,
+        // fails like a wrong password.
+        let email = match Email::parse(email) {
+            Ok(email) if password.expose_secret().len() <= 4 * PASSWORD_MAX_CHARS => email,
+            _ => {
+                let _ = self.hasher.verify(password, None).await?;
+                return Err(AuthError::InvalidCredentials);
+            }
         };
-        let throttle_key = email.key();
-        let throttle = self.throttle.get(&throttle_key).await?;
-        if let Some(wait) = throttle.as_ref().and_then(|t| t.value.wait(Utc::now())) {
-            return Err(AuthError::Throttled(wait));
-        }
         let account = match self.emails.get(&email.claim_id()).await? {
             Some(claim) => self.users.get(&claim.value.uid).await?,
             None => None,
         };
+        let keys = (
+            LoginThrottle::account_key(&email),
+            LoginThrottle::pair_key(&email, client),
+        );
+        self.reserve(&keys, account.as_ref().map(|a| a.id.as_str()), client)
+            .await?;
         let hash = account.as_ref().map(|a| a.value.password_hash.clone());
         let ok = self.hasher.verify(password, hash).await?;
         match account {
             Some(account) if ok => {
+                self.give_back(&keys).await?;
                 if account.value.disabled {
                     return Err(AuthError::Disabled);
                 }
-                if throttle.is_some() {
-                    self.throttle.delete(&throttle_key, None).await?;
-                }
                 Ok(account)
             }
-            _ => {
-                self.record_failure(&throttle_key).await?;
-                Err(AuthError::InvalidCredentials)
-            }
+            _ => Err(AuthError::InvalidCredentials),
         }
     }
 
-    async fn record_failure(&self, key: &str) -> Result<(), AuthError> {
+    /// Check the delays of the account and of the pair and count this
+    /// attempt against both, in one transaction; past the alert level,
+    /// tell the owner (once an hour).
+    async fn reserve(
+        &self,
+        (account_key, pair_key): &(String, String),
+        uid: Option<&str>,
+        client: IpAddr,
+    ) -> Result<(), AuthError> {
+        let policy = self.throttle_policy;
+        let now = Utc::now();
         self.store
             .transact(async |tx: &mut Txn| {
-                let mut t = tx
-                    .get::<LoginThrottle>(key)
+                let mut account = tx
+                    .get::<LoginThrottle>(account_key)
                     .await?
                     .map(|v| v.value)
                     .unwrap_or_default();
-                t.fail(Utc::now(), self.lockout_threshold, self.max_lockout);
-                tx.set(key, &t)?;
+                let mut pair = tx
+                    .get::<LoginThrottle>(pair_key)
+                    .await?
+                    .map(|v| v.value)
+                    .unwrap_or_default();
+                if let Some(wait) = pair.wait(now) {
+                    return Err(AuthError::Throttled(wait));
+                }
+                if pair.score_at(now, &policy) >= FAILING
+                    && let Some(wait) = account.wait(now)
+                {
+                    return Err(AuthError::Throttled(wait));
+                }
+                account.add(now, 1.0, &policy);
+                pair.add(now, 1.0, &policy);
+                let alert_due = account
+                    .alerted_at
+                    .is_none_or(|at| now - at >= chrono::Duration::hours(1));
+                if let Some(uid) = uid
+                    && account.score_at(now, &policy).round() >= f64::from(policy.alert_at)
+                    && alert_due
+                {
+                    account.alerted_at = Some(now);
+                    // The score is a count of attempts, far below u32::MAX.
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let failures = account.score_at(now, &policy).round() as u32;
+                    self.publisher.emit(
+                        tx,
+                        uid,
+                        &UserLoginAttacked {
+                            user_id: uid.to_owned(),
+                            failures,
+                            last_client_address: client.to_string(),
+                        },
+                    )?;
+                    tracing::warn!(uid, failures, "account under a password-guessing attack");
+                }
+                tx.set(account_key, &account)?;
+                tx.set(pair_key, &pair)?;
+                Ok::<_, AuthError>(())
+            })
+            .await
+    }
+
+    /// A right password: the attempt is given back to the account, and the
+    /// pair's failures are forgotten.
+    async fn give_back(&self, (account_key, pair_key): &(String, String)) -> Result<(), AuthError> {
+        let policy = self.throttle_policy;
+        let now = Utc::now();
+        self.store
+            .transact(async |tx: &mut Txn| {
+                if let Some(mut account) = tx.get::<LoginThrottle>(account_key).await? {
+                    account.value.add(now, -1.0, &policy);
+                    if account.value.is_spent(now, &policy) && account.value.alerted_at.is_none() {
+                        tx.delete::<LoginThrottle>(account_key)?;
+                    } else {
+                        tx.update(&account)?;
+                    }
+                }
+                if tx.get::<LoginThrottle>(pair_key).await?.is_some() {
+                    tx.delete::<LoginThrottle>(pair_key)?;
+                }
                 Ok::<_, StoreError>(())
             })
             .await?;
@@ -285,7 +380,8 @@ impl Accounts {
     }
 
     /// Give the account `uid` the role `role`, on behalf of the admin `by`.
-    /// It applies from the account's next token refresh.
+    /// Its ID tokens carrying the old role are revoked: it signs in again,
+    /// or refreshes, to act with the new one.
     pub async fn set_role(
         &self,
         by: &str,
@@ -303,14 +399,140 @@ impl Accounts {
         if uid == by && role != Role::Admin {
             return Err(AuthError::SelfDemotion);
         }
-        let mut user = self.get(uid).await?;
-        user.value.role = role;
         let saved = self
-            .users
-            .update(&user.id, &user.value, user.version)
+            .change(uid, Some(Revocation::RoleChanged), |user| {
+                user.role = role;
+                Ok(())
+            })
             .await?;
         tracing::info!(uid, %role, by, "role changed");
         Ok(saved)
+    }
+
+    /// Disable (or enable again) the account `uid`, on behalf of the admin
+    /// `by`. Disabling revokes its tokens and sessions.
+    pub async fn set_disabled(
+        &self,
+        by: &str,
+        uid: &str,
+        disabled: bool,
+    ) -> Result<Versioned<User>, AuthError> {
+        if uid == by && disabled {
+            return Err(AuthError::SelfDemotion);
+        }
+        let revocation = disabled.then_some(Revocation::Disabled);
+        let saved = self
+            .change(uid, revocation, |user| {
+                user.disabled = disabled;
+                Ok(())
+            })
+            .await?;
+        tracing::info!(uid, disabled, by, "account status changed");
+        Ok(saved)
+    }
+
+    /// Sign the account `uid` out everywhere: every session and ID token
+    /// it holds stops working.
+    pub async fn sign_out_everywhere(&self, uid: &str) -> Result<(), AuthError> {
+        self.change(uid, Some(Revocation::SignedOutEverywhere), |_| Ok(()))
+            .await?;
+        Ok(())
+    }
+
+    /// Change the password of the account `uid` (which proved the current
+    /// one): its other sessions and ID tokens stop working.
+    pub async fn change_password(
+        &self,
+        uid: &str,
+        new_password: SecretString,
+    ) -> Result<Versioned<User>, AuthError> {
+        let user = self.get(uid).await?;
+        let email = Email::parse(&user.value.email).ok();
+        let mut v = Validator::new();
+        check_password(
+            &mut v,
+            "new_password",
+            new_password.expose_secret(),
+            email.as_ref(),
+        );
+        v.finish()?;
+        let hash = self.hasher.hash(new_password).await?;
+        self.change(uid, Some(Revocation::PasswordChanged), move |user| {
+            user.password_hash = hash.clone();
+            Ok(())
+        })
+        .await
+    }
+
+    /// Apply `edit` to the account `uid` in one transaction with, when
+    /// given, the revocation of its tokens (and `user.tokens_revoked`). The
+    /// revocation takes effect here at once and at every other service as
+    /// the event arrives.
+    async fn change(
+        &self,
+        uid: &str,
+        revocation: Option<Revocation>,
+        edit: impl Fn(&mut User) -> Result<(), AuthError> + Send + Sync,
+    ) -> Result<Versioned<User>, AuthError> {
+        let now = common::time::now();
+        self.store
+            .transact(async |tx: &mut Txn| {
+                let Some(mut user) = tx.get::<User>(uid).await? else {
+                    return Err(AuthError::UserNotFound(uid.to_owned()));
+                };
+                edit(&mut user.value)?;
+                if let Some(revocation) = revocation {
+                    user.value.tokens_valid_after = Some(now);
+                    if revocation.ends_sessions() {
+                        user.value.sessions_valid_after = Some(now);
+                    }
+                    self.publisher.emit(
+                        tx,
+                        uid,
+                        &UserTokensRevoked {
+                            user_id: uid.to_owned(),
+                            valid_after: now.timestamp(),
+                            reason: revocation.reason().to_owned(),
+                        },
+                    )?;
+                }
+                tx.update(&user)?;
+                Ok::<_, AuthError>(())
+            })
+            .await?;
+        if let Some(revocation) = revocation {
+            self.auth
+                .revocations()
+                .record(uid, now.timestamp(), now.timestamp());
+            tracing::info!(uid, reason = revocation.reason(), "tokens revoked");
+        }
+        self.get(uid).await
+    }
+}
+
+/// Why an account's tokens are revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    Disabled,
+    RoleChanged,
+    SignedOutEverywhere,
+    PasswordChanged,
+}
+
+impl Revocation {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Revocation::Disabled => "disabled",
+            Revocation::RoleChanged => "role_changed",
+            Revocation::SignedOutEverywhere => "signed_out_everywhere",
+            Revocation::PasswordChanged => "password_changed",
+        }
+    }
+
+    /// Whether refresh tokens stop working too (all but a role change,
+    /// after which a refresh is how the new role is picked up).
+    pub fn ends_sessions(self) -> bool {
+        self != Revocation::RoleChanged
     }
 }
 

@@ -146,10 +146,14 @@ fn new_salt() -> anyhow::Result<SaltString> {
     SaltString::encode_b64(&bytes).map_err(|e| anyhow::anyhow!("salt: {e}"))
 }
 
-/// Argon2id hashing, run on the blocking pool.
+/// Argon2id hashing, run on the blocking pool, at most one hash per core
+/// at a time: each takes `argon2_memory_kib` and tens of milliseconds, so a
+/// burst of logins queues here instead of filling the blocking pool (512
+/// threads × 19 MiB) and the memory.
 #[derive(Clone)]
 pub struct PasswordHasherPool {
     argon: Arc<Argon2<'static>>,
+    slots: Arc<tokio::sync::Semaphore>,
     /// A hash of a random password, verified against when the account does
     /// not exist so that both cases cost the same time.
     dummy: Arc<String>,
@@ -165,15 +169,23 @@ impl PasswordHasherPool {
             .hash_password(uuid::Uuid::new_v4().to_string().as_bytes(), &salt)
             .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
             .to_string();
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Ok(Self {
             argon: Arc::new(argon),
+            slots: Arc::new(tokio::sync::Semaphore::new(cores)),
             dummy: Arc::new(dummy),
         })
     }
 
+    async fn slot(&self) -> anyhow::Result<tokio::sync::OwnedSemaphorePermit> {
+        Ok(self.slots.clone().acquire_owned().await?)
+    }
+
     pub async fn hash(&self, password: SecretString) -> anyhow::Result<String> {
         let argon = self.argon.clone();
+        let slot = self.slot().await?;
         tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let salt = new_salt()?;
             argon
                 .hash_password(password.expose_secret().as_bytes(), &salt)
@@ -193,7 +205,9 @@ impl PasswordHasherPool {
         let argon = self.argon.clone();
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy.as_ref().clone());
+        let slot = self.slot().await?;
         tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let parsed =
                 PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
             Ok(known
@@ -205,11 +219,41 @@ impl PasswordHasherPool {
     }
 }
 
-/// Failed logins of one address (keyed by [`Email::key`]).
+/// How failed logins slow guessing down.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottlePolicy {
+    /// Failures (decayed) on a key before attempts on it are delayed.
+    pub threshold: u32,
+    /// A failure counts half after this long, a quarter after twice it…
+    pub half_life: Duration,
+    /// The longest delay.
+    pub max_delay: Duration,
+    /// Failures (decayed) on an account at which its owner is told.
+    pub alert_at: u32,
+}
+
+/// A pair score at or above this means the client has failed on the
+/// account recently (one failure within a half-life): such a client also
+/// waits out the account's delay; a client that has not been failing does
+/// not.
+pub const FAILING: f64 = 0.5;
+
+/// Failed logins counted against one key — an account (by
+/// [`Email::key`]), or an (account, client address) pair — as a score that
+/// halves every half-life, so nobody can hold a lock by failing once in a
+/// while. An attempt is counted *before* the password is checked (and
+/// given back when it was right), in one transaction with the check of the
+/// delay, so parallel guesses cannot slip past it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LoginThrottle {
-    pub failures: u32,
-    pub locked_until: Option<DateTime<Utc>>,
+    /// Failures, decayed to `at`.
+    pub score: f64,
+    pub at: Option<DateTime<Utc>>,
+    /// No attempt is taken before this.
+    pub not_before: Option<DateTime<Utc>>,
+    /// When the owner was last told (account keys only).
+    #[serde(default)]
+    pub alerted_at: Option<DateTime<Utc>>,
 }
 
 impl Entity for LoginThrottle {
@@ -217,25 +261,54 @@ impl Entity for LoginThrottle {
 }
 
 impl LoginThrottle {
-    /// How long the address must still wait, if it is locked.
+    /// The account's key.
+    pub fn account_key(email: &Email) -> String {
+        format!("a.{}", email.key())
+    }
+
+    /// The (account, client address) pair's key: neither stored in clear.
+    pub fn pair_key(email: &Email, client: std::net::IpAddr) -> String {
+        let mut h = Sha256::new();
+        h.update(email.key().as_bytes());
+        h.update(client.to_string().as_bytes());
+        format!("p.{}", hex::encode(h.finalize()))
+    }
+
+    /// The score now.
+    pub fn score_at(&self, now: DateTime<Utc>, policy: &ThrottlePolicy) -> f64 {
+        let Some(at) = self.at else { return 0.0 };
+        let elapsed = (now - at).to_std().unwrap_or_default().as_secs_f64();
+        let half_life = policy.half_life.as_secs_f64().max(1.0);
+        self.score * 0.5f64.powf(elapsed / half_life)
+    }
+
+    /// How long the key must still wait, if it must.
     pub fn wait(&self, now: DateTime<Utc>) -> Option<Duration> {
-        self.locked_until
+        self.not_before
             .filter(|until| *until > now)
             .and_then(|until| (until - now).to_std().ok())
     }
 
-    /// Count one more failure: past `threshold` failures the address is
-    /// locked for 1 s, 2 s, 4 s … up to `max`. The lock is per address and
-    /// temporary, and checked before any password work, so an attacker can
-    /// neither lock the service nor burn its CPU on a locked account.
-    pub fn fail(&mut self, now: DateTime<Utc>, threshold: u32, max: Duration) {
-        self.failures = self.failures.saturating_add(1);
-        if self.failures >= threshold {
-            let exp = (self.failures - threshold).min(20);
-            let secs = (1u64 << exp).min(max.as_secs().max(1));
-            self.locked_until =
-                Some(now + chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX)));
-        }
+    /// Add `delta` failures (−1 gives a reserved attempt back). At or past
+    /// `threshold` the next attempt waits 1 s, 2 s, 4 s … up to `max_delay`.
+    pub fn add(&mut self, now: DateTime<Utc>, delta: f64, policy: &ThrottlePolicy) {
+        self.score = (self.score_at(now, policy) + delta).max(0.0);
+        self.at = Some(now);
+        // Whole failures, rounded: failures a few seconds apart have
+        // barely decayed and still count as one each.
+        let over = self.score.round() - f64::from(policy.threshold);
+        self.not_before = (over >= 0.0).then(|| {
+            // `over` is at most the number of attempts, far below 2^20.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let exp = over.floor().min(20.0) as u32;
+            let secs = (1u64 << exp).min(policy.max_delay.as_secs().max(1));
+            now + chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+        });
+    }
+
+    /// Whether this key's record can be forgotten.
+    pub fn is_spent(&self, now: DateTime<Utc>, policy: &ThrottlePolicy) -> bool {
+        self.score_at(now, policy) < 0.01 && self.wait(now).is_none()
     }
 }
 
@@ -292,20 +365,64 @@ mod tests {
         assert!(v.is_empty());
     }
 
+    const POLICY: ThrottlePolicy = ThrottlePolicy {
+        threshold: 5,
+        half_life: Duration::from_secs(600),
+        max_delay: Duration::from_secs(900),
+        alert_at: 20,
+    };
+
     #[test]
     fn throttle_grows_and_caps() {
         let now = Utc::now();
         let mut t = LoginThrottle::default();
         for _ in 0..4 {
-            t.fail(now, 5, Duration::from_secs(900));
+            t.add(now, 1.0, &POLICY);
         }
         assert!(t.wait(now).is_none());
-        t.fail(now, 5, Duration::from_secs(900));
+        t.add(now, 1.0, &POLICY);
         assert_eq!(t.wait(now), Some(Duration::from_secs(1)));
+        t.add(now, 1.0, &POLICY);
+        assert_eq!(t.wait(now), Some(Duration::from_secs(2)));
         for _ in 0..30 {
-            t.fail(now, 5, Duration::from_secs(900));
+            t.add(now, 1.0, &POLICY);
         }
         assert_eq!(t.wait(now), Some(Duration::from_secs(900)));
+        // Giving an attempt back lowers the delay again.
+        let mut g = LoginThrottle::default();
+        for _ in 0..6 {
+            g.add(now, 1.0, &POLICY);
+        }
+        g.add(now, -1.0, &POLICY);
+        assert_eq!(g.wait(now), Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn failures_decay_by_half_each_half_life() {
+        let now = Utc::now();
+        let mut t = LoginThrottle::default();
+        for _ in 0..8 {
+            t.add(now, 1.0, &POLICY);
+        }
+        let later = now + chrono::Duration::seconds(600);
+        assert!((t.score_at(later, &POLICY) - 4.0).abs() < 1e-9);
+        assert!(t.wait(later).is_none(), "an 8 s delay is long over");
+        let much_later = now + chrono::Duration::hours(3);
+        assert!(t.is_spent(much_later, &POLICY));
+        // Two half-lives on, one more failure counts 3 of the 5.
+        let two = now + chrono::Duration::seconds(1200);
+        t.add(two, 1.0, &POLICY);
+        assert!(t.wait(two).is_none());
+    }
+
+    #[test]
+    fn pair_keys_differ_per_client_and_never_hold_the_address() {
+        let email = Email::parse("meera@example.in").unwrap();
+        let a = LoginThrottle::pair_key(&email, "203.0.113.7".parse().unwrap());
+        let b = LoginThrottle::pair_key(&email, "203.0.113.8".parse().unwrap());
+        assert_ne!(a, b);
+        assert!(!a.contains("meera") && !a.contains("203"));
+        assert_ne!(LoginThrottle::account_key(&email), a);
     }
 
     #[tokio::test]

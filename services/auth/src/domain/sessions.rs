@@ -158,6 +158,14 @@ impl Sessions {
                 if user.value.disabled {
                     return Err(AuthError::Disabled);
                 }
+                // Signed out everywhere, or the password changed, since.
+                if user
+                    .value
+                    .sessions_valid_after
+                    .is_some_and(|after| family.value.auth_time < after)
+                {
+                    return Err(AuthError::InvalidRefresh);
+                }
                 let mut spent = token.clone();
                 spent.value.used_at = Some(now);
                 tx.update(&spent)?;

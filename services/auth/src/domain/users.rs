@@ -31,6 +31,13 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub disabled: bool,
+    /// ID tokens issued before this are void (Firebase's
+    /// `tokensValidAfterTime`), announced as `user.tokens_revoked`.
+    #[serde(default)]
+    pub tokens_valid_after: Option<DateTime<Utc>>,
+    /// Sessions (refresh-token families) begun before this are void.
+    #[serde(default)]
+    pub sessions_valid_after: Option<DateTime<Utc>>,
 }
 
 impl Entity for User {
@@ -131,6 +138,10 @@ pub struct ProfilePatch {
     #[serde(default, deserialize_with = "clearable")]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 80, pattern = "\\S")]
     pub region: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "common::bounded::opt_vec::<_, _, MAX_LANGUAGES>"
+    )]
     #[schema(schema_with = languages_patch_schema)]
     pub languages: Option<Vec<String>>,
     /// The craft practised (artisans): 1–80 characters, not blank; `null`
@@ -254,26 +265,26 @@ impl ProfilePatch {
     }
 }
 
-/// Languages must be known codes, without repeats.
+/// The most languages a profile lists (each known one once).
+pub const MAX_LANGUAGES: usize = LANGUAGES.len();
+
+/// Languages must be known codes, without repeats (checked in linear time,
+/// and not at all past the maximum).
 pub fn check_languages(v: &mut Validator, languages: &[String]) {
-    v.check(
-        languages.len() <= LANGUAGES.len(),
-        "languages",
-        "too_many",
-        "too many languages",
-    );
+    if !v.items("languages", languages.len(), MAX_LANGUAGES) {
+        return;
+    }
+    let mut seen = std::collections::HashSet::with_capacity(languages.len());
     for (i, lang) in languages.iter().enumerate() {
-        v.check(
-            LANGUAGES.contains(&lang.as_str()),
+        let known = LANGUAGES.contains(&lang.as_str());
+        v.check_with(
+            known,
             &format!("languages[{i}]"),
             "unknown_language",
-            format!(
-                "unknown language {lang:?}; expected one of {}",
-                LANGUAGES.join(", ")
-            ),
+            || "not a language code this platform knows (see the schema)".to_owned(),
         );
         v.check(
-            !languages[..i].contains(lang),
+            seen.insert(lang.as_str()),
             &format!("languages[{i}]"),
             "duplicate",
             "listed twice",

@@ -16,7 +16,7 @@ use crate::domain::schemas::{email_schema, password_schema};
 use crate::domain::sessions::TokenPair;
 use crate::domain::users::{Me, account_role_schema, languages_schema};
 use crate::error::AuthError;
-use crate::state::AppState;
+use crate::state::{AppState, ClientAddress};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -42,7 +42,10 @@ pub struct SignupRequest {
     #[serde(default)]
     #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
     pub region: Option<String>,
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "common::bounded::vec::<_, _, { crate::domain::users::MAX_LANGUAGES }>"
+    )]
     #[schema(schema_with = languages_schema)]
     pub languages: Vec<String>,
 }
@@ -108,15 +111,16 @@ pub struct LoginRequest {
 #[utoipa::path(post, path = "/auth/login", tag = "accounts", request_body = LoginRequest,
     responses((status = 200, body = TokenPair), (status = 401, description = "wrong email or password"),
               (status = 403, description = "the account is disabled"),
-              (status = 429, description = "too many failures on this account",
+              (status = 429, description = "too many recent failures from this client on this account",
                   headers(("Retry-After" = u64, description = "seconds to wait")))))]
 async fn login(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     Json(body): Json<LoginRequest>,
 ) -> Result<Json<TokenPair>, AuthError> {
     let account = state
         .accounts
-        .authenticate(&body.email, body.password)
+        .authenticate(&body.email, body.password, client)
         .await?;
     Ok(Json(
         state.sessions.start(&account.id, &account.value).await?,

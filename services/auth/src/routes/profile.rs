@@ -21,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_me, patch_me))
         .routes(routes!(get_user))
         .routes(routes!(set_role))
+        .routes(routes!(set_status))
 }
 
 /// The owner's view, with the version as its `ETag`.
@@ -85,8 +86,8 @@ pub struct RoleChange {
     pub role: Role,
 }
 
-/// Change an account's role (admin). It applies from the account's next
-/// token refresh.
+/// Change an account's role (admin). Its ID tokens with the old role are
+/// revoked (`user.tokens_revoked`); its next refresh carries the new role.
 #[utoipa::path(put, path = "/auth/users/{id}/role", tag = "profile", security(("bearer" = [])),
     params(("id" = Id, Path)), request_body = RoleChange,
     responses((status = 200, body = PublicProfile), (status = 403), (status = 404),
@@ -102,6 +103,35 @@ async fn set_role(
     let saved = state
         .accounts
         .set_role(&caller.uid, &id, change.role)
+        .await?;
+    Ok(Json(PublicProfile::new(&saved.id, &saved.value)))
+}
+
+/// `PUT /auth/users/{id}/status`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    /// A disabled account cannot sign in or refresh, and its ID tokens are
+    /// refused at every service within seconds.
+    pub disabled: bool,
+}
+
+/// Disable an account, or enable it again (admin). Disabling revokes its
+/// sessions and ID tokens (`user.tokens_revoked`).
+#[utoipa::path(put, path = "/auth/users/{id}/status", tag = "profile", security(("bearer" = [])),
+    params(("id" = Id, Path)), request_body = StatusChange,
+    responses((status = 200, body = PublicProfile), (status = 403), (status = 404),
+        (status = 409, description = "An admin cannot disable themselves (`last_admin_guard`).")))]
+async fn set_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Id>,
+    Json(change): Json<StatusChange>,
+) -> Result<Json<PublicProfile>, AuthError> {
+    caller.require(&[Role::Admin])?;
+    let saved = state
+        .accounts
+        .set_disabled(&caller.uid, &id, change.disabled)
         .await?;
     Ok(Json(PublicProfile::new(&saved.id, &saved.value)))
 }

@@ -3,21 +3,26 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use common::Json;
+use common::identity::Role;
 use common::tokens::{ServiceTokenRequest, ServiceTokenResponse};
+use common::{Caller, Json};
+use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::schemas::password_schema;
 use crate::domain::sessions::TokenPair;
 use crate::error::AuthError;
-use crate::state::AppState;
+use crate::state::{AppState, ClientAddress};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(refresh))
         .routes(routes!(logout))
+        .routes(routes!(logout_everywhere))
+        .routes(routes!(change_password))
         .routes(routes!(service_token))
 }
 
@@ -48,6 +53,61 @@ async fn logout(
 ) -> Result<StatusCode, AuthError> {
     state.sessions.end(&body.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sign out everywhere: every session of the caller ends and every ID token
+/// of theirs is refused, here at once and at every service within seconds
+/// (`user.tokens_revoked`).
+#[utoipa::path(post, path = "/auth/logout-all", tag = "sessions", security(("bearer" = [])),
+    responses((status = 204, description = "signed out everywhere"), (status = 401), (status = 403)))]
+async fn logout_everywhere(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<StatusCode, AuthError> {
+    if caller.is(Role::Service) {
+        return Err(AuthError::NoProfile);
+    }
+    state.accounts.sign_out_everywhere(&caller.uid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /auth/password`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    #[schema(value_type = String, format = Password)]
+    pub current_password: SecretString,
+    #[schema(schema_with = password_schema)]
+    pub new_password: SecretString,
+}
+
+/// Change the caller's password, proving the current one (counted like a
+/// login). Every other session and ID token of theirs stops working; the
+/// answer is a fresh pair for this one.
+#[utoipa::path(post, path = "/auth/password", tag = "sessions", security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses((status = 200, body = TokenPair), (status = 401, description = "wrong current password"),
+        (status = 422, description = "the new password breaks the policy"),
+        (status = 429, description = "too many recent failures")))]
+async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddress(client): ClientAddress,
+    Json(body): Json<PasswordChange>,
+) -> Result<Json<TokenPair>, AuthError> {
+    if caller.is(Role::Service) {
+        return Err(AuthError::NoProfile);
+    }
+    let user = state.accounts.get(&caller.uid).await?;
+    state
+        .accounts
+        .authenticate(&user.value.email, body.current_password, client)
+        .await?;
+    let saved = state
+        .accounts
+        .change_password(&caller.uid, body.new_password)
+        .await?;
+    Ok(Json(state.sessions.start(&saved.id, &saved.value).await?))
 }
 
 /// A short-lived `service`-role token for a service, against its secret.

@@ -123,6 +123,16 @@ impl TestAppBuilder {
         self
     }
 
+    pub(crate) fn lockout_half_life(mut self, secs: u64) -> Self {
+        self.settings.lockout_half_life_secs = secs;
+        self
+    }
+
+    pub(crate) fn attack_alert(mut self, failures: u32) -> Self {
+        self.settings.attack_alert_failures = failures;
+        self
+    }
+
     pub(crate) async fn spawn(self) -> TestApp {
         let settings = self.settings;
         let service = TestService::builder(auth::NAME)

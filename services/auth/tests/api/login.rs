@@ -1,11 +1,12 @@
 //! `POST /auth/login`: passwords, indistinguishable failures and the
-//! per-account throttle.
+//! throttle: per (account, client address) and per account, decaying,
+//! counted atomically, never keeping the owner out.
 
 use common::identity::Role;
 use http::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, claims};
+use crate::helpers::{TestApp, TestResponse, claims};
 
 #[tokio::test]
 async fn login_returns_200_with_a_token_pair_for_the_right_password() {
@@ -88,7 +89,7 @@ async fn a_locked_account_does_not_lock_another_account() {
 
 #[tokio::test]
 async fn a_successful_login_forgets_earlier_failures() {
-    let app = TestApp::builder().lockout_threshold(3).spawn().await;
+    let app = TestApp::builder().lockout_threshold(5).spawn().await;
     let account = app.signup(Role::Buyer).await;
     for _ in 0..2 {
         app.login(&account.email, "wrong-password-42").await;
@@ -116,4 +117,150 @@ async fn login_returns_422_naming_a_missing_password() {
         .await;
 
     response.assert_invalid_fields(&["password"]);
+}
+
+/// A login from client address `ip` (as the gateway sets it).
+async fn login_from(app: &TestApp, ip: &str, email: &str, password: &str) -> TestResponse {
+    let body = json!({ "email": email, "password": password });
+    let builder = testkit::http::request(http::Method::POST, "/auth/login", None)
+        .header("x-forwarded-for", ip);
+    app.send(testkit::http::json(builder, &body)).await
+}
+
+#[tokio::test]
+async fn another_clients_failures_never_keep_the_owner_out() {
+    let app = TestApp::builder().lockout_threshold(3).spawn().await;
+    let owner = app.signup(Role::Artisan).await;
+    // An attacker guesses from one address until it is slowed down…
+    let mut refused = 0;
+    for _ in 0..10 {
+        let r = login_from(&app, "203.0.113.7", &owner.email, "guess-password-1").await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    assert!(
+        refused >= 6,
+        "the attacker was slowed down only {refused} times"
+    );
+    // …and from many more, once each.
+    for i in 0..10 {
+        login_from(
+            &app,
+            &format!("198.51.100.{i}"),
+            &owner.email,
+            "guess-password-2",
+        )
+        .await;
+    }
+    // The owner, from an address that has not been failing, gets in.
+    login_from(&app, "192.0.2.55", &owner.email, &owner.password)
+        .await
+        .assert_status(StatusCode::OK);
+    // A client that has been failing waits out the account's delay too.
+    login_from(&app, "198.51.100.3", &owner.email, &owner.password)
+        .await
+        .assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+}
+
+#[tokio::test]
+async fn parallel_guesses_cannot_slip_past_the_count() {
+    let app = TestApp::builder().lockout_threshold(3).spawn().await;
+    let victim = app.signup(Role::Buyer).await;
+    let guesses = (0..20).map(|i| {
+        let app = &app;
+        let email = victim.email.clone();
+        async move {
+            login_from(app, "203.0.113.9", &email, &format!("guess-password-{i}"))
+                .await
+                .status
+        }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(
+        (checked, refused),
+        (3, 17),
+        "only the threshold's worth of passwords may be checked: {statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn failures_decay_so_a_delay_cannot_be_held() {
+    let app = TestApp::builder()
+        .lockout_threshold(3)
+        .lockout_half_life(1)
+        .spawn()
+        .await;
+    let account = app.signup(Role::Buyer).await;
+    for _ in 0..3 {
+        login_from(&app, "203.0.113.10", &account.email, "wrong-password-42").await;
+    }
+    login_from(&app, "203.0.113.10", &account.email, &account.password)
+        .await
+        .assert_status(StatusCode::TOO_MANY_REQUESTS);
+    // Three half-lives later the three failures count as under half of one.
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    login_from(&app, "203.0.113.10", &account.email, &account.password)
+        .await
+        .assert_status(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_owner_is_told_once_when_the_account_is_attacked() {
+    let app = TestApp::builder()
+        .lockout_threshold(3)
+        .attack_alert(5)
+        .spawn()
+        .await;
+    let owner = app.signup(Role::Artisan).await;
+    for i in 0..12 {
+        login_from(
+            &app,
+            &format!("198.51.100.{i}"),
+            &owner.email,
+            "guess-password-3",
+        )
+        .await;
+    }
+    let alerts: Vec<_> = app
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "user.login_attacked")
+        .collect();
+    assert_eq!(
+        alerts.len(),
+        1,
+        "one alert an hour, however long the attack"
+    );
+    let alert = alerts[0].decode::<events::v1::UserLoginAttacked>().unwrap();
+    assert_eq!(alert.user_id, owner.uid);
+    assert!(alert.failures >= 5, "{alert:?}");
+    assert_eq!(alert.last_client_address, "198.51.100.4");
+    // An address that has no account is never announced.
+    for i in 0..12 {
+        login_from(
+            &app,
+            &format!("198.51.100.{i}"),
+            "nobody@example.in",
+            "guess-password-3",
+        )
+        .await;
+    }
+    assert_eq!(
+        app.outbox_types()
+            .await
+            .iter()
+            .filter(|t| *t == "user.login_attacked")
+            .count(),
+        1
+    );
 }

@@ -5,5 +5,6 @@ mod helpers;
 mod keys;
 mod login;
 mod profile;
+mod revocation;
 mod sessions;
 mod signup;

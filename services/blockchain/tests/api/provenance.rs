@@ -228,5 +228,7 @@ async fn a_stopped_node_is_503_with_retry_after_then_recovers() {
         .await;
     minted.assert_status(StatusCode::CREATED);
     assert_eq!(minted.json::<Value>()["token_id"], "1");
+    // Readiness is checked at most once per READY_TTL: ready again within it.
+    tokio::time::sleep(common::serve::READY_TTL).await;
     app.get("/ready", None).await.assert_status(StatusCode::OK);
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::identity::Caller;
+use common::identity::{Caller, VerifyError};
 use common::tokens::TokenProvider;
 use common::{ApiError, RequestContext};
 use http::header::{self, HeaderValue};
@@ -40,6 +40,9 @@ pub struct Verified {
     pub rate_key: Arc<str>,
     /// When the token expires (Unix seconds).
     pub exp: i64,
+    /// When it was issued, checked against the user's revocations on every
+    /// request (cached or not).
+    pub iat: i64,
 }
 
 /// The verified caller, `None` on a public route without a token.
@@ -61,18 +64,30 @@ pub(crate) async fn authenticate(
         .and_then(common::context::bearer_token)
         .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer <token>"))?;
     let now = chrono::Utc::now().timestamp();
+    let revoked = || ApiError::from(VerifyError::Revoked);
     if let Some(verified) = gw.tokens.get(token)
         && verified.exp > now
     {
+        if gw
+            .auth
+            .revocations()
+            .is_revoked(&verified.uid, verified.iat)
+        {
+            return Err(revoked());
+        }
         RequestContext::record_user(&verified.uid);
         return Ok(Some(verified));
     }
     let claims = gw.auth.primary().verify(token).await?;
+    if gw.auth.revocations().is_revoked(&claims.sub, claims.iat) {
+        return Err(revoked());
+    }
     let caller = Caller::from_claims(&claims)?;
     let verified = Arc::new(Verified {
         rate_key: Arc::from(format!("u:{}", caller.uid)),
         uid: caller.uid,
         exp: claims.exp,
+        iat: claims.iat,
     });
     gw.tokens.insert(token.to_owned(), verified.clone());
     RequestContext::record_user(&verified.uid);

@@ -6,8 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use http::Method;
 use utoipa::openapi::path::Operation;
@@ -27,14 +26,63 @@ use crate::state::Gateway;
 )]
 pub(crate) struct ApiDoc;
 
+/// The merged API, as a page and as a document.
+pub(crate) struct MergedDocs {
+    html: String,
+    json: bytes::Bytes,
+}
+
+/// How long the merged API is reused: each request would otherwise call
+/// every service.
+pub(crate) const DOCS_TTL: Duration = Duration::from_secs(60);
+
+/// The merged API, made at most once per [`DOCS_TTL`]; each request counts
+/// against its client address's read quota first (429 past it).
+async fn cached(gw: &Gateway, ip: std::net::IpAddr) -> Result<Arc<MergedDocs>, Response> {
+    let verdict = gw
+        .limits
+        .for_class(routing::Class::Read)
+        .check(&Arc::from(format!("ip:{ip}")));
+    if !verdict.allowed {
+        return Err(common::ApiError::too_many_requests(
+            verdict.retry_after,
+            "too many requests for the API description; slow down",
+        )
+        .into_response());
+    }
+    Ok(gw
+        .docs
+        .get_or_make(DOCS_TTL, || async {
+            let openapi = merged(gw).await;
+            let json = serde_json::to_vec(&openapi).unwrap_or_default();
+            Arc::new(MergedDocs {
+                html: utoipa_scalar::Scalar::new(openapi).to_html(),
+                json: json.into(),
+            })
+        })
+        .await)
+}
+
 /// The page.
-pub(super) async fn all_docs(State(gw): State<Arc<Gateway>>) -> Response {
-    Html(utoipa_scalar::Scalar::new(merged(&gw).await).to_html()).into_response()
+pub(super) async fn all_docs(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
+    let ip = crate::domain::headers::client_ip(&request, gw.settings.trust_forwarded_for);
+    match cached(&gw, ip).await {
+        Ok(docs) => Html(docs.html.clone()).into_response(),
+        Err(refused) => refused,
+    }
 }
 
 /// The document.
-pub(super) async fn all_json(State(gw): State<Arc<Gateway>>) -> Response {
-    Json(merged(&gw).await).into_response()
+pub(super) async fn all_json(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
+    let ip = crate::domain::headers::client_ip(&request, gw.settings.trust_forwarded_for);
+    match cached(&gw, ip).await {
+        Ok(docs) => (
+            [(http::header::CONTENT_TYPE, "application/json")],
+            docs.json.clone(),
+        )
+            .into_response(),
+        Err(refused) => refused,
+    }
 }
 
 /// Every upstream's document merged, keeping only the operations the

@@ -1,7 +1,7 @@
 //! The gateway's HTTP surface: the proxy (its front, claiming every path
 //! but the gateway's own) and its own routes, the merged API description.
 
-mod docs;
+pub(crate) mod docs;
 pub mod proxy;
 
 use std::sync::Arc;
@@ -22,7 +22,7 @@ pub const ALL_SPEC: &str = "/openapi/all.json";
 /// Whether `path` is one of the gateway's own routes (left to its router,
 /// never proxied).
 pub fn is_gateway_route(path: &str) -> bool {
-    path == ALL_DOCS || path == ALL_SPEC
+    path == ALL_DOCS || path == ALL_SPEC || path.strip_prefix('/') == Some(events::REVOCATIONS_PATH)
 }
 
 /// The gateway's own routes, with CORS.

@@ -3,6 +3,7 @@
 //! headers a client made up never arrive as sent.
 
 use crate::helpers::TestApp;
+use common::identity::Role;
 
 #[tokio::test]
 async fn an_unknown_prefix_is_a_404_problem() {
@@ -77,9 +78,16 @@ async fn path_tricks_and_internal_routes_are_404_and_never_reach_an_upstream() {
 async fn the_gateways_own_operational_routes_answer_without_an_upstream() {
     let app = TestApp::spawn().await;
 
-    for path in ["/health", "/metrics"] {
-        assert_eq!(app.get(path).await.status(), 200, "{path}");
-    }
+    assert_eq!(app.get("/health").await.status(), 200);
+    // Metrics are for admins and services only.
+    assert_eq!(app.get("/metrics").await.status(), 401);
+    let buyer = app.token("u1");
+    assert_eq!(app.get_as("/metrics", &buyer).await.status(), 403);
+    let admin = app
+        .key
+        .sign(&testkit::claims("admin-1", Role::Admin))
+        .unwrap();
+    assert_eq!(app.get_as("/metrics", &admin).await.status(), 200);
     assert!(app.upstream.requests().is_empty());
 }
 

@@ -14,8 +14,8 @@ use crate::domain::media::{ByHash, Media, MediaView, Placeholder, hash_key, orig
 use crate::domain::pipeline::{self, VariantSpec};
 use crate::error::MediaError;
 
-/// Most files in one upload.
-const MAX_FILES: usize = 10;
+/// Most files in one upload (the route stops reading at the next one).
+pub const MAX_FILES: usize = 10;
 
 /// One upload: its files, in order, and what they are for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,18 +50,25 @@ impl Library {
                 format!("at most {MAX_FILES} files per upload"),
             ));
         }
-        // Check every file before storing any, so a bad one changes nothing.
-        for bytes in &upload.files {
-            pipeline::probe(bytes, &self.limits)?;
-        }
+        // Check every file before storing any, so a bad one changes nothing
+        // (off the async workers: up to MAX_FILES × max_bytes are read).
+        let limits = self.limits;
+        let files = upload.files;
+        let files = tokio::task::spawn_blocking(move || {
+            for bytes in &files {
+                pipeline::probe(bytes, &limits)?;
+            }
+            Ok::<_, MediaError>(files)
+        })
+        .await??;
         let specs = if upload.optimize {
             pipeline::default_variants()
         } else {
             Vec::new()
         };
         let product_id = upload.product_id.map(Id::into_string);
-        let mut items = Vec::with_capacity(upload.files.len());
-        for bytes in upload.files {
+        let mut items = Vec::with_capacity(files.len());
+        for bytes in files {
             items.push(
                 self.ingest(&caller.uid, bytes, product_id.clone(), &specs)
                     .await?,
@@ -77,12 +84,15 @@ impl Library {
         product_id: Option<String>,
         specs: &[VariantSpec],
     ) -> Result<MediaView, MediaError> {
-        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let bytes = Arc::new(bytes);
+        let sha256 = {
+            let bytes = bytes.clone();
+            tokio::task::spawn_blocking(move || hex::encode(Sha256::digest(&*bytes))).await?
+        };
         let hash_key = hash_key(owner, &sha256);
         if let Some(existing) = self.existing(&hash_key).await? {
             return Ok(existing);
         }
-        let bytes = Arc::new(bytes);
         let processed = self.derive(bytes.clone(), specs.to_vec()).await?;
         let id = Id::generate().into_string();
         let (format, width, height) = (processed.format, processed.width, processed.height);

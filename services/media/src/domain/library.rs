@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 use crate::domain::blobs::{Blob, BlobStore};
 use crate::domain::media::{ByHash, Media, Variant, variant_key};
 use crate::domain::pipeline::Limits;
+use crate::domain::publication::PublishedBy;
 use crate::error::MediaError;
 
 /// Media records with their blobs, and the permits for image work.
@@ -20,6 +21,7 @@ pub struct Library {
     pub(super) store: Store,
     pub(super) media: Collection<Media>,
     pub(super) hashes: Collection<ByHash>,
+    pub(super) published: Collection<PublishedBy>,
     pub(super) blobs: BlobStore,
     pub(super) publisher: Publisher,
     pub(super) limits: Limits,
@@ -40,6 +42,7 @@ impl Library {
         Self {
             media: store.collection(),
             hashes: store.collection(),
+            published: store.collection(),
             store,
             blobs,
             publisher,
@@ -61,12 +64,37 @@ impl Library {
             .ok_or_else(|| MediaError::NotFound(format!("media {id}")))
     }
 
-    /// The variant `name` of media `id`, or [`MediaError::NotFound`].
-    pub async fn variant(&self, id: &str, name: &str) -> Result<Variant, MediaError> {
-        self.media
-            .get(id)
-            .await?
-            .and_then(|m| m.value.variants.into_iter().find(|v| v.name == name))
+    /// Media `id` if `caller` may see it ([`Media::visible_to`]), else 404
+    /// as if absent, and whether the public may see it.
+    pub async fn visible(
+        &self,
+        id: &str,
+        caller: Option<&Caller>,
+    ) -> Result<(Versioned<Media>, bool), MediaError> {
+        let media = self.get(id).await?;
+        let published = self.published.get(id).await?.is_some();
+        if media.value.visible_to(caller, published) {
+            Ok((media, published))
+        } else {
+            Err(MediaError::NotFound(format!("media {id}")))
+        }
+    }
+
+    /// The variant `name` of media `id` if `caller` may see it, or
+    /// [`MediaError::NotFound`]; and whether the public may see it.
+    pub async fn variant(
+        &self,
+        id: &str,
+        name: &str,
+        caller: Option<&Caller>,
+    ) -> Result<(Variant, bool), MediaError> {
+        let (media, published) = self.visible(id, caller).await?;
+        media
+            .value
+            .variants
+            .into_iter()
+            .find(|v| v.name == name)
+            .map(|v| (v, published))
             .ok_or_else(|| MediaError::NotFound(format!("variant {name} of media {id}")))
     }
 
@@ -83,7 +111,7 @@ impl Library {
     /// Delete a media item (its owner or an admin): its record and hash
     /// link, then its blobs.
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<(), MediaError> {
-        let media = self.get(id).await?;
+        let (media, _) = self.visible(id, Some(caller)).await?;
         media.value.ensure_owner_or_admin(caller)?;
         let hash_key = media.value.hash_key();
         self.store

@@ -72,6 +72,17 @@ impl Entity for Media {
 }
 
 impl Media {
+    /// Who may see this media item — the one rule behind every path that
+    /// returns it or its bytes: its owner, admins and services always;
+    /// everyone else once an active product uses it (`published`). Its
+    /// original is never served to anyone.
+    pub fn visible_to(&self, caller: Option<&Caller>, published: bool) -> bool {
+        published
+            || caller.is_some_and(|c| {
+                c.uid == self.owner_id || c.is_admin() || c.is(common::identity::Role::Service)
+            })
+    }
+
     /// Only its owner re-optimises a media item.
     pub fn ensure_owner(&self, caller: &Caller) -> Result<(), MediaError> {
         if self.owner_id == caller.uid {

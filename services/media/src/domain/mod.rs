@@ -8,11 +8,13 @@ mod ingest;
 mod library;
 mod media;
 pub mod pipeline;
+mod publication;
 mod variants;
 
-pub use self::ingest::Upload;
+pub use self::ingest::{MAX_FILES, Upload};
 pub use self::library::Library;
 pub use self::media::{
     ByHash, Media, MediaView, Placeholder, Variant, VariantView, hash_key, original_key,
     variant_key,
 };
+pub use self::publication::{MAX_MEDIA_PER_PRODUCT, Publication, Publications, PublishedBy};

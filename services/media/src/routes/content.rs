@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use common::{ApiError, Id, Path};
+use common::{ApiError, Caller, Id, Path};
 use futures::TryStreamExt as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -50,7 +50,9 @@ fn parse_range(value: &str, size: u64) -> Option<Result<std::ops::Range<u64>, ()
     }
 }
 
-/// The bytes of one variant: public, and cacheable for good.
+/// The bytes of one variant: public, and cacheable for good, once an
+/// active product uses the media; until then only to its owner, admins and
+/// services (with a bearer token), and never cached (else 404).
 #[utoipa::path(get, path = "/media/{id}/content/{variant}", tag = "media",
     params(("id" = Id, Path),
         ("variant" = String, Path, pattern = "^(thumb|medium|large|w[0-9]{2,4}q[0-9]{1,3})\\.(webp|jpg)$",
@@ -70,15 +72,17 @@ fn parse_range(value: &str, size: u64) -> Option<Result<std::ops::Range<u64>, ()
             ("image/webp"), ("image/jpeg")),
             headers(("ETag" = String), ("Content-Range" = String))),
         (status = 304, description = "not modified", headers(("ETag" = String))),
-        (status = 404, description = "no such media, or no such variant of it"),
+        (status = 404, description = "no such media or variant, or not yet used by an active \
+            product and the caller is not its owner"),
         (status = 416, description = "the range is outside the image",
             headers(("Content-Range" = String, description = "`bytes */{size}`")))))]
 async fn content(
     State(library): State<Library>,
+    caller: Option<Caller>,
     Path((id, name)): Path<(Id, String)>,
     headers: HeaderMap,
 ) -> Result<Response, MediaError> {
-    let variant = library.variant(&id, &name).await?;
+    let (variant, published) = library.variant(&id, &name, caller.as_ref()).await?;
     let etag = format!("\"{}\"", variant.sha256);
     let mut response_headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&etag) {
@@ -88,9 +92,15 @@ async fn content(
     // from the original with the size, format and quality its name encodes
     // (`thumb` etc. are 300/800/1600 px at quality 82; re-optimised ones are
     // `w{px}q{quality}`), so caches may keep it for good.
+    // Media no active product uses yet is its owner's only: no shared
+    // cache may keep it.
     response_headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
+        HeaderValue::from_static(if published {
+            "public, max-age=31536000, immutable"
+        } else {
+            "private, no-store"
+        }),
     );
     response_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if let Ok(v) = HeaderValue::from_str(&variant.content_type) {

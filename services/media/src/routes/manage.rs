@@ -16,30 +16,43 @@ use crate::domain::{Library, MediaView};
 use crate::error::MediaError;
 use crate::state::AppState;
 
+/// The largest body of these routes (an optimize request is a few dozen
+/// bytes; the service's limit is sized for uploads).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_one, delete))
         .routes(routes!(optimize))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
-/// A media item's metadata and variants.
+/// A media item's metadata and variants: to its owner, admins and
+/// services, and to everyone once an active product uses it (else 404).
 #[utoipa::path(get, path = "/media/{id}", tag = "media", security(("bearer" = [])),
     params(("id" = Id, Path)), responses((status = 200, body = MediaView), (status = 404)))]
 async fn get_one(
     State(library): State<Library>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<Id>,
 ) -> Result<Json<MediaView>, MediaError> {
-    let media = library.get(&id).await?;
+    let (media, _) = library.visible(&id, Some(&caller)).await?;
     Ok(Json(MediaView::new(&id, &media.value)))
 }
 
-/// `POST /media/{id}/optimize`.
+/// `POST /media/{id}/optimize`. Bounded as a whole: at most
+/// [`MAX_WIDTHS`] widths and [`FORMATS`]' two formats, duplicates removed
+/// (`jpg` is `jpeg`), so one request makes at most [`MAX_JOBS`] encodes.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptimizeRequest {
+    #[serde(
+        default,
+        deserialize_with = "common::bounded::opt_vec::<_, _, MAX_WIDTHS>"
+    )]
     #[schema(schema_with = widths_schema)]
     pub widths: Option<Vec<u32>>,
+    #[serde(default, deserialize_with = "common::bounded::opt_vec::<_, _, 3>")]
     #[schema(schema_with = formats_schema)]
     pub formats: Option<Vec<String>>,
     /// 1–100 (default 82).
@@ -51,6 +64,9 @@ pub struct OptimizeRequest {
 const MIN_WIDTH: u32 = 16;
 const MAX_WIDTH: u32 = 4096;
 const MAX_WIDTHS: usize = 6;
+/// The most encodes one request makes: each distinct width in each
+/// distinct format.
+pub const MAX_JOBS: usize = MAX_WIDTHS * 2;
 
 /// The names of the formats variants can be made in.
 const FORMATS: [&str; 3] = ["webp", "jpeg", "jpg"];
@@ -78,20 +94,21 @@ fn formats_schema() -> Schema {
         ArrayBuilder::new()
             .items(schema::string_enum(FORMATS))
             .min_items(Some(1))
+            .max_items(Some(FORMATS.len()))
             .description(Some("`webp` and/or `jpeg` (or `jpg`); default both.")),
     )
 }
 
 impl OptimizeRequest {
-    /// The variants asked for, named `w{px}q{quality}`; 422 naming every
-    /// wrong field.
+    /// The variants asked for, named `w{px}q{quality}`, each distinct
+    /// width once in each distinct format; 422 naming every wrong field.
     fn specs(self) -> Result<Vec<VariantSpec>, MediaError> {
         let mut v = Validator::new();
-        let widths = self.widths.unwrap_or_else(|| vec![300, 800, 1600]);
+        let mut widths = self.widths.unwrap_or_else(|| vec![300, 800, 1600]);
         v.check(
-            (1..=MAX_WIDTHS).contains(&widths.len()),
+            !widths.is_empty(),
             "widths",
-            "invalid",
+            "required",
             "give 1 to 6 widths",
         );
         for (i, w) in widths.iter().enumerate() {
@@ -102,19 +119,25 @@ impl OptimizeRequest {
                 "between 16 and 4096",
             );
         }
-        let mut formats = Vec::new();
+        widths.sort_unstable();
+        widths.dedup();
+        let mut formats = Vec::with_capacity(2);
         for (i, f) in self
             .formats
             .unwrap_or_else(|| vec!["webp".into(), "jpeg".into()])
             .iter()
             .enumerate()
         {
-            match f.as_str() {
-                "webp" => formats.push(Format::Webp),
-                "jpeg" | "jpg" => formats.push(Format::Jpeg),
+            let format = match f.as_str() {
+                "webp" => Format::Webp,
+                "jpeg" | "jpg" => Format::Jpeg,
                 _ => {
                     v.check(false, &format!("formats[{i}]"), "invalid", "webp or jpeg");
+                    continue;
                 }
+            };
+            if !formats.contains(&format) {
+                formats.push(format);
             }
         }
         v.check(
@@ -131,6 +154,7 @@ impl OptimizeRequest {
             "between 1 and 100",
         );
         v.finish()?;
+        debug_assert!(widths.len() * formats.len() <= MAX_JOBS);
         Ok(widths
             .iter()
             .map(|&w| VariantSpec {
@@ -155,7 +179,7 @@ async fn optimize(
     Path(id): Path<Id>,
     Json(body): Json<OptimizeRequest>,
 ) -> Result<Json<MediaView>, MediaError> {
-    let media = library.get(&id).await?;
+    let (media, _) = library.visible(&id, Some(&caller)).await?;
     media.value.ensure_owner(&caller)?;
     let specs = body.specs()?;
     Ok(Json(library.optimize(media, specs).await?))

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::{Library, MediaView, Upload};
+use crate::domain::{Library, MAX_FILES, MediaView, Upload};
 use crate::error::MediaError;
 use crate::state::AppState;
 
@@ -69,17 +69,24 @@ async fn upload(
     };
     while let Some(field) = multipart.next_field().await? {
         match field.name().unwrap_or_default() {
+            "file" if form.files.len() == MAX_FILES => {
+                return Err(MediaError::invalid(
+                    "file",
+                    "too_many",
+                    format!("at most {MAX_FILES} files per upload"),
+                ));
+            }
             "file" => form
                 .files
                 .push(read_file(field, library.limits().max_bytes).await?),
             "product_id" => {
-                let text = field.text().await?;
+                let text = read_text(field, "product_id").await?;
                 let id = Id::parse(text.trim())
                     .map_err(|e| MediaError::invalid("product_id", "invalid", e.to_string()))?;
                 form.product_id = Some(id);
             }
             "optimize" => {
-                form.optimize = match field.text().await?.trim() {
+                form.optimize = match read_text(field, "optimize").await?.trim() {
                     "true" | "1" => true,
                     "false" | "0" => false,
                     _ => {
@@ -92,8 +99,9 @@ async fn upload(
                 };
             }
             other => {
+                let other: String = other.chars().take(64).collect();
                 return Err(MediaError::invalid(
-                    other,
+                    &other,
                     "unknown_field",
                     "expected file, product_id or optimize",
                 ));
@@ -114,4 +122,23 @@ async fn read_file(mut field: Field<'_>, max: usize) -> Result<Vec<u8>, MediaErr
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+/// The longest text part (`product_id`, `optimize`), in bytes.
+const MAX_TEXT_PART: usize = 64;
+
+/// A text part's value, refused as soon as it passes [`MAX_TEXT_PART`].
+async fn read_text(mut field: Field<'_>, name: &str) -> Result<String, MediaError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await? {
+        if bytes.len() + chunk.len() > MAX_TEXT_PART {
+            return Err(MediaError::invalid(
+                name,
+                "too_long",
+                format!("at most {MAX_TEXT_PART} bytes"),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| MediaError::invalid(name, "invalid", "not UTF-8 text"))
 }

@@ -23,7 +23,7 @@ async fn uploads_serving_ranges_and_deletes_work_on_cloud_storage() {
         ..media::Settings::default()
     };
     let app = TestApp::spawn_with(settings).await;
-    let item = app.upload_photo(&app.artisan(), photo()).await;
+    let item = app.upload_public_photo(photo()).await;
     assert_eq!(item.sha256, sha256_hex(photo()));
 
     // The original and six variants are objects in the bucket.

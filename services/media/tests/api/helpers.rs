@@ -82,14 +82,46 @@ impl TestApp {
         uploaded.items.remove(0)
     }
 
-    /// `GET /media/{id}/content/{name}`.
+    /// `GET /media/{id}/content/{name}`, anonymously.
     pub(crate) async fn content(&self, id: &str, name: &str) -> TestResponse {
         self.get(&format!("/media/{id}/content/{name}"), None).await
     }
 
-    /// The bytes of a variant; panics unless 200.
+    /// An active product `product_id` now shows `media` (as the product
+    /// service announces it): they become public.
+    pub(crate) async fn show_on_product(&self, product_id: &str, media: &[&str], status: &str) {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let event = events::v1::ProductUpdated {
+            product_id: product_id.to_owned(),
+            artisan_id: testkit::users::ARTISAN.to_owned(),
+            changed_fields: vec!["media_ids".to_owned()],
+            price: None,
+            status: status.to_owned(),
+            media_ids: media.iter().map(|m| (*m).to_owned()).collect(),
+        };
+        self.push(&format!("evt-show-{n}"), product_id, &event)
+            .await
+            .assert_status(StatusCode::OK);
+    }
+
+    /// Upload a photo as the artisan and show it on an active product.
+    pub(crate) async fn upload_public_photo(&self, bytes: &[u8]) -> MediaView {
+        let item = self.upload_photo(&self.artisan(), bytes).await;
+        self.show_on_product(&format!("p-{}", item.id), &[&item.id], "active")
+            .await;
+        item
+    }
+
+    /// The bytes of a variant, read as its owner (the artisan); panics
+    /// unless 200.
     pub(crate) async fn variant_bytes(&self, id: &str, name: &str) -> Bytes {
-        let response = self.content(id, name).await;
+        let response = self
+            .get(
+                &format!("/media/{id}/content/{name}"),
+                Some(&self.artisan()),
+            )
+            .await;
         response.assert_status(StatusCode::OK);
         response.bytes
     }

@@ -7,3 +7,4 @@ mod helpers;
 mod manage;
 mod serving;
 mod upload;
+mod visibility;

@@ -11,7 +11,7 @@ use crate::helpers::{TestApp, photo, sha256_hex};
 #[tokio::test]
 async fn get_returns_the_metadata() {
     let app = TestApp::spawn().await;
-    let item = app.upload_photo(&app.artisan(), photo()).await;
+    let item = app.upload_public_photo(photo()).await;
     let response = app
         .get(&format!("/media/{}", item.id), Some(&app.buyer()))
         .await;
@@ -29,7 +29,7 @@ async fn get_returns_the_metadata() {
 #[tokio::test]
 async fn only_the_owner_or_an_admin_may_delete_and_then_it_is_gone() {
     let app = TestApp::spawn().await;
-    let item = app.upload_photo(&app.artisan(), photo()).await;
+    let item = app.upload_public_photo(photo()).await;
     let path = format!("/media/{}", item.id);
 
     app.delete(&path, Some(&app.other_artisan()))
@@ -59,7 +59,7 @@ async fn only_the_owner_or_an_admin_may_delete_and_then_it_is_gone() {
 #[tokio::test]
 async fn the_owner_may_optimize_into_a_named_variant_others_may_not() {
     let app = TestApp::spawn().await;
-    let item = app.upload_photo(&app.artisan(), photo()).await;
+    let item = app.upload_public_photo(photo()).await;
     let path = format!("/media/{}/optimize", item.id);
     let body = json!({ "widths": [200], "formats": ["webp"], "quality": 50 });
 

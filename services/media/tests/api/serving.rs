@@ -8,7 +8,7 @@ use crate::helpers::{TestApp, photo};
 #[tokio::test]
 async fn content_is_served_with_type_etag_and_immutable_caching_and_304_on_a_match() {
     let app = TestApp::spawn().await;
-    let item = app.upload_photo(&app.artisan(), photo()).await;
+    let item = app.upload_public_photo(photo()).await;
     for (name, mime) in [("thumb.webp", "image/webp"), ("large.jpg", "image/jpeg")] {
         let variant = &item
             .variants
@@ -40,7 +40,7 @@ async fn content_is_served_with_type_etag_and_immutable_caching_and_304_on_a_mat
 #[tokio::test]
 async fn a_range_gets_206_with_exactly_those_bytes_and_an_unsatisfiable_one_416() {
     let app = TestApp::spawn().await;
-    let item = app.upload_photo(&app.artisan(), photo()).await;
+    let item = app.upload_public_photo(photo()).await;
     let whole = app.variant_bytes(&item.id, "thumb.webp").await;
     assert!(whole.len() > 100);
     let path = format!("/media/{}/content/thumb.webp", item.id);
@@ -66,7 +66,7 @@ async fn a_range_gets_206_with_exactly_those_bytes_and_an_unsatisfiable_one_416(
 #[tokio::test]
 async fn unknown_variants_unknown_media_and_the_original_are_404() {
     let app = TestApp::spawn().await;
-    let item = app.upload_photo(&app.artisan(), photo()).await;
+    let item = app.upload_public_photo(photo()).await;
     for name in ["huge.webp", "original", "thumb.png"] {
         app.content(&item.id, name)
             .await

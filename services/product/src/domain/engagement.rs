@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
 use crate::domain::products::Product;
-use crate::domain::products::catalogue::visible;
+use crate::domain::products::catalogue::live;
 use crate::error::ProductError;
 use crate::state::AppState;
 
@@ -181,7 +181,7 @@ pub async fn set_like(
     id: &str,
     liked: bool,
 ) -> Result<Engagement, ProductError> {
-    let product = visible(state, id, Some(caller)).await?;
+    let product = live(state, id, caller).await?;
     let key = format!("{id}:{}", caller.uid);
     let actor = Actor {
         user: &caller.uid,
@@ -226,7 +226,7 @@ pub async fn share(
             format!("expected one of {}", CHANNELS.join(", ")),
         ));
     }
-    visible(state, id, Some(caller)).await?;
+    live(state, id, caller).await?;
     let actor = Actor {
         user: &caller.uid,
         channel,

@@ -32,14 +32,22 @@ pub struct ListParams {
     #[param(schema_with = category_param)]
     #[schema(schema_with = category_filter)]
     pub category: Option<String>,
+    #[param(max_length = 60)]
+    #[schema(max_length = 60)]
     pub subcategory: Option<String>,
+    #[param(max_length = 80)]
+    #[schema(max_length = 80)]
     pub region: Option<String>,
     /// Products of one artisan.
+    #[param(max_length = 128)]
+    #[schema(max_length = 128)]
     pub artisan: Option<String>,
     /// Minimum price, minor units (at most `max_price`).
     pub min_price: Option<i64>,
     /// Maximum price, minor units.
     pub max_price: Option<i64>,
+    #[param(max_length = 60)]
+    #[schema(max_length = 60)]
     pub material: Option<String>,
     /// `active` (default) or `paused`.
     #[param(schema_with = status_param)]
@@ -52,8 +60,8 @@ pub struct ListParams {
     #[schema(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page (opaque).
-    #[param(pattern = "^[A-Za-z0-9_-]+$", max_length = 16384)]
-    #[schema(pattern = "^[A-Za-z0-9_-]+$", max_length = 16384)]
+    #[param(pattern = "^[A-Za-z0-9_-]+$", max_length = 2048)]
+    #[schema(pattern = "^[A-Za-z0-9_-]+$", max_length = 2048)]
     pub cursor: Option<String>,
 }
 
@@ -73,8 +81,12 @@ fn status_filter() -> Schema {
     schema::or_null(settable_status_schema())
 }
 
+/// The longest cursor, in bytes.
+const MAX_CURSOR_BYTES: usize = 2048;
+
 impl ListParams {
-    /// Check the filters, naming each bad one.
+    /// Check the filters, naming each bad one: every string has a bound
+    /// (in bytes, the schema's `max_length`).
     pub fn check(&self) -> Result<(), ProductError> {
         let mut v = Validator::new();
         if let Some(c) = &self.category {
@@ -84,6 +96,19 @@ impl ListParams {
                 "unknown_category",
                 "no such category",
             );
+        }
+        for (field, value, max) in [
+            ("subcategory", &self.subcategory, 60),
+            ("region", &self.region, 80),
+            ("artisan", &self.artisan, 128),
+            ("material", &self.material, 60),
+            ("cursor", &self.cursor, MAX_CURSOR_BYTES),
+        ] {
+            if let Some(value) = value {
+                v.check_with(value.len() <= max, field, "too_long", || {
+                    format!("at most {max} characters")
+                });
+            }
         }
         v.check(
             self.status != Some(ProductStatus::Deleted),
@@ -109,6 +134,24 @@ impl ListParams {
             cursor: None,
         };
         Ok(page.limit()?)
+    }
+
+    /// Whether `caller` may ask for this listing: paused products only by
+    /// their artisan (with `artisan=<their id>`), admins and services.
+    /// Every product listed still goes through [`Product::visible_to`].
+    pub fn authorize(&self, caller: Option<&Caller>) -> Result<(), ProductError> {
+        let allowed = caller.is_some_and(|c| {
+            c.is_admin()
+                || c.is(common::identity::Role::Service)
+                || self.artisan.as_deref() == Some(c.uid.as_str())
+        });
+        if self.status == Some(ProductStatus::Paused) && !allowed {
+            return Err(ProductError::Forbidden(
+                "paused products are listed only to their artisan (with artisan=<your id>) and admins"
+                    .to_owned(),
+            ));
+        }
+        Ok(())
     }
 
     /// The status listed: active unless paused is asked for.
@@ -174,16 +217,10 @@ pub async fn list(
     params: &ListParams,
 ) -> Result<(Vec<Versioned<Product>>, Option<Cursor>), ProductError> {
     params.check()?;
-    if params.status == Some(ProductStatus::Paused)
-        && !caller
-            .is_some_and(|c| c.is_admin() || params.artisan.as_deref() == Some(c.uid.as_str()))
-    {
-        return Err(ProductError::Forbidden(
-            "paused products are listed only to their artisan (with artisan=<your id>) and admins"
-                .to_owned(),
-        ));
-    }
+    params.authorize(caller)?;
     let limit = params.limit()?;
     let cursor = params.cursor.as_deref().map(Cursor::parse).transpose()?;
-    Ok(state.products.query(&params.query(limit, cursor)).await?)
+    let (mut page, next) = state.products.query(&params.query(limit, cursor)).await?;
+    page.retain(|p| p.value.visible_to(caller));
+    Ok((page, next))
 }

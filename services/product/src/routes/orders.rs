@@ -96,7 +96,7 @@ pub struct ListOrders {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page (opaque).
-    #[param(pattern = "^[A-Za-z0-9_-]+$", max_length = 16384)]
+    #[param(pattern = "^[A-Za-z0-9_-]+$", max_length = 2048)]
     pub cursor: Option<String>,
 }
 

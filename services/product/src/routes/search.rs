@@ -7,7 +7,7 @@ use axum::extract::State;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::pagination::invalid_cursor;
-use common::{ApiError, FieldError, Json, Page};
+use common::{ApiError, Caller, FieldError, Json, Page};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 
 use crate::domain::engagement;
 use crate::domain::listing::ListParams;
-use crate::domain::products::{ProductStatus, ProductView};
+use crate::domain::products::ProductView;
 use crate::error::ProductError;
 use crate::search::SearchRequest;
 use crate::state::AppState;
@@ -75,10 +75,12 @@ pub struct Hit {
         (status = 503, description = "the search index is unavailable")))]
 async fn search(
     State(state): State<AppState>,
+    caller: Option<Caller>,
     Json(body): Json<SearchBody>,
 ) -> Result<Json<Page<Hit>>, ProductError> {
     let f = body.filters;
     f.check().map_err(in_filters)?;
+    f.authorize(caller.as_ref())?;
     if f.sort.is_some() {
         return Err(ProductError::invalid(
             "filters.sort",
@@ -118,10 +120,11 @@ async fn search(
         .hits
         .into_iter()
         .filter_map(|h| {
-            // The index may briefly lag a delete: the store decides.
+            // The index may briefly lag a change: the stored product, and
+            // the one visibility rule, decide.
             let p = products
                 .get(&h.id)
-                .filter(|p| p.value.status != ProductStatus::Deleted)?;
+                .filter(|p| p.value.visible_to(caller.as_ref()))?;
             let counters = counters.get(&h.id).copied().unwrap_or_default();
             Some(Hit {
                 product: ProductView::new(&h.id, &p.value, counters),

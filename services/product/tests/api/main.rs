@@ -20,3 +20,4 @@ mod products;
 mod pushes;
 mod search;
 mod stories;
+mod visibility;

@@ -140,3 +140,25 @@ async fn without_oidc_google_tokens_are_refused() {
     let token = f.google.sign(&google_claims(PUSHER, true)).unwrap();
     assert!(authenticator.authenticate(&token).await.is_err());
 }
+
+#[tokio::test]
+async fn a_revoked_users_older_tokens_are_refused_and_newer_ones_pass() {
+    let f = fixture();
+    let token = f.ours.sign(&claims()).unwrap();
+    assert!(f.authenticator.authenticate(&token).await.is_ok());
+    // user-1's tokens issued before now are void (the token's iat is now - 10).
+    f.authenticator.revocations().record("user-1", now(), now());
+    let err = f.authenticator.authenticate(&token).await.unwrap_err();
+    assert!(matches!(err, VerifyError::Revoked), "{err:?}");
+    assert!(!err.is_unavailable());
+    // A token issued since passes.
+    let mut fresh = claims();
+    fresh["iat"] = json!(now());
+    let fresh = f.ours.sign(&fresh).unwrap();
+    assert!(f.authenticator.authenticate(&fresh).await.is_ok());
+    // Another user's tokens are untouched.
+    let mut other = claims();
+    other["sub"] = json!("user-2");
+    let other = f.ours.sign(&other).unwrap();
+    assert!(f.authenticator.authenticate(&other).await.is_ok());
+}

@@ -99,8 +99,9 @@ pub struct ShippingAddress {
     /// ISO 3166-1 alpha-2, e.g. IN.
     #[schema(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$")]
     pub country: String,
-    /// 8–15 digits, with `+`, `-`, spaces and parentheses allowed among them.
-    #[schema(pattern = "^[+() -]*([0-9][+() -]*){8,15}$")]
+    /// 8–15 digits, with `+`, `-`, spaces and parentheses allowed among
+    /// them; at most 32 characters in all.
+    #[schema(max_length = 32, pattern = "^[+() -]*([0-9][+() -]*){8,15}$")]
     pub phone: String,
 }
 
@@ -132,6 +133,7 @@ impl ShippingAddress {
         let digits = self.phone.chars().filter(char::is_ascii_digit).count();
         v.check(
             (8..=15).contains(&digits)
+                && self.phone.len() <= 32
                 && self
                     .phone
                     .chars()

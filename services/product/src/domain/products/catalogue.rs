@@ -18,23 +18,31 @@ use crate::state::AppState;
 /// The longest story kept, in characters.
 const MAX_STORY_CHARS: usize = 10_000;
 
-/// A product as `caller` may see it: 404 when absent or soft-deleted, and
-/// when paused unless the caller is its artisan or an admin.
+/// Product `id` if `caller` may see it ([`Product::visible_to`]), else
+/// 404 (as if absent: a hidden product's existence is not told).
 pub async fn visible(
     state: &AppState,
     id: &str,
     caller: Option<&Caller>,
 ) -> Result<Versioned<Product>, ProductError> {
     match state.products.get(id).await? {
-        Some(p) if p.value.status == ProductStatus::Active => Ok(p),
-        Some(p)
-            if p.value.status == ProductStatus::Paused
-                && caller.is_some_and(|c| c.is_admin() || c.uid == p.value.artisan_id) =>
-        {
-            Ok(p)
-        }
+        Some(p) if p.value.visible_to(caller) => Ok(p),
         _ => Err(ProductError::NotFound(format!("product {id}"))),
     }
+}
+
+/// Product `id` if `caller` may see it and it is not deleted: what edits,
+/// stories and engagement act on (a deleted product is only restored).
+pub async fn live(
+    state: &AppState,
+    id: &str,
+    caller: &Caller,
+) -> Result<Versioned<Product>, ProductError> {
+    let product = visible(state, id, Some(caller)).await?;
+    if product.value.status == ProductStatus::Deleted {
+        return Err(ProductError::NotFound(format!("product {id}")));
+    }
+    Ok(product)
 }
 
 /// Check that every media id exists and belongs to the product's artisan.
@@ -84,6 +92,7 @@ pub async fn create(
         craft_tradition: product.craft_tradition.clone().unwrap_or_default(),
         media_ids: product.media_ids.clone(),
         description: product.description.clone(),
+        status: product.status.as_str().to_owned(),
     };
     state
         .store
@@ -105,7 +114,7 @@ pub async fn update(
     expected: Version,
     patch: ProductPatch,
 ) -> Result<Versioned<Product>, ProductError> {
-    let mut product = visible(state, id, Some(caller)).await?;
+    let mut product = live(state, id, caller).await?;
     caller.require_owner_or_admin(&product.value.artisan_id)?;
     if product.version != expected {
         return Err(ProductError::PreconditionFailed);
@@ -131,6 +140,7 @@ pub async fn update(
         changed_fields: changed.iter().map(|s| (*s).to_owned()).collect(),
         price: Some(product.value.price.into()),
         status: product.value.status.as_str().to_owned(),
+        media_ids: product.value.media_ids.clone(),
     };
     save(state, &product, &event).await?;
     saved(state, id).await
@@ -138,7 +148,7 @@ pub async fn update(
 
 /// Soft-delete product `id` as its artisan or an admin: hidden everywhere.
 pub async fn delete(state: &AppState, caller: &Caller, id: &str) -> Result<(), ProductError> {
-    let mut product = visible(state, id, Some(caller)).await?;
+    let mut product = live(state, id, caller).await?;
     caller.require_owner_or_admin(&product.value.artisan_id)?;
     let now = common::time::now();
     product.value.status = ProductStatus::Deleted;
@@ -179,6 +189,7 @@ pub async fn restore(
         changed_fields: vec!["status".to_owned()],
         price: None,
         status: ProductStatus::Active.as_str().to_owned(),
+        media_ids: product.value.media_ids.clone(),
     };
     save(state, &product, &event).await?;
     saved(state, id).await
@@ -192,7 +203,7 @@ pub async fn write_story(
     id: &str,
     language: Option<String>,
 ) -> Result<Versioned<Product>, ProductError> {
-    let product = visible(state, id, Some(caller)).await?;
+    let product = live(state, id, caller).await?;
     caller.require_owner_or_admin(&product.value.artisan_id)?;
     let language = language.unwrap_or_else(|| "en".to_owned());
     if !LANGUAGES.contains(&language.as_str()) {
@@ -235,6 +246,7 @@ pub async fn write_story(
                 changed_fields: vec!["cultural_story".to_owned()],
                 price: None,
                 status: current.value.status.as_str().to_owned(),
+                media_ids: current.value.media_ids.clone(),
             };
             state.publisher.emit(tx, id, &event)?;
             Ok(())

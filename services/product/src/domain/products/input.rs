@@ -25,6 +25,7 @@ pub struct NewProduct {
     /// 1–150 characters, not blank.
     #[schema(min_length = 1, max_length = 150, pattern = "\\S")]
     pub title: String,
+    #[serde(deserialize_with = "common::bounded::map::<_, _, _, MAX_DESCRIPTIONS>")]
     #[schema(schema_with = descriptions_schema)]
     pub description: BTreeMap<String, String>,
     #[schema(schema_with = category_schema)]
@@ -34,7 +35,10 @@ pub struct NewProduct {
     pub subcategory: String,
     #[schema(schema_with = price_schema)]
     pub price: Money,
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "common::bounded::vec::<_, _, MAX_MATERIALS>"
+    )]
     #[schema(schema_with = materials_schema)]
     pub materials: Vec<String>,
     pub dimensions: Option<Dimensions>,
@@ -47,14 +51,17 @@ pub struct NewProduct {
     /// 1–120 characters, not blank.
     #[schema(min_length = 1, max_length = 120, pattern = "\\S")]
     pub craft_tradition: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "common::bounded::vec::<_, _, MAX_MEDIA>")]
     #[schema(schema_with = media_ids_schema)]
     pub media_ids: Vec<String>,
 }
 
-/// The most materials and images a product lists.
+/// The most materials and images a product lists, and languages it is
+/// described in: lists and maps stop being read past these (422
+/// `too_many`), before any per-element work.
 pub const MAX_MATERIALS: usize = 20;
 pub const MAX_MEDIA: usize = 20;
+pub const MAX_DESCRIPTIONS: usize = LANGUAGES.len();
 
 /// `description`: language code → text, in at least one language.
 fn descriptions_schema() -> Object {
@@ -165,6 +172,10 @@ pub struct ProductPatch {
     /// 1–150 characters, not blank.
     #[schema(min_length = 1, max_length = 150, pattern = "\\S")]
     pub title: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "common::bounded::opt_map::<_, _, _, MAX_DESCRIPTIONS>"
+    )]
     #[schema(schema_with = descriptions_patch_schema)]
     pub description: Option<BTreeMap<String, String>>,
     #[schema(schema_with = category_patch_schema)]
@@ -174,6 +185,10 @@ pub struct ProductPatch {
     pub subcategory: Option<String>,
     #[schema(schema_with = price_patch_schema)]
     pub price: Option<Money>,
+    #[serde(
+        default,
+        deserialize_with = "common::bounded::opt_vec::<_, _, MAX_MATERIALS>"
+    )]
     #[schema(schema_with = materials_patch_schema)]
     pub materials: Option<Vec<String>>,
     pub dimensions: Option<Dimensions>,
@@ -186,6 +201,10 @@ pub struct ProductPatch {
     /// 1–120 characters, not blank.
     #[schema(min_length = 1, max_length = 120, pattern = "\\S")]
     pub craft_tradition: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "common::bounded::opt_vec::<_, _, MAX_MEDIA>"
+    )]
     #[schema(schema_with = media_ids_patch_schema)]
     pub media_ids: Option<Vec<String>>,
     #[schema(schema_with = status_patch_schema)]

@@ -11,6 +11,7 @@ pub use input::{NewProduct, ProductPatch, normalise, validate};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use common::identity::{Caller, Role};
 use common::{Dimensions, Money};
 use serde::{Deserialize, Serialize};
 use store::Entity;
@@ -118,6 +119,21 @@ pub struct Product {
 
 impl Entity for Product {
     const COLLECTION: &'static str = "products";
+}
+
+impl Product {
+    /// Who may see this product — the one rule every path that returns a
+    /// product goes through (detail, list, search, engagement): active to
+    /// everyone; paused to its artisan, admins and services; deleted to
+    /// admins and services.
+    pub fn visible_to(&self, caller: Option<&Caller>) -> bool {
+        let privileged = caller.is_some_and(|c| c.is_admin() || c.is(Role::Service));
+        match self.status {
+            ProductStatus::Active => true,
+            ProductStatus::Paused => privileged || caller.is_some_and(|c| c.uid == self.artisan_id),
+            ProductStatus::Deleted => privileged,
+        }
+    }
 }
 
 /// How clients see a product.

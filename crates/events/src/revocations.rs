@@ -1,0 +1,74 @@
+//! `POST /events/revocations`: where every service (the gateway too)
+//! receives `user.tokens_revoked` and records the user's new "tokens valid
+//! after" time in its authenticator, so ID tokens issued before it are
+//! refused from then on. Recording is idempotent (the latest time wins), so
+//! no store is needed and a repeated delivery is harmless. Only the
+//! publisher may call it, like `/events/push`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json as AxumJson, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use common::identity::Authenticator;
+use common::{ApiError, Caller, Json, Role};
+
+use crate::envelope::{Event as _, Received};
+use crate::push::{PushOutcome, PushRequest};
+use crate::v1::UserTokensRevoked;
+
+/// Where the relay delivers `user.tokens_revoked` at each service.
+pub const REVOCATIONS_PATH: &str = "events/revocations";
+
+/// The `/events/revocations` route, feeding `auth`'s revocations.
+pub fn revocations_router(auth: Arc<Authenticator>) -> Router {
+    Router::new()
+        .route(&format!("/{REVOCATIONS_PATH}"), post(receive))
+        .with_state(auth)
+}
+
+async fn receive(
+    State(auth): State<Arc<Authenticator>>,
+    caller: Caller,
+    Json(request): Json<PushRequest>,
+) -> Result<AxumJson<PushOutcome>, ApiError> {
+    caller.require(&[Role::Service])?;
+    let bytes = STANDARD
+        .decode(request.message.data.as_bytes())
+        .map_err(|_| ApiError::invalid_field("message.data", "invalid", "not base64"))?;
+    let event = Received::from_bytes(&bytes)
+        .map_err(|e| ApiError::invalid_field("message.data", "invalid", e.to_string()))?;
+    let event_id = event.event_id().to_owned();
+    if event.event_type() != UserTokensRevoked::TYPE {
+        return Ok(AxumJson(PushOutcome {
+            event_id,
+            outcome: "ignored".to_owned(),
+        }));
+    }
+    let revoked = event
+        .decode::<UserTokensRevoked>()
+        .map_err(|e| ApiError::bad_request(crate::codes::EVENT_REJECTED, e.to_string()))?;
+    if revoked.user_id.is_empty() || revoked.user_id.len() > 128 {
+        return Err(ApiError::bad_request(
+            crate::codes::EVENT_REJECTED,
+            "user_id must be 1 to 128 characters",
+        ));
+    }
+    auth.revocations().record(
+        &revoked.user_id,
+        revoked.valid_after,
+        chrono::Utc::now().timestamp(),
+    );
+    tracing::info!(
+        event_id,
+        uid = revoked.user_id,
+        reason = revoked.reason,
+        "tokens revoked"
+    );
+    Ok(AxumJson(PushOutcome {
+        event_id,
+        outcome: "applied".to_owned(),
+    }))
+}
