@@ -59,9 +59,12 @@ enum Command {
 #[global_allocator]
 static ALLOCATOR: common::serve::MiMalloc = common::serve::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> anyhow::Result<()> {
+    // Idle workers give freed memory back (common::serve::runtime).
+    common::serve::runtime()?.block_on(run(Cli::parse()))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up {
             data_dir,
