@@ -18,9 +18,14 @@ use crate::error::{ApiError, FieldError, codes};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
+/// Bodies larger than this are parsed on a blocking thread: parsing (and
+/// refusing) a body near the 1 MB limit takes milliseconds of CPU, which
+/// must not stall the async workers' other requests.
+pub const INLINE_PARSE_BYTES: usize = 64 * 1024;
+
 impl<T, S> FromRequest<S> for Json<T>
 where
-    T: DeserializeOwned,
+    T: DeserializeOwned + Send + 'static,
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -36,6 +41,12 @@ where
         let bytes = bytes::Bytes::from_request(req, state)
             .await
             .map_err(body_rejection)?;
+        if bytes.len() > INLINE_PARSE_BYTES {
+            return tokio::task::spawn_blocking(move || parse_json(&bytes))
+                .await
+                .map_err(ApiError::internal)?
+                .map(Json);
+        }
         parse_json(&bytes).map(Json)
     }
 }

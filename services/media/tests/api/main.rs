@@ -2,6 +2,7 @@
 //! concurrency limit): uploads, serving and management.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bounds;
 mod gcs;
 mod helpers;
 mod manage;

@@ -2,6 +2,7 @@
 //! background work matters): one module per resource.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bounds;
 mod changes;
 mod clients;
 mod engagement;
