@@ -18,6 +18,11 @@ use tokio::task::futures::TaskLocalFuture;
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// W3C `traceparent`.
 pub static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+/// The client's address as the gateway saw it. The gateway drops any
+/// `x-craftchain-*` header a client sends and sets this one itself; unlike
+/// `X-Forwarded-For`, no load balancer appends to it on the way (Cloud Run's
+/// front end appends the gateway's own address there).
+pub static CLIENT_ADDRESS: HeaderName = HeaderName::from_static("x-craftchain-client-address");
 
 const MAX_REQUEST_ID_LEN: usize = 128;
 

@@ -36,7 +36,7 @@ mod openapi;
 mod ops;
 mod request;
 
-pub use admission::Limits;
+pub use admission::{Limits, PaceUntil};
 pub use app::{App, Front, FrontFuture};
 pub use listener::bind_listener;
 pub use memory::{COLLECT_EVERY, runtime};
@@ -362,7 +362,8 @@ pub async fn serve(service: Service, config: &SharedConfig) -> anyhow::Result<()
 /// What a service's binary does: load its configuration from the
 /// environment (validated as the service is built), start telemetry, build
 /// the service with `build` and serve it until SIGTERM, on a multi-threaded
-/// runtime (`TOKIO_WORKER_THREADS` sets its workers).
+/// runtime whose idle workers give memory back ([`runtime`];
+/// `TOKIO_WORKER_THREADS` sets its workers).
 pub fn run_main<S, F, Fut>(service: crate::platform::ServiceId, build: F) -> anyhow::Result<()>
 where
     S: crate::config::ServiceSettings,
@@ -370,10 +371,7 @@ where
     Fut: Future<Output = anyhow::Result<Service>>,
 {
     let config = crate::Config::<S>::load(service)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
+    let runtime = runtime().context("starting the runtime")?;
     let _telemetry = crate::telemetry::init(&config.shared);
     runtime.block_on(async move {
         let shared = config.shared.clone();

@@ -97,6 +97,18 @@ impl Received {
         Ok(Self { envelope })
     }
 
+    /// When the event happened, in microseconds since the Unix epoch (0
+    /// when the envelope does not say): a consumer keeping the latest state
+    /// of a subject ignores what is older than what it has, since delivery
+    /// across topics keeps no order.
+    pub fn occurred_at_micros(&self) -> i64 {
+        self.envelope.occurred_at.as_ref().map_or(0, |t| {
+            t.seconds
+                .saturating_mul(1_000_000)
+                .saturating_add(i64::from(t.nanos / 1_000))
+        })
+    }
+
     pub fn event_id(&self) -> &str {
         &self.envelope.event_id
     }

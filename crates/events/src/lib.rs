@@ -64,7 +64,19 @@ pub async fn attach(
 ) -> StoreResult<Service> {
     store.ensure_indexes(&outbox_indexes()).await?;
     let relay = Relay::new(store, shared);
+    let loader = auth.clone();
+    let auth_client = common::ServiceClient::new(
+        "auth",
+        shared.service_auth.auth_url.clone(),
+        common::tokens::from_config(shared),
+    );
     let mut service = service
+        .background("revocations", move |cancel| async move {
+            loader
+                .revocations()
+                .load_at_start(auth_client, cancel)
+                .await;
+        })
         .ops_authenticator(auth.clone())
         .merge(dead_letter_router(store, auth.clone()))
         .merge(revocations_router(auth.clone()))

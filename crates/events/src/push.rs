@@ -52,9 +52,20 @@ impl PushRequest {
         subject: &str,
         event: &E,
     ) -> Self {
+        Self::for_event_at(event_id, source, subject, event, chrono::Utc::now())
+    }
+
+    /// [`PushRequest::for_event`] for an event that happened `at` (a late
+    /// delivery of an old event).
+    pub fn for_event_at<E: crate::Event>(
+        event_id: &str,
+        source: &str,
+        subject: &str,
+        event: &E,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
         use prost::Message as _;
-        let envelope =
-            crate::envelope::envelope(event_id, source, subject, event, chrono::Utc::now());
+        let envelope = crate::envelope::envelope(event_id, source, subject, event, at);
         Self {
             message: PushMessage {
                 data: STANDARD.encode(envelope.encode_to_vec()),

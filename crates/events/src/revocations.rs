@@ -12,7 +12,7 @@ use axum::routing::post;
 use axum::{Json as AxumJson, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::identity::Authenticator;
+use common::identity::{Authenticator, MAX_CLOCK_SKEW_SECS};
 use common::{ApiError, Caller, Json, Role};
 
 use crate::envelope::{Event as _, Received};
@@ -56,11 +56,18 @@ async fn receive(
             "user_id must be 1 to 128 characters",
         ));
     }
-    auth.revocations().record(
-        &revoked.user_id,
-        revoked.valid_after,
-        chrono::Utc::now().timestamp(),
-    );
+    // A time in the future would void tokens not yet issued (a user locked
+    // out until then): only the auth service's clock, give or take the
+    // leeway every verifier allows, is believed.
+    let now = chrono::Utc::now().timestamp();
+    if revoked.valid_after > now + MAX_CLOCK_SKEW_SECS {
+        return Err(ApiError::bad_request(
+            crate::codes::EVENT_REJECTED,
+            "valid_after is in the future",
+        ));
+    }
+    auth.revocations()
+        .record(&revoked.user_id, revoked.valid_after, now);
     tracing::info!(
         event_id,
         uid = revoked.user_id,

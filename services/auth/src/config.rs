@@ -33,11 +33,11 @@ pub struct Settings {
     /// Failed logins (decayed) on an account at which its owner is told
     /// (`user.login_attacked`, at most hourly).
     pub attack_alert_failures: u32,
-    /// Take the client address from `X-Forwarded-For` (the gateway sets it
-    /// and drops what the client sent): right when only the gateway can
-    /// reach this service, as under `craftchain up` and on Cloud Run's
-    /// internal ingress.
-    pub trust_forwarded_for: bool,
+    /// Take the client address from `X-CraftChain-Client-Address` (the
+    /// gateway sets it and drops what a client sent): right when only the
+    /// gateway can reach this service, as under `craftchain up` and on
+    /// Cloud Run's internal ingress.
+    pub trust_client_address_header: bool,
     /// Argon2id memory cost in KiB (OWASP: 19 MiB).
     pub argon2_memory_kib: u32,
     /// Argon2id passes.
@@ -57,7 +57,7 @@ impl Default for Settings {
             max_lockout_secs: 15 * 60,
             lockout_half_life_secs: 15 * 60,
             attack_alert_failures: 20,
-            trust_forwarded_for: true,
+            trust_client_address_header: true,
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
         }

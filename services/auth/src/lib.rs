@@ -49,7 +49,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     config.validate()?;
     let shared = &config.shared;
     let settings = Arc::new(config.service.clone());
-    let base = ServiceBase::open(shared, &[]).await?;
+    let base = ServiceBase::open(shared, &domain::accounts::revocation_indexes()).await?;
     let keys = KeyRing::open(base.store())
         .await
         .context("loading signing keys")?;
@@ -67,7 +67,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
         sessions: Sessions::new(base.store(), issuer.clone(), settings.refresh_ttl_days),
         issuer,
         auth: auth.clone(),
-        trust_forwarded_for: settings.trust_forwarded_for,
+        trust_client_address_header: settings.trust_client_address_header,
     };
     Ok(base
         .finish(routes::api(state), auth, None)

@@ -35,8 +35,12 @@ pub enum GatewayError {
     },
     /// 503 `upstream_busy` with `Retry-After`: the service is full, not
     /// down (its breaker is not touched).
-    #[error("the {0} service is busy; try again shortly")]
-    UpstreamBusy(&'static str),
+    #[error("the {upstream} service is busy; try again shortly")]
+    UpstreamBusy {
+        upstream: &'static str,
+        /// When the refusal may be sent (it is paced).
+        pace_until: tokio::time::Instant,
+    },
     /// 504 `upstream_timeout`.
     #[error("the {0} service did not answer in time")]
     UpstreamTimeout(&'static str),
@@ -75,7 +79,7 @@ impl From<GatewayError> for ApiError {
             GatewayError::UpstreamUnavailable { retry_after, .. } => {
                 ApiError::unavailable(retry_after, detail)
             }
-            GatewayError::UpstreamBusy(_) => ApiError::new(
+            GatewayError::UpstreamBusy { .. } => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 codes::UPSTREAM_BUSY,
                 detail,

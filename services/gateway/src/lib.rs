@@ -104,6 +104,20 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
             async move { gw.upstream_ready(name).await }
         }));
     }
+    // Revocations still in force, before the events about them arrive.
+    let loader = gateway.clone();
+    let auth_client = common::ServiceClient::new(
+        "auth",
+        config.shared.service_auth.auth_url.clone(),
+        common::tokens::from_config(&config.shared),
+    );
+    service = service.background("revocations", move |cancel| async move {
+        loader
+            .auth
+            .revocations()
+            .load_at_start(auth_client, cancel)
+            .await;
+    });
     let evictor = gateway.clone();
     Ok(
         service.background("rate-limit-eviction", move |cancel| async move {

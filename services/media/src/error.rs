@@ -86,12 +86,14 @@ impl MediaError {
 }
 
 impl From<MultipartError> for MediaError {
-    /// Over the request's body limit, or not multipart.
+    /// Over the request's body limit, or not well-formed multipart; the
+    /// parser's own message is logged, never sent.
     fn from(e: MultipartError) -> Self {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             MediaError::RequestTooLarge
         } else {
-            MediaError::BadMultipart(e.body_text())
+            tracing::debug!(error = %e.body_text(), "malformed multipart body");
+            MediaError::BadMultipart("the multipart body is malformed or ended early".to_owned())
         }
     }
 }

@@ -20,7 +20,7 @@ pub use keys::{Jwk, JwkSet, KeyError, SigningKey};
 pub use oidc::{
     Authenticator, FIREBASE_X509_URL, GOOGLE_OIDC_ISSUER, GOOGLE_OIDC_JWKS_URL, OidcServiceAccounts,
 };
-pub use revocations::{REMEMBER_SECS, Revocations};
+pub use revocations::{MAX_CLOCK_SKEW_SECS, REMEMBER_SECS, RevocationTime, Revocations};
 pub use roles::{Caller, Claims, FirebaseClaims, Role, UnknownRole};
 pub use source::{FETCH_TIMEOUT, JwksUrl, KeyFetchError, KeySet, KeySource, StaticKeys, X509Url};
 pub use verifier::{MAX_TOKEN_BYTES, Verifier, VerifierConfig};

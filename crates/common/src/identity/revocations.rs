@@ -6,11 +6,31 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{ClientError, ServiceClient};
+use crate::pagination::Page;
 
 /// How long a revocation is remembered: past the longest ID-token lifetime
 /// the auth service allows (24 h) plus the clock leeway, every token it
 /// could void has expired anyway.
 pub const REMEMBER_SECS: i64 = 24 * 3600 + 300;
+
+/// One user's "tokens valid after" time, as `GET /auth/revocations` lists
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RevocationTime {
+    pub user_id: String,
+    /// Unix seconds: the user's ID tokens issued before are void.
+    pub valid_after: i64,
+}
+
+/// The most a revocation's time may lie ahead of this service's clock (a
+/// later one would void tokens not yet issued).
+pub const MAX_CLOCK_SKEW_SECS: i64 = 60;
 
 /// Users' "tokens valid after" times (Unix seconds), as announced.
 #[derive(Debug, Default)]
@@ -40,6 +60,62 @@ impl Revocations {
     pub fn is_revoked(&self, uid: &str, iat: i64) -> bool {
         let map = self.by_user.read().unwrap_or_else(|e| e.into_inner());
         map.get(uid).is_some_and(|valid_after| iat < *valid_after)
+    }
+
+    /// Load every revocation still in force from the auth service, page by
+    /// page (what a service starting up does: the events reach only the
+    /// services running when they are sent). Answers how many were loaded.
+    pub async fn load(&self, auth: &ServiceClient) -> Result<usize, ClientError> {
+        let mut cursor: Option<String> = None;
+        let mut loaded = 0;
+        loop {
+            let path = match &cursor {
+                None => "/auth/revocations?limit=100".to_owned(),
+                Some(c) => format!("/auth/revocations?limit=100&cursor={c}"),
+            };
+            let page: Page<RevocationTime> = auth.get_json(&path).await?;
+            let now = chrono::Utc::now().timestamp();
+            for r in page
+                .items
+                .iter()
+                .filter(|r| r.valid_after <= now + MAX_CLOCK_SKEW_SECS && r.user_id.len() <= 128)
+            {
+                self.record(&r.user_id, r.valid_after, now);
+                loaded += 1;
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(loaded),
+            }
+        }
+    }
+
+    /// [`load`](Self::load) until it succeeds once (1 s, 2 s … 30 s apart)
+    /// or `cancel` fires: a service's background task at start.
+    pub async fn load_at_start(&self, auth: ServiceClient, cancel: CancellationToken) {
+        let mut wait = Duration::from_secs(1);
+        let mut attempts = 0u32;
+        loop {
+            match self.load(&auth).await {
+                Ok(n) => {
+                    tracing::info!(revocations = n, "revocations in force loaded");
+                    return;
+                }
+                Err(e) => {
+                    attempts += 1;
+                    if attempts == 3 {
+                        tracing::warn!(error = %e, "revocations not loaded yet; retrying");
+                    } else {
+                        tracing::debug!(error = %e, "revocations not loaded yet; retrying");
+                    }
+                }
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+            wait = (wait * 2).min(Duration::from_secs(30));
+        }
     }
 
     /// How many users' times are remembered.

@@ -38,6 +38,21 @@ pub struct Limits {
     pub shed_pace: Duration,
 }
 
+/// A response carrying this is sent no sooner than the instant it holds,
+/// after its request's place has been given back: how a refusal made
+/// further in (the gateway's `upstream_busy`) is paced like the admission
+/// layer's own, without holding a place while it waits.
+#[derive(Debug, Clone, Copy)]
+pub struct PaceUntil(pub tokio::time::Instant);
+
+/// Wait until `response`'s [`PaceUntil`], if it has one.
+async fn paced(response: Response) -> Response {
+    if let Some(PaceUntil(until)) = response.extensions().get::<PaceUntil>().copied() {
+        tokio::time::sleep_until(until).await;
+    }
+    response
+}
+
 /// The shared admission state of one service.
 pub(crate) struct Admission {
     permits: Arc<Semaphore>,
@@ -108,7 +123,8 @@ pub(crate) struct AdmissionService<S> {
 type Boxed = Pin<Box<dyn Future<Output = Response> + Send>>;
 
 pin_project_lite::pin_project! {
-    /// Admitted at once (the common case, nothing boxed), queued, or shed.
+    /// Admitted at once (the common case, nothing boxed), queued, or shed;
+    /// an answer that asks to be paced waits after its place is given back.
     #[project = AdmittedProj]
     pub(crate) enum AdmissionFuture<F> {
         Now {
@@ -117,6 +133,7 @@ pin_project_lite::pin_project! {
             permit: Option<OwnedSemaphorePermit>,
         },
         Queued { queued: Boxed },
+        Pacing { pacing: Boxed },
     }
 }
 
@@ -155,17 +172,19 @@ where
         let arrived = tokio::time::Instant::now();
         AdmissionFuture::Queued {
             queued: Box::pin(async move {
-                let Some(_permit) = admission.clone().queue().await else {
+                let Some(permit) = admission.clone().queue().await else {
                     tokio::time::sleep_until(arrived + admission.limits.shed_pace).await;
                     return shed();
                 };
-                match tower::ServiceExt::ready(&mut inner).await {
+                let response = match tower::ServiceExt::ready(&mut inner).await {
                     Ok(ready) => match ready.call(request).await {
                         Ok(response) => response.map(Body::new),
                         Err(never) => match never {},
                     },
                     Err(never) => match never {},
-                }
+                };
+                drop(permit);
+                paced(response).await
             }),
         }
     }
@@ -179,15 +198,23 @@ where
 {
     type Output = Result<Response, Infallible>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.as_mut().project() {
             AdmittedProj::Now { inner, permit } => {
-                let response = ready!(inner.poll(cx));
+                let Ok(response) = ready!(inner.poll(cx));
                 // The place is given back as soon as the answer's head is ready.
                 drop(permit.take());
-                Poll::Ready(response.map(|r| r.map(Body::new)))
+                let response = response.map(Body::new);
+                if response.extensions().get::<PaceUntil>().is_none() {
+                    return Poll::Ready(Ok(response));
+                }
+                self.set(AdmissionFuture::Pacing {
+                    pacing: Box::pin(paced(response)),
+                });
+                self.poll(cx)
             }
             AdmittedProj::Queued { queued } => queued.as_mut().poll(cx).map(Ok),
+            AdmittedProj::Pacing { pacing } => pacing.as_mut().poll(cx).map(Ok),
         }
     }
 }

@@ -13,7 +13,8 @@ use common::identity::{Authenticator, Role};
 use events::Publisher;
 use events::v1::{UserLoginAttacked, UserRegistered, UserTokensRevoked};
 use secrecy::{ExposeSecret, SecretString};
-use store::{Collection, Store, StoreError, Txn, Version, Versioned};
+use serde::{Deserialize, Serialize};
+use store::{Collection, Direction, Entity, IndexSpec, Store, StoreError, Txn, Version, Versioned};
 
 use crate::config::Settings;
 use crate::domain::credentials::{
@@ -409,6 +410,45 @@ impl Accounts {
         Ok(saved)
     }
 
+    /// A page of the revocations still in force (younger than any token
+    /// they could void), oldest first.
+    pub async fn revocations(
+        &self,
+        params: &common::PageParams,
+    ) -> Result<common::Page<common::identity::RevocationTime>, AuthError> {
+        let cursor = params
+            .cursor
+            .as_deref()
+            .map(store::Cursor::parse)
+            .transpose()
+            .map_err(|_| common::pagination::invalid_cursor())?;
+        let since = common::time::now().timestamp() - common::identity::REMEMBER_SECS;
+        let query = store::Query::new()
+            .filter("valid_after", store::Op::Gt, since)
+            .order_by("valid_after", Direction::Asc)
+            .limit(params.limit()?)
+            .after(cursor);
+        let (items, next) = self
+            .store
+            .collection::<Revoked>()
+            .query(&query)
+            .await
+            .map_err(|e| match e {
+                StoreError::InvalidCursor => AuthError::from(common::pagination::invalid_cursor()),
+                other => other.into(),
+            })?;
+        Ok(common::Page::new(
+            items
+                .into_iter()
+                .map(|r| common::identity::RevocationTime {
+                    user_id: r.id,
+                    valid_after: r.value.valid_after,
+                })
+                .collect(),
+            next.map(|c| c.to_string()),
+        ))
+    }
+
     /// Disable (or enable again) the account `uid`, on behalf of the admin
     /// `by`. Disabling revokes its tokens and sessions.
     pub async fn set_disabled(
@@ -486,6 +526,12 @@ impl Accounts {
                     if revocation.ends_sessions() {
                         user.value.sessions_valid_after = Some(now);
                     }
+                    tx.set(
+                        uid,
+                        &Revoked {
+                            valid_after: now.timestamp(),
+                        },
+                    )?;
                     self.publisher.emit(
                         tx,
                         uid,
@@ -508,6 +554,27 @@ impl Accounts {
         }
         self.get(uid).await
     }
+}
+
+/// A user's latest "tokens valid after" time (Unix seconds), kept beside
+/// the account so that a service starting up can learn every revocation
+/// still in force (`GET /auth/revocations`): the event alone reaches only
+/// the services running when it was sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Revoked {
+    pub valid_after: i64,
+}
+
+impl Entity for Revoked {
+    const COLLECTION: &'static str = "revocations";
+}
+
+/// The index `GET /auth/revocations` reads by.
+pub fn revocation_indexes() -> Vec<IndexSpec> {
+    vec![IndexSpec::new(
+        Revoked::COLLECTION,
+        &[("valid_after", Direction::Asc)],
+    )]
 }
 
 /// Why an account's tokens are revoked.

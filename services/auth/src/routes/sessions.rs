@@ -1,11 +1,12 @@
-//! Sessions: token refresh (rotating), logout (revoking the family), and
+//! Sessions: token refresh (rotating), logout (revoking the family),
+//! signing out everywhere, password changes, the revocations in force, and
 //! short-lived `service`-role tokens for services.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use common::identity::Role;
+use common::identity::{RevocationTime, Role};
 use common::tokens::{ServiceTokenRequest, ServiceTokenResponse};
-use common::{Caller, Json};
+use common::{Caller, Json, Page, PageParams, Query};
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -22,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh))
         .routes(routes!(logout))
         .routes(routes!(logout_everywhere))
+        .routes(routes!(revocations))
         .routes(routes!(change_password))
         .routes(routes!(service_token))
 }
@@ -71,6 +73,23 @@ async fn logout_everywhere(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Every revocation still in force: what a service starting up loads into
+/// its authenticator (`common::identity::Revocations::load`), since the
+/// `user.tokens_revoked` events reach only the services running when they
+/// are sent. Services and admins only.
+#[utoipa::path(get, path = "/auth/revocations", tag = "sessions", security(("bearer" = [])),
+    params(PageParams),
+    responses((status = 200, body = Page<RevocationTime>), (status = 401), (status = 403),
+        (status = 422, description = "invalid `limit` or `cursor`")))]
+async fn revocations(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<PageParams>,
+) -> Result<Json<Page<RevocationTime>>, AuthError> {
+    caller.require(&[Role::Service, Role::Admin])?;
+    Ok(Json(state.accounts.revocations(&params).await?))
+}
+
 /// `POST /auth/password`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -86,8 +105,8 @@ pub struct PasswordChange {
 /// answer is a fresh pair for this one.
 #[utoipa::path(post, path = "/auth/password", tag = "sessions", security(("bearer" = [])),
     request_body = PasswordChange,
-    responses((status = 200, body = TokenPair), (status = 401, description = "wrong current password"),
-        (status = 422, description = "the new password breaks the policy"),
+    responses((status = 200, body = TokenPair), (status = 401, description = "no valid token"),
+        (status = 422, description = "the current password is wrong (`current_password`), or the new one breaks the policy"),
         (status = 429, description = "too many recent failures")))]
 async fn change_password(
     State(state): State<AppState>,
@@ -99,10 +118,23 @@ async fn change_password(
         return Err(AuthError::NoProfile);
     }
     let user = state.accounts.get(&caller.uid).await?;
-    state
+    // A wrong current password is a bad field, not a bad session: 401
+    // would tell clients to drop a token that is fine.
+    match state
         .accounts
         .authenticate(&user.value.email, body.current_password, client)
-        .await?;
+        .await
+    {
+        Err(AuthError::InvalidCredentials) => {
+            return Err(common::ApiError::invalid_field(
+                "current_password",
+                "wrong_password",
+                "is not the account's password",
+            )
+            .into());
+        }
+        other => other?,
+    };
     let saved = state
         .accounts
         .change_password(&caller.uid, body.new_password)

@@ -119,11 +119,13 @@ async fn login_returns_422_naming_a_missing_password() {
     response.assert_invalid_fields(&["password"]);
 }
 
-/// A login from client address `ip` (as the gateway sets it).
+/// A login from client address `ip` (as the gateway names it; a load
+/// balancer's `X-Forwarded-For` entry is not believed).
 async fn login_from(app: &TestApp, ip: &str, email: &str, password: &str) -> TestResponse {
     let body = json!({ "email": email, "password": password });
     let builder = testkit::http::request(http::Method::POST, "/auth/login", None)
-        .header("x-forwarded-for", ip);
+        .header("x-craftchain-client-address", ip)
+        .header("x-forwarded-for", format!("{ip}, 10.8.0.2"));
     app.send(testkit::http::json(builder, &body)).await
 }
 

@@ -147,7 +147,7 @@ async fn changing_the_password_needs_the_current_one_and_voids_the_other_session
         Some(&account.id_token),
     )
     .await
-    .assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    .assert_invalid_fields(&["current_password"]);
     app.post_json(
         "/auth/password",
         &json!({ "current_password": GOOD_PASSWORD, "new_password": "short" }),
@@ -187,4 +187,30 @@ async fn changing_the_password_needs_the_current_one_and_voids_the_other_session
         revocations_of(&app, &account.uid).await,
         ["password_changed"]
     );
+}
+
+#[tokio::test]
+async fn revocations_in_force_are_listed_to_services_for_those_starting_up() {
+    let app = TestApp::builder().with_admin().spawn().await;
+    let admin = app.admin_token().await;
+    let account = app.signup(Role::Buyer).await;
+    app.post_json("/auth/logout-all", &json!({}), Some(&account.id_token))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+
+    let listed = app.get("/auth/revocations", Some(&admin)).await;
+    listed.assert_status(StatusCode::OK);
+    let page: common::Page<common::identity::RevocationTime> = listed.json();
+    let mine: Vec<_> = page
+        .items
+        .iter()
+        .filter(|r| r.user_id == account.uid)
+        .collect();
+    assert_eq!(mine.len(), 1, "{:?}", page.items);
+    assert!(mine[0].valid_after <= chrono::Utc::now().timestamp());
+    // Not for users.
+    let other = app.signup(Role::Buyer).await;
+    app.get("/auth/revocations", Some(&other.id_token))
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
 }

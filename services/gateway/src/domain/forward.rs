@@ -107,10 +107,12 @@ pub async fn forward(f: Forward<'_>, request: Request) -> Result<Response, Gatew
         Err(Failure::BodyTooLarge) => Err(GatewayError::BodyTooLarge(f.body_limit)),
         // Full, not failing: nothing for the breaker (the outcome is
         // abandoned), and the client is told to come back shortly.
-        Err(Failure::Busy) => {
-            tokio::time::sleep_until(started + f.busy_pace).await;
-            Err(GatewayError::UpstreamBusy(f.upstream.name))
-        }
+        // Paced like the services' own refusals, once the gateway's place
+        // is given back (`common::serve::PaceUntil`).
+        Err(Failure::Busy) => Err(GatewayError::UpstreamBusy {
+            upstream: f.upstream.name,
+            pace_until: started + f.busy_pace,
+        }),
         Err(Failure::Other(e)) => {
             outcome.failure();
             Err(GatewayError::UpstreamFailed {

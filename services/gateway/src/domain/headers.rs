@@ -75,6 +75,7 @@ pub(crate) fn set_forwarding(
     host: Option<HeaderValue>,
 ) {
     if let Some(v) = ip_header_value(client_ip) {
+        headers.insert(context::CLIENT_ADDRESS.clone(), v.clone());
         headers.insert(HeaderName::from_static("x-forwarded-for"), v);
     }
     headers.insert(

@@ -120,6 +120,18 @@ async fn proxy_request(gw: &Gateway, route: Route, request: Request) -> Result<R
     };
     match forward::forward(forward, request).await {
         Ok(r) => Ok(with_headers(r, &rate_headers)),
-        Err(e) => Err(with_headers(e.into_response(), &rate_headers)),
+        Err(e) => {
+            let pace = match &e {
+                GatewayError::UpstreamBusy { pace_until, .. } => Some(*pace_until),
+                _ => None,
+            };
+            let mut response = e.into_response();
+            if let Some(until) = pace {
+                response
+                    .extensions_mut()
+                    .insert(common::serve::PaceUntil(until));
+            }
+            Err(with_headers(response, &rate_headers))
+        }
     }
 }

@@ -17,10 +17,15 @@ use store::{Entity, Txn};
 /// fewer (`MAX_MEDIA` there), so more means a malformed event.
 pub const MAX_MEDIA_PER_PRODUCT: usize = 20;
 
-/// The media product `id` publishes now (none unless it is active).
+/// The media product `id` publishes now (none unless it is active), as of
+/// its latest event applied.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Publication {
     pub media_ids: BTreeSet<String>,
+    /// When the event it reflects happened (µs since the epoch): an older
+    /// event arriving late (another topic, a redelivery) changes nothing.
+    #[serde(default)]
+    pub as_of: i64,
 }
 
 impl Entity for Publication {
@@ -48,17 +53,18 @@ impl Publications {
         tx: &mut Txn,
         product_id: &str,
         media: BTreeSet<String>,
+        as_of: i64,
     ) -> Result<(), ConsumeError> {
         if media.len() > MAX_MEDIA_PER_PRODUCT {
             return Err(ConsumeError::Invalid(format!(
                 "a product names at most {MAX_MEDIA_PER_PRODUCT} media"
             )));
         }
-        let before = tx
-            .get::<Publication>(product_id)
-            .await?
-            .map(|p| p.value.media_ids)
-            .unwrap_or_default();
+        let before = tx.get::<Publication>(product_id).await?.map(|p| p.value);
+        if before.as_ref().is_some_and(|b| b.as_of > as_of) {
+            return Ok(());
+        }
+        let before = before.map(|b| b.media_ids).unwrap_or_default();
         for gone in before.difference(&media) {
             if let Some(mut by) = tx.get::<PublishedBy>(gone).await? {
                 by.value.product_ids.remove(product_id);
@@ -78,7 +84,13 @@ impl Publications {
             by.product_ids.insert(product_id.to_owned());
             tx.set(new, &by)?;
         }
-        tx.set(product_id, &Publication { media_ids: media })?;
+        tx.set(
+            product_id,
+            &Publication {
+                media_ids: media,
+                as_of,
+            },
+        )?;
         Ok(())
     }
 }
@@ -96,10 +108,11 @@ fn published(status: &str, media_ids: Vec<String>) -> BTreeSet<String> {
 #[async_trait]
 impl Consumer for Publications {
     async fn apply(&self, event: &Received, tx: &mut Txn) -> Result<(), ConsumeError> {
+        let at = event.occurred_at_micros();
         match event.event_type() {
             t if t == ProductCreated::TYPE => {
                 let e = event.decode::<ProductCreated>()?;
-                Self::set(tx, &e.product_id, published(&e.status, e.media_ids)).await
+                Self::set(tx, &e.product_id, published(&e.status, e.media_ids), at).await
             }
             t if t == ProductUpdated::TYPE => {
                 let e = event.decode::<ProductUpdated>()?;
@@ -109,11 +122,11 @@ impl Consumer for Publications {
                         e.status
                     )));
                 }
-                Self::set(tx, &e.product_id, published(&e.status, e.media_ids)).await
+                Self::set(tx, &e.product_id, published(&e.status, e.media_ids), at).await
             }
             t if t == ProductDeleted::TYPE => {
                 let e = event.decode::<ProductDeleted>()?;
-                Self::set(tx, &e.product_id, BTreeSet::new()).await
+                Self::set(tx, &e.product_id, BTreeSet::new(), at).await
             }
             _ => Ok(()),
         }

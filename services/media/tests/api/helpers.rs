@@ -90,6 +90,18 @@ impl TestApp {
     /// An active product `product_id` now shows `media` (as the product
     /// service announces it): they become public.
     pub(crate) async fn show_on_product(&self, product_id: &str, media: &[&str], status: &str) {
+        self.show_on_product_at(product_id, media, status, chrono::Utc::now())
+            .await;
+    }
+
+    /// [`TestApp::show_on_product`] as an event that happened `at`.
+    pub(crate) async fn show_on_product_at(
+        &self,
+        product_id: &str,
+        media: &[&str],
+        status: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let event = events::v1::ProductUpdated {
@@ -100,7 +112,14 @@ impl TestApp {
             status: status.to_owned(),
             media_ids: media.iter().map(|m| (*m).to_owned()).collect(),
         };
-        self.push(&format!("evt-show-{n}"), product_id, &event)
+        let body = events::PushRequest::for_event_at(
+            &format!("evt-show-{n}"),
+            "product",
+            product_id,
+            &event,
+            at,
+        );
+        self.post_json("/events/push", &body, Some(&self.service_token()))
             .await
             .assert_status(StatusCode::OK);
     }

@@ -87,6 +87,11 @@ async fn every_route_that_returns_media_follows_the_one_rule_for_every_role() {
     app.show_on_product("p-vis", &[&item.id], "active").await;
     app.show_on_product("p-vis", &[], "active").await;
     check("taken off the product", false).await;
+    // An older event delivered late (another topic, a retry) changes nothing.
+    let earlier = chrono::Utc::now() - chrono::Duration::minutes(5);
+    app.show_on_product_at("p-vis", &[&item.id], "active", earlier)
+        .await;
+    check("after a stale event", false).await;
     // Shown by two products, it stays public until neither shows it.
     app.show_on_product("p-a", &[&item.id], "active").await;
     app.show_on_product("p-b", &[&item.id], "active").await;

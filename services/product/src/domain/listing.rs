@@ -137,14 +137,11 @@ impl ListParams {
     }
 
     /// Whether `caller` may ask for this listing: paused products only by
-    /// their artisan (with `artisan=<their id>`), admins and services.
-    /// Every product listed still goes through [`Product::visible_to`].
+    /// their artisan (with `artisan=<their id>`) and admins. Every product
+    /// listed still goes through [`Product::visible_to`].
     pub fn authorize(&self, caller: Option<&Caller>) -> Result<(), ProductError> {
-        let allowed = caller.is_some_and(|c| {
-            c.is_admin()
-                || c.is(common::identity::Role::Service)
-                || self.artisan.as_deref() == Some(c.uid.as_str())
-        });
+        let allowed =
+            caller.is_some_and(|c| c.is_admin() || self.artisan.as_deref() == Some(c.uid.as_str()));
         if self.status == Some(ProductStatus::Paused) && !allowed {
             return Err(ProductError::Forbidden(
                 "paused products are listed only to their artisan (with artisan=<your id>) and admins"

@@ -166,7 +166,7 @@ async fn only_buyers_place_orders() {
 }
 
 #[tokio::test]
-async fn a_paused_product_is_409_and_a_deleted_one_422() {
+async fn a_paused_or_deleted_product_reads_as_unknown_to_a_buyer_ordering_it() {
     let app = TestApp::spawn().await;
     let paused = listed(&app).await;
     let path = format!("/products/{paused}");
@@ -198,7 +198,8 @@ async fn a_paused_product_is_409_and_a_deleted_one_422() {
         )
         .await;
 
-    on_paused.assert_problem(StatusCode::CONFLICT, "not_orderable");
+    // A buyer cannot see the paused product: it reads as unknown.
+    on_paused.assert_invalid_fields(&["product_id"]);
     on_deleted.assert_invalid_fields(&["product_id"]);
     on_unknown.assert_invalid_fields(&["product_id"]);
 }

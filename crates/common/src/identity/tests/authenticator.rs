@@ -162,3 +162,46 @@ async fn a_revoked_users_older_tokens_are_refused_and_newer_ones_pass() {
     let other = f.ours.sign(&other).unwrap();
     assert!(f.authenticator.authenticate(&other).await.is_ok());
 }
+
+#[tokio::test]
+async fn a_service_starting_up_loads_every_revocation_in_force_page_by_page() {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let auth = MockServer::start().await;
+    let t = now();
+    Mock::given(method("GET"))
+        .and(path("/auth/revocations"))
+        .and(query_param("cursor", "page2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "items": [{"user_id": "user-2", "valid_after": t}],
+            "next_cursor": null
+        })))
+        .mount(&auth)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/auth/revocations"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "items": [
+                {"user_id": "user-1", "valid_after": t},
+                // A time far ahead is not believed (it would lock the user out).
+                {"user_id": "user-3", "valid_after": t + 86_400}
+            ],
+            "next_cursor": "page2"
+        })))
+        .up_to_n_times(1)
+        .mount(&auth)
+        .await;
+    let client = crate::ServiceClient::new("auth", auth.uri().parse().unwrap(), None);
+    let f = fixture();
+
+    let loaded = f.authenticator.revocations().load(&client).await.unwrap();
+
+    assert_eq!(loaded, 2);
+    let revocations = f.authenticator.revocations();
+    assert!(revocations.is_revoked("user-1", t - 1));
+    assert!(revocations.is_revoked("user-2", t - 1));
+    assert!(!revocations.is_revoked("user-3", t + 10));
+    let token = f.ours.sign(&claims()).unwrap();
+    let err = f.authenticator.authenticate(&token).await.unwrap_err();
+    assert!(matches!(err, VerifyError::Revoked), "{err:?}");
+}

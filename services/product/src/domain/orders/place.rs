@@ -110,7 +110,10 @@ pub async fn place(
 }
 
 /// The order `body` makes of the product as it is now: 422 when there is
-/// no such product, 409 when it is paused, 403 for its own artisan.
+/// no such product or the caller may not see it (`Product::visible_to`:
+/// another's paused product is not told of), 409 when the caller sees it
+/// but it is not orderable (an admin ordering a paused one), 403 for its
+/// own artisan.
 async fn new_order(
     state: &AppState,
     tx: &mut Txn,
@@ -120,7 +123,7 @@ async fn new_order(
     let product = tx
         .get::<Product>(&body.product_id)
         .await?
-        .filter(|p| p.value.status != ProductStatus::Deleted)
+        .filter(|p| p.value.status != ProductStatus::Deleted && p.value.visible_to(Some(caller)))
         .ok_or_else(|| ProductError::invalid("product_id", "not_found", "no such product"))?;
     if product.value.status != ProductStatus::Active {
         return Err(ProductError::NotOrderable);

@@ -11,7 +11,7 @@ pub use input::{NewProduct, ProductPatch, normalise, validate};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use common::identity::{Caller, Role};
+use common::identity::Caller;
 use common::{Dimensions, Money};
 use serde::{Deserialize, Serialize};
 use store::Entity;
@@ -124,14 +124,16 @@ impl Entity for Product {
 impl Product {
     /// Who may see this product — the one rule every path that returns a
     /// product goes through (detail, list, search, engagement): active to
-    /// everyone; paused to its artisan, admins and services; deleted to
-    /// admins and services.
+    /// everyone; paused to its artisan and admins; deleted to admins. A
+    /// service calling with its own token (no user behind the request)
+    /// sees what the public sees: it may be answering the public (token
+    /// metadata), and a call on behalf of a user carries that user's token.
     pub fn visible_to(&self, caller: Option<&Caller>) -> bool {
-        let privileged = caller.is_some_and(|c| c.is_admin() || c.is(Role::Service));
+        let admin = caller.is_some_and(Caller::is_admin);
         match self.status {
             ProductStatus::Active => true,
-            ProductStatus::Paused => privileged || caller.is_some_and(|c| c.uid == self.artisan_id),
-            ProductStatus::Deleted => privileged,
+            ProductStatus::Paused => admin || caller.is_some_and(|c| c.uid == self.artisan_id),
+            ProductStatus::Deleted => admin,
         }
     }
 }
