@@ -106,7 +106,7 @@ impl Default for Settings {
             upstream_timeout_secs: 15,
             slow_upstream_timeout_secs: 120,
             upstream_max_connections: 128,
-            upstream_wait_ms: 25,
+            upstream_wait_ms: 10,
             upstream_busy_pace_ms: 250,
             connect_timeout_ms: 1000,
             breaker_failures: 5,
