@@ -156,17 +156,23 @@ pub fn push_router(store: Store, consumer: Arc<dyn Consumer>, auth: Arc<Authenti
         })
 }
 
+/// The event of a push `request`, if `caller` may push (the publisher:
+/// a `service` identity); else the 401/403, or 422 naming `message.data`.
+pub(crate) fn pushed_event(caller: &Caller, request: &PushRequest) -> Result<Received, ApiError> {
+    caller.require(&[Role::Service])?;
+    let bytes = STANDARD
+        .decode(request.message.data.as_bytes())
+        .map_err(|_| ApiError::invalid_field("message.data", "invalid", "not base64"))?;
+    Received::from_bytes(&bytes)
+        .map_err(|e| ApiError::invalid_field("message.data", "invalid", e.to_string()))
+}
+
 async fn receive(
     State(state): State<PushState>,
     caller: Caller,
     Json(request): Json<PushRequest>,
 ) -> Result<AxumJson<PushOutcome>, ApiError> {
-    caller.require(&[Role::Service])?;
-    let bytes = STANDARD
-        .decode(request.message.data.as_bytes())
-        .map_err(|_| ApiError::invalid_field("message.data", "invalid", "not base64"))?;
-    let event = Received::from_bytes(&bytes)
-        .map_err(|e| ApiError::invalid_field("message.data", "invalid", e.to_string()))?;
+    let event = pushed_event(&caller, &request)?;
     let event_id = event.event_id().to_owned();
     let consumer = state.consumer.clone();
     let outcome = state

@@ -10,13 +10,11 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json as AxumJson, Router};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use common::identity::{Authenticator, MAX_CLOCK_SKEW_SECS};
-use common::{ApiError, Caller, Json, Role};
+use common::{ApiError, Caller, Json};
 
-use crate::envelope::{Event as _, Received};
-use crate::push::{PushOutcome, PushRequest};
+use crate::envelope::Event as _;
+use crate::push::{PushOutcome, PushRequest, pushed_event};
 use crate::v1::UserTokensRevoked;
 
 /// Where the relay delivers `user.tokens_revoked` at each service.
@@ -34,12 +32,7 @@ async fn receive(
     caller: Caller,
     Json(request): Json<PushRequest>,
 ) -> Result<AxumJson<PushOutcome>, ApiError> {
-    caller.require(&[Role::Service])?;
-    let bytes = STANDARD
-        .decode(request.message.data.as_bytes())
-        .map_err(|_| ApiError::invalid_field("message.data", "invalid", "not base64"))?;
-    let event = Received::from_bytes(&bytes)
-        .map_err(|e| ApiError::invalid_field("message.data", "invalid", e.to_string()))?;
+    let event = pushed_event(&caller, &request)?;
     let event_id = event.event_id().to_owned();
     if event.event_type() != UserTokensRevoked::TYPE {
         return Ok(AxumJson(PushOutcome {

@@ -402,8 +402,9 @@ impl Accounts {
         }
         let saved = self
             .change(uid, Some(Revocation::RoleChanged), |user| {
+                let changed = user.role != role;
                 user.role = role;
-                Ok(())
+                Ok(changed)
             })
             .await?;
         tracing::info!(uid, %role, by, "role changed");
@@ -463,8 +464,9 @@ impl Accounts {
         let revocation = disabled.then_some(Revocation::Disabled);
         let saved = self
             .change(uid, revocation, |user| {
+                let changed = user.disabled != disabled;
                 user.disabled = disabled;
-                Ok(())
+                Ok(changed)
             })
             .await?;
         tracing::info!(uid, disabled, by, "account status changed");
@@ -474,7 +476,7 @@ impl Accounts {
     /// Sign the account `uid` out everywhere: every session and ID token
     /// it holds stops working.
     pub async fn sign_out_everywhere(&self, uid: &str) -> Result<(), AuthError> {
-        self.change(uid, Some(Revocation::SignedOutEverywhere), |_| Ok(()))
+        self.change(uid, Some(Revocation::SignedOutEverywhere), |_| Ok(true))
             .await?;
         Ok(())
     }
@@ -499,28 +501,35 @@ impl Accounts {
         let hash = self.hasher.hash(new_password).await?;
         self.change(uid, Some(Revocation::PasswordChanged), move |user| {
             user.password_hash = hash.clone();
-            Ok(())
+            Ok(true)
         })
         .await
     }
 
     /// Apply `edit` to the account `uid` in one transaction with, when
-    /// given, the revocation of its tokens (and `user.tokens_revoked`). The
+    /// given and `edit` changed something, the revocation of its tokens
+    /// (and `user.tokens_revoked`). The
     /// revocation takes effect here at once and at every other service as
     /// the event arrives.
     async fn change(
         &self,
         uid: &str,
         revocation: Option<Revocation>,
-        edit: impl Fn(&mut User) -> Result<(), AuthError> + Send + Sync,
+        edit: impl Fn(&mut User) -> Result<bool, AuthError> + Send + Sync,
     ) -> Result<Versioned<User>, AuthError> {
         let now = common::time::now();
-        self.store
+        let revoked = self
+            .store
             .transact(async |tx: &mut Txn| {
                 let Some(mut user) = tx.get::<User>(uid).await? else {
                     return Err(AuthError::UserNotFound(uid.to_owned()));
                 };
-                edit(&mut user.value)?;
+                // Asking for what already is changes nothing, and revokes
+                // nothing (an admin setting their own role again keeps
+                // their session).
+                if !edit(&mut user.value)? {
+                    return Ok(None);
+                }
                 if let Some(revocation) = revocation {
                     user.value.tokens_valid_after = Some(now);
                     if revocation.ends_sessions() {
@@ -543,10 +552,10 @@ impl Accounts {
                     )?;
                 }
                 tx.update(&user)?;
-                Ok::<_, AuthError>(())
+                Ok::<_, AuthError>(revocation)
             })
             .await?;
-        if let Some(revocation) = revocation {
+        if let Some(revocation) = revoked {
             self.auth
                 .revocations()
                 .record(uid, now.timestamp(), now.timestamp());

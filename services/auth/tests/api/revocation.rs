@@ -5,7 +5,7 @@
 
 use common::identity::Role;
 use http::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{GOOD_PASSWORD, TestApp, claims};
 
@@ -91,6 +91,29 @@ async fn a_role_change_voids_the_old_tokens_and_the_next_refresh_carries_the_new
     let next: auth::TokenPair = app.refresh(&account.refresh_token).await.json();
     assert_eq!(claims(&next.id_token).role, Some(Role::Artisan));
     app.get("/auth/me", Some(&next.id_token))
+        .await
+        .assert_status(StatusCode::OK);
+    // The same role again changes nothing and revokes nothing; nor does an
+    // admin setting their own role again.
+    app.put_json(
+        &format!("/auth/users/{}/role", account.uid),
+        &json!({ "role": "artisan" }),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    app.get("/auth/me", Some(&next.id_token))
+        .await
+        .assert_status(StatusCode::OK);
+    let me: Value = app.get("/auth/me", Some(&admin)).await.json();
+    app.put_json(
+        &format!("/auth/users/{}/role", me["id"].as_str().unwrap()),
+        &json!({ "role": "admin" }),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    app.get("/auth/me", Some(&admin))
         .await
         .assert_status(StatusCode::OK);
     assert_eq!(revocations_of(&app, &account.uid).await, ["role_changed"]);
