@@ -233,14 +233,15 @@ impl Accounts {
         password: SecretString,
         client: IpAddr,
     ) -> Result<Versioned<User>, AuthError> {
-        // An address that cannot exist, or a password no account can have,
-        // fails like a wrong password.
-        let email = match Email::parse(email) {
-            Ok(email) if password.expose_secret().len() <= 4 * PASSWORD_MAX_CHARS => email,
-            _ => {
-                let _ = self.hasher.verify(password, None).await?;
-                return Err(AuthError::InvalidCredentials);
-            }
+        // A password no account can have fails at once, unhashed (its
+        // length tells nothing about any account); an address that cannot
+        // exist fails like a wrong password, in the same time.
+        if password.expose_secret().len() > 4 * PASSWORD_MAX_CHARS {
+            return Err(AuthError::InvalidCredentials);
+        }
+        let Ok(email) = Email::parse(email) else {
+            let _ = self.hasher.verify(password, None).await?;
+            return Err(AuthError::InvalidCredentials);
         };
         let account = match self.emails.get(&email.claim_id()).await? {
             Some(claim) => self.users.get(&claim.value.uid).await?,

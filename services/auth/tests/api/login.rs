@@ -266,3 +266,15 @@ async fn the_owner_is_told_once_when_the_account_is_attacked() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_password_no_account_can_have_fails_like_a_wrong_one() {
+    let app = TestApp::spawn().await;
+    let account = app.signup(Role::Buyer).await;
+    let response = app.login(&account.email, &"p".repeat(600)).await;
+    response.assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    // …and is not counted against the account: the owner still gets in.
+    app.login(&account.email, &account.password)
+        .await
+        .assert_status(StatusCode::OK);
+}
