@@ -52,6 +52,32 @@ use common::identity::Authenticator;
 use common::{Service, SharedConfig};
 use store::{Store, StoreResult};
 
+/// What every service that verifies tokens with `auth` adds, the gateway
+/// included (it has no store, so no [`attach`]): `/metrics` guarded by
+/// `auth`, `/events/revocations` feeding its revocations, and a background
+/// task loading the revocations in force from the auth service at start.
+pub fn verifies_tokens(
+    service: Service,
+    shared: &SharedConfig,
+    auth: Arc<Authenticator>,
+) -> Service {
+    let auth_service = common::ServiceClient::new(
+        "auth",
+        shared.service_auth.auth_url.clone(),
+        common::tokens::from_config(shared),
+    );
+    let loader = auth.clone();
+    service
+        .ops_authenticator(auth.clone())
+        .merge(revocations_router(auth))
+        .background("revocations", move |cancel| async move {
+            loader
+                .revocations()
+                .load_at_start(auth_service, cancel)
+                .await;
+        })
+}
+
 /// Wire a service to the event backbone: the outbox index, the relay as a
 /// background task, the dead-letter admin routes and, for a service that
 /// consumes events, `/events/push`.
@@ -64,22 +90,8 @@ pub async fn attach(
 ) -> StoreResult<Service> {
     store.ensure_indexes(&outbox_indexes()).await?;
     let relay = Relay::new(store, shared);
-    let loader = auth.clone();
-    let auth_client = common::ServiceClient::new(
-        "auth",
-        shared.service_auth.auth_url.clone(),
-        common::tokens::from_config(shared),
-    );
-    let mut service = service
-        .background("revocations", move |cancel| async move {
-            loader
-                .revocations()
-                .load_at_start(auth_client, cancel)
-                .await;
-        })
-        .ops_authenticator(auth.clone())
+    let mut service = verifies_tokens(service, shared, auth.clone())
         .merge(dead_letter_router(store, auth.clone()))
-        .merge(revocations_router(auth.clone()))
         .background("relay", move |cancel| relay.run(cancel));
     if let Some(consumer) = consumer {
         service = service.merge(push_router(store.clone(), consumer, auth));

@@ -93,10 +93,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let proxy = Arc::new(routes::proxy::Proxy(cors.layer(tower::service_fn(
         move |request| routes::proxy::proxy(proxied.clone(), request).map(Ok::<_, Infallible>),
     ))));
-    let mut service = Service::new(NAME, router, ApiDoc::openapi())
-        .with_front(proxy)
-        .ops_authenticator(gateway.auth.clone())
-        .merge(events::revocations_router(gateway.auth.clone()));
+    let mut service = events::verifies_tokens(
+        Service::new(NAME, router, ApiDoc::openapi()).with_front(proxy),
+        &config.shared,
+        gateway.auth.clone(),
+    );
     for name in gateway.upstreams.keys().copied() {
         let gw = gateway.clone();
         service = service.readiness(CheckFn::new(name, move || {
@@ -104,20 +105,6 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
             async move { gw.upstream_ready(name).await }
         }));
     }
-    // Revocations still in force, before the events about them arrive.
-    let loader = gateway.clone();
-    let auth_client = common::ServiceClient::new(
-        "auth",
-        config.shared.service_auth.auth_url.clone(),
-        common::tokens::from_config(&config.shared),
-    );
-    service = service.background("revocations", move |cancel| async move {
-        loader
-            .auth
-            .revocations()
-            .load_at_start(auth_client, cancel)
-            .await;
-    });
     let evictor = gateway.clone();
     Ok(
         service.background("rate-limit-eviction", move |cancel| async move {
