@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use common::Money;
+use events::v1::OrderPaid;
 use serde::{Deserialize, Serialize};
 use store::Entity;
 use utoipa::ToSchema;
@@ -48,6 +49,27 @@ pub struct Receipt {
     pub reason: Option<String>,
     /// Who recorded it (an admin's id for a manual receipt, else the provider).
     pub recorded_by: String,
+}
+
+impl super::Order {
+    /// Keep `receipt` as order `id`'s payment (it no longer expires unpaid)
+    /// and answer the `order.paid` event announcing it, which the caller
+    /// emits in the same transaction.
+    pub fn receive(&mut self, id: &str, receipt: Receipt) -> OrderPaid {
+        let paid = OrderPaid {
+            order_id: id.to_owned(),
+            buyer_id: self.buyer_id.clone(),
+            artisan_id: self.artisan_id.clone(),
+            total: Some(self.total.into()),
+            provider: receipt.provider.as_str().to_owned(),
+            payment_id: receipt.payment_id.clone(),
+            received: Some(receipt.amount.into()),
+            reason: receipt.reason.clone().unwrap_or_default(),
+        };
+        self.receipts.push(receipt);
+        self.expires_at = None;
+        paid
+    }
 }
 
 /// Where a refund stands.

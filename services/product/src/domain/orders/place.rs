@@ -3,7 +3,7 @@
 
 use common::identity::Caller;
 use common::{Id, Validator};
-use events::v1::{OrderCompleted, OrderPaid, OrderPlaced};
+use events::v1::{OrderCompleted, OrderPlaced};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::{StoreError, Txn};
@@ -248,29 +248,17 @@ fn record_manual_receipt(
     admin: &str,
     reason: &str,
 ) -> Result<(), ProductError> {
-    let payment_id = format!("manual-{}", Id::generate());
-    o.receipts.push(Receipt {
-        provider: ProviderName::Manual,
-        payment_id: payment_id.clone(),
-        amount: o.total,
-        received_at: common::time::now(),
-        reason: Some(reason.to_owned()),
-        recorded_by: admin.to_owned(),
-    });
-    o.expires_at = None;
-    state.publisher.emit(
-        tx,
+    let paid = o.receive(
         id,
-        &OrderPaid {
-            order_id: id.to_owned(),
-            buyer_id: o.buyer_id.clone(),
-            artisan_id: o.artisan_id.clone(),
-            total: Some(o.total.into()),
-            provider: ProviderName::Manual.as_str().to_owned(),
-            payment_id,
-            received: Some(o.total.into()),
-            reason: reason.to_owned(),
+        Receipt {
+            provider: ProviderName::Manual,
+            payment_id: format!("manual-{}", Id::generate()),
+            amount: o.total,
+            received_at: common::time::now(),
+            reason: Some(reason.to_owned()),
+            recorded_by: admin.to_owned(),
         },
-    )?;
+    );
+    state.publisher.emit(tx, id, &paid)?;
     Ok(())
 }

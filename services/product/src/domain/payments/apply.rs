@@ -9,7 +9,7 @@
 
 use chrono::Utc;
 use common::Money;
-use events::v1::{OrderPaid, PaymentReceived, PaymentRefunded};
+use events::v1::{PaymentReceived, PaymentRefunded};
 use store::Txn;
 
 use super::{Paid, ProviderName, WebhookEvent, WebhookKind, refunds};
@@ -269,14 +269,17 @@ fn pay(
     current: bool,
 ) -> Result<(), ProductError> {
     let by = format!("provider:{}", money.provider.as_str());
-    o.receipts.push(Receipt {
-        provider: money.provider,
-        payment_id: money.payment_id.clone(),
-        amount: o.total,
-        received_at: Utc::now(),
-        reason: None,
-        recorded_by: by.clone(),
-    });
+    let paid = o.receive(
+        id,
+        Receipt {
+            provider: money.provider,
+            payment_id: money.payment_id.clone(),
+            amount: o.total,
+            received_at: Utc::now(),
+            reason: None,
+            recorded_by: by.clone(),
+        },
+    );
     match o.checkout.as_mut() {
         Some(c) if current => c.state = CheckoutState::Captured,
         // Paid through another checkout's payment: the order shows that one.
@@ -291,22 +294,8 @@ fn pay(
             });
         }
     }
-    o.expires_at = None;
     o.record(OrderStatus::Paid, &by);
-    state.publisher.emit(
-        tx,
-        id,
-        &OrderPaid {
-            order_id: id.to_owned(),
-            buyer_id: o.buyer_id.clone(),
-            artisan_id: o.artisan_id.clone(),
-            total: Some(o.total.into()),
-            provider: money.provider.as_str().to_owned(),
-            payment_id: money.payment_id.clone(),
-            received: Some(o.total.into()),
-            reason: String::new(),
-        },
-    )?;
+    state.publisher.emit(tx, id, &paid)?;
     Ok(())
 }
 
