@@ -10,14 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use testkit::AuthApi;
 
-/// anvil's fourth dev account, standing in for the artisan's own wallet.
-const ARTISAN_WALLET: &str = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
-
-async fn send(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
+use crate::{ARTISAN_WALLET, send};
 
 #[tokio::test]
 async fn an_artisan_mints_provenance_and_a_completed_order_is_paid_out_once() {
@@ -28,21 +21,7 @@ async fn an_artisan_mints_provenance_and_a_completed_order_is_paid_out_once() {
     let buyer = auth.new_user("buyer").await.unwrap();
 
     // The artisan adds a wallet to their profile.
-    let me = http
-        .get(format!("{gw}/auth/me"))
-        .bearer_auth(&artisan.id_token)
-        .send()
-        .await
-        .unwrap();
-    let etag = me.headers()["etag"].to_str().unwrap().to_owned();
-    let (status, _) = send(
-        http.patch(format!("{gw}/auth/me"))
-            .bearer_auth(&artisan.id_token)
-            .header("if-match", etag)
-            .json(&json!({"wallet_address": ARTISAN_WALLET})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    crate::add_artisan_wallet(&http, &gw, &artisan).await;
 
     let (status, product) = send(
         http.post(format!("{gw}/products")).bearer_auth(&artisan.id_token).json(&json!({

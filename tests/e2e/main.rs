@@ -31,3 +31,37 @@ pub(crate) async fn through_gateway(
     let auth = HttpAuthApi::new(system.url("gateway"));
     (system, gateway, auth)
 }
+
+/// anvil's fourth dev account, standing in for the artisan's own wallet.
+pub(crate) const ARTISAN_WALLET: &str = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+
+/// Send `req`; its status and JSON body (`null` when there is none).
+pub(crate) async fn send(req: reqwest::RequestBuilder) -> (reqwest::StatusCode, serde_json::Value) {
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// `artisan` adds [`ARTISAN_WALLET`] to their profile through the gateway
+/// (read for its ETag, then patched with `If-Match`).
+pub(crate) async fn add_artisan_wallet(
+    http: &reqwest::Client,
+    gw: &str,
+    artisan: &testkit::TestUser,
+) {
+    let me = http
+        .get(format!("{gw}/auth/me"))
+        .bearer_auth(&artisan.id_token)
+        .send()
+        .await
+        .unwrap();
+    let etag = me.headers()["etag"].to_str().unwrap().to_owned();
+    let (status, body) = send(
+        http.patch(format!("{gw}/auth/me"))
+            .bearer_auth(&artisan.id_token)
+            .header("if-match", etag)
+            .json(&serde_json::json!({"wallet_address": ARTISAN_WALLET})),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+}

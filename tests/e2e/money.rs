@@ -14,17 +14,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use testkit::AuthApi;
 
-/// anvil's fourth dev account: the artisan's wallet.
-const ARTISAN_WALLET: &str = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+use crate::send;
+
 /// anvil's sixth dev account: the buyer's wallet.
 const BUYER_KEY: &str = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba";
 const BUYER_WALLET: &str = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
-
-async fn send(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 /// Pay order `id` through the sandbox as its buyer: a checkout, then the
 /// sandbox's "succeed", which delivers a signed webhook to the product
@@ -61,21 +55,7 @@ async fn listed(
 ) -> (testkit::TestUser, testkit::TestUser, String) {
     let artisan = auth.new_user("artisan").await.unwrap();
     let buyer = auth.new_user("buyer").await.unwrap();
-    let me = http
-        .get(format!("{gw}/auth/me"))
-        .bearer_auth(&artisan.id_token)
-        .send()
-        .await
-        .unwrap();
-    let etag = me.headers()["etag"].to_str().unwrap().to_owned();
-    let (status, _) = send(
-        http.patch(format!("{gw}/auth/me"))
-            .bearer_auth(&artisan.id_token)
-            .header("if-match", etag)
-            .json(&json!({"wallet_address": ARTISAN_WALLET})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    crate::add_artisan_wallet(http, gw, &artisan).await;
     let (status, product) = send(
         http.post(format!("{gw}/products"))
             .bearer_auth(&artisan.id_token)
