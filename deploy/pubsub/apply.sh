@@ -61,6 +61,8 @@ subscribe ml product.created events/push
 # pricing
 subscribe pricing user.tokens_revoked events/revocations
 subscribe pricing product.created events/push
+subscribe pricing product.updated events/push
+subscribe pricing product.deleted events/push
 subscribe pricing order.completed events/push
 
 # analytics

@@ -8,6 +8,7 @@ mod events;
 mod gateway;
 mod media;
 mod money;
+mod pricing;
 mod system;
 
 use system::TestSystem;

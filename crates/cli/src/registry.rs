@@ -54,6 +54,10 @@ pub static SERVICES: &[ServiceSpec] = &[
         build: build_product,
     },
     ServiceSpec {
+        id: pricing::SERVICE,
+        build: build_pricing,
+    },
+    ServiceSpec {
         id: blockchain::SERVICE,
         build: build_blockchain,
     },
@@ -94,6 +98,14 @@ impl BuildContext {
             service: settings,
         }
     }
+}
+
+fn build_pricing(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
+    Box::pin(async move {
+        let mut s: pricing::Settings = ctx.settings()?;
+        ctx.point(&mut s.ml_url, platform::ML);
+        pricing::build(&ctx.config(s)).await
+    })
 }
 
 fn build_blockchain(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
@@ -163,8 +175,8 @@ pub static SUBSCRIPTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     ("product.created", &["ml", "pricing", "analytics", "media"]),
-    ("product.updated", &["analytics", "media"]),
-    ("product.deleted", &["analytics", "media"]),
+    ("product.updated", &["pricing", "analytics", "media"]),
+    ("product.deleted", &["pricing", "analytics", "media"]),
     ("product.engagement", &["analytics"]),
     ("order.placed", &["notification", "analytics"]),
     ("order.paid", &["blockchain", "notification", "analytics"]),
@@ -220,11 +232,12 @@ mod tests {
     /// Every problem code of the platform: the shared ones, the event
     /// endpoints' and each service's.
     fn all_codes() -> Vec<(&'static str, Code)> {
-        let sets: [(&str, &[Code]); 7] = [
+        let sets: [(&str, &[Code]); 8] = [
             ("common", common::error::codes::ALL),
             ("events", events::codes::ALL),
             ("gateway", gateway::error::CODES),
             ("product", product::error::CODES),
+            ("pricing", pricing::error::CODES),
             ("blockchain", blockchain::error::CODES),
             ("media", media::error::CODES),
             ("auth", auth::error::CODES),

@@ -5,6 +5,7 @@
 
 pub mod bounded;
 pub mod caller;
+pub mod catalogue;
 pub mod client;
 pub mod config;
 pub mod context;

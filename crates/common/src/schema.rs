@@ -4,7 +4,12 @@
 //! that may also be `null`, a wallet address.
 
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::schema::{
+    AdditionalProperties, KnownFormat, Object, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat,
+    Type,
+};
+
+use crate::money::Currency;
 
 /// "Not blank": the string has a character that is not whitespace. The
 /// server trims text before counting it (`Validator::length`), so a
@@ -45,6 +50,26 @@ pub fn or_null(schema: impl Into<RefOr<Schema>>) -> Schema {
         .item(schema)
         .item(ObjectBuilder::new().schema_type(Type::Null))
         .into()
+}
+
+/// `Money` in INR minor units (paise), `min` to `max` (the server refuses
+/// another currency or amount with 422).
+pub fn inr(min: i64, max: i64, description: &str) -> Object {
+    ObjectBuilder::new()
+        .description(Some(description))
+        .property(
+            "amount",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(min))
+                .maximum(Some(max)),
+        )
+        .required("amount")
+        .property("currency", string_enum([Currency::INR.code()]))
+        .required("currency")
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .build()
 }
 
 /// A wallet address, checksummed (EIP-55).

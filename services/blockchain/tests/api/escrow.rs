@@ -102,6 +102,7 @@ fn completed(order_id: &str, paise: i64) -> OrderCompleted {
         buyer_id: BUYER.to_owned(),
         artisan_id: ARTISAN.to_owned(),
         total: Some(common::money::Money::inr(paise).into()),
+        ..Default::default()
     }
 }
 

@@ -265,6 +265,7 @@ async fn a_completed_order_waits_for_the_artisans_wallet_then_is_paid_once() {
             amount: 10_000,
             currency: "INR".to_owned(),
         }),
+        ..Default::default()
     };
     app.push("ev-1", "ord-ev", &completed)
         .await

@@ -111,6 +111,7 @@ impl TestApp {
             price: None,
             status: status.to_owned(),
             media_ids: media.iter().map(|m| (*m).to_owned()).collect(),
+            ..Default::default()
         };
         let body = events::PushRequest::for_event_at(
             &format!("evt-show-{n}"),

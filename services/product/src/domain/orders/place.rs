@@ -219,6 +219,10 @@ pub async fn change_status(
                     payments::cancel_money(state, tx, id, o, party, paid_before)?;
                 }
                 OrderStatus::Completed => {
+                    // The sale is a market fact for pricing and analytics:
+                    // it carries the product's classification as sold.
+                    let product = tx.get::<Product>(&o.product_id).await?;
+                    let class = product.as_ref().map(|p| &p.value);
                     state.publisher.emit(
                         tx,
                         id,
@@ -228,6 +232,11 @@ pub async fn change_status(
                             buyer_id: o.buyer_id.clone(),
                             artisan_id: o.artisan_id.clone(),
                             total: Some(o.total.into()),
+                            quantity: o.quantity,
+                            unit_price: Some(o.unit_price.into()),
+                            category: class.map(|p| p.category.clone()).unwrap_or_default(),
+                            subcategory: class.map(|p| p.subcategory.clone()).unwrap_or_default(),
+                            region: class.and_then(|p| p.region.clone()).unwrap_or_default(),
                         },
                     )?;
                 }

@@ -93,6 +93,7 @@ pub async fn create(
         media_ids: product.media_ids.clone(),
         description: product.description.clone(),
         status: product.status.as_str().to_owned(),
+        production_time_days: product.production_time_days.map_or(0, u32::from),
     };
     state
         .store
@@ -141,6 +142,9 @@ pub async fn update(
         price: Some(product.value.price.into()),
         status: product.value.status.as_str().to_owned(),
         media_ids: product.value.media_ids.clone(),
+        category: product.value.category.clone(),
+        subcategory: product.value.subcategory.clone(),
+        region: product.value.region.clone().unwrap_or_default(),
     };
     save(state, &product, &event).await?;
     saved(state, id).await
@@ -190,6 +194,9 @@ pub async fn restore(
         price: None,
         status: ProductStatus::Active.as_str().to_owned(),
         media_ids: product.value.media_ids.clone(),
+        category: product.value.category.clone(),
+        subcategory: product.value.subcategory.clone(),
+        region: product.value.region.clone().unwrap_or_default(),
     };
     save(state, &product, &event).await?;
     saved(state, id).await
@@ -247,6 +254,9 @@ pub async fn write_story(
                 price: None,
                 status: current.value.status.as_str().to_owned(),
                 media_ids: current.value.media_ids.clone(),
+                category: current.value.category.clone(),
+                subcategory: current.value.subcategory.clone(),
+                region: current.value.region.clone().unwrap_or_default(),
             };
             state.publisher.emit(tx, id, &event)?;
             Ok(())

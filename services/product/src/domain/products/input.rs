@@ -7,10 +7,7 @@ use chrono::{DateTime, Utc};
 use common::{Currency, Dimensions, Id, Money, Validator, schema};
 use serde::Deserialize;
 use utoipa::ToSchema;
-use utoipa::openapi::schema::{
-    AdditionalProperties, ArrayBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat,
-    Type,
-};
+use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 
 use super::{
@@ -88,23 +85,11 @@ pub fn category_schema() -> ObjectBuilder {
 /// A listing's price: INR minor units (paise), 1 to [`MAX_PRICE_MINOR`].
 /// (`Money` in general takes any currency and amount.)
 fn price_schema() -> Object {
-    ObjectBuilder::new()
-        .description(Some(
-            "In INR minor units (paise): 1 to 1,000,000,000 (₹1 crore).",
-        ))
-        .property(
-            "amount",
-            ObjectBuilder::new()
-                .schema_type(Type::Integer)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
-                .minimum(Some(1))
-                .maximum(Some(MAX_PRICE_MINOR)),
-        )
-        .required("amount")
-        .property("currency", schema::string_enum([Currency::INR.code()]))
-        .required("currency")
-        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
-        .build()
+    schema::inr(
+        1,
+        MAX_PRICE_MINOR,
+        "In INR minor units (paise): 1 to 1,000,000,000 (₹1 crore).",
+    )
 }
 
 /// `materials`: at most [`MAX_MATERIALS`] (after repeats are dropped),

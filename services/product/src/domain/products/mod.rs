@@ -19,21 +19,7 @@ use utoipa::ToSchema;
 
 use crate::domain::engagement::Engagement;
 
-/// Categories of craft the catalogue accepts.
-pub const CATEGORIES: &[&str] = &[
-    "textiles",
-    "pottery",
-    "jewelry",
-    "woodwork",
-    "metalwork",
-    "painting",
-    "basketry",
-    "leather",
-    "stone_carving",
-    "toys",
-    "home_decor",
-    "other",
-];
+pub use common::catalogue::CATEGORIES;
 
 /// Languages a description may be written in.
 pub const LANGUAGES: &[&str] = &["en", "hi", "bn", "ta", "te", "mr"];
