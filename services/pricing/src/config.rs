@@ -88,8 +88,8 @@ pub struct Wage {
 pub struct FairWages {
     /// The hours of the working day the daily figures pay for.
     pub hours_per_day: u32,
-    /// Where no region matches: the central-sphere rate, the highest
-    /// statutory floor, so that an unknown region never lowers the floor.
+    /// Where no region matches: the central-sphere rate, one of the highest
+    /// statutory floors, so that an unknown region does not lower the floor.
     pub default: Wage,
     /// By region: the key is the state's name in lowercase, matched as a
     /// phrase within the product's region ("Jaipur, Rajasthan" →

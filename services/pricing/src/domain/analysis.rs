@@ -412,3 +412,63 @@ fn recommend(a: &Analysis, now: DateTime<Utc>, min_comparables: u32) -> Vec<Reco
     }
     out
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+    use crate::domain::market::Sale;
+
+    fn sale(at: DateTime<Utc>) -> Sale {
+        Sale {
+            product_id: "p".into(),
+            category: "pottery".into(),
+            subcategory: String::new(),
+            region: None,
+            quantity: 1,
+            unit_price: 100_000,
+            at,
+            at_micros: at.timestamp_micros(),
+        }
+    }
+
+    #[test]
+    fn demand_doubled_over_its_baseline_is_high_and_a_busy_december_shows() {
+        // Now: 17 November 2027. Two years of one order a week, two a week
+        // in each December and in the last four weeks.
+        let now = Utc.with_ymd_and_hms(2027, 11, 17, 12, 0, 0).unwrap();
+        let mut m = Market::new("pottery", None);
+        let mut at = now - Duration::weeks(104);
+        while at < now - Duration::days(1) {
+            m.record(&sale(at));
+            let december = at.format("%m").to_string() == "12";
+            if december || at > now - Duration::weeks(5) {
+                m.record(&sale(at + Duration::hours(1)));
+            }
+            at += Duration::weeks(1);
+        }
+        let a = analyse(&m, now, 5);
+        assert_eq!(a.demand.recent_orders_per_week, 2.0);
+        assert_eq!(a.demand.baseline_weeks, 52);
+        assert_eq!(a.demand.level, DemandLevel::High);
+        assert!(a.demand.ratio.unwrap() >= 1.7, "{:?}", a.demand);
+        assert_eq!(a.seasonality.status, SeasonalityStatus::Measured);
+        let december = &a.seasonality.months[11];
+        let june = &a.seasonality.months[5];
+        assert!(december.index.unwrap() > 1.6, "{december:?}");
+        assert!(june.index.unwrap() < 1.0, "{june:?}");
+        // Next month is December: busy, and the advice names its figure.
+        assert!(
+            a.recommendations
+                .iter()
+                .any(|r| r.figure == "seasonality.months[11].index"),
+            "{:?}",
+            a.recommendations
+        );
+        assert!(a.recommendations.iter().any(|r| r.figure == "demand.ratio"));
+        // A flat price: the trend is flat, not rising or falling.
+        assert_eq!(a.trend[1].direction, Direction::Flat);
+    }
+}

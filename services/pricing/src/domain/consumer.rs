@@ -115,10 +115,10 @@ async fn record_sale(tx: &mut Txn, o: OrderCompleted, at_micros: i64) -> Result<
         }
     };
     if unit_price.currency != common::Currency::INR || unit_price.amount <= 0 {
-        return Err(ConsumeError::Invalid(format!(
-            "order {}: a unit price of {unit_price} is not a market price",
-            o.order_id
-        )));
+        // The markets are in rupees; a sale in another currency (or of
+        // nothing) is acknowledged and left out.
+        tracing::warn!(order = %o.order_id, %unit_price, "not a market price: left out");
+        return Ok(());
     }
     let at = chrono::DateTime::from_timestamp_micros(at_micros).unwrap_or_else(common::time::now);
     let sale = Sale {

@@ -82,17 +82,19 @@ fn markets_of(category: &str, region: Option<&str>) -> Vec<(&'static str, String
 impl Pricing {
     /// The comparables of `category` in `region`: the region's market when
     /// it has enough sales, else the whole category's (absent without any
-    /// sales).
+    /// sales). Read outside any transaction: a suggestion depends on the
+    /// market as it was read, and sales arriving meanwhile must not make
+    /// it fail.
     pub async fn comparables(
         &self,
-        tx: &mut Txn,
         category: &str,
         region: Option<&str>,
     ) -> Result<Option<(&'static str, Comparables)>, PricingError> {
+        let markets = self.store.collection::<Market>();
         let mut best = None;
         for (label, id) in markets_of(category, region) {
-            if let Some(c) = tx
-                .get::<Market>(&id)
+            if let Some(c) = markets
+                .get(&id)
                 .await?
                 .and_then(|m| Comparables::of(&m.value))
             {
@@ -146,20 +148,20 @@ impl Pricing {
             artisan_skill_level: costs.skill,
         };
         let ml = ml::evidence(self.predictor.as_ref(), &request).await;
+        let comparables = self
+            .comparables(&listing.category, region.as_deref())
+            .await?;
+        let q = quote::quote(
+            &self.settings,
+            product_id,
+            costs,
+            region.as_deref(),
+            comparables,
+            &ml,
+        );
         let uid = caller.uid.clone();
         self.store
             .transact(async |tx: &mut Txn| {
-                let comparables = self
-                    .comparables(tx, &listing.category, region.as_deref())
-                    .await?;
-                let q = quote::quote(
-                    &self.settings,
-                    product_id,
-                    costs,
-                    region.as_deref(),
-                    comparables,
-                    &ml,
-                );
                 let s = Suggestion {
                     suggested: Some(q.suggested_price),
                     low: Some(q.price_range.minimum),
@@ -172,9 +174,10 @@ impl Pricing {
                 };
                 tx.set(product_id, &s)?;
                 self.publisher.emit(tx, product_id, &s.event(product_id))?;
-                Ok::<_, PricingError>(q)
+                Ok::<_, PricingError>(())
             })
-            .await
+            .await?;
+        Ok(q)
     }
 
     /// The suggestion made when a product is listed: from the fair wage for
@@ -190,7 +193,7 @@ impl Pricing {
     ) -> Result<(), PricingError> {
         let region = listing.region_key();
         let comparables = self
-            .comparables(tx, &listing.category, region.as_deref())
+            .comparables(&listing.category, region.as_deref())
             .await?;
         let enough = comparables.filter(|(_, c)| c.sales >= self.settings.min_comparables as usize);
         let days = listing.production_time_days.filter(|d| *d > 0);

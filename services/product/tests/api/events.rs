@@ -103,6 +103,10 @@ async fn an_update_leaves_a_product_updated_event_naming_the_changed_fields() {
     assert_eq!(event.changed_fields, ["title", "price"]);
     assert_eq!(event.price, inr(99_900));
     assert_eq!(event.status, "active");
+    assert_eq!(
+        (event.category.as_str(), event.region.as_str()),
+        ("textiles", "West Bengal")
+    );
 }
 
 #[tokio::test]
@@ -185,6 +189,16 @@ async fn an_order_leaves_order_placed_and_its_completion_order_completed() {
     let completed: OrderCompleted = payload(&outbox[3]);
     assert_eq!(completed.order_id, order.id);
     assert_eq!(completed.total, inr(2 * 249_900));
+    // The sale as a market fact for pricing and analytics.
+    assert_eq!(completed.quantity, 2);
+    assert_eq!(completed.unit_price, inr(249_900));
+    assert_eq!(
+        (completed.category.as_str(), completed.subcategory.as_str()),
+        ("textiles", "stole")
+    );
+    assert_eq!(completed.region, "West Bengal");
+    let created: ProductCreated = payload(&outbox[0]);
+    assert_eq!(created.production_time_days, 21);
     assert_eq!(outbox[3].subject, order.id);
 }
 
