@@ -78,8 +78,9 @@ token=$(curl -fsS -H 'content-type: application/json' \
 
 port_of() { # service → its port in this stack
   case $1 in
-    gateway) echo $((base + 0)) ;; product) echo $((base + 1)) ;; blockchain) echo $((base + 5)) ;;
-    media) echo $((base + 7)) ;; auth) echo $((base + 8)) ;; *) echo "unknown service $1" >&2; exit 2 ;;
+    gateway) echo $((base + 0)) ;; product) echo $((base + 1)) ;; pricing) echo $((base + 3)) ;;
+    blockchain) echo $((base + 5)) ;; media) echo $((base + 7)) ;; auth) echo $((base + 8)) ;;
+    *) echo "unknown service $1" >&2; exit 2 ;;
   esac
 }
 
@@ -94,7 +95,7 @@ run() { # name spec-url base-url
 }
 
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(auth product media blockchain gateway)
+[[ ${#targets[@]} -gt 0 ]] || targets=(auth product pricing media blockchain gateway)
 failed=()
 for name in "${targets[@]}"; do
   if [[ $name == gateway ]]; then

@@ -4,7 +4,7 @@ use axum::extract::State;
 use common::{Caller, Currency, Id, Json, Money, Path, Role, Validator, schema};
 use serde::Deserialize;
 use utoipa::ToSchema;
-use utoipa::openapi::schema::{ArrayBuilder, Object};
+use utoipa::openapi::schema::Object;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -34,12 +34,6 @@ fn amount_schema() -> Object {
     )
 }
 
-fn materials_schema() -> ArrayBuilder {
-    ArrayBuilder::new()
-        .items(utoipa::openapi::Ref::from_schema_name("MaterialCost"))
-        .max_items(Some(MAX_MATERIALS))
-}
-
 /// One material and what it cost.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -64,7 +58,7 @@ pub struct CalculateRequest {
     pub labor_hours: f64,
     /// At most 50.
     #[serde(deserialize_with = "common::bounded::vec::<_, _, MAX_MATERIALS>")]
-    #[schema(schema_with = materials_schema)]
+    #[schema(max_items = 50)]
     pub material_costs: Vec<MaterialCost>,
     /// 1 (learning) to 5 (master).
     #[schema(minimum = 1, maximum = 5)]
