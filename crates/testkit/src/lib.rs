@@ -10,6 +10,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod auth_api;
+pub mod bench;
 pub mod bounds;
 pub mod http;
 pub mod images;

@@ -21,6 +21,7 @@ use events::PushRequest;
 use events::v1::{OrderCompleted, ProductCreated};
 use futures::StreamExt as _;
 use pricing::domain::ml::{PredictPrice, Predicted, PricePredictor};
+use testkit::bench::{Latencies, Serving};
 
 const CATEGORIES: &[&str] = common::catalogue::CATEGORIES.split_at(8).0;
 const REGIONS: &[&str] = &[
@@ -56,10 +57,6 @@ fn unit(i: u64) -> f64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn main() {
@@ -104,14 +101,9 @@ async fn run(orders: usize, requests: usize) {
         predictor: Arc::new(NoMl),
     };
     let service = pricing::build_with(&config, deps).await.unwrap();
-    let server = common::Server::bind(service, &shared).await.unwrap();
-    let addr = server.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(server.run(async move {
-        let _ = stopped.await;
-    }));
+    let serving = Serving::start(service, &shared).await;
     let client = reqwest::Client::new();
-    let base = format!("http://{addr}");
+    let base = serving.base.clone();
     let push_url = format!("{base}/events/push");
     let service_token = fake.token("svc-bench", Role::Service);
 
@@ -193,8 +185,8 @@ async fn run(orders: usize, requests: usize) {
     );
 
     let artisan = fake.token(ARTISAN, Role::Artisan);
-    let mut calculate = Vec::with_capacity(requests);
-    let mut market = Vec::with_capacity(requests);
+    let mut calculate = Latencies::new(100, requests);
+    let mut market = Latencies::new(100, requests);
     for i in 0..requests + 100 {
         let urgency = ["low", "medium", "high"][i % 3];
         let body = serde_json::json!({
@@ -215,9 +207,7 @@ async fn run(orders: usize, requests: usize) {
             .unwrap();
         assert!(r.status().is_success(), "{}", r.status());
         let _ = r.bytes().await.unwrap();
-        if i >= 100 {
-            calculate.push(t.elapsed());
-        }
+        calculate.record(t.elapsed());
 
         let category = CATEGORIES[i % CATEGORIES.len()];
         let url = if i % 2 == 0 {
@@ -230,23 +220,16 @@ async fn run(orders: usize, requests: usize) {
         let r = client.get(&url).bearer_auth(&artisan).send().await.unwrap();
         assert!(r.status().is_success(), "{}", r.status());
         let _ = r.bytes().await.unwrap();
-        if i >= 100 {
-            market.push(t.elapsed());
-        }
+        market.record(t.elapsed());
     }
-    calculate.sort();
-    market.sort();
     println!("\nover HTTP at the service, {requests} requests each, {orders} orders:");
     println!(
-        "  calculate (no ML call):  p50 {:>7.2?}  p99 {:>7.2?}   (target p99 <= 20 ms)",
-        percentile(&calculate, 0.5),
-        percentile(&calculate, 0.99)
+        "{}",
+        calculate.line("calculate (no ML call):", "target p99 <= 20 ms")
     );
     println!(
-        "  market-analysis:         p50 {:>7.2?}  p99 {:>7.2?}   (target p99 <= 50 ms)",
-        percentile(&market, 0.5),
-        percentile(&market, 0.99)
+        "{}",
+        market.line("market-analysis:       ", "target p99 <= 50 ms")
     );
-    let _ = stop.send(());
-    let _ = handle.await;
+    serving.stop().await;
 }

@@ -10,12 +10,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::{ClientError, Dimensions, LengthUnit, Money};
 use product::domain::clients::{MediaApi, MediaInfo, MlApi, StoryRequest};
 use product::domain::products::{Product, ProductStatus};
 use store::{Store, Write};
+use testkit::bench::{Latencies, Serving};
 
 /// The first eight categories of the catalogue.
 const CATEGORIES: &[&str] = product::domain::products::CATEGORIES.split_at(8).0;
@@ -174,10 +175,6 @@ fn product(i: usize, now: chrono::DateTime<chrono::Utc>) -> Product {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -232,17 +229,12 @@ async fn run(n: usize, requests: usize) {
         "service built (indexes + search index rebuilt) in {:.1?}",
         started.elapsed()
     );
-    let server = common::Server::bind(service, &shared).await.unwrap();
-    let addr = server.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(server.run(async move {
-        let _ = stopped.await;
-    }));
+    let serving = Serving::start(service, &shared).await;
     let client = reqwest::Client::new();
-    let base = format!("http://{addr}");
+    let base = serving.base.clone();
 
-    let mut list = Vec::with_capacity(requests);
-    let mut search = Vec::with_capacity(requests);
+    let mut list = Latencies::new(100, requests);
+    let mut search = Latencies::new(100, requests);
     for i in 0..requests + 100 {
         let category = CATEGORIES[i % CATEGORIES.len()];
         let sort = ["newest", "price_asc", "price_desc"][i % 3];
@@ -252,11 +244,8 @@ async fn run(n: usize, requests: usize) {
         let r = client.get(&url).send().await.unwrap();
         assert!(r.status().is_success(), "{}", r.status());
         let body = r.bytes().await.unwrap();
-        let elapsed = t.elapsed();
+        list.record(t.elapsed());
         assert!(body.len() > 100);
-        if i >= 100 {
-            list.push(elapsed);
-        }
 
         let words = [ADJ[i % ADJ.len()], NOUNS[(i / 3) % NOUNS.len()]];
         let query = if i % 4 == 0 {
@@ -274,23 +263,12 @@ async fn run(n: usize, requests: usize) {
             .unwrap();
         assert!(r.status().is_success(), "{}", r.status());
         let _ = r.bytes().await.unwrap();
-        if i >= 100 {
-            search.push(t.elapsed());
-        }
+        search.record(t.elapsed());
     }
-    list.sort();
-    search.sort();
     println!("\nover HTTP at the service, {requests} requests each, {n} products:");
-    println!(
-        "  list   (category + min_price + sort, 20 items): p50 {:>7.2?}  p99 {:>7.2?}   (target p99 <= 5 ms)",
-        percentile(&list, 0.5),
-        percentile(&list, 0.99)
-    );
-    println!(
-        "  search (text + region filter, 20 hits):         p50 {:>7.2?}  p99 {:>7.2?}   (target p99 <= 20 ms)",
-        percentile(&search, 0.5),
-        percentile(&search, 0.99)
-    );
-    let _ = stop.send(());
-    let _ = handle.await;
+    let label = "list   (category + min_price + sort, 20 items):";
+    println!("{}", list.line(label, "target p99 <= 5 ms"));
+    let label = "search (text + region filter, 20 hits):        ";
+    println!("{}", search.line(label, "target p99 <= 20 ms"));
+    serving.stop().await;
 }
