@@ -78,7 +78,8 @@ token=$(curl -fsS -H 'content-type: application/json' \
 
 port_of() { # service → its port in this stack
   case $1 in
-    gateway) echo $((base + 0)) ;; product) echo $((base + 1)) ;; pricing) echo $((base + 3)) ;;
+    gateway) echo $((base + 0)) ;; product) echo $((base + 1)) ;; ml) echo $((base + 2)) ;;
+    pricing) echo $((base + 3)) ;;
     blockchain) echo $((base + 5)) ;; media) echo $((base + 7)) ;; auth) echo $((base + 8)) ;;
     *) echo "unknown service $1" >&2; exit 2 ;;
   esac
@@ -95,7 +96,7 @@ run() { # name spec-url base-url
 }
 
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(auth product pricing media blockchain gateway)
+[[ ${#targets[@]} -gt 0 ]] || targets=(auth product ml pricing media blockchain gateway)
 failed=()
 for name in "${targets[@]}"; do
   if [[ $name == gateway ]]; then

@@ -57,6 +57,8 @@ subscribe product payment.executed events/push
 # ml
 subscribe ml user.tokens_revoked events/revocations
 subscribe ml product.created events/push
+subscribe ml product.updated events/push
+subscribe ml product.deleted events/push
 
 # pricing
 subscribe pricing user.tokens_revoked events/revocations

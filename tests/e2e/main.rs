@@ -7,6 +7,7 @@ mod blockchain;
 mod events;
 mod gateway;
 mod media;
+mod ml;
 mod money;
 mod pricing;
 mod system;

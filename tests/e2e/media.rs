@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use testkit::AuthApi;
 
-fn photo() -> Vec<u8> {
+pub(crate) fn photo() -> Vec<u8> {
     let img = image::RgbImage::from_fn(640, 480, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
     });
@@ -16,7 +16,7 @@ fn photo() -> Vec<u8> {
     out.into_inner()
 }
 
-fn multipart(file: &[u8]) -> (String, Vec<u8>) {
+pub(crate) fn multipart(file: &[u8]) -> (String, Vec<u8>) {
     let boundary = "craftchain-e2e-boundary";
     let mut body = Vec::new();
     body.extend_from_slice(

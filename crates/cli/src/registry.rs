@@ -54,6 +54,10 @@ pub static SERVICES: &[ServiceSpec] = &[
         build: build_product,
     },
     ServiceSpec {
+        id: ml::SERVICE,
+        build: build_ml,
+    },
+    ServiceSpec {
         id: pricing::SERVICE,
         build: build_pricing,
     },
@@ -98,6 +102,14 @@ impl BuildContext {
             service: settings,
         }
     }
+}
+
+fn build_ml(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
+    Box::pin(async move {
+        let mut s: ml::Settings = ctx.settings()?;
+        ctx.point(&mut s.media_url, platform::MEDIA);
+        ml::build(&ctx.config(s)).await
+    })
 }
 
 fn build_pricing(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
@@ -175,8 +187,8 @@ pub static SUBSCRIPTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     ("product.created", &["ml", "pricing", "analytics", "media"]),
-    ("product.updated", &["pricing", "analytics", "media"]),
-    ("product.deleted", &["pricing", "analytics", "media"]),
+    ("product.updated", &["ml", "pricing", "analytics", "media"]),
+    ("product.deleted", &["ml", "pricing", "analytics", "media"]),
     ("product.engagement", &["analytics"]),
     ("order.placed", &["notification", "analytics"]),
     ("order.paid", &["blockchain", "notification", "analytics"]),
@@ -232,11 +244,13 @@ mod tests {
     /// Every problem code of the platform: the shared ones, the event
     /// endpoints' and each service's.
     fn all_codes() -> Vec<(&'static str, Code)> {
-        let sets: [(&str, &[Code]); 8] = [
+        let sets: [(&str, &[Code]); 10] = [
             ("common", common::error::codes::ALL),
             ("events", events::codes::ALL),
+            ("imaging", imaging::CODES),
             ("gateway", gateway::error::CODES),
             ("product", product::error::CODES),
+            ("ml", ml::error::CODES),
             ("pricing", pricing::error::CODES),
             ("blockchain", blockchain::error::CODES),
             ("media", media::error::CODES),

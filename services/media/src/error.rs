@@ -13,10 +13,6 @@ use crate::domain::blobs::BlobError;
 use crate::domain::pipeline::PipelineError;
 
 common::problem_codes! {
-    /// 422: the bytes claim a supported format but cannot be decoded.
-    CORRUPT_IMAGE = "corrupt_image",
-    /// 422: the image's header declares more pixels than accepted.
-    IMAGE_TOO_LARGE = "image_too_large",
     /// 400: the upload is not readable `multipart/form-data`.
     BAD_MULTIPART = "bad_multipart",
     RANGE_NOT_SATISFIABLE = "range_not_satisfiable",
@@ -100,32 +96,16 @@ impl From<MultipartError> for MediaError {
 
 impl From<MediaError> for ApiError {
     fn from(err: MediaError) -> Self {
-        use common::error::codes::{PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE};
+        use common::error::codes::PAYLOAD_TOO_LARGE;
 
         let detail = err.to_string();
         match err {
-            MediaError::Image(PipelineError::Unsupported) => ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                UNSUPPORTED_MEDIA_TYPE,
-                "only JPEG, PNG and WebP images are accepted",
-            ),
-            MediaError::Image(PipelineError::Corrupt(reason)) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                codes::CORRUPT_IMAGE,
-                format!("the image cannot be read: {reason}"),
-            ),
-            MediaError::Image(PipelineError::TooLarge { width, height }) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                codes::IMAGE_TOO_LARGE,
-                format!("the image declares {width}×{height} pixels, more than accepted"),
-            ),
-            MediaError::Image(PipelineError::FileTooLarge { max, .. })
-            | MediaError::FileTooLarge { max } => ApiError::new(
+            MediaError::Image(e) => e.into(),
+            MediaError::FileTooLarge { max } => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 PAYLOAD_TOO_LARGE,
                 format!("each file may have at most {max} bytes"),
             ),
-            MediaError::Image(e @ PipelineError::Encode(_)) => ApiError::internal(e),
             MediaError::RequestTooLarge => {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, PAYLOAD_TOO_LARGE, detail)
             }
@@ -172,8 +152,8 @@ mod tests {
         let long = PipelineError::FileTooLarge { len: 9, max: 8 };
         let encode = PipelineError::Encode("out of memory".into());
         assert_eq!(answer(PipelineError::Unsupported), (415, unsupported));
-        assert_eq!(answer(corrupt), (422, codes::CORRUPT_IMAGE));
-        assert_eq!(answer(huge), (422, codes::IMAGE_TOO_LARGE));
+        assert_eq!(answer(corrupt), (422, imaging::codes::CORRUPT_IMAGE));
+        assert_eq!(answer(huge), (422, imaging::codes::IMAGE_TOO_LARGE));
         assert_eq!(answer(long), (413, too_large));
         assert_eq!(answer(encode), (500, shared::INTERNAL));
         assert_eq!(

@@ -21,12 +21,29 @@ pub struct PredictPrice {
     pub artisan_skill_level: u8,
 }
 
-/// Its answer: a point prediction inside its interval.
+/// Its answer, as far as pricing reads it: a point prediction inside its
+/// interval when `status` is `predicted`; otherwise the reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Predicted {
-    pub price: Money,
-    pub low: Money,
-    pub high: Money,
+    pub status: String,
+    pub price: Option<Money>,
+    pub low: Option<Money>,
+    pub high: Option<Money>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl Predicted {
+    /// A prediction of `price` within `low` … `high`.
+    pub fn new(price: Money, low: Money, high: Money) -> Self {
+        Self {
+            status: "predicted".into(),
+            price: Some(price),
+            low: Some(low),
+            high: Some(high),
+            reason: None,
+        }
+    }
 }
 
 #[async_trait]
@@ -37,26 +54,28 @@ pub trait PricePredictor: Send + Sync + 'static {
 /// Ask `predictor`, and say why when there is no usable prediction.
 pub async fn evidence(predictor: &dyn PricePredictor, request: &PredictPrice) -> MlEvidence {
     match predictor.predict(request).await {
-        Ok(p) if consistent(&p) => MlEvidence::Predicted {
-            price: p.price,
-            low: p.low,
-            high: p.high,
-        },
-        Ok(p) => MlEvidence::Unavailable(format!(
-            "the ML service's prediction was inconsistent ({} outside {} – {}, or not in INR)",
-            p.price, p.low, p.high
+        Ok(p) if p.status != "predicted" => MlEvidence::Unavailable(format!(
+            "the ML service made no prediction: {}",
+            p.reason.as_deref().unwrap_or(&p.status)
         )),
+        Ok(Predicted {
+            price: Some(price),
+            low: Some(low),
+            high: Some(high),
+            ..
+        }) if consistent(price, low, high) => MlEvidence::Predicted { price, low, high },
+        Ok(_) => MlEvidence::Unavailable(
+            "the ML service's prediction was inconsistent (a price outside its interval, or \
+             not in INR)"
+                .into(),
+        ),
         Err(e) => MlEvidence::Unavailable(format!("the ML service did not answer: {e}")),
     }
 }
 
-fn consistent(p: &Predicted) -> bool {
-    let inr = |m: &Money| m.currency == common::Currency::INR && m.amount > 0;
-    inr(&p.price)
-        && inr(&p.low)
-        && inr(&p.high)
-        && p.low.amount <= p.price.amount
-        && p.price.amount <= p.high.amount
+fn consistent(price: Money, low: Money, high: Money) -> bool {
+    let inr = |m: Money| m.currency == common::Currency::INR && m.amount > 0;
+    inr(price) && inr(low) && inr(high) && low.amount <= price.amount && price.amount <= high.amount
 }
 
 /// Over HTTP, with the service's own token.

@@ -111,11 +111,11 @@ async fn the_floor_the_evidence_and_each_step_are_shown_stored_and_published() {
         };
         app.sold(&format!("o{i}"), "p9", sale).await;
     }
-    *app.ml.answer.lock().unwrap() = Some(Predicted {
-        price: Money::inr(200_000),
-        low: Money::inr(150_000),
-        high: Money::inr(260_000),
-    });
+    *app.ml.answer.lock().unwrap() = Some(Predicted::new(
+        Money::inr(200_000),
+        Money::inr(150_000),
+        Money::inr(260_000),
+    ));
     let q: Value = app
         .post_json("/pricing/calculate", &request("p1"), Some(&app.artisan()))
         .await

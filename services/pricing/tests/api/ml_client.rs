@@ -55,9 +55,11 @@ async fn a_prediction_is_asked_with_the_pieces_facts_and_used() {
             "production_time_days": 3, "labor_hours": 10.5, "artisan_skill_level": 4
         })))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": "predicted",
             "price": {"amount": 250_000, "currency": "INR"},
             "low": {"amount": 200_000, "currency": "INR"},
-            "high": {"amount": 320_000, "currency": "INR"}
+            "high": {"amount": 320_000, "currency": "INR"},
+            "comparables": 40, "nearest": [], "reason": null
         })))
         .expect(1)
         .mount(&server)
@@ -87,14 +89,28 @@ async fn an_absent_busy_or_inconsistent_ml_service_is_said_to_be_unavailable() {
     assert!(why.contains("did not answer"), "{why}");
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": "predicted",
             "price": {"amount": 500_000, "currency": "INR"},
             "low": {"amount": 200_000, "currency": "INR"},
             "high": {"amount": 320_000, "currency": "INR"}
         })))
+        .up_to_n_times(1)
         .mount(&server)
         .await;
     let MlEvidence::Unavailable(why) = ml::evidence(&client(&server), &request()).await else {
         panic!("a price outside its interval is not used");
     };
     assert!(why.contains("inconsistent"), "{why}");
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": "insufficient_data", "price": null, "low": null, "high": null,
+            "comparables": 3, "nearest": [],
+            "reason": "3 comparable listings in pottery; 5 needed"
+        })))
+        .mount(&server)
+        .await;
+    let MlEvidence::Unavailable(why) = ml::evidence(&client(&server), &request()).await else {
+        panic!("thin data is no prediction");
+    };
+    assert!(why.contains("3 comparable listings"), "{why}");
 }

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, SamplingFactor};
 
-use crate::domain::pipeline::pixels::Pixels;
 use crate::domain::pipeline::{Format, PipelineError};
+use imaging::Pixels;
 
 /// Most threads one upload encodes on.
 pub(crate) const MAX_THREADS: usize = 4;

@@ -6,124 +6,15 @@
 //! placeholder. Synchronous and CPU-bound: call it inside `spawn_blocking`.
 
 mod encode;
-mod pixels;
 mod placeholder;
 mod resize;
-mod source;
 #[cfg(test)]
 mod tests;
 
 use std::cmp::Reverse;
 
-use self::pixels::Pixels;
-
-/// The image formats the pipeline reads; variants are written as WebP or JPEG.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    Jpeg,
-    Png,
-    Webp,
-}
-
-impl Format {
-    /// The media type, e.g. `image/webp`.
-    pub fn mime(self) -> &'static str {
-        match self {
-            Format::Jpeg => "image/jpeg",
-            Format::Png => "image/png",
-            Format::Webp => "image/webp",
-        }
-    }
-
-    /// The usual file extension, without the dot.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Jpeg => "jpg",
-            Format::Png => "png",
-            Format::Webp => "webp",
-        }
-    }
-}
-
-/// The format of `bytes` by its magic bytes alone; names and declared
-/// types are never trusted. `None` for anything else (text, SVG, HTML…).
-pub fn sniff(bytes: &[u8]) -> Option<Format> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some(Format::Jpeg)
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some(Format::Png)
-    } else if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP".as_slice()) {
-        Some(Format::Webp)
-    } else {
-        None
-    }
-}
-
-/// What an upload may be. Sizes are checked from the header, before any
-/// pixel is decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Longest file, in bytes.
-    pub max_bytes: usize,
-    /// Most pixels (width × height).
-    pub max_pixels: u64,
-    /// Longest side, in pixels.
-    pub max_side: u32,
-}
-
-impl Default for Limits {
-    /// 25 MiB, 50 Mpx, 12,000 px.
-    fn default() -> Self {
-        Limits {
-            max_bytes: 25 * 1024 * 1024,
-            max_pixels: 50_000_000,
-            max_side: 12_000,
-        }
-    }
-}
-
-/// Why an image was refused or could not be processed. It reaches clients
-/// as `MediaError::Image` (see `crate::error`), with the status and code
-/// each variant names.
-#[derive(Debug, thiserror::Error)]
-pub enum PipelineError {
-    /// 415 `unsupported_media_type`: not JPEG, PNG or WebP by its magic bytes.
-    #[error("unsupported image format")]
-    Unsupported,
-    /// 422 `corrupt_image`: truncated or invalid data.
-    #[error("corrupt image: {0}")]
-    Corrupt(String),
-    /// 422 `image_too_large`: the header declares more pixels or a longer
-    /// side than allowed.
-    #[error("image too large: {width}×{height}")]
-    TooLarge { width: u32, height: u32 },
-    /// 413 `payload_too_large`: the file has more bytes than `Limits::max_bytes`.
-    #[error("file too large: {len} bytes, at most {max}")]
-    FileTooLarge { len: usize, max: usize },
-    /// 500 `internal`: resizing or encoding failed, a bug or resource
-    /// problem of ours.
-    #[error("encoding failed: {0}")]
-    Encode(String),
-}
-
-/// What the header says, read without decoding any pixel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Probe {
-    pub format: Format,
-    /// Width as displayed, i.e. after the EXIF orientation.
-    pub width: u32,
-    /// Height as displayed, i.e. after the EXIF orientation.
-    pub height: u32,
-    /// EXIF orientation, 1 (as stored) to 8.
-    pub orientation: u16,
-}
-
-/// Check `bytes` from its header only: format, size against `limits`,
-/// orientation. A PNG declaring 100000×100000 is refused here before any
-/// allocation.
-pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
-    source::open(bytes, limits).map(|source| source.probe())
-}
+pub use imaging::{Format, Limits, PipelineError, Probe, probe, sniff};
+use imaging::{Pixels, source};
 
 /// One size to derive, in one or more formats.
 #[derive(Debug, Clone, PartialEq, Eq)]

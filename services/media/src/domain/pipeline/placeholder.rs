@@ -1,8 +1,8 @@
 //! The placeholder shown while an image loads: a 4×3 blurhash and the
 //! mean colour in linear light.
 
-use crate::domain::pipeline::pixels::Pixels;
 use crate::domain::pipeline::{PipelineError, Placeholder};
+use imaging::Pixels;
 
 /// The placeholder of `pixels` (a thumbnail; transparency shows as white).
 pub(crate) fn placeholder(pixels: &Pixels) -> Result<Placeholder, PipelineError> {

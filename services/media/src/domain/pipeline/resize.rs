@@ -5,7 +5,7 @@ use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions};
 
 use crate::domain::pipeline::PipelineError;
-use crate::domain::pipeline::pixels::Pixels;
+use imaging::Pixels;
 
 /// The size of a `width`×`height` image fitted into `max_side`, aspect
 /// kept, never upscaled, never below 1 px.

@@ -7,6 +7,8 @@ mod fixtures;
 use image::{DynamicImage, RgbImage};
 use testkit::memory::rss_bytes;
 
+use imaging::pixels;
+
 use self::fixtures::*;
 use super::*;
 

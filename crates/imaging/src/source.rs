@@ -10,15 +10,15 @@ use image::codecs::webp::WebPDecoder;
 use image::{DynamicImage, ImageDecoder, ImageError};
 use jpeg_decoder::PixelFormat;
 
-use crate::domain::pipeline::pixels::{self, Pixels};
-use crate::domain::pipeline::{Format, Limits, PipelineError, Probe, sniff};
+use crate::pixels::{self, Pixels};
+use crate::{Format, Limits, PipelineError, Probe, sniff};
 
 /// Room for a decoder's own buffers (zlib window, rows) on top of the
 /// decoded image.
 const DECODER_OVERHEAD: u64 = 64 * 1024 * 1024;
 
 /// A header-checked upload, ready to decode.
-pub(crate) struct Source<'a> {
+pub struct Source<'a> {
     /// Width and height as stored, before orientation.
     width: u32,
     height: u32,
@@ -34,7 +34,7 @@ enum Decoder<'a> {
 }
 
 /// Sniff `bytes`, read its header and check it against `limits`.
-pub(crate) fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Source<'a>, PipelineError> {
+pub fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Source<'a>, PipelineError> {
     if bytes.len() > limits.max_bytes {
         return Err(PipelineError::FileTooLarge {
             len: bytes.len(),
@@ -85,7 +85,7 @@ pub(crate) fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Source<'a>, P
 
 impl Source<'_> {
     /// The header's facts, sizes as displayed.
-    pub(crate) fn probe(&self) -> Probe {
+    pub fn probe(&self) -> Probe {
         let swap = self.orientation >= 5;
         Probe {
             format: match self.decoder {
@@ -102,7 +102,7 @@ impl Source<'_> {
     /// Decode the pixels as stored (not yet oriented). A JPEG is decoded
     /// at the smallest DCT scale whose longest side is still at least
     /// `needed` (or the full size).
-    pub(crate) fn decode(self, needed: u32) -> Result<Pixels, PipelineError> {
+    pub fn decode(self, needed: u32) -> Result<Pixels, PipelineError> {
         let (width, height) = (self.width, self.height);
         match self.decoder {
             Decoder::Jpeg(mut decoder) => {
@@ -170,7 +170,7 @@ fn decode_image(
 
 /// Numerator `n` of the JPEG DCT scale `n/8`: the smallest whose longest
 /// side is still at least `needed`.
-pub(crate) fn dct_scale(long: u32, needed: u32) -> u32 {
+pub fn dct_scale(long: u32, needed: u32) -> u32 {
     [1, 2, 4]
         .into_iter()
         .find(|&n| scaled(long, n) >= needed.min(long))
@@ -229,7 +229,7 @@ fn exif_orientation(decoder: &mut impl ImageDecoder) -> u16 {
 
 /// The orientation tag of raw EXIF (a TIFF structure, possibly behind an
 /// `Exif\0\0` header), 1 if absent or invalid.
-pub(crate) fn orientation_of(exif: &[u8]) -> u16 {
+pub fn orientation_of(exif: &[u8]) -> u16 {
     let tiff = exif.strip_prefix(b"Exif\0\0").unwrap_or(exif);
     exif::Reader::new()
         .read_raw(tiff.to_vec())

@@ -6,17 +6,17 @@ use std::borrow::Cow;
 /// An 8-bit image, rows top to bottom, `channels` 3 (RGB) or 4 (RGBA,
 /// not premultiplied).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Pixels {
-    pub(crate) width: u32,
-    pub(crate) height: u32,
-    pub(crate) channels: usize,
-    pub(crate) data: Vec<u8>,
+pub struct Pixels {
+    pub width: u32,
+    pub height: u32,
+    pub channels: usize,
+    pub data: Vec<u8>,
 }
 
 impl Pixels {
     /// RGB pixels from an RGBA buffer whose alpha is all opaque, RGBA
     /// otherwise.
-    pub(crate) fn from_rgba(width: u32, height: u32, data: Vec<u8>) -> Pixels {
+    pub fn from_rgba(width: u32, height: u32, data: Vec<u8>) -> Pixels {
         let opaque = data.chunks_exact(4).all(|p| p[3] == u8::MAX);
         if opaque {
             let data = data
@@ -40,7 +40,7 @@ impl Pixels {
     }
 
     /// The pixels as RGB, alpha composited onto white.
-    pub(crate) fn rgb_on_white(&self) -> Cow<'_, [u8]> {
+    pub fn rgb_on_white(&self) -> Cow<'_, [u8]> {
         if self.channels == 3 {
             return Cow::Borrowed(&self.data);
         }
@@ -64,7 +64,7 @@ impl Pixels {
     }
 
     /// Apply EXIF orientation `orientation` (1–8) so the image is upright.
-    pub(crate) fn orient(self, orientation: u16) -> Pixels {
+    pub fn orient(self, orientation: u16) -> Pixels {
         if !(2..=8).contains(&orientation) {
             return self;
         }
@@ -100,13 +100,13 @@ impl Pixels {
 }
 
 /// RGB from 8-bit grey.
-pub(crate) fn gray_to_rgb(gray: &[u8]) -> Vec<u8> {
+pub fn gray_to_rgb(gray: &[u8]) -> Vec<u8> {
     gray.iter().flat_map(|&g| [g, g, g]).collect()
 }
 
 /// RGB from CMYK as jpeg-decoder returns it (not inverted): a naive
 /// conversion, good enough for the rare CMYK upload.
-pub(crate) fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
+pub fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
     let channel = |v: u8, k: u8| -> u8 {
         let (v, k) = (255 - u32::from(v), 255 - u32::from(k));
         ((v * k + 127) / 255) as u8

@@ -1,0 +1,62 @@
+//! The ML service's one error type and where it becomes a problem.
+
+use std::time::Duration;
+
+use common::ApiError;
+use common::error::FieldError;
+use imaging::PipelineError;
+
+common::problem_codes! {
+    /// 400: the upload is not readable `multipart/form-data`.
+    BAD_IMAGE_FORM = "bad_image_form",
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MlError {
+    /// The image was refused: 415, 413 or 422 (`imaging`'s mapping).
+    #[error(transparent)]
+    Image(#[from] PipelineError),
+    /// 400 `bad_image_form`.
+    #[error("{0}")]
+    BadForm(String),
+    /// 422 `validation_failed`: one field of the request is wrong.
+    #[error("{}: {}", .0.field, .0.message)]
+    Invalid(FieldError),
+    /// 404 `not_found`: no such media item, or not one the caller may see.
+    #[error("media {0} not found")]
+    MediaNotFound(String),
+    /// 503 `unavailable` with `Retry-After`: every analysis slot is busy.
+    #[error("too many images are being analysed; retry shortly")]
+    Busy,
+    /// 503 `unavailable`: a service this needs did not answer.
+    #[error(transparent)]
+    Peer(#[from] common::ClientError),
+    /// Shaped already (403 from role checks, 422 from validation).
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// 500 `internal`.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// 500 `internal`: an analysis thread failed.
+    #[error("the analysis worker failed")]
+    Worker(#[from] tokio::task::JoinError),
+}
+
+impl From<MlError> for ApiError {
+    fn from(err: MlError) -> Self {
+        let detail = err.to_string();
+        match err {
+            MlError::Image(e) => e.into(),
+            MlError::BadForm(_) => ApiError::bad_request(codes::BAD_IMAGE_FORM, detail),
+            MlError::Invalid(f) => ApiError::invalid_field(&f.field, &f.code, f.message),
+            MlError::MediaNotFound(id) => ApiError::not_found(format!("media {id}")),
+            MlError::Busy => ApiError::unavailable(Duration::from_secs(2), detail),
+            MlError::Peer(e) => ApiError::unavailable(Duration::from_secs(5), e.to_string()),
+            MlError::Api(e) => e,
+            MlError::Store(e) => ApiError::internal(e),
+            MlError::Worker(e) => ApiError::internal(e),
+        }
+    }
+}
+
+common::problem_response!(MlError);

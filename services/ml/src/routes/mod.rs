@@ -1,0 +1,21 @@
+//! HTTP routes of the ML service.
+
+pub mod analyze;
+pub mod price;
+
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(tags((name = "ml", description = "Product photos measured, and what follows from them.")))]
+struct ApiDoc;
+
+/// Every route of the service, with its description.
+pub fn api(state: AppState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(analyze::router())
+        .merge(price::router())
+        .with_state(state)
+}

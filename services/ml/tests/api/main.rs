@@ -1,0 +1,7 @@
+//! HTTP tests of the ML service.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod analyze;
+mod helpers;
+mod jobs;
+mod price;
