@@ -11,7 +11,12 @@ pub struct Lab {
 impl Lab {
     /// CIE76 colour difference.
     pub fn delta_e(self, o: Lab) -> f32 {
-        ((self.l - o.l).powi(2) + (self.a - o.a).powi(2) + (self.b - o.b).powi(2)).sqrt()
+        self.distance2(o).sqrt()
+    }
+
+    /// Its square (what comparisons need).
+    pub fn distance2(self, o: Lab) -> f32 {
+        (self.l - o.l).powi(2) + (self.a - o.a).powi(2) + (self.b - o.b).powi(2)
     }
 
     /// Chroma: distance from the grey axis.

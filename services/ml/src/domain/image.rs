@@ -14,7 +14,7 @@ use super::colour::{self, Lab};
 /// The side the measurements are taken at: the image is decoded (JPEG at
 /// its DCT scale) to at least this and averaged down to at most it, so
 /// that sharpness and noise mean the same for any original size.
-pub const ANALYSIS_SIDE: u32 = 1024;
+pub const ANALYSIS_SIDE: u32 = 1000;
 /// About this many pixels are clustered for the palette.
 pub const SAMPLE_PIXELS: usize = 50_000;
 /// Colours in a palette (fewer when the image has fewer).
@@ -155,10 +155,7 @@ fn palette(rgb: &[u8], w: usize, h: usize, table: &[f32; 256]) -> Vec<(Lab, f64)
     // a centre (an image of fewer colours gets fewer).
     let mut draw = Draw(0x00C0_FFEE);
     let mut centres = vec![points[points.len() / 2]];
-    let mut d2: Vec<f32> = points
-        .iter()
-        .map(|p| p.delta_e(centres[0]).powi(2))
-        .collect();
+    let mut d2: Vec<f32> = points.iter().map(|p| p.distance2(centres[0])).collect();
     while centres.len() < PALETTE_SIZE {
         let total: f64 = d2.iter().map(|d| f64::from(*d)).sum();
         if total < 1e-6 {
@@ -176,7 +173,7 @@ fn palette(rgb: &[u8], w: usize, h: usize, table: &[f32; 256]) -> Vec<(Lab, f64)
         let c = points[chosen];
         centres.push(c);
         for (d, p) in d2.iter_mut().zip(&points) {
-            *d = d.min(p.delta_e(c).powi(2));
+            *d = d.min(p.distance2(c));
         }
     }
     let mut assign = vec![0usize; points.len()];
@@ -225,7 +222,7 @@ fn nearest(centres: &[Lab], p: Lab) -> usize {
     centres
         .iter()
         .enumerate()
-        .map(|(i, c)| (i, c.delta_e(p)))
+        .map(|(i, c)| (i, c.distance2(p)))
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map_or(0, |(i, _)| i)
 }
@@ -263,22 +260,47 @@ impl Gray {
         Gray { w: gw, h: gh, y }
     }
 
-    /// Luminance encoded as sRGB is on a 0–255 scale, where sharpness and
-    /// noise thresholds are usually stated.
-    fn encoded(&self) -> Vec<f32> {
-        self.y
-            .iter()
-            .map(|v| {
-                let v = v.clamp(0.0, 1.0);
-                255.0
-                    * if v <= 0.003_130_8 {
-                        v * 12.92
-                    } else {
-                        1.055 * v.powf(1.0 / 2.4) - 0.055
-                    }
-            })
-            .collect()
+    /// Luminance encoded as sRGB (0–255, where sharpness and noise
+    /// thresholds are usually stated) and as L* (0–100), by table.
+    fn encoded_and_lightness(&self) -> (Vec<f32>, Vec<f32>) {
+        let t = luminance_tables();
+        let at = |v: f32| (v.clamp(0.0, 1.0) * (LUMINANCE_STEPS - 1) as f32).round() as usize;
+        let encoded = self.y.iter().map(|v| t.encoded[at(*v)]).collect();
+        let lightness = self.y.iter().map(|v| t.lightness[at(*v)]).collect();
+        (encoded, lightness)
     }
+}
+
+/// Steps of the luminance tables (linear luminance 0–1): fine enough that
+/// a step is below a tenth of one encoded level in the mid-tones.
+const LUMINANCE_STEPS: usize = 8_192;
+
+struct LuminanceTables {
+    encoded: Vec<f32>,
+    lightness: Vec<f32>,
+}
+
+fn luminance_tables() -> &'static LuminanceTables {
+    static TABLES: std::sync::OnceLock<LuminanceTables> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let y = |i: usize| i as f32 / (LUMINANCE_STEPS - 1) as f32;
+        LuminanceTables {
+            encoded: (0..LUMINANCE_STEPS)
+                .map(|i| {
+                    let v = y(i);
+                    255.0
+                        * if v <= 0.003_130_8 {
+                            v * 12.92
+                        } else {
+                            1.055 * v.powf(1.0 / 2.4) - 0.055
+                        }
+                })
+                .collect(),
+            lightness: (0..LUMINANCE_STEPS)
+                .map(|i| colour::lab_from_linear(y(i), y(i), y(i)).l)
+                .collect(),
+        }
+    })
 }
 
 /// What was measured.
@@ -307,7 +329,7 @@ fn measure(
     _width: u32,
     _height: u32,
 ) -> Measures {
-    let e = gray.encoded();
+    let (e, lightness) = gray.encoded_and_lightness();
     let (gw, gh) = (gray.w, gray.h);
     let (mut lap_sum, mut lap_sq, mut noise_sum, mut inner) = (0.0f64, 0.0f64, 0.0f64, 0usize);
     for y in 1..gh.saturating_sub(1) {
@@ -337,11 +359,7 @@ fn measure(
     let total = e.len().max(1) as f64;
     let shadows = e.iter().filter(|v| **v <= 2.5).count() as f64 / total;
     let highlights = e.iter().filter(|v| **v >= 252.5).count() as f64 / total;
-    let l: Vec<f64> = gray
-        .y
-        .iter()
-        .map(|v| f64::from(colour::lab_from_linear(*v, *v, *v).l))
-        .collect();
+    let l: Vec<f64> = lightness.into_iter().map(f64::from).collect();
     let mean_l = l.iter().sum::<f64>() / l.len().max(1) as f64;
     let contrast =
         (l.iter().map(|v| (v - mean_l).powi(2)).sum::<f64>() / l.len().max(1) as f64).sqrt();
