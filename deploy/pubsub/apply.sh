@@ -59,6 +59,7 @@ subscribe ml user.tokens_revoked events/revocations
 subscribe ml product.created events/push
 subscribe ml product.updated events/push
 subscribe ml product.deleted events/push
+subscribe ml order.completed events/push
 
 # pricing
 subscribe pricing user.tokens_revoked events/revocations

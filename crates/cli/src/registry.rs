@@ -206,7 +206,7 @@ pub static SUBSCRIPTIONS: &[(&str, &[&str])] = &[
     ),
     (
         "order.completed",
-        &["pricing", "blockchain", "notification", "analytics"],
+        &["ml", "pricing", "blockchain", "notification", "analytics"],
     ),
     ("ml.analysis.completed", &["product", "analytics"]),
     ("pricing.suggested", &["product", "analytics"]),

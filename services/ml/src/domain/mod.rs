@@ -2,6 +2,7 @@
 
 pub mod colour;
 pub mod consumer;
+pub mod demand;
 pub mod image;
 pub mod jobs;
 pub mod media;

@@ -1,6 +1,7 @@
 //! HTTP routes of the ML service.
 
 pub mod analyze;
+pub mod demand;
 pub mod price;
 
 use utoipa::OpenApi as _;
@@ -16,6 +17,7 @@ struct ApiDoc;
 pub fn api(state: AppState) -> OpenApiRouter {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(analyze::router())
+        .merge(demand::router())
         .merge(price::router())
         .with_state(state)
 }
