@@ -20,8 +20,6 @@ pub struct Settings {
     pub busy_wait_ms: u64,
     /// How often the analysis worker looks for listed products to analyse.
     pub worker_interval_ms: u64,
-    /// Attempts at a product's analysis before it is marked failed.
-    pub max_attempts: u32,
 }
 
 impl Default for Settings {
@@ -33,7 +31,6 @@ impl Default for Settings {
             max_concurrent_analyses: 2,
             busy_wait_ms: 2_000,
             worker_interval_ms: 500,
-            max_attempts: 8,
         }
     }
 }
@@ -57,9 +54,6 @@ impl common::ServiceSettings for Settings {
         }
         if self.max_image_bytes == 0 || self.max_image_pixels == 0 {
             p.push("image limits must be positive".to_owned());
-        }
-        if self.max_attempts == 0 {
-            p.push("max_attempts must be at least 1".to_owned());
         }
         p
     }

@@ -67,7 +67,6 @@ pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> 
         media: deps.media.clone(),
         analyser: analyser.clone(),
         interval: Duration::from_millis(settings.worker_interval_ms),
-        max_attempts: settings.max_attempts,
     };
     let state = state::AppState {
         store: base.store().clone(),

@@ -102,7 +102,10 @@ async fn merged(gw: &Gateway) -> OpenApi {
             Ok::<_, anyhow::Error>(serde_json::from_slice::<OpenApi>(&bytes)?)
         };
         match tokio::time::timeout(Duration::from_secs(3), fetched).await {
-            Ok(Ok(spec)) => merged.merge(routed_only(spec, name)),
+            Ok(Ok(spec)) => {
+                let spec = distinct_schemas(routed_only(spec, name), &merged, name);
+                merged.merge(spec);
+            }
             Ok(Err(e)) => tracing::warn!(service = name, error = %e, "no API document to merge"),
             Err(_) => tracing::warn!(service = name, "its API document did not come in time"),
         }
@@ -178,6 +181,79 @@ fn routed_only(mut spec: OpenApi, service: &str) -> OpenApi {
     spec
 }
 
+/// `spec` with each schema whose name another service already uses for a
+/// different schema renamed `<Service><Name>` (`MlAnalysis`), and every
+/// reference to it with it: the merged document would otherwise keep one
+/// of the two under the name, and describe the other service's answers
+/// wrongly.
+fn distinct_schemas(spec: OpenApi, merged: &OpenApi, service: &str) -> OpenApi {
+    let taken = merged.components.as_ref().map(|c| &c.schemas);
+    let clashes: Vec<String> = spec
+        .components
+        .as_ref()
+        .map(|c| {
+            c.schemas
+                .iter()
+                .filter(|(name, schema)| {
+                    taken
+                        .and_then(|t| t.get(*name))
+                        .is_some_and(|existing| existing != *schema)
+                })
+                .map(|(name, _)| name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if clashes.is_empty() {
+        return spec;
+    }
+    let mut prefix = service.to_owned();
+    if let Some(first) = prefix.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    let Ok(mut v) = serde_json::to_value(&spec) else {
+        return spec;
+    };
+    let renamed = |name: &str| format!("{prefix}{name}");
+    if let Some(schemas) = v
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+    {
+        for name in &clashes {
+            if let Some(schema) = schemas.remove(name) {
+                schemas.insert(renamed(name), schema);
+            }
+        }
+    }
+    rewrite_refs(&mut v, &clashes, &renamed);
+    serde_json::from_value(v).unwrap_or(spec)
+}
+
+/// Point every `#/components/schemas/<name>` of `names` at its new name.
+fn rewrite_refs(v: &mut serde_json::Value, names: &[String], renamed: &dyn Fn(&str) -> String) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if key == "$ref"
+                    && let Some(name) = value
+                        .as_str()
+                        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                    && names.iter().any(|n| n == name)
+                {
+                    *value = format!("#/components/schemas/{}", renamed(name)).into();
+                } else {
+                    rewrite_refs(value, names, renamed);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                rewrite_refs(item, names, renamed);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn keep_routed(path: &str, item: &mut PathItem, service: &str) {
     let slots: [(Method, &mut Option<Operation>); 7] = [
         (Method::GET, &mut item.get),
@@ -232,6 +308,66 @@ mod tests {
     use utoipa::openapi::{OpenApiBuilder, PathsBuilder, ResponsesBuilder};
 
     use super::*;
+
+    fn doc_with(schema_name: &str, description: &str) -> OpenApi {
+        use utoipa::openapi::schema::{ComponentsBuilder, ObjectBuilder};
+        let op = OperationBuilder::new()
+            .responses(
+                ResponsesBuilder::new().response(
+                    "200",
+                    ResponseBuilder::new().description("ok").content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(RefOr::<Schema>::Ref(Ref::from_schema_name(
+                                schema_name,
+                            ))))
+                            .build(),
+                    ),
+                ),
+            )
+            .build();
+        OpenApiBuilder::new()
+            .paths(PathsBuilder::new().path(
+                format!("/{description}"),
+                PathItem::new(HttpMethod::Get, op),
+            ))
+            .components(Some(
+                ComponentsBuilder::new()
+                    .schema(
+                        schema_name,
+                        ObjectBuilder::new().description(Some(description)),
+                    )
+                    .build(),
+            ))
+            .build()
+    }
+
+    #[test]
+    fn a_schema_name_two_services_use_differently_is_kept_apart() {
+        let mut merged = doc_with("Analysis", "pricing");
+        let same = distinct_schemas(doc_with("Analysis", "pricing"), &merged, "product");
+        assert!(
+            same == doc_with("Analysis", "pricing"),
+            "equal schemas are shared"
+        );
+        merged.merge(distinct_schemas(doc_with("Analysis", "ml"), &merged, "ml"));
+        let v = serde_json::to_value(&merged).unwrap();
+        assert_eq!(
+            v["components"]["schemas"]["Analysis"]["description"],
+            "pricing"
+        );
+        assert_eq!(
+            v["components"]["schemas"]["MlAnalysis"]["description"],
+            "ml"
+        );
+        let schema_of = |path: &str| {
+            v["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+                ["$ref"]
+                .clone()
+        };
+        assert_eq!(schema_of("/pricing"), "#/components/schemas/Analysis");
+        assert_eq!(schema_of("/ml"), "#/components/schemas/MlAnalysis");
+    }
 
     #[test]
     fn every_operation_may_get_the_gateways_own_502_and_504() {

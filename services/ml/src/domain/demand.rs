@@ -50,8 +50,9 @@ pub fn slice_id(category: &str, subcategory: Option<&str>, region: Option<&str>)
     let norm = |s: Option<&str>| {
         s.map(common::catalogue::region_key)
             .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "*".into())
+            .map_or_else(|| "*".into(), |s| common::catalogue::key_part(&s))
     };
+    let category = common::catalogue::key_part(category);
     format!("{category}|{}|{}", norm(subcategory), norm(region))
 }
 
@@ -69,6 +70,11 @@ pub async fn count(event: &Received, tx: &mut Txn) -> Result<(), ConsumeError> {
         return Ok(());
     }
     let at = DateTime::from_timestamp_micros(event.occurred_at_micros()).unwrap_or_else(Utc::now);
+    if at > Utc::now() + chrono::Duration::days(1) {
+        // A clock far ahead would push the real days out of the series.
+        tracing::warn!(order = %o.order_id, %at, "an order dated in the future: not counted");
+        return Ok(());
+    }
     let day = day_of(at);
     let (sub, region) = (Some(o.subcategory.as_str()), Some(o.region.as_str()));
     for id in [
@@ -223,7 +229,7 @@ fn round3(x: f64) -> f64 {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub enum ForecastStatus {
     Forecast,
     InsufficientHistory,
 }
@@ -260,7 +266,7 @@ pub struct Backtest {
 /// The answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DemandForecast {
-    pub status: Status,
+    pub status: ForecastStatus,
     pub horizon_days: u32,
     /// Days of history from the first order to yesterday.
     pub history_days: usize,
@@ -294,7 +300,7 @@ pub fn forecast(series: &DailyOrders, today: NaiveDate, horizon: u32) -> DemandF
         let mean = y.iter().sum::<f64>() / y.len().max(1) as f64;
         let point = round3(mean * h as f64);
         return DemandForecast {
-            status: Status::InsufficientHistory,
+            status: ForecastStatus::InsufficientHistory,
             horizon_days: horizon,
             history_days: y.len(),
             total: Interval {
@@ -385,7 +391,7 @@ pub fn forecast(series: &DailyOrders, today: NaiveDate, horizon: u32) -> DemandF
         "falling"
     };
     DemandForecast {
-        status: Status::Forecast,
+        status: ForecastStatus::Forecast,
         horizon_days: horizon,
         history_days: y.len(),
         total: interval(total_point, total_sd),
@@ -428,7 +434,7 @@ mod tests {
     fn a_weekly_season_is_recovered_and_beats_the_naive_forecast() {
         let (series, today) = seasonal(364);
         let f = forecast(&series, today, 14);
-        assert_eq!(f.status, Status::Forecast);
+        assert_eq!(f.status, ForecastStatus::Forecast);
         // Saturday and Sunday stand out; weekdays below an average day.
         let w = &f.weekday_factors;
         assert!(w[5] > 1.1 && w[6] > 1.1, "{w:?}");
@@ -453,7 +459,7 @@ mod tests {
     fn too_little_history_gives_the_naive_estimate_and_says_so() {
         let (series, today) = seasonal(10);
         let f = forecast(&series, today, 7);
-        assert_eq!(f.status, Status::InsufficientHistory);
+        assert_eq!(f.status, ForecastStatus::InsufficientHistory);
         assert!(f.reason.unwrap().contains("10 days of history"));
         let mean = series.days.values().map(|v| f64::from(*v)).sum::<f64>() / 10.0;
         assert!((f.total.point - mean * 7.0).abs() < 0.01);

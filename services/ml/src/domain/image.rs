@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 use super::colour::{self, Lab};
 
 /// The side the measurements are taken at: the image is decoded (JPEG at
-/// its DCT scale) to at least this and averaged down to at most it, so
-/// that sharpness and noise mean the same for any original size.
+/// its DCT scale) to at least this and resampled down to it, so that
+/// sharpness and noise mean the same for any original size.
 pub const ANALYSIS_SIDE: u32 = 1000;
 /// About this many pixels are clustered for the palette.
 pub const SAMPLE_PIXELS: usize = 50_000;
@@ -86,10 +86,17 @@ pub fn analyse_bytes(
 
 /// Analyse upright `pixels` of an original `width` × `height`.
 pub fn analyse(pixels: &Pixels, width: u32, height: u32) -> Analysis {
-    let rgb = pixels.rgb_on_white();
-    let (w, h) = (pixels.width as usize, pixels.height as usize);
     let table = colour::linear_table();
-    let palette = palette(&rgb, w, h, &table);
+    // The palette from the pixels as decoded (resampling would blend edges
+    // into colours the photo does not have); the measurements at one scale.
+    let palette = palette(
+        &pixels.rgb_on_white(),
+        pixels.width as usize,
+        pixels.height as usize,
+        &table,
+    );
+    let (rgb, w, h) = at_analysis_size(pixels);
+    let (w, h) = (w as usize, h as usize);
     let gray = Gray::from_rgb(&rgb, w, h, &table);
     let m = measure(&gray, &rgb, w, h, &table, width, height);
     let quality = m.quality(width, height);
@@ -111,6 +118,30 @@ pub fn analyse(pixels: &Pixels, width: u32, height: u32) -> Analysis {
         quality,
         suggestions,
         style_tags,
+    }
+}
+
+/// RGB pixels with the longest side at most [`ANALYSIS_SIDE`], resampled
+/// (triangle filter) when larger, so that sharpness and noise are measured
+/// at one scale whatever the source's size.
+fn at_analysis_size(pixels: &Pixels) -> (Vec<u8>, u32, u32) {
+    let rgb = pixels.rgb_on_white().into_owned();
+    let (w, h) = (pixels.width, pixels.height);
+    let long = w.max(h);
+    if long <= ANALYSIS_SIDE {
+        return (rgb, w, h);
+    }
+    let scale = f64::from(ANALYSIS_SIDE) / f64::from(long);
+    let side = |s: u32| ((f64::from(s) * scale).round() as u32).clamp(1, ANALYSIS_SIDE);
+    let (nw, nh) = (side(w), side(h));
+    match ::image::RgbImage::from_raw(w, h, rgb) {
+        Some(img) => {
+            let small =
+                ::image::imageops::resize(&img, nw, nh, ::image::imageops::FilterType::Triangle);
+            (small.into_raw(), nw, nh)
+        }
+        // A buffer that is not w × h × 3 cannot come from the decoder.
+        None => (pixels.rgb_on_white().into_owned(), w, h),
     }
 }
 

@@ -23,7 +23,7 @@ use crate::error::MlError;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub media_id: String,
-    /// `pending` or `failed`.
+    /// `pending` (the only status so far; the field leaves room for more).
     pub status: String,
     pub attempts: u32,
     /// Not before (µs).
@@ -106,7 +106,6 @@ pub struct Worker {
     pub media: Arc<dyn MediaApi>,
     pub analyser: Analyser,
     pub interval: Duration,
-    pub max_attempts: u32,
 }
 
 /// How long after `attempts` failures the next try comes: 2, 4, 8 … s, at
@@ -146,9 +145,15 @@ impl Worker {
         let (due, _) = self.store.collection::<Job>().query(&query).await?;
         for job in &due {
             let id = job.id.clone();
-            if let Err(e) = self.one(&id, &job.value).await {
-                tracing::warn!(product = %id, error = %e, "photo analysis failed; retrying later");
-                self.failed(&id, &job.value, &e.to_string()).await?;
+            match self.one(&id, &job.value).await {
+                Ok(()) => {}
+                // Every slot is busy with requests: not the job's fault;
+                // it stays due for the next round.
+                Err(MlError::Busy) => break,
+                Err(e) => {
+                    tracing::warn!(product = %id, error = %e, "photo analysis failed; retrying later");
+                    self.failed(&id, &job.value, &e.to_string()).await?;
+                }
             }
         }
         Ok(due.len())
@@ -228,14 +233,13 @@ impl Worker {
                 if current.value.media_id != job.media_id {
                     return Ok(());
                 }
+                // What fails here is the media service or the store, which
+                // come back: the job is tried again, at most ten minutes
+                // apart, for as long as it takes.
                 current.value.attempts = attempts;
                 current.value.last_error = Some(error.chars().take(500).collect());
-                if attempts >= self.max_attempts {
-                    current.value.status = "failed".into();
-                } else {
-                    let wait = backoff(attempts).as_micros() as i64;
-                    current.value.due = Utc::now().timestamp_micros() + wait;
-                }
+                let wait = backoff(attempts).as_micros() as i64;
+                current.value.due = Utc::now().timestamp_micros() + wait;
                 tx.update(&current)?;
                 Ok(())
             })

@@ -11,7 +11,7 @@ pub mod price;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Settings;
 use crate::error::MlError;
@@ -35,23 +35,40 @@ impl Analyser {
         }
     }
 
+    /// A place among the analyses running, waited for up to the configured
+    /// time; 503 past it. Take it before reading an upload, so that only
+    /// the uploads being analysed are held in memory.
+    pub async fn slot(&self) -> Result<OwnedSemaphorePermit, MlError> {
+        tokio::time::timeout(self.wait, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| MlError::Busy)?
+            .map_err(|_| MlError::Busy)
+    }
+
     /// Analyse `bytes` (whose original was `size`, when they are a
-    /// variant); 503 when every slot stays busy.
+    /// variant) in the place `slot`.
+    pub async fn analyse_in(
+        &self,
+        slot: OwnedSemaphorePermit,
+        bytes: bytes::Bytes,
+        size: Option<(u32, u32)>,
+    ) -> Result<Analysis, MlError> {
+        let limits = self.limits;
+        let analysis = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            image::analyse_bytes(&bytes, &limits, size)
+        })
+        .await??;
+        Ok(analysis)
+    }
+
+    /// [`Analyser::slot`], then [`Analyser::analyse_in`].
     pub async fn analyse(
         &self,
         bytes: bytes::Bytes,
         size: Option<(u32, u32)>,
     ) -> Result<Analysis, MlError> {
-        let permit = tokio::time::timeout(self.wait, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| MlError::Busy)?
-            .map_err(|_| MlError::Busy)?;
-        let limits = self.limits;
-        let analysis = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            image::analyse_bytes(&bytes, &limits, size)
-        })
-        .await??;
-        Ok(analysis)
+        let slot = self.slot().await?;
+        self.analyse_in(slot, bytes, size).await
     }
 }

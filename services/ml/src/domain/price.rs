@@ -56,9 +56,9 @@ pub async fn learn(event: &Received, tx: &mut Txn) -> Result<(), ConsumeError> {
     };
     if event.is::<ProductCreated>() {
         let p = event.decode::<ProductCreated>()?;
-        let Some(price) = inr(p.price.as_ref()) else {
-            return Ok(());
-        };
+        // Every product is kept (a price in another currency as 0, never
+        // compared), so that its later events find it.
+        let price = inr(p.price.as_ref()).unwrap_or(0);
         let c = Comparable {
             category: p.category,
             subcategory: p.subcategory.to_lowercase(),
@@ -76,7 +76,11 @@ pub async fn learn(event: &Received, tx: &mut Txn) -> Result<(), ConsumeError> {
     } else if event.is::<ProductUpdated>() {
         let p = event.decode::<ProductUpdated>()?;
         let Some(mut c) = tx.get::<Comparable>(&p.product_id).await? else {
-            return Ok(());
+            // Before its product.created (another topic): again later.
+            return Err(ConsumeError::Unavailable(format!(
+                "product {} is not yet known here",
+                p.product_id
+            )));
         };
         if let Some(price) = inr(p.price.as_ref()) {
             c.value.price = price;
@@ -85,14 +89,30 @@ pub async fn learn(event: &Received, tx: &mut Txn) -> Result<(), ConsumeError> {
             c.value.active = p.status == "active";
         }
         if !p.category.is_empty() {
+            // An event with these fields carries the product as it now is.
             c.value.category = p.category;
             c.value.subcategory = p.subcategory.to_lowercase();
             c.value.region = common::catalogue::region_key(&p.region);
+            c.value.materials = p
+                .materials
+                .iter()
+                .map(|m| m.trim().to_lowercase())
+                .collect();
+            c.value.production_time_days =
+                (p.production_time_days > 0).then_some(p.production_time_days);
         }
         tx.update(&c)?;
     } else if event.is::<ProductDeleted>() {
         let p = event.decode::<ProductDeleted>()?;
-        tx.delete::<Comparable>(&p.product_id)?;
+        // Kept inactive: an admin may restore it (a product.updated).
+        let Some(mut c) = tx.get::<Comparable>(&p.product_id).await? else {
+            return Err(ConsumeError::Unavailable(format!(
+                "product {} is not yet known here",
+                p.product_id
+            )));
+        };
+        c.value.active = false;
+        tx.update(&c)?;
     }
     Ok(())
 }
@@ -129,7 +149,7 @@ pub struct PredictPrice {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub enum PredictionStatus {
     Predicted,
     InsufficientData,
 }
@@ -146,7 +166,7 @@ pub struct Neighbour {
 /// The prediction, or why there is none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PricePrediction {
-    pub status: Status,
+    pub status: PredictionStatus,
     pub price: Option<Money>,
     /// The 80% interval.
     pub low: Option<Money>,
@@ -219,7 +239,7 @@ pub fn predict(ask: &PredictPrice, listings: &[(String, Comparable)]) -> PricePr
     let n = scored.len();
     if n < MIN_COMPARABLES {
         return PricePrediction {
-            status: Status::InsufficientData,
+            status: PredictionStatus::InsufficientData,
             price: None,
             low: None,
             high: None,
@@ -243,7 +263,7 @@ pub fn predict(ask: &PredictPrice, listings: &[(String, Comparable)]) -> PricePr
     let money = |ln: f64| Money::inr(ln.exp().round() as i64);
     let (low, high) = (weighted_quantile(&logs, 0.1), weighted_quantile(&logs, 0.9));
     PricePrediction {
-        status: Status::Predicted,
+        status: PredictionStatus::Predicted,
         price: Some(money(mean.clamp(low, high))),
         low: Some(money(low)),
         high: Some(money(high)),
@@ -314,7 +334,7 @@ mod tests {
             ));
         }
         let p = predict(&ask(), &all);
-        assert_eq!(p.status, Status::Predicted);
+        assert_eq!(p.status, PredictionStatus::Predicted);
         assert_eq!(p.comparables, 20);
         let price = p.price.unwrap().amount;
         assert!((200_000..=212_000).contains(&price), "{p:?}");
@@ -333,7 +353,10 @@ mod tests {
             .map(|i| (format!("p{i}"), listing("vases", "", &[], 1, 1_000)))
             .collect();
         let p = predict(&ask(), &few);
-        assert_eq!((p.status, p.price), (Status::InsufficientData, None));
+        assert_eq!(
+            (p.status, p.price),
+            (PredictionStatus::InsufficientData, None)
+        );
         assert!(p.reason.unwrap().contains("4 comparable listings"));
     }
 }

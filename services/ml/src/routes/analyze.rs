@@ -62,10 +62,15 @@ async fn analyze_image(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let (bytes, size) = if multipart {
+    if multipart {
+        // The place first, then the upload: only uploads being analysed
+        // are held in memory.
+        let slot = state.analyser.slot().await?;
         let Multipart(form) = Multipart::from_request(request, &state).await?;
-        (read_file(form, state.max_image_bytes).await?, None)
-    } else {
+        let bytes = read_file(form, state.max_image_bytes).await?;
+        return Ok(Json(state.analyser.analyse_in(slot, bytes, None).await?));
+    }
+    let (bytes, size) = {
         let Json(body) = Json::<AnalyzeMedia>::from_request(request, &state).await?;
         let id = body.media_id.into_string();
         let photo = state

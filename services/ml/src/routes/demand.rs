@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use common::catalogue::CATEGORIES;
+use common::identity::Role;
 use common::{Caller, Json, Validator};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -16,12 +17,16 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(predict_demand))
 }
 
+fn categories() -> utoipa::openapi::schema::ObjectBuilder {
+    common::schema::string_enum(CATEGORIES.iter().copied())
+}
+
 /// `POST /ml/predict-demand`: a market slice and a horizon.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DemandRequest {
     /// One of the catalogue's categories.
-    #[schema(max_length = 64)]
+    #[schema(schema_with = categories)]
     pub category: String,
     /// Absent: every subcategory.
     #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
@@ -38,15 +43,16 @@ pub struct DemandRequest {
 /// horizon with 80% and 95% intervals (additive Holt–Winters with a weekly
 /// season), the trend, each weekday's factor, and the model's error on a
 /// held-out tail beside the seasonal naive forecast's; with under three
-/// weeks of history, the naive estimate and the reason. Any signed-in
-/// caller.
+/// weeks of history, the naive estimate and the reason. Artisans, admins
+/// and services.
 #[utoipa::path(post, path = "/ml/predict-demand", tag = "ml", security(("bearer" = [])),
     request_body = DemandRequest, responses((status = 200, body = DemandForecast)))]
 async fn predict_demand(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Json(body): Json<DemandRequest>,
 ) -> Result<Json<DemandForecast>, MlError> {
+    caller.require(&[Role::Artisan, Role::Admin, Role::Service])?;
     let mut v = Validator::new();
     v.check_with(
         CATEGORIES.contains(&body.category.as_str()),

@@ -26,7 +26,7 @@ async fn sold(app: &TestApp, event_id: &str, order: &str, days_ago: i64) {
 }
 
 async fn ask(app: &TestApp, body: &Value) -> testkit::http::TestResponse {
-    app.post_json("/ml/predict-demand", body, Some(&app.buyer()))
+    app.post_json("/ml/predict-demand", body, Some(&app.artisan()))
         .await
 }
 
@@ -95,4 +95,11 @@ async fn a_bad_slice_or_horizon_is_422() {
     )
     .await
     .assert_status(StatusCode::UNAUTHORIZED);
+    app.post_json(
+        "/ml/predict-demand",
+        &json!({"category": "textiles", "time_horizon": 7}),
+        Some(&app.buyer()),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
 }

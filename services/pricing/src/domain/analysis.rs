@@ -112,7 +112,7 @@ pub enum DemandLevel {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Seasonality {
     pub status: SeasonalityStatus,
-    /// Complete months from the first sale to the last month.
+    /// Complete months after the first sale's month, to the last month.
     pub months_observed: i64,
     pub months: Vec<MonthFigure>,
 }
@@ -260,8 +260,14 @@ fn demand(market: &Market, now: DateTime<Utc>) -> Demand {
 }
 
 fn seasonality(market: &Market, now: DateTime<Utc>) -> Seasonality {
+    // Complete months only: from the month after the first sale's (or the
+    // oldest month kept, if later) to the last month.
     let last = month_of(now) - 1;
-    let first = market.first_at.map_or(last + 1, month_of);
+    let kept = market.months.first_key_value().map(|(m, _)| *m);
+    let first = match (market.first_at, kept) {
+        (Some(f), Some(k)) => (month_of(f) + 1).max(k),
+        _ => last + 1,
+    };
     let observed = (last - first + 1).max(0);
     let in_span = market.months.range(first..=last);
     let mut orders = [0u64; 12];

@@ -1,7 +1,9 @@
 //! Price elasticity of demand, fitted on a category's sales: the slope of
-//! log weekly units on log unit price, one point per product and week
-//! with sales (weeks without sales have no log and are left out). Reported
-//! only when the data identify it; otherwise the reason.
+//! log weekly units on log unit price within each product (a fixed effect
+//! per product), one point per product and week with sales (weeks without
+//! sales have no log and are left out). Reported only when the data
+//! identify it — enough points, enough price variation, an interval below
+//! zero; otherwise the reason.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::market::{Sale, week_of};
-use super::stats::{Fit, ols, two_decimals};
+use super::stats::two_decimals;
 
 /// Product-weeks needed for a fit.
 pub const MIN_OBSERVATIONS: usize = 20;
@@ -40,8 +42,8 @@ pub struct Elasticity {
     pub reason: Option<String>,
 }
 
-/// The product-week points `(ln price, ln units)` of `sales`.
-pub fn observations(sales: &[Sale]) -> Vec<(f64, f64)> {
+/// The product-week points `(ln price, ln units)` of `sales`, by product.
+pub fn observations(sales: &[Sale]) -> BTreeMap<&str, Vec<(f64, f64)>> {
     let mut weeks: BTreeMap<(&str, i64), (u64, i128)> = BTreeMap::new();
     for s in sales {
         let units = u64::from(s.quantity.max(1));
@@ -51,22 +53,39 @@ pub fn observations(sales: &[Sale]) -> Vec<(f64, f64)> {
         e.0 += units;
         e.1 += i128::from(s.unit_price) * i128::from(units);
     }
-    weeks
-        .values()
-        .filter(|(units, revenue)| *units > 0 && *revenue > 0)
-        .map(|(units, revenue)| {
-            let price = *revenue as f64 / *units as f64;
-            (price.ln(), (*units as f64).ln())
-        })
-        .collect()
+    let mut by_product: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
+    for ((product, _), (units, revenue)) in weeks {
+        if units > 0 && revenue > 0 {
+            let price = revenue as f64 / units as f64;
+            by_product
+                .entry(product)
+                .or_default()
+                .push((price.ln(), (units as f64).ln()));
+        }
+    }
+    by_product
 }
 
-/// Fit the elasticity of `sales`.
+/// Fit the elasticity of `sales` with a fixed effect per product: each
+/// product's points are taken about its own means, so that the slope
+/// comes from how each product's sales move with its own price — not from
+/// cheap products selling more than dear ones. Products with one
+/// product-week say nothing and are left out.
 pub fn fit(sales: &[Sale]) -> Elasticity {
-    let points = observations(sales);
+    let mut points = Vec::new();
+    let mut groups = 0usize;
+    for own in observations(sales).values().filter(|p| p.len() >= 2) {
+        let k = own.len() as f64;
+        let (mx, my) = (
+            own.iter().map(|p| p.0).sum::<f64>() / k,
+            own.iter().map(|p| p.1).sum::<f64>() / k,
+        );
+        points.extend(own.iter().map(|(x, y)| (x - mx, y - my)));
+        groups += 1;
+    }
     let n = points.len();
-    let mean = points.iter().map(|p| p.0).sum::<f64>() / n.max(1) as f64;
-    let sd = (points.iter().map(|p| (p.0 - mean).powi(2)).sum::<f64>() / n.max(1) as f64).sqrt();
+    let sxx: f64 = points.iter().map(|p| p.0 * p.0).sum();
+    let sd = (sxx / n.max(1) as f64).sqrt();
     let unidentifiable = |reason: String| Elasticity {
         status: Status::Unidentifiable,
         estimate: None,
@@ -76,34 +95,38 @@ pub fn fit(sales: &[Sale]) -> Elasticity {
         log_price_sd: round3(sd),
         reason: Some(reason),
     };
-    if n < MIN_OBSERVATIONS {
+    let df = n.saturating_sub(groups + 1);
+    if n < MIN_OBSERVATIONS || df == 0 {
         return unidentifiable(format!(
-            "too few sales: {n} product-weeks with sales, {MIN_OBSERVATIONS} needed"
+            "too few sales: {n} product-weeks of products sold in two weeks or more, \
+             {MIN_OBSERVATIONS} needed"
         ));
     }
     if sd < MIN_LOG_PRICE_SD {
         return unidentifiable(format!(
-            "too little price variation: prices varied by about {:.1}% (standard deviation \
-             of log price), {:.0}% needed to tell price from other causes",
+            "too little price variation: each product's price varied by about {:.1}% \
+             (standard deviation of log price about its own mean), {:.0}% needed to tell \
+             price from other causes",
             sd * 100.0,
             MIN_LOG_PRICE_SD * 100.0
         ));
     }
-    let Some(f @ Fit { .. }) = ols(&points) else {
-        return unidentifiable("the prices do not vary".into());
-    };
-    if !f.is_significant() {
+    let slope = points.iter().map(|p| p.0 * p.1).sum::<f64>() / sxx;
+    let rss: f64 = points.iter().map(|p| (p.1 - slope * p.0).powi(2)).sum();
+    let se = (rss / df as f64 / sxx).sqrt();
+    let t = super::stats::t_975(df);
+    let (low, high) = (slope - t * se, slope + t * se);
+    if !(low.is_finite() && high.is_finite()) || high >= 0.0 {
         return unidentifiable(format!(
-            "the data do not separate price from noise: the 95% interval {:.2} to {:.2} \
-             includes zero",
-            f.low, f.high
+            "the data do not show demand falling with price: the 95% interval {low:.2} to \
+             {high:.2} is not below zero"
         ));
     }
     Elasticity {
         status: Status::Identified,
-        estimate: Some(round3(f.slope)),
-        low: Some(round3(f.low)),
-        high: Some(round3(f.high)),
+        estimate: Some(round3(slope)),
+        low: Some(round3(low)),
+        high: Some(round3(high)),
         observations: n,
         log_price_sd: round3(sd),
         reason: None,
@@ -139,13 +162,21 @@ pub fn change_bps(ratio: f64, exponent: f64) -> i64 {
     super::stats::round((ratio.powf(exponent) - 1.0) * 10_000.0)
 }
 
-/// Units per week of `product` over the `weeks` before `now`'s week.
+/// Units per week of `product` over the `weeks` before this week — or
+/// over fewer, when `sales` (the category's most recent) reach back less
+/// far, so that a thin sample does not read as slow sales.
 pub fn weekly_units(sales: &[Sale], product: &str, this_week: i64, weeks: i64) -> f64 {
+    let oldest = sales
+        .iter()
+        .map(|s| week_of(s.at))
+        .min()
+        .unwrap_or(this_week);
+    let covered = (this_week - oldest).clamp(1, weeks);
     let units: u64 = sales
         .iter()
         .filter(|s| s.product_id == product)
-        .filter(|s| (this_week - weeks..this_week).contains(&week_of(s.at)))
+        .filter(|s| (this_week - covered..this_week).contains(&week_of(s.at)))
         .map(|s| u64::from(s.quantity.max(1)))
         .sum();
-    two_decimals(units as f64 / weeks as f64)
+    two_decimals(units as f64 / covered as f64)
 }

@@ -79,9 +79,11 @@ impl Entity for Market {
 }
 
 impl Market {
-    /// `<category>|<region key>`, or `<category>|*` for all regions.
+    /// `<category>|<region key>`, or `<category>|*` for all regions (each
+    /// part made safe for an id: [`common::catalogue::key_part`]).
     pub fn id(category: &str, region: Option<&str>) -> String {
-        format!("{category}|{}", region.unwrap_or("*"))
+        let region = region.map_or_else(|| "*".to_owned(), common::catalogue::key_part);
+        format!("{}|{region}", common::catalogue::key_part(category))
     }
 
     pub fn new(category: &str, region: Option<&str>) -> Self {

@@ -145,6 +145,8 @@ pub async fn update(
         category: product.value.category.clone(),
         subcategory: product.value.subcategory.clone(),
         region: product.value.region.clone().unwrap_or_default(),
+        materials: product.value.materials.clone(),
+        production_time_days: product.value.production_time_days.map_or(0, u32::from),
     };
     save(state, &product, &event).await?;
     saved(state, id).await
@@ -197,6 +199,8 @@ pub async fn restore(
         category: product.value.category.clone(),
         subcategory: product.value.subcategory.clone(),
         region: product.value.region.clone().unwrap_or_default(),
+        materials: product.value.materials.clone(),
+        production_time_days: product.value.production_time_days.map_or(0, u32::from),
     };
     save(state, &product, &event).await?;
     saved(state, id).await
@@ -257,6 +261,8 @@ pub async fn write_story(
                 category: current.value.category.clone(),
                 subcategory: current.value.subcategory.clone(),
                 region: current.value.region.clone().unwrap_or_default(),
+                materials: current.value.materials.clone(),
+                production_time_days: current.value.production_time_days.map_or(0, u32::from),
             };
             state.publisher.emit(tx, id, &event)?;
             Ok(())
