@@ -5,6 +5,21 @@ use std::time::Duration;
 
 use common::{Service, SharedConfig};
 
+/// The categories the benchmarks seed: the catalogue's first eight.
+pub const CATEGORIES: &[&str] = common::catalogue::CATEGORIES.split_at(8).0;
+
+/// The regions the benchmarks seed: eight states of India's craft clusters.
+pub const REGIONS: &[&str] = &[
+    "West Bengal",
+    "Rajasthan",
+    "Gujarat",
+    "Odisha",
+    "Tamil Nadu",
+    "Uttar Pradesh",
+    "Kashmir",
+    "Assam",
+];
+
 /// A service served on a free port until [`Serving::stop`].
 pub struct Serving {
     /// `http://127.0.0.1:<port>`, no trailing slash.

@@ -21,19 +21,8 @@ use events::PushRequest;
 use events::v1::{OrderCompleted, ProductCreated};
 use futures::StreamExt as _;
 use pricing::domain::ml::{PredictPrice, Predicted, PricePredictor};
-use testkit::bench::{Latencies, Serving};
+use testkit::bench::{CATEGORIES, Latencies, REGIONS, Serving};
 
-const CATEGORIES: &[&str] = common::catalogue::CATEGORIES.split_at(8).0;
-const REGIONS: &[&str] = &[
-    "West Bengal",
-    "Rajasthan",
-    "Gujarat",
-    "Odisha",
-    "Tamil Nadu",
-    "Uttar Pradesh",
-    "Kashmir",
-    "Assam",
-];
 const ARTISAN: &str = "artisan-bench";
 const PRODUCTS: usize = 2_000;
 const IN_FLIGHT: usize = 8;

@@ -16,20 +16,8 @@ use common::{ClientError, Dimensions, LengthUnit, Money};
 use product::domain::clients::{MediaApi, MediaInfo, MlApi, StoryRequest};
 use product::domain::products::{Product, ProductStatus};
 use store::{Store, Write};
-use testkit::bench::{Latencies, Serving};
+use testkit::bench::{CATEGORIES, Latencies, REGIONS, Serving};
 
-/// The first eight categories of the catalogue.
-const CATEGORIES: &[&str] = product::domain::products::CATEGORIES.split_at(8).0;
-const REGIONS: &[&str] = &[
-    "West Bengal",
-    "Rajasthan",
-    "Gujarat",
-    "Odisha",
-    "Tamil Nadu",
-    "Uttar Pradesh",
-    "Kashmir",
-    "Assam",
-];
 const CRAFTS: &[&str] = &[
     "Kantha",
     "Blue Pottery",
