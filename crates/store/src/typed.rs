@@ -158,6 +158,27 @@ impl<T: Entity> Collection<T> {
         Ok((docs, page.next_cursor))
     }
 
+    /// The first `max` documents `query` matches (its own limit and cursor
+    /// are replaced), read page by page: one bounded read however many
+    /// match.
+    pub async fn query_up_to(&self, query: &Query, max: usize) -> StoreResult<Vec<Versioned<T>>> {
+        let mut out = Vec::new();
+        let mut cursor = None;
+        while out.len() < max {
+            let q = query
+                .clone()
+                .limit((max - out.len()).min(crate::query::MAX_LIMIT))
+                .after(cursor);
+            let (page, next) = self.query(&q).await?;
+            out.extend(page);
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
     /// Writes the document, then reads back its metadata. If another writer
     /// got in between, the timestamps are this process's best estimate.
     async fn put(

@@ -55,14 +55,16 @@ impl TestResponse {
         String::from_utf8_lossy(&self.bytes).into_owned()
     }
 
+    /// Checks the status; the response again, to read on.
     #[track_caller]
-    pub fn assert_status(&self, expected: StatusCode) {
+    pub fn assert_status(&self, expected: StatusCode) -> &Self {
         assert_eq!(
             self.status,
             expected,
             "unexpected status; body: {}",
             self.text()
         );
+        self
     }
 
     /// The body as `T`.

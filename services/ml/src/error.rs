@@ -6,9 +6,15 @@ use common::ApiError;
 use common::error::FieldError;
 use imaging::PipelineError;
 
+use crate::providers::ProviderError;
+
 common::problem_codes! {
     /// 400: the upload is not readable `multipart/form-data`.
     BAD_IMAGE_FORM = "bad_image_form",
+    /// 503: the capability has no provider in this deployment (local mode).
+    PROVIDER_NOT_CONFIGURED = "provider_not_configured",
+    /// 422: the model declined the content (a safety block).
+    CONTENT_REFUSED = "content_refused",
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +31,16 @@ pub enum MlError {
     /// 404 `not_found`: no such media item, or not one the caller may see.
     #[error("media {0} not found")]
     MediaNotFound(String),
+    /// 404 `not_found`.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// 503 `provider_not_configured` (no `Retry-After`: waiting will not help).
+    #[error("no {0} provider is configured; local mode computes only what follows from the data")]
+    NotConfigured(&'static str),
+    /// 503 `unavailable` with `Retry-After` (the provider's own after a
+    /// 429), or 422 `content_refused` when the model declined.
+    #[error(transparent)]
+    Provider(#[from] crate::providers::ProviderError),
     /// 503 `unavailable` with `Retry-After`: every analysis slot is busy.
     #[error("too many images are being analysed; retry shortly")]
     Busy,
@@ -50,6 +66,25 @@ impl From<MlError> for ApiError {
             MlError::BadForm(_) => ApiError::bad_request(codes::BAD_IMAGE_FORM, detail),
             MlError::Invalid(f) => ApiError::invalid_field(&f.field, &f.code, f.message),
             MlError::MediaNotFound(id) => ApiError::not_found(format!("media {id}")),
+            MlError::NotFound(what) => ApiError::not_found(what),
+            MlError::NotConfigured(_) => ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                codes::PROVIDER_NOT_CONFIGURED,
+                detail,
+            ),
+            MlError::Provider(e) => match e {
+                ProviderError::Quota { retry_after, .. } => {
+                    ApiError::unavailable(retry_after, detail)
+                }
+                ProviderError::Refused { .. } => ApiError::new(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    codes::CONTENT_REFUSED,
+                    detail,
+                ),
+                ProviderError::Failed { .. } => {
+                    ApiError::unavailable(Duration::from_secs(5), detail)
+                }
+            },
             MlError::Busy => ApiError::unavailable(Duration::from_secs(2), detail),
             MlError::Peer(e) => ApiError::unavailable(Duration::from_secs(5), e.to_string()),
             MlError::Api(e) => e,

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod providers;
 pub mod routes;
 pub mod state;
 
@@ -38,6 +39,8 @@ pub const NAME: &str = SERVICE.name;
 pub struct Deps {
     pub auth: Arc<Authenticator>,
     pub media: Arc<dyn MediaApi>,
+    /// Text, translation, vision and embedding providers (none: local).
+    pub providers: providers::Providers,
 }
 
 /// Assemble the ML service with its real peers.
@@ -50,6 +53,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let deps = Deps {
         auth: Arc::new(common::caller::authenticator(&config.shared.identity)?),
         media: Arc::new(HttpMediaApi(media)),
+        providers: providers::Providers::from_settings(
+            &config.service.providers,
+            &config.shared.service_auth.metadata_url,
+        )?,
     };
     build_with(config, deps).await
 }
@@ -58,7 +65,12 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
 pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> {
     config.validate()?;
     let settings = &config.service;
-    let indexes = [domain::jobs::indexes(), domain::price::indexes()].concat();
+    let indexes = [
+        domain::jobs::indexes(),
+        domain::price::indexes(),
+        domain::listing::indexes(),
+    ]
+    .concat();
     let base = ServiceBase::open(&config.shared, &indexes).await?;
     let analyser = Analyser::new(settings);
     let worker = Worker {
@@ -73,6 +85,7 @@ pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> 
         analyser,
         media: deps.media,
         auth: deps.auth.clone(),
+        providers: deps.providers,
         max_image_bytes: settings.max_image_bytes,
     };
     Ok(base

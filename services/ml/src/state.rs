@@ -7,6 +7,7 @@ use common::identity::Authenticator;
 
 use crate::domain::Analyser;
 use crate::domain::media::MediaApi;
+use crate::providers::Providers;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -14,6 +15,7 @@ pub struct AppState {
     pub analyser: Analyser,
     pub media: Arc<dyn MediaApi>,
     pub auth: Arc<Authenticator>,
+    pub providers: Providers,
     /// The largest image file accepted, in bytes.
     pub max_image_bytes: usize,
 }

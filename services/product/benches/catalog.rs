@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use common::{ClientError, Dimensions, LengthUnit, Money};
-use product::domain::clients::{MediaApi, MediaInfo, MlApi, StoryRequest};
+use product::domain::clients::{MediaApi, MediaInfo, MlApi, StoryRequest, StoryResponse};
 use product::domain::products::{Product, ProductStatus};
 use store::{Store, Write};
 use testkit::bench::{CATEGORIES, Latencies, REGIONS, Serving};
@@ -97,7 +97,7 @@ struct NoMl;
 
 #[async_trait::async_trait]
 impl MlApi for NoMl {
-    async fn cultural_story(&self, _: &StoryRequest) -> Result<String, ClientError> {
+    async fn cultural_story(&self, _: &StoryRequest) -> Result<StoryResponse, ClientError> {
         Err(ClientError::Unavailable {
             service: "ml",
             reason: "benchmark".into(),
@@ -157,6 +157,7 @@ fn product(i: usize, now: chrono::DateTime<chrono::Utc>) -> Product {
         ai: Default::default(),
         suggested_price: Default::default(),
         cultural_story: None,
+        cultural_story_by: None,
         created_at: at,
         updated_at: at,
         deleted_at: None,

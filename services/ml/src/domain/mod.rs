@@ -5,8 +5,10 @@ pub mod consumer;
 pub mod demand;
 pub mod image;
 pub mod jobs;
+pub mod listing;
 pub mod media;
 pub mod price;
+pub mod text;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod demand;
 pub mod price;
+pub mod text;
 
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
@@ -19,5 +20,6 @@ pub fn api(state: AppState) -> OpenApiRouter {
         .merge(analyze::router())
         .merge(demand::router())
         .merge(price::router())
+        .merge(text::router())
         .with_state(state)
 }

@@ -68,21 +68,10 @@ async fn category_listings(
     store: &store::Store,
     category: &str,
 ) -> Result<Vec<(String, Comparable)>, StoreError> {
-    let all = store.collection::<Comparable>();
-    let mut out = Vec::new();
-    let mut cursor = None;
-    while out.len() < MAX_LISTINGS {
-        let q = Query::new()
-            .eq("category", category)
-            .eq("active", true)
-            .limit((MAX_LISTINGS - out.len()).min(1_000))
-            .after(cursor);
-        let (page, next) = all.query(&q).await?;
-        out.extend(page.into_iter().map(|c| (c.id, c.value)));
-        match next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    Ok(out)
+    let q = Query::new().eq("category", category).eq("active", true);
+    let listings = store
+        .collection::<Comparable>()
+        .query_up_to(&q, MAX_LISTINGS)
+        .await?;
+    Ok(listings.into_iter().map(|c| (c.id, c.value)).collect())
 }

@@ -47,6 +47,11 @@ impl Deref for TestApp {
 
 impl TestApp {
     pub(crate) async fn spawn() -> Self {
+        Self::spawn_with(ml::providers::Providers::default()).await
+    }
+
+    /// The service with these providers (`default()`: local).
+    pub(crate) async fn spawn_with(providers: ml::providers::Providers) -> Self {
         let media = Arc::new(FakeMedia::default());
         let fake = media.clone();
         // Served: the analysis worker is a background task.
@@ -54,6 +59,7 @@ impl TestApp {
             .served()
             .start(move |shared, auth| {
                 let media: Arc<dyn MediaApi> = fake.clone();
+                let providers = providers.clone();
                 async move {
                     let config = ml::Config {
                         shared,
@@ -62,7 +68,15 @@ impl TestApp {
                             ..Default::default()
                         },
                     };
-                    ml::build_with(&config, ml::Deps { auth, media }).await
+                    ml::build_with(
+                        &config,
+                        ml::Deps {
+                            auth,
+                            media,
+                            providers,
+                        },
+                    )
+                    .await
                 }
             })
             .await;
@@ -114,4 +128,56 @@ pub(crate) fn two_colours(width: u32, height: u32) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
+}
+
+/// A metadata server handing out access token `ya29.test`, and an API
+/// server standing in for Google's (Vertex AI, Vision, Translation).
+pub(crate) struct FakeGoogle {
+    pub api: wiremock::MockServer,
+    pub metadata: wiremock::MockServer,
+}
+
+impl FakeGoogle {
+    pub(crate) async fn start() -> Self {
+        use wiremock::matchers::{header, method, path};
+        let metadata = wiremock::MockServer::start().await;
+        wiremock::Mock::given(method("GET"))
+            .and(path(format!(
+                "/{}",
+                common::tokens::METADATA_ACCESS_TOKEN_PATH
+            )))
+            .and(header("Metadata-Flavor", "Google"))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"access_token": "ya29.test", "expires_in": 3599, "token_type": "Bearer"}),
+            ))
+            .mount(&metadata)
+            .await;
+        let api = wiremock::MockServer::start().await;
+        Self { api, metadata }
+    }
+
+    /// Every capability from Google's APIs at the fake.
+    pub(crate) fn providers(&self) -> ml::providers::Providers {
+        use ml::config::{ProviderChoice, Providers, VertexSettings};
+        let base = url::Url::parse(&format!("{}/", self.api.uri())).unwrap();
+        let settings = Providers {
+            text: ProviderChoice::Vertex,
+            translation: ProviderChoice::Vertex,
+            vision: ProviderChoice::Vertex,
+            embeddings: ProviderChoice::Vertex,
+            vertex: VertexSettings {
+                project: "craftchain-prod".into(),
+                aiplatform_url: Some(base.clone()),
+                vision_url: base.clone(),
+                translation_url: base,
+                ..VertexSettings::default()
+            },
+            ..Providers::default()
+        };
+        ml::providers::Providers::from_settings(
+            &settings,
+            &url::Url::parse(&self.metadata.uri()).unwrap(),
+        )
+        .unwrap()
+    }
 }

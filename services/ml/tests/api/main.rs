@@ -6,3 +6,4 @@ mod demand;
 mod helpers;
 mod jobs;
 mod price;
+mod text;

@@ -98,23 +98,15 @@ impl Pricing {
 
     /// The category's most recent sales, at most `elasticity_sales`.
     async fn recent_sales(&self, category: &str) -> Result<Vec<Sale>, PricingError> {
-        let sales = self.store.collection::<Sale>();
-        let mut out = Vec::new();
-        let mut cursor = None;
-        while out.len() < self.settings.elasticity_sales {
-            let q = Query::new()
-                .eq("category", category)
-                .order_by("at_micros", Direction::Desc)
-                .limit((self.settings.elasticity_sales - out.len()).min(1_000))
-                .after(cursor);
-            let (page, next) = sales.query(&q).await?;
-            out.extend(page.into_iter().map(|s| s.value));
-            match next {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-        Ok(out)
+        let q = Query::new()
+            .eq("category", category)
+            .order_by("at_micros", Direction::Desc);
+        let sales = self
+            .store
+            .collection::<Sale>()
+            .query_up_to(&q, self.settings.elasticity_sales)
+            .await?;
+        Ok(sales.into_iter().map(|s| s.value).collect())
     }
 
     /// The calculation rule's price for `l` and how it was reached: its

@@ -53,15 +53,19 @@ pub struct StoryRequest {
 }
 
 /// The ML service's answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoryResponse {
     pub story: String,
+    /// What wrote it: `template` (the product's fields through written
+    /// templates) or the model (`vertex:gemini-2.0-flash-001`).
+    #[serde(default)]
+    pub generated_by: Option<String>,
 }
 
 /// The ML service.
 #[async_trait]
 pub trait MlApi: Send + Sync + 'static {
-    async fn cultural_story(&self, request: &StoryRequest) -> Result<String, ClientError>;
+    async fn cultural_story(&self, request: &StoryRequest) -> Result<StoryResponse, ClientError>;
 }
 
 /// `POST /ml/cultural-story` over HTTP.
@@ -69,16 +73,14 @@ pub struct HttpMlApi(pub ServiceClient);
 
 #[async_trait]
 impl MlApi for HttpMlApi {
-    async fn cultural_story(&self, request: &StoryRequest) -> Result<String, ClientError> {
+    async fn cultural_story(&self, request: &StoryRequest) -> Result<StoryResponse, ClientError> {
         let key = format!("story-{}-{}", request.product_id, request.language);
         let options = CallOptions {
             idempotency_key: Some(key),
             ..CallOptions::default()
         };
-        let answer: StoryResponse = self
-            .0
+        self.0
             .post_json("/ml/cultural-story", request, &options)
-            .await?;
-        Ok(answer.story)
+            .await
     }
 }

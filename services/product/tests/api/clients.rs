@@ -128,7 +128,7 @@ async fn a_story_is_asked_with_an_idempotency_key_and_read_from_the_answer() {
         ))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(json!({"story": "Kantha began with old saris."})),
+                .set_body_json(json!({"story": "Kantha began with old saris.", "generated_by": "vertex:gemini-2.0-flash-001"})),
         )
         .expect(1)
         .mount(&server)
@@ -139,7 +139,11 @@ async fn a_story_is_asked_with_an_idempotency_key_and_read_from_the_answer() {
         .await
         .unwrap();
 
-    assert_eq!(story, "Kantha began with old saris.");
+    assert_eq!(story.story, "Kantha began with old saris.");
+    assert_eq!(
+        story.generated_by.as_deref(),
+        Some("vertex:gemini-2.0-flash-001")
+    );
     let requests = server.received_requests().await.unwrap();
     let key = requests[0]
         .headers

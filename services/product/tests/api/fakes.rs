@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use common::client::ClientError;
-use product::domain::clients::{MediaApi, MediaInfo, MlApi, StoryRequest};
+use product::domain::clients::{MediaApi, MediaInfo, MlApi, StoryRequest, StoryResponse};
 
 /// The media service: knows the items added to it.
 #[derive(Default)]
@@ -53,12 +53,16 @@ impl FakeMl {
 
 #[async_trait]
 impl MlApi for FakeMl {
-    async fn cultural_story(&self, request: &StoryRequest) -> Result<String, ClientError> {
+    async fn cultural_story(&self, request: &StoryRequest) -> Result<StoryResponse, ClientError> {
         self.requests.lock().unwrap().push(request.clone());
         self.story
             .lock()
             .unwrap()
             .clone()
+            .map(|story| StoryResponse {
+                story,
+                generated_by: Some("template".to_owned()),
+            })
             .ok_or_else(|| ClientError::Unavailable {
                 service: "ml",
                 reason: "down in this test".to_owned(),

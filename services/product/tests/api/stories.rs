@@ -24,7 +24,9 @@ async fn generate_story_keeps_what_the_ml_service_wrote() {
         .await;
 
     response.assert_status(StatusCode::OK);
-    let story = response.json::<ProductView>().cultural_story;
+    let view = response.json::<ProductView>();
+    assert_eq!(view.cultural_story_by.as_deref(), Some("template"));
+    let story = view.cultural_story;
     assert_eq!(
         story.as_deref(),
         Some("Kantha began as a way to give old saris a second life.")

@@ -11,21 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::tokens::{GoogleAccessTokens, TokenError};
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use reqwest::{StatusCode, header};
-use serde::Deserialize;
-use tokio::sync::Mutex;
 use url::Url;
 
 /// Google's endpoint.
 pub const GOOGLE_BASE_URL: &str = "https://storage.googleapis.com";
-/// Where, under the metadata server, Cloud Run hands out the service
-/// account's access tokens.
-const METADATA_TOKEN_PATH: &str = "computeMetadata/v1/instance/service-accounts/default/token";
-/// Refresh this long before a token expires.
-const TOKEN_MARGIN: Duration = Duration::from_secs(60);
-
 /// What can go wrong with a blob.
 #[derive(Debug, thiserror::Error)]
 pub enum GcsError {
@@ -40,13 +33,7 @@ pub enum GcsError {
     #[error("cloud storage request failed: {0}")]
     Transport(#[from] reqwest::Error),
     #[error("no access token: {0}")]
-    Token(String),
-}
-
-/// A cached OAuth access token.
-struct Token {
-    value: String,
-    expires_at: tokio::time::Instant,
+    Token(#[from] TokenError),
 }
 
 /// A bucket.
@@ -56,19 +43,7 @@ pub struct Gcs {
     base: Url,
     bucket: String,
     /// `None` for the emulator (no authentication).
-    token: Option<Arc<TokenSource>>,
-}
-
-/// The service account's access token, from the metadata server, cached.
-struct TokenSource {
-    url: Url,
-    cached: Mutex<Option<Token>>,
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    expires_in: u64,
+    token: Option<Arc<GoogleAccessTokens>>,
 }
 
 impl Gcs {
@@ -81,7 +56,6 @@ impl Gcs {
         metadata: &Url,
     ) -> anyhow::Result<Self> {
         let base = Url::parse(endpoint.unwrap_or(GOOGLE_BASE_URL))?;
-        let token_url = metadata.join(METADATA_TOKEN_PATH)?;
         Ok(Self {
             http: reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(5))
@@ -89,12 +63,11 @@ impl Gcs {
                 .build()?,
             base,
             bucket: bucket.to_owned(),
-            token: (!emulator).then(|| {
-                Arc::new(TokenSource {
-                    url: token_url,
-                    cached: Mutex::new(None),
-                })
-            }),
+            token: if emulator {
+                None
+            } else {
+                Some(Arc::new(GoogleAccessTokens::new(metadata)?))
+            },
         })
     }
 
@@ -109,39 +82,10 @@ impl Gcs {
     }
 
     async fn bearer(&self) -> Result<Option<String>, GcsError> {
-        let Some(source) = &self.token else {
-            return Ok(None);
-        };
-        let mut cached = source.cached.lock().await;
-        if let Some(t) = cached.as_ref()
-            && t.expires_at > tokio::time::Instant::now() + TOKEN_MARGIN
-        {
-            return Ok(Some(t.value.clone()));
+        match &self.token {
+            Some(source) => Ok(Some(source.access_token().await?)),
+            None => Ok(None),
         }
-        let response = self
-            .http
-            .get(source.url.clone())
-            .header("Metadata-Flavor", "Google")
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .map_err(|e| GcsError::Token(e.to_string()))?;
-        if !response.status().is_success() {
-            return Err(GcsError::Token(format!(
-                "metadata server answered {}",
-                response.status()
-            )));
-        }
-        let t: TokenResponse = response
-            .json()
-            .await
-            .map_err(|e| GcsError::Token(e.to_string()))?;
-        let value = t.access_token.clone();
-        *cached = Some(Token {
-            value: t.access_token,
-            expires_at: tokio::time::Instant::now() + Duration::from_secs(t.expires_in),
-        });
-        Ok(Some(value))
     }
 
     async fn send(
@@ -277,7 +221,10 @@ mod tests {
 
         let metadata = MockServer::start().await;
         Mock::given(method("GET"))
-            .and(path(format!("/{METADATA_TOKEN_PATH}")))
+            .and(path(format!(
+                "/{}",
+                common::tokens::METADATA_ACCESS_TOKEN_PATH
+            )))
             .and(has_header("Metadata-Flavor", "Google"))
             .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
                 "access_token": "ya29.test-token",

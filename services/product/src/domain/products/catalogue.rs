@@ -135,19 +135,12 @@ pub async fn update(
         check_media(state, &ids, &product.value.artisan_id).await?;
     }
     product.value.updated_at = common::time::now();
-    let event = ProductUpdated {
-        product_id: id.to_owned(),
-        artisan_id: product.value.artisan_id.clone(),
-        changed_fields: changed.iter().map(|s| (*s).to_owned()).collect(),
-        price: Some(product.value.price.into()),
-        status: product.value.status.as_str().to_owned(),
-        media_ids: product.value.media_ids.clone(),
-        category: product.value.category.clone(),
-        subcategory: product.value.subcategory.clone(),
-        region: product.value.region.clone().unwrap_or_default(),
-        materials: product.value.materials.clone(),
-        production_time_days: product.value.production_time_days.map_or(0, u32::from),
-    };
+    let event = updated_event(
+        id,
+        &product.value,
+        changed.iter().map(|s| (*s).to_owned()).collect(),
+        Some(product.value.price.into()),
+    );
     save(state, &product, &event).await?;
     saved(state, id).await
 }
@@ -189,19 +182,7 @@ pub async fn restore(
     product.value.status = ProductStatus::Active;
     product.value.deleted_at = None;
     product.value.updated_at = common::time::now();
-    let event = ProductUpdated {
-        product_id: id.to_owned(),
-        artisan_id: product.value.artisan_id.clone(),
-        changed_fields: vec!["status".to_owned()],
-        price: None,
-        status: ProductStatus::Active.as_str().to_owned(),
-        media_ids: product.value.media_ids.clone(),
-        category: product.value.category.clone(),
-        subcategory: product.value.subcategory.clone(),
-        region: product.value.region.clone().unwrap_or_default(),
-        materials: product.value.materials.clone(),
-        production_time_days: product.value.production_time_days.map_or(0, u32::from),
-    };
+    let event = updated_event(id, &product.value, vec!["status".to_owned()], None);
     save(state, &product, &event).await?;
     saved(state, id).await
 }
@@ -238,7 +219,8 @@ pub async fn write_story(
         .cultural_story(&request)
         .await
         .map_err(ProductError::StoryUnavailable)?;
-    let story: String = story.trim().chars().take(MAX_STORY_CHARS).collect();
+    let by = story.generated_by;
+    let story: String = story.story.trim().chars().take(MAX_STORY_CHARS).collect();
     if story.is_empty() {
         return Err(ProductError::EmptyStory);
     }
@@ -249,21 +231,10 @@ pub async fn write_story(
                 return Err(ProductError::NotFound(format!("product {id}")));
             };
             current.value.cultural_story = Some(story.clone());
+            current.value.cultural_story_by = by.clone();
             current.value.updated_at = common::time::now();
             tx.update(&current)?;
-            let event = ProductUpdated {
-                product_id: id.to_owned(),
-                artisan_id: current.value.artisan_id.clone(),
-                changed_fields: vec!["cultural_story".to_owned()],
-                price: None,
-                status: current.value.status.as_str().to_owned(),
-                media_ids: current.value.media_ids.clone(),
-                category: current.value.category.clone(),
-                subcategory: current.value.subcategory.clone(),
-                region: current.value.region.clone().unwrap_or_default(),
-                materials: current.value.materials.clone(),
-                production_time_days: current.value.production_time_days.map_or(0, u32::from),
-            };
+            let event = updated_event(id, &current.value, vec!["cultural_story".to_owned()], None);
             state.publisher.emit(tx, id, &event)?;
             Ok(())
         })
@@ -296,4 +267,29 @@ async fn saved(state: &AppState, id: &str) -> Result<Versioned<Product>, Product
         .ok_or_else(|| ProductError::NotFound("product".to_owned()))?;
     indexing::index_now(state, &saved).await;
     Ok(saved)
+}
+
+/// `product.updated` for `product` as it now is, naming what changed.
+fn updated_event(
+    id: &str,
+    product: &Product,
+    changed_fields: Vec<String>,
+    price: Option<events::v1::Money>,
+) -> ProductUpdated {
+    ProductUpdated {
+        product_id: id.to_owned(),
+        artisan_id: product.artisan_id.clone(),
+        changed_fields,
+        price,
+        status: product.status.as_str().to_owned(),
+        media_ids: product.media_ids.clone(),
+        category: product.category.clone(),
+        subcategory: product.subcategory.clone(),
+        region: product.region.clone().unwrap_or_default(),
+        materials: product.materials.clone(),
+        production_time_days: product.production_time_days.map_or(0, u32::from),
+        title: product.title.clone(),
+        description: product.description.clone().into_iter().collect(),
+        craft_tradition: product.craft_tradition.clone().unwrap_or_default(),
+    }
 }

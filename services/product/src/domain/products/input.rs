@@ -140,6 +140,7 @@ impl NewProduct {
             ai: AiInsights::default(),
             suggested_price: SuggestedPrice::default(),
             cultural_story: None,
+            cultural_story_by: None,
             created_at: now,
             updated_at: now,
             deleted_at: None,

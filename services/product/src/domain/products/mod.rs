@@ -98,6 +98,9 @@ pub struct Product {
     #[serde(default)]
     pub suggested_price: SuggestedPrice,
     pub cultural_story: Option<String>,
+    /// What wrote the story (`template`, or the model).
+    #[serde(default)]
+    pub cultural_story_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
@@ -144,6 +147,9 @@ pub struct ProductView {
     pub ai: AiInsights,
     pub suggested_price: SuggestedPrice,
     pub cultural_story: Option<String>,
+    /// What wrote the story: `template` (the product's own fields through
+    /// written templates) or the model that did.
+    pub cultural_story_by: Option<String>,
     pub engagement: Engagement,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -169,6 +175,7 @@ impl ProductView {
             ai: p.ai.clone(),
             suggested_price: p.suggested_price.clone(),
             cultural_story: p.cultural_story.clone(),
+            cultural_story_by: p.cultural_story_by.clone(),
             engagement,
             created_at: p.created_at,
             updated_at: p.updated_at,
