@@ -161,7 +161,8 @@ impl ServiceClient {
             .json(self.inner.service)
     }
 
-    /// Send a request with an optional JSON body; 2xx is `Ok`.
+    /// Send a request with an optional body — JSON, unless
+    /// `options.headers` names its `Content-Type`; 2xx is `Ok`.
     pub async fn send(
         &self,
         method: Method,
@@ -198,9 +199,11 @@ impl ServiceClient {
                 .headers(headers.clone())
                 .timeout(timeout);
             if let Some(body) = &json_body {
-                request = request
-                    .header(http::header::CONTENT_TYPE, "application/json")
-                    .body(body.clone());
+                // JSON unless the caller named another type (a multipart form).
+                if !headers.contains_key(http::header::CONTENT_TYPE) {
+                    request = request.header(http::header::CONTENT_TYPE, "application/json");
+                }
+                request = request.body(body.clone());
             }
             match request.send().await {
                 Ok(response) => {

@@ -7,6 +7,7 @@ pub mod image;
 pub mod jobs;
 pub mod listing;
 pub mod media;
+pub mod moodboard;
 pub mod price;
 pub mod text;
 
@@ -62,6 +63,21 @@ impl Analyser {
         })
         .await??;
         Ok(analysis)
+    }
+
+    /// `work` on a blocking thread, in a place among the analyses, with
+    /// the image limits.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&imaging::Limits) -> T + Send + 'static,
+    ) -> Result<T, MlError> {
+        let slot = self.slot().await?;
+        let limits = self.limits;
+        Ok(tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            work(&limits)
+        })
+        .await?)
     }
 
     /// [`Analyser::slot`], then [`Analyser::analyse_in`].

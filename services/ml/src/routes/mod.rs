@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod demand;
+pub mod moodboard;
 pub mod price;
 pub mod text;
 
@@ -19,6 +20,7 @@ pub fn api(state: AppState) -> OpenApiRouter {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(analyze::router())
         .merge(demand::router())
+        .merge(moodboard::router())
         .merge(price::router())
         .merge(text::router())
         .with_state(state)

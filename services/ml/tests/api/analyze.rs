@@ -113,3 +113,69 @@ async fn what_is_not_an_image_is_refused_and_buyers_may_not_ask() {
     .await
     .assert_problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
 }
+
+#[tokio::test]
+async fn locally_objects_are_unavailable_and_with_cloud_vision_they_are_its_labels() {
+    use wiremock::matchers::{body_string_contains, header, method, path};
+    use wiremock::{Mock, ResponseTemplate};
+
+    let local = TestApp::spawn().await;
+    let a: Value = local
+        .upload(&two_colours(200, 100), &local.artisan())
+        .await
+        .assert_status(StatusCode::OK)
+        .json();
+    assert_eq!(a["recognition"]["status"], "unavailable");
+    assert!(a["recognition"].get("labels").is_none());
+
+    let google = crate::helpers::FakeGoogle::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/images:annotate"))
+        .and(header("authorization", "Bearer ya29.test"))
+        .and(body_string_contains("LABEL_DETECTION"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "responses": [{
+                "labelAnnotations": [{"mid": "/m/0d5gx", "description": "Textile", "score": 0.91, "topicality": 0.91}],
+                "localizedObjectAnnotations": [],
+                "safeSearchAnnotation": {"adult": "VERY_UNLIKELY", "violence": "VERY_UNLIKELY", "racy": "UNLIKELY"},
+            }],
+        })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&google.api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/images:annotate"))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .set_body_json(json!({"error": {"code": 500, "message": "backend error"}})),
+        )
+        .mount(&google.api)
+        .await;
+    let app = TestApp::spawn_with(google.providers()).await;
+    let a: Value = app
+        .upload(&two_colours(200, 100), &app.artisan())
+        .await
+        .assert_status(StatusCode::OK)
+        .json();
+    assert_eq!(a["recognition"]["status"], "annotated");
+    assert_eq!(a["recognition"]["model"], "vertex:cloud-vision-v1");
+    assert_eq!(a["recognition"]["labels"][0]["name"], "Textile");
+    assert_eq!(a["recognition"]["safe_search"]["racy"], "UNLIKELY");
+    assert_eq!(a["palette"].as_array().unwrap().len(), 2);
+
+    // A failing provider leaves the measurements and says why.
+    let b: Value = app
+        .upload(&two_colours(200, 100), &app.artisan())
+        .await
+        .assert_status(StatusCode::OK)
+        .json();
+    assert_eq!(b["recognition"]["status"], "failed");
+    assert!(
+        b["recognition"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("backend error")
+    );
+    assert_eq!(b["palette"], a["palette"]);
+}

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bytes::Bytes;
 use common::ClientError;
-use ml::domain::media::{MediaApi, Photo};
+use ml::domain::media::{MediaApi, Photo, Stored};
 use testkit::TestService;
 
 /// The media service as the tests set it.
@@ -18,6 +18,8 @@ use testkit::TestService;
 pub(crate) struct FakeMedia {
     pub photos: Mutex<HashMap<String, Photo>>,
     pub down: AtomicBool,
+    /// The PNGs stored, in order.
+    pub stored: Mutex<Vec<Vec<u8>>>,
 }
 
 #[async_trait]
@@ -30,6 +32,20 @@ impl MediaApi for FakeMedia {
             });
         }
         Ok(self.photos.lock().unwrap().get(id).cloned())
+    }
+
+    async fn thumbnail(&self, id: &str) -> Result<Option<Bytes>, ClientError> {
+        Ok(self.photo(id).await?.map(|p| p.bytes))
+    }
+
+    async fn store_png(&self, png: Vec<u8>) -> Result<Stored, ClientError> {
+        let mut stored = self.stored.lock().unwrap();
+        stored.push(png);
+        let id = format!("board{}", stored.len());
+        Ok(Stored {
+            url: format!("/media/{id}/content/large.jpg"),
+            media_id: id,
+        })
     }
 }
 
@@ -98,6 +114,16 @@ impl TestApp {
 
     /// `POST /ml/analyze-image` with `bytes` as the part `file`.
     pub(crate) async fn upload(&self, bytes: &[u8], token: &str) -> testkit::http::TestResponse {
+        self.upload_to("/ml/analyze-image", bytes, token).await
+    }
+
+    /// `POST path` with `bytes` as the part `file`.
+    pub(crate) async fn upload_to(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        token: &str,
+    ) -> testkit::http::TestResponse {
         let boundary = "craftchain-test-boundary";
         let mut body = format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.png\"\r\n\
@@ -107,7 +133,7 @@ impl TestApp {
         body.extend_from_slice(bytes);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         self.post_raw(
-            "/ml/analyze-image",
+            path,
             body,
             Some(&format!("multipart/form-data; boundary={boundary}")),
             Some(token),

@@ -5,5 +5,6 @@ mod analyze;
 mod demand;
 mod helpers;
 mod jobs;
+mod moodboard;
 mod price;
 mod text;
