@@ -1,5 +1,8 @@
 //! An artisan lists a product with a photo and, without doing anything
-//! else, sees its analysis appear on the product.
+//! else, sees its analysis appear on the product; then has its story
+//! written, its marketing content made from the analysed photo, and a
+//! moodboard stored as their media — with no text model configured, each
+//! labelled as template text.
 
 use std::time::Duration;
 
@@ -73,5 +76,55 @@ async fn a_listed_photo_is_analysed_and_shown_on_the_product() {
         ["A", "B", "C", "D"].contains(&ai["quality_grade"].as_str().unwrap()),
         "{ai}"
     );
+
+    // The product service asks the ML service for the story, and keeps
+    // what wrote it.
+    let (status, storied) = send(
+        http.post(format!("{gw}/products/{id}/generate-story"))
+            .bearer_auth(&artisan.id_token)
+            .json(&json!({"language": "hi"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{storied}");
+    assert_eq!(storied["cultural_story"], "Pashmina shawl। हाथ से बना।");
+    assert_eq!(storied["cultural_story_by"], "template");
+
+    // Marketing content: posters in the colours measured in the photo.
+    let (status, content) = send(
+        http.post(format!("{gw}/ml/marketing-content"))
+            .bearer_auth(&artisan.id_token)
+            .json(&json!({"product_id": id})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{content}");
+    assert_eq!(content["source"]["status"], "template");
+    let designs = &content["poster_designs"];
+    assert_eq!(designs["status"], "designed", "{designs}");
+    assert_eq!(
+        designs["designs"][0]["background"]
+            .as_str()
+            .map(str::to_lowercase),
+        colours[0].as_str().map(str::to_lowercase)
+    );
+
+    // A moodboard, stored through the media service as the artisan's.
+    let (status, board) = send(
+        http.post(format!("{gw}/ml/generate-moodboard"))
+            .bearer_auth(&artisan.id_token)
+            .json(&json!({"media_id": media_id})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{board}");
+    assert_eq!(board["market_alignment"]["listings_compared"], 1);
+    assert_eq!(board["similar_products"][0]["product_id"], id);
+    let url = board["moodboard"]["url"].as_str().unwrap();
+    let image = http
+        .get(format!("{gw}{url}"))
+        .bearer_auth(&artisan.id_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(image.status(), StatusCode::OK);
+    assert_eq!(image.headers()["content-type"], "image/jpeg");
     system.stop().await.unwrap();
 }

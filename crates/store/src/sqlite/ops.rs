@@ -130,6 +130,13 @@ pub(super) fn commit(
         | Write::Delete { collection, id, .. }
         | Write::Verify { collection, id, .. }) = write;
         validate_collection(collection)?;
+        if let Write::Verify { precondition, .. } = write
+            && validate_id(id).is_err()
+        {
+            // A read of an impossible id saw nothing, and still does.
+            check(*precondition, None, collection, id)?;
+            continue;
+        }
         validate_id(id)?;
         let has_table = has_table(collection) || created.contains(collection);
         match write {
