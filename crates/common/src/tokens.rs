@@ -48,6 +48,52 @@ pub fn from_config(config: &SharedConfig) -> Option<Arc<dyn TokenProvider>> {
 /// Refresh this long before a cached token expires.
 const EARLY: Duration = Duration::from_secs(60);
 
+/// Send a token request (at most five seconds) and read its answer;
+/// `who` names the token's source in errors.
+async fn fetch<T: serde::de::DeserializeOwned>(
+    who: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<T, TokenError> {
+    let response = request
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .map_err(|e| TokenError(format!("{who} unreachable: {e}")))?;
+    if !response.status().is_success() {
+        return Err(TokenError(format!("{who} refused: {}", response.status())));
+    }
+    response
+        .json()
+        .await
+        .map_err(|e| TokenError(format!("bad token answer from {who}: {e}")))
+}
+
+/// One cached token, fetched again shortly before it expires; concurrent
+/// callers wait for one fetch.
+#[derive(Default)]
+struct Cached(Mutex<Option<(String, Instant)>>);
+
+impl Cached {
+    /// The cached token, or `fetch`'s (a token and its lifetime).
+    async fn get_or(
+        &self,
+        fetch: impl Future<Output = Result<(String, Duration), TokenError>>,
+    ) -> Result<String, TokenError> {
+        let mut cached = self.0.lock().await;
+        if let Some((token, until)) = cached.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        let (token, lifetime) = fetch.await?;
+        *cached = Some((
+            token.clone(),
+            Instant::now() + lifetime.saturating_sub(EARLY),
+        ));
+        Ok(token)
+    }
+}
+
 /// Body of `POST /auth/service-token`.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -70,7 +116,7 @@ pub struct AuthServiceTokens {
     service: &'static str,
     secret: SecretString,
     http: reqwest::Client,
-    cached: Mutex<Option<(String, Instant)>>,
+    cached: Cached,
 }
 
 impl AuthServiceTokens {
@@ -81,7 +127,7 @@ impl AuthServiceTokens {
             service,
             secret,
             http: crate::client::http_client(),
-            cached: Mutex::new(None),
+            cached: Cached::default(),
         }
     }
 }
@@ -89,37 +135,17 @@ impl AuthServiceTokens {
 #[async_trait]
 impl TokenProvider for AuthServiceTokens {
     async fn token(&self, _audience: &str) -> Result<String, TokenError> {
-        let mut cached = self.cached.lock().await;
-        if let Some((token, until)) = cached.as_ref()
-            && Instant::now() < *until
-        {
-            return Ok(token.clone());
-        }
-        let body = ServiceTokenRequest {
-            service: self.service.to_owned(),
-            secret: self.secret.expose_secret().to_owned(),
-        };
-        let response = self
-            .http
-            .post(self.url.clone())
-            .json(&body)
-            .timeout(Duration::from_secs(5))
-            .send()
+        self.cached
+            .get_or(async {
+                let body = ServiceTokenRequest {
+                    service: self.service.to_owned(),
+                    secret: self.secret.expose_secret().to_owned(),
+                };
+                let request = self.http.post(self.url.clone()).json(&body);
+                let answer: ServiceTokenResponse = fetch("auth service", request).await?;
+                Ok((answer.id_token, Duration::from_secs(answer.expires_in)))
+            })
             .await
-            .map_err(|e| TokenError(format!("auth service unreachable: {e}")))?;
-        if !response.status().is_success() {
-            return Err(TokenError(format!(
-                "auth service refused: {}",
-                response.status()
-            )));
-        }
-        let answer: ServiceTokenResponse = response
-            .json()
-            .await
-            .map_err(|e| TokenError(format!("bad token answer: {e}")))?;
-        let until = Instant::now() + Duration::from_secs(answer.expires_in).saturating_sub(EARLY);
-        *cached = Some((answer.id_token.clone(), until));
-        Ok(answer.id_token)
     }
 }
 
@@ -194,7 +220,7 @@ pub const METADATA_ACCESS_TOKEN_PATH: &str =
 pub struct GoogleAccessTokens {
     url: Url,
     http: reqwest::Client,
-    cached: Mutex<Option<(String, Instant)>>,
+    cached: Cached,
 }
 
 #[derive(Deserialize)]
@@ -211,39 +237,22 @@ impl GoogleAccessTokens {
                 .join(METADATA_ACCESS_TOKEN_PATH)
                 .map_err(|e| TokenError(e.to_string()))?,
             http: crate::client::http_client(),
-            cached: Mutex::new(None),
+            cached: Cached::default(),
         })
     }
 
     /// A bearer token for Google APIs.
     pub async fn access_token(&self) -> Result<String, TokenError> {
-        let mut cached = self.cached.lock().await;
-        if let Some((token, until)) = cached.as_ref()
-            && Instant::now() < *until
-        {
-            return Ok(token.clone());
-        }
-        let response = self
-            .http
-            .get(self.url.clone())
-            .header("Metadata-Flavor", "Google")
-            .timeout(Duration::from_secs(5))
-            .send()
+        self.cached
+            .get_or(async {
+                let request = self
+                    .http
+                    .get(self.url.clone())
+                    .header("Metadata-Flavor", "Google");
+                let answer: AccessTokenResponse = fetch("metadata server", request).await?;
+                Ok((answer.access_token, Duration::from_secs(answer.expires_in)))
+            })
             .await
-            .map_err(|e| TokenError(format!("metadata server unreachable: {e}")))?;
-        if !response.status().is_success() {
-            return Err(TokenError(format!(
-                "metadata server answered {}",
-                response.status()
-            )));
-        }
-        let answer: AccessTokenResponse = response
-            .json()
-            .await
-            .map_err(|e| TokenError(format!("bad access token answer: {e}")))?;
-        let until = Instant::now() + Duration::from_secs(answer.expires_in).saturating_sub(EARLY);
-        *cached = Some((answer.access_token.clone(), until));
-        Ok(answer.access_token)
     }
 }
 

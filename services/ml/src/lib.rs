@@ -79,6 +79,7 @@ pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> 
         media: deps.media.clone(),
         analyser: analyser.clone(),
         interval: Duration::from_millis(settings.worker_interval_ms),
+        providers: deps.providers.clone(),
     };
     let state = state::AppState {
         store: base.store().clone(),

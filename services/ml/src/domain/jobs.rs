@@ -4,6 +4,7 @@
 //! photo, stores the analysis and publishes `ml.analysis.completed` in one
 //! transaction, retrying with backoff while the media service is away.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,8 +17,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::Analyser;
 use super::image::Analysis;
+use super::listing::Listing;
 use super::media::MediaApi;
+use super::text::templates::LANGUAGES;
 use crate::error::MlError;
+use crate::providers::{ProviderError, Providers};
 
 /// A product whose photo waits to be analysed; its id is the product's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,6 +110,22 @@ pub struct Worker {
     pub media: Arc<dyn MediaApi>,
     pub analyser: Analyser,
     pub interval: Duration,
+    /// Vision labels join the tags; the translator fills the languages the
+    /// artisan left out. Local: neither.
+    pub providers: Providers,
+}
+
+/// Vision labels at least this sure become tags.
+pub const LABEL_MIN_SCORE: f64 = 0.7;
+/// Tries while a provider fails (about four minutes with the backoff);
+/// after them the analysis is published without the providers' part.
+pub const MAX_PROVIDER_ATTEMPTS: u32 = 8;
+
+/// What the providers add to a product's analysis.
+#[derive(Debug, Default)]
+struct Enrichment {
+    labels: Vec<String>,
+    translations: BTreeMap<String, String>,
 }
 
 /// How long after `attempts` failures the next try comes: 2, 4, 8 … s, at
@@ -167,7 +187,7 @@ impl Worker {
         };
         let analysis = match self
             .analyser
-            .analyse(photo.bytes, Some((photo.width, photo.height)))
+            .analyse(photo.bytes.clone(), Some((photo.width, photo.height)))
             .await
         {
             Ok(a) => a,
@@ -178,7 +198,71 @@ impl Worker {
             }
             Err(e) => return Err(e),
         };
-        self.finish(product_id, job, Some(analysis)).await
+        let extra = match self.enrich(product_id, &photo.bytes).await {
+            Ok(extra) => extra,
+            Err(MlError::Provider(e)) if job.attempts + 1 >= MAX_PROVIDER_ATTEMPTS => {
+                tracing::warn!(product = %product_id, error = %e,
+                    "providers kept failing; the analysis is published without their labels and translations");
+                Enrichment::default()
+            }
+            Err(e) => return Err(e),
+        };
+        self.finish(product_id, job, Some((analysis, extra))).await
+    }
+
+    /// Labels from the vision provider and translations of the artisan's
+    /// description (English if they wrote it, else their first language)
+    /// into each language they left out. A provider that refuses the
+    /// content adds nothing; one that fails or is over its quota fails the
+    /// round, and the job is tried again later — at most
+    /// [`MAX_PROVIDER_ATTEMPTS`] times, then published without them.
+    async fn enrich(&self, product_id: &str, photo: &[u8]) -> Result<Enrichment, MlError> {
+        let mut extra = Enrichment::default();
+        let refused = |e: ProviderError| match e {
+            ProviderError::Refused { .. } => {
+                tracing::info!(product = %product_id, error = %e, "a provider declined; nothing added");
+                Ok(())
+            }
+            e => Err(MlError::Provider(e)),
+        };
+        if let Some(vision) = &self.providers.vision
+            && photo.len() <= crate::routes::analyze::MAX_VISION_BYTES
+        {
+            match vision.annotate(photo).await {
+                Ok(a) => {
+                    extra.labels = a
+                        .labels
+                        .into_iter()
+                        .filter(|l| l.score >= LABEL_MIN_SCORE)
+                        .map(|l| l.name.to_lowercase())
+                        .collect();
+                }
+                Err(e) => refused(e)?,
+            }
+        }
+        let Some(translator) = &self.providers.translator else {
+            return Ok(extra);
+        };
+        let Some(listing) = self.store.collection::<Listing>().get(product_id).await? else {
+            return Ok(extra);
+        };
+        let own = &listing.value.description;
+        let source = own
+            .get_key_value("en")
+            .or_else(|| own.iter().next())
+            .filter(|(_, text)| !text.trim().is_empty());
+        let Some((from, text)) = source else {
+            return Ok(extra);
+        };
+        for to in LANGUAGES.iter().filter(|l| !own.contains_key(**l)) {
+            match translator.translate(text, from, to).await {
+                Ok(t) => {
+                    extra.translations.insert((*to).to_owned(), t);
+                }
+                Err(e) => refused(e)?,
+            }
+        }
+        Ok(extra)
     }
 
     /// Store the analysis and publish it, and close the job — unless the
@@ -188,7 +272,7 @@ impl Worker {
         &self,
         product_id: &str,
         job: &Job,
-        analysis: Option<Analysis>,
+        analysis: Option<(Analysis, Enrichment)>,
     ) -> Result<(), MlError> {
         self.store
             .transact(async |tx: &mut Txn| {
@@ -199,14 +283,22 @@ impl Worker {
                     return Ok(());
                 }
                 tx.delete::<Job>(product_id)?;
-                let Some(analysis) = &analysis else {
+                let Some((analysis, extra)) = &analysis else {
                     return Ok(());
                 };
+                let mut tags = analysis.style_tags.clone();
+                let labels: Vec<String> = extra
+                    .labels
+                    .iter()
+                    .filter(|l| !tags.contains(l))
+                    .cloned()
+                    .collect();
+                tags.extend(labels);
                 let event = AnalysisCompleted {
                     product_id: product_id.to_owned(),
-                    tags: analysis.style_tags.clone(),
+                    tags,
                     quality_grade: analysis.quality.grade.clone(),
-                    translated_description: Default::default(),
+                    translated_description: extra.translations.clone(),
                     dominant_colors: analysis.palette.iter().map(|s| s.hex.clone()).collect(),
                 };
                 tx.set(
@@ -235,7 +327,8 @@ impl Worker {
                 }
                 // What fails here is the media service or the store, which
                 // come back: the job is tried again, at most ten minutes
-                // apart, for as long as it takes.
+                // apart, for as long as it takes (a failing provider only
+                // so often: see `one`).
                 current.value.attempts = attempts;
                 current.value.last_error = Some(error.chars().take(500).collect());
                 let wait = backoff(attempts).as_micros() as i64;

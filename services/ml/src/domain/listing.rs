@@ -11,7 +11,9 @@ use events::{ConsumeError, Received};
 use serde::{Deserialize, Serialize};
 use store::{Direction, Entity, IndexSpec, Query, Store, StoreError, Txn};
 
-use super::text::keywords;
+use super::text::templates::Facts;
+use super::text::{keyword_text, keywords};
+use crate::providers::Source;
 
 /// Listings of a category one keyword extraction reads.
 pub const MAX_CORPUS: usize = 2_000;
@@ -48,14 +50,42 @@ pub fn indexes() -> Vec<IndexSpec> {
 }
 
 impl Listing {
-    /// The text its terms come from.
-    pub fn text(&self) -> String {
-        let mut text = self.title.clone();
-        for d in self.description.values() {
-            text.push_str(". ");
-            text.push_str(d);
+    /// Its fields as the templates and prompts take them.
+    pub fn facts(&self) -> Facts {
+        Facts {
+            title: self.title.clone(),
+            category: self.category.clone(),
+            subcategory: self.subcategory.clone(),
+            region: Some(self.region.clone()),
+            craft_tradition: Some(self.craft_tradition.clone()),
+            materials: self.materials.clone(),
+            production_time_days: self.production_time_days,
         }
-        text
+    }
+
+    /// The text its terms come from: the same fields a product's keywords
+    /// are drawn from ([`keyword_text`]), so the two compare.
+    pub fn text(&self) -> String {
+        keyword_text(&self.facts(), &self.description, "", &Source::template())
+    }
+
+    /// A listing from a `product.updated` that carries the whole product.
+    fn from_update(p: ProductUpdated) -> Self {
+        let mut l = Listing {
+            artisan_id: p.artisan_id,
+            title: p.title,
+            description: p.description.into_iter().collect(),
+            category: p.category,
+            subcategory: p.subcategory,
+            region: p.region,
+            craft_tradition: p.craft_tradition,
+            materials: p.materials,
+            production_time_days: (p.production_time_days > 0).then_some(p.production_time_days),
+            terms: Vec::new(),
+            active: p.status == "active",
+        };
+        l.terms = keywords::distinct_terms(&l.text());
+        l
     }
 }
 
@@ -63,6 +93,11 @@ impl Listing {
 pub async fn learn(event: &Received, tx: &mut Txn) -> Result<(), ConsumeError> {
     if event.is::<ProductCreated>() {
         let p = event.decode::<ProductCreated>()?;
+        if tx.get::<Listing>(&p.product_id).await?.is_some() {
+            // A later product.updated, which carries the whole product,
+            // arrived first and is newer.
+            return Ok(());
+        }
         let mut l = Listing {
             artisan_id: p.artisan_id,
             title: p.title,
@@ -81,10 +116,14 @@ pub async fn learn(event: &Received, tx: &mut Txn) -> Result<(), ConsumeError> {
     } else if event.is::<ProductUpdated>() {
         let p = event.decode::<ProductUpdated>()?;
         let Some(mut l) = tx.get::<Listing>(&p.product_id).await? else {
-            return Err(ConsumeError::Unavailable(format!(
-                "product {} is not yet known here",
-                p.product_id
-            )));
+            // Before its product.created, or a product listed before this
+            // collection existed: an update with the title carries the
+            // whole product; an older one has nothing to add.
+            if !p.title.is_empty() {
+                let id = p.product_id.clone();
+                tx.set(&id, &Listing::from_update(p))?;
+            }
+            return Ok(());
         };
         if !p.status.is_empty() {
             l.value.active = p.status == "active";

@@ -13,8 +13,11 @@
 //! - `openai`: an OpenAI-compatible endpoint (chat completions,
 //!   embeddings), for self-hosted models ([`openai`]).
 //!
-//! A provider that fails is a [`ProviderError`]: 503 with `Retry-After`
-//! (the provider's own after a 429), never a silent fall-back to other text.
+//! A provider that fails is a [`ProviderError`]: where the answer is the
+//! provider's text, 503 with `Retry-After` (the provider's own after a
+//! 429), or 422 when it refused the content; where it adds to a computed
+//! answer (recognition, translations), that part is marked `failed` with
+//! the reason. Never a silent fall-back to other text.
 
 pub mod http;
 pub mod openai;

@@ -88,6 +88,12 @@ impl OpenAi {
                 reason: "finish reason content_filter".into(),
             });
         }
+        if choice.finish_reason.as_deref() == Some("length") {
+            return Err(ProviderError::Failed {
+                provider: P,
+                detail: "the answer was cut off at the token limit".into(),
+            });
+        }
         let text = choice.message.content.unwrap_or_default();
         if text.trim().is_empty() {
             return Err(ProviderError::Failed {

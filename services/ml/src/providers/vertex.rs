@@ -168,12 +168,19 @@ impl TextGenerator for Gemini {
             .ok_or_else(|| failed(P, "no candidates in the answer"))?;
         if let Some(reason) = candidate
             .finish_reason
+            .as_ref()
             .filter(|r| BLOCKED.contains(&r.as_str()))
         {
             return Err(ProviderError::Refused {
                 provider: P,
                 reason: format!("finish reason {reason}"),
             });
+        }
+        if candidate.finish_reason.as_deref() == Some("MAX_TOKENS") {
+            return Err(failed(
+                P,
+                "the answer was cut off at the output token limit",
+            ));
         }
         let text: String = candidate
             .content

@@ -41,7 +41,8 @@ pub struct Moodboard {
 /// and thumbnails of the active listings whose palettes are nearest (ΔE
 /// over at most 2,000 analysed products); stored through the media service
 /// as the caller's, with the palette, the similar products and a
-/// market-alignment score explained by its parts. Artisans and admins.
+/// market-alignment score (against the active listings) explained by its
+/// parts. Artisans and admins.
 #[utoipa::path(post, path = "/ml/generate-moodboard", tag = "ml", security(("bearer" = [])),
     request_body(content(
         (AnalyzeForm = "multipart/form-data"),
@@ -59,27 +60,29 @@ async fn generate_moodboard(
     let (slot, bytes, size) = photo(&state, request).await?;
     let analysis = state.analyser.analyse_in(slot, bytes.clone(), size).await?;
 
-    let candidates: Vec<(String, String, crate::domain::image::Analysis)> = state
+    let analysed = state
         .store
         .collection::<ProductAnalysis>()
         .query_up_to(&Query::new(), MAX_CANDIDATES)
+        .await?;
+    // Only listings the public sees are compared and shown.
+    let ids: Vec<String> = analysed.iter().map(|a| a.id.clone()).collect();
+    let active: std::collections::HashSet<String> = state
+        .store
+        .collection::<Listing>()
+        .get_many(&ids)
         .await?
         .into_iter()
+        .filter(|l| l.value.active)
+        .map(|l| l.id)
+        .collect();
+    let candidates: Vec<(String, String, crate::domain::image::Analysis)> = analysed
+        .into_iter()
+        .filter(|a| active.contains(&a.id))
         .map(|a| (a.id, a.value.media_id, a.value.analysis))
         .collect();
     let market_alignment = moodboard::alignment(&analysis, &candidates);
-    // Nearest first; only listings the public sees are shown.
-    let listings = state.store.collection::<Listing>();
-    let mut similar = Vec::new();
-    for s in moodboard::nearest(&analysis.palette, &candidates) {
-        if listings
-            .get(&s.product_id)
-            .await?
-            .is_some_and(|l| l.value.active)
-        {
-            similar.push(s);
-        }
-    }
+    let similar = moodboard::nearest(&analysis.palette, &candidates);
     let mut drawn = Vec::new();
     for s in similar.iter().take(THUMBNAILS) {
         // A thumbnail that cannot be had is drawn as its palette.

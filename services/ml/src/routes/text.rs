@@ -46,7 +46,7 @@ pub struct DescribeRequest {
     pub subcategory: String,
     #[schema(max_length = 80)]
     pub region: Option<String>,
-    #[schema(max_length = 80)]
+    #[schema(max_length = 120)]
     pub craft_tradition: Option<String>,
     /// At most 20, each at most 60 characters.
     #[serde(default, deserialize_with = "common::bounded::vec::<_, _, 20>")]
@@ -72,7 +72,7 @@ pub struct StoryRequest {
     pub title: String,
     #[schema(max_length = 64)]
     pub category: String,
-    #[schema(max_length = 80)]
+    #[schema(max_length = 120)]
     pub craft_tradition: Option<String>,
     #[schema(max_length = 80)]
     pub region: Option<String>,
@@ -129,7 +129,8 @@ fn check_facts(
         v.length("region", r, 0, 80);
     }
     if let Some(t) = tradition {
-        v.length("craft_tradition", t, 0, 80);
+        // As long as the product service allows.
+        v.length("craft_tradition", t, 0, 120);
     }
     for (i, m) in materials.iter().enumerate() {
         v.length(&format!("materials[{i}]"), m, 0, 60);

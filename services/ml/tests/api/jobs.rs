@@ -93,3 +93,67 @@ async fn a_photo_waits_while_the_media_service_is_away_and_a_deleted_product_is_
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].product_id, "p1");
 }
+
+#[tokio::test]
+async fn with_providers_the_published_analysis_carries_vision_labels_and_translations_of_what_the_artisan_left_out()
+ {
+    use serde_json::json;
+    use wiremock::matchers::{body_string_contains, method, path};
+    use wiremock::{Mock, ResponseTemplate};
+
+    let google = crate::helpers::FakeGoogle::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/images:annotate"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "responses": [{"labelAnnotations": [
+                {"description": "Pottery", "score": 0.95},
+                {"description": "Sky", "score": 0.4},
+            ]}],
+        })))
+        .mount(&google.api)
+        .await;
+    // Translated from the artisan's English into the four languages they
+    // did not write; their Hindi is theirs.
+    Mock::given(method("POST"))
+        .and(path(
+            "/v3/projects/craftchain-prod/locations/global:translateText",
+        ))
+        .and(body_string_contains(r#""contents":["A glazed bowl."]"#))
+        .and(body_string_contains(r#""sourceLanguageCode":"en""#))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "translations": [{"translatedText": "translated"}],
+        })))
+        .expect(4)
+        .mount(&google.api)
+        .await;
+    let app = TestApp::spawn_with(google.providers()).await;
+    app.holds("m1", 2000, 1250, two_colours(1600, 1000));
+    let mut product = listed("p1", &["m1"]);
+    product.description = [
+        ("en".to_owned(), "A glazed bowl.".to_owned()),
+        ("hi".to_owned(), "एक चमकदार कटोरा।".to_owned()),
+    ]
+    .into();
+    app.push("e1", "p1", &product)
+        .await
+        .assert_status(http::StatusCode::OK);
+
+    let done = eventually(Duration::from_secs(10), "the analysis", || async {
+        let p = published(&app).await;
+        (!p.is_empty()).then_some(p)
+    })
+    .await
+    .unwrap();
+
+    let a = &done[0];
+    assert!(a.tags.contains(&"pottery".to_owned()), "{:?}", a.tags);
+    assert!(!a.tags.contains(&"sky".to_owned()), "{:?}", a.tags);
+    let mut languages: Vec<&str> = a
+        .translated_description
+        .keys()
+        .map(String::as_str)
+        .collect();
+    languages.sort_unstable();
+    assert_eq!(languages, ["bn", "mr", "ta", "te"]);
+    assert_eq!(a.translated_description["ta"], "translated");
+}

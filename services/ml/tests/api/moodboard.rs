@@ -95,7 +95,8 @@ async fn a_moodboard_shows_the_nearest_active_listings_and_is_stored_as_a_png() 
     );
     assert_eq!(m["color_palette"][0]["hex"], "#cc4e36");
     let alignment = &m["market_alignment"];
-    assert_eq!(alignment["listings_compared"], 3);
+    // The deleted listing is neither shown nor compared.
+    assert_eq!(alignment["listings_compared"], 2);
     assert_eq!(alignment["parts"][0]["name"], "colour_popularity");
     assert!(alignment["score"].as_f64().unwrap() > 0.0);
     let url = m["moodboard"]["url"].as_str().unwrap();

@@ -51,15 +51,19 @@ fn ask() -> Value {
 async fn with_no_text_model_a_description_is_template_text_labelled_so_and_nothing_is_translated() {
     let app = TestApp::spawn().await;
     let a = testkit::users::ARTISAN;
-    list(
-        &app,
-        &[
-            textile("t1", "Cotton saree", a),
-            textile("t2", "Cotton dupatta", a),
-            textile("t3", "Cotton shawl", a),
-        ],
-    )
-    .await;
+    // Three listings of another tradition, in cotton.
+    let corpus: Vec<ProductCreated> = [
+        ("t1", "Cotton saree"),
+        ("t2", "Cotton dupatta"),
+        ("t3", "Cotton shawl"),
+    ]
+    .into_iter()
+    .map(|(id, title)| ProductCreated {
+        craft_tradition: "Bandhani".to_owned(),
+        ..textile(id, title, a)
+    })
+    .collect();
+    list(&app, &corpus).await;
 
     let d: Value = app
         .post_json("/ml/generate-description", &ask(), Some(&app.artisan()))
@@ -82,8 +86,8 @@ async fn with_no_text_model_a_description_is_template_text_labelled_so_and_nothi
     }
     assert!(d["translations"].get("en").is_none());
     // Drawn from the product's own words, weighed against the three
-    // listings: the tradition none of them names comes first, and the
-    // templates' labels are never keywords.
+    // listings' same fields: the tradition none of them names comes first,
+    // and the templates' labels are never keywords.
     let k = &d["seo_keywords"];
     assert_eq!(k["method"], "tf-idf");
     assert_eq!(k["corpus_listings"], 3);

@@ -43,13 +43,17 @@ impl Consumer for ProductConsumer {
             p.value.ai.tags = a.tags;
             p.value.ai.quality_grade = (!a.quality_grade.is_empty()).then_some(a.quality_grade);
             p.value.ai.dominant_colors = a.dominant_colors;
-            // Machine translations fill the languages the artisan left out;
-            // they never overwrite the artisan's own words.
-            for (lang, text) in a.translated_description {
-                if LANGUAGES.contains(&lang.as_str()) && !text.trim().is_empty() {
-                    p.value.description.entry(lang).or_insert(text);
-                }
-            }
+            // Machine translations of the languages the artisan left out,
+            // kept beside (never in) the artisan's own words.
+            p.value.ai.translations = a
+                .translated_description
+                .into_iter()
+                .filter(|(lang, text)| {
+                    LANGUAGES.contains(&lang.as_str())
+                        && !text.trim().is_empty()
+                        && !p.value.description.contains_key(lang)
+                })
+                .collect();
             p.value.updated_at = common::time::now();
             tx.update(&p)?;
         } else if event.is::<PriceSuggested>() {

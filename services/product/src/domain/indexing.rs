@@ -18,7 +18,15 @@ pub fn to_doc(id: &str, p: &Product) -> SearchDoc {
     SearchDoc {
         id: id.to_owned(),
         title: p.title.clone(),
-        description: p.description.clone(),
+        // The artisan's words, and machine translations where they wrote
+        // none: searchable in every language the product has.
+        description: p
+            .ai
+            .translations
+            .iter()
+            .chain(&p.description)
+            .map(|(l, t)| (l.clone(), t.clone()))
+            .collect(),
         materials: p.materials.clone(),
         category: p.category.clone(),
         subcategory: p.subcategory.clone(),

@@ -56,12 +56,20 @@ async fn an_analysis_fills_ai_and_adds_translations_without_overwriting_the_arti
         product.description.get("hi"),
         "the artisan's words stay"
     );
+    assert!(
+        !now.description.contains_key("bn"),
+        "the artisan's own only"
+    );
     assert_eq!(
-        now.description.get("bn").map(String::as_str),
+        now.ai.translations.get("bn").map(String::as_str),
         Some("কাঁথা স্টোল")
     );
     assert!(
-        !now.description.contains_key("fr"),
+        !now.ai.translations.contains_key("hi"),
+        "no translation of what the artisan wrote"
+    );
+    assert!(
+        !now.ai.translations.contains_key("fr"),
         "only catalogue languages"
     );
     assert_eq!(now.suggested_price.status, Pending::Pending);

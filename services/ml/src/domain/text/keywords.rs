@@ -154,7 +154,8 @@ fn word_char(c: char) -> bool {
 }
 
 /// The text's phrases (runs of words between punctuation and stop words),
-/// lowercased; words of one Latin letter or only digits end a phrase too.
+/// lowercased; ASCII words of one or two letters, and numbers, end a
+/// phrase too.
 fn phrases(text: &str) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     let mut current: Vec<String> = Vec::new();

@@ -65,6 +65,11 @@ pub struct AiInsights {
     pub tags: Vec<String>,
     pub quality_grade: Option<String>,
     pub dominant_colors: Vec<String>,
+    /// Machine translations of the description into the catalogue
+    /// languages the artisan left out — kept apart from the artisan's own
+    /// `description`, never mistaken for it.
+    #[serde(default)]
+    pub translations: BTreeMap<String, String>,
 }
 
 /// The pricing service's suggestion, filled by `pricing.suggested`.
