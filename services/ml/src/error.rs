@@ -13,8 +13,6 @@ common::problem_codes! {
     BAD_IMAGE_FORM = "bad_image_form",
     /// 503: the capability has no provider in this deployment (local mode).
     PROVIDER_NOT_CONFIGURED = "provider_not_configured",
-    /// 422: the model declined the content (a safety block).
-    CONTENT_REFUSED = "content_refused",
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +76,7 @@ impl From<MlError> for ApiError {
                 }
                 ProviderError::Refused { .. } => ApiError::new(
                     axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                    codes::CONTENT_REFUSED,
+                    common::error::codes::CONTENT_REFUSED,
                     detail,
                 ),
                 ProviderError::Failed { .. } => {

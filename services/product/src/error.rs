@@ -76,6 +76,7 @@ pub enum ProductError {
     #[error("search is unavailable")]
     SearchUnavailable(#[source] SearchError),
     /// 503 `unavailable`: the ML service wrote no story; nothing changed.
+    /// 422 `content_refused` when its model declined the content.
     #[error("the story writer is unavailable; the product is unchanged")]
     StoryUnavailable(#[source] ClientError),
     /// 503 `unavailable`: the ML service answered an empty story.
@@ -150,6 +151,15 @@ impl From<ProductError> for ApiError {
             }
             ProductError::SearchUnavailable(e) => {
                 ApiError::unavailable(SEARCH_RETRY, detail).with_source(e)
+            }
+            ProductError::StoryUnavailable(ClientError::Problem { problem, .. })
+                if problem.code == common::error::codes::CONTENT_REFUSED.as_str() =>
+            {
+                ApiError::new(
+                    http::StatusCode::UNPROCESSABLE_ENTITY,
+                    common::error::codes::CONTENT_REFUSED,
+                    problem.detail.unwrap_or(detail),
+                )
             }
             ProductError::StoryUnavailable(e) => {
                 ApiError::unavailable(STORY_RETRY, detail).with_source(e)

@@ -90,6 +90,10 @@ pub mod codes {
     pub const UNREADABLE_BODY: Code = Code::new("unreadable_body");
     pub const MALFORMED_JSON: Code = Code::new("malformed_json");
     pub const BAD_PATH: Code = Code::new("bad_path");
+    /// 422: a text model declined to write about the content (a safety
+    /// block) — the ML service's, passed on by the services that ask it;
+    /// asking again will not help.
+    pub const CONTENT_REFUSED: Code = Code::new("content_refused");
 
     /// Every code above.
     pub const ALL: &[Code] = &[
@@ -112,6 +116,7 @@ pub mod codes {
         UNREADABLE_BODY,
         MALFORMED_JSON,
         BAD_PATH,
+        CONTENT_REFUSED,
     ];
 }
 

@@ -114,11 +114,24 @@ pub trait Vision: Send + Sync + 'static {
     async fn annotate(&self, image: &[u8]) -> Result<Annotation, ProviderError>;
 }
 
+/// What embeddings are for: texts to be found, or a search for them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EmbedTask {
+    #[default]
+    Document,
+    Query,
+}
+
 /// Text embeddings, one vector per text, in order.
 #[async_trait]
 pub trait Embedder: Send + Sync + 'static {
     fn model(&self) -> String;
-    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, ProviderError>;
+    async fn embed(
+        &self,
+        texts: &[String],
+        task: EmbedTask,
+    ) -> Result<Vec<Vec<f32>>, ProviderError>;
 }
 
 /// The providers configured; `None` is local (no provider).

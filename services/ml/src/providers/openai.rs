@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 use url::Url;
 
-use super::{Embedder, Prompt, ProviderError, TextGenerator, Translator, http};
+use super::{EmbedTask, Embedder, Prompt, ProviderError, TextGenerator, Translator, http};
 use crate::config::OpenAiSettings;
 
 /// The endpoint, its key and models.
@@ -176,7 +176,12 @@ impl Embedder for Embeddings {
         format!("openai:{}", self.0.settings.embedding_model)
     }
 
-    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, ProviderError> {
+    /// The endpoint has no task parameter: both tasks embed alike.
+    async fn embed(
+        &self,
+        texts: &[String],
+        _task: EmbedTask,
+    ) -> Result<Vec<Vec<f32>>, ProviderError> {
         const P: &str = "openai embeddings";
         let body = json!({"model": self.0.settings.embedding_model, "input": texts});
         let mut answer: EmbeddingResponse = self.0.post(P, "embeddings", &body).await?;
@@ -346,7 +351,7 @@ mod tests {
             .mount(&server)
             .await;
         let vectors = Embeddings(client)
-            .embed(&["one".into(), "two".into()])
+            .embed(&["one".into(), "two".into()], EmbedTask::Query)
             .await
             .unwrap();
         assert_eq!(vectors, vec![vec![0.1], vec![0.2]]);

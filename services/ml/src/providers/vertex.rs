@@ -19,8 +19,8 @@ use serde_json::json;
 use url::Url;
 
 use super::{
-    Annotation, DetectedObject, Embedder, Label, Prompt, ProviderError, TextGenerator, Translator,
-    Vision, http,
+    Annotation, DetectedObject, EmbedTask, Embedder, Label, Prompt, ProviderError, TextGenerator,
+    Translator, Vision, http,
 };
 use crate::config::VertexSettings;
 
@@ -217,14 +217,22 @@ impl Embedder for Embeddings {
         format!("vertex:{}", self.0.settings.embedding_model)
     }
 
-    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, ProviderError> {
+    async fn embed(
+        &self,
+        texts: &[String],
+        task: EmbedTask,
+    ) -> Result<Vec<Vec<f32>>, ProviderError> {
         const P: &str = "vertex embeddings";
         let url = self
             .0
             .model_url(&self.0.settings.embedding_model, "predict")?;
+        let task_type = match task {
+            EmbedTask::Document => "RETRIEVAL_DOCUMENT",
+            EmbedTask::Query => "RETRIEVAL_QUERY",
+        };
         let instances: Vec<_> = texts
             .iter()
-            .map(|t| json!({"content": t, "task_type": "RETRIEVAL_DOCUMENT"}))
+            .map(|t| json!({"content": t, "task_type": task_type}))
             .collect();
         let answer: PredictResponse = self
             .0
@@ -679,7 +687,10 @@ mod tests {
             .mount(&f.api)
             .await;
         let vectors = Embeddings(f.google)
-            .embed(&["blue vase".into(), "kantha quilt".into()])
+            .embed(
+                &["blue vase".into(), "kantha quilt".into()],
+                EmbedTask::Document,
+            )
             .await
             .unwrap();
         assert_eq!(vectors, vec![vec![0.1, 0.2], vec![0.3, 0.4]]);

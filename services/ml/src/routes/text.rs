@@ -18,7 +18,7 @@ use crate::domain::text::marketing::{self, MarketingContent};
 use crate::domain::text::templates::{Facts, LANGUAGES};
 use crate::domain::text::{self, Description, Story, keywords};
 use crate::error::MlError;
-use crate::providers::Source;
+use crate::providers::{EmbedTask, Source};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -98,6 +98,9 @@ pub struct EmbedRequest {
     #[serde(deserialize_with = "common::bounded::vec::<_, _, MAX_EMBED_TEXTS>")]
     #[schema(min_items = 1, max_items = 32)]
     pub texts: Vec<String>,
+    /// `document` (default: texts to be found) or `query` (a search).
+    #[serde(default)]
+    pub task: EmbedTask,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -319,7 +322,7 @@ async fn embeddings(
         .embedder
         .as_ref()
         .ok_or(MlError::NotConfigured("embeddings"))?;
-    let vectors = embedder.embed(&ask.texts).await?;
+    let vectors = embedder.embed(&ask.texts, ask.task).await?;
     Ok(Json(EmbedResponse {
         model: embedder.model(),
         vectors,

@@ -323,6 +323,7 @@ async fn embeddings_without_an_embedder_are_503_not_configured_and_with_vertex_a
     let google = FakeGoogle::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/projects/craftchain-prod/locations/asia-south1/publishers/google/models/text-multilingual-embedding-002:predict"))
+        .and(body_string_contains(r#""task_type":"RETRIEVAL_QUERY""#))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "predictions": [{"embeddings": {"values": [0.25, -0.5], "statistics": {"truncated": false, "token_count": 4}}}],
         })))
@@ -330,8 +331,9 @@ async fn embeddings_without_an_embedder_are_503_not_configured_and_with_vertex_a
         .mount(&google.api)
         .await;
     let app = TestApp::spawn_with(google.providers()).await;
+    let query = json!({"texts": ["blue pottery vase"], "task": "query"});
     let e: Value = app
-        .post_json("/ml/embeddings", &body, Some(&app.service_token()))
+        .post_json("/ml/embeddings", &query, Some(&app.service_token()))
         .await
         .assert_status(StatusCode::OK)
         .json();

@@ -188,6 +188,7 @@ fn story_language_schema() -> Schema {
 #[utoipa::path(post, path = "/products/{id}/generate-story", tag = "products", security(("bearer" = [])),
     params(("id" = Id, Path)), request_body = StoryOptions,
     responses((status = 200, body = ProductView, headers(("ETag" = String))), (status = 403), (status = 404),
+        (status = 422, description = "an unknown language; or `content_refused`: the text model declined to write about this product"),
         (status = 503, description = "the ML service is down or wrote nothing; the product is unchanged")))]
 async fn generate_story(
     State(state): State<AppState>,

@@ -36,6 +36,7 @@ impl MediaApi for FakeMediaApi {
 #[derive(Default)]
 pub(crate) struct FakeMl {
     story: Mutex<Option<String>>,
+    refuse: std::sync::atomic::AtomicBool,
     requests: Mutex<Vec<StoryRequest>>,
 }
 
@@ -43,6 +44,11 @@ impl FakeMl {
     /// Answer every request with `story`.
     pub(crate) fn answer(&self, story: &str) {
         *self.story.lock().unwrap() = Some(story.to_owned());
+    }
+
+    /// Answer as the ML service does when its model declines the content.
+    pub(crate) fn refuse(&self) {
+        self.refuse.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// What the service was asked, oldest first.
@@ -55,6 +61,23 @@ impl FakeMl {
 impl MlApi for FakeMl {
     async fn cultural_story(&self, request: &StoryRequest) -> Result<StoryResponse, ClientError> {
         self.requests.lock().unwrap().push(request.clone());
+        if self.refuse.load(std::sync::atomic::Ordering::SeqCst) {
+            let problem = common::error::Problem {
+                type_uri: "urn:craftchain:problem:content_refused".to_owned(),
+                title: "Unprocessable Entity".to_owned(),
+                status: 422,
+                detail: Some("gemini declined to answer: finish reason SAFETY".to_owned()),
+                code: "content_refused".to_owned(),
+                request_id: None,
+                errors: Vec::new(),
+                extensions: serde_json::Map::new(),
+            };
+            return Err(ClientError::Problem {
+                service: "ml",
+                status: http::StatusCode::UNPROCESSABLE_ENTITY,
+                problem: Box::new(problem),
+            });
+        }
         self.story
             .lock()
             .unwrap()

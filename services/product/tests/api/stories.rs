@@ -83,3 +83,25 @@ async fn generate_story_is_for_the_owner_or_an_admin_in_a_known_language() {
     in_french.assert_invalid_fields(&["language"]);
     assert!(app.ml.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_story_the_model_declines_is_422_content_refused_not_a_retry() {
+    let app = TestApp::spawn().await;
+    app.ml.refuse();
+    let product = app.create_product(&app.artisan(), json!({})).await;
+    let path = format!("/products/{}", product.id);
+    let etag = app.get(&path, None).await.etag();
+
+    let response = app
+        .post_json(
+            &format!("{path}/generate-story"),
+            &json!({}),
+            Some(&app.artisan()),
+        )
+        .await;
+
+    let problem = response.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "content_refused");
+    assert!(response.header("retry-after").is_none());
+    assert!(problem.detail.unwrap_or_default().contains("SAFETY"));
+    assert_eq!(app.get(&path, None).await.etag(), etag);
+}
