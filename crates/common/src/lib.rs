@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod id;
 pub mod identity;
+pub mod mix;
 pub mod money;
 pub mod pagination;
 pub mod platform;

@@ -86,3 +86,16 @@ impl Latencies {
         format!("  {label} p50 {p50:>7.2?}  p99 {p99:>7.2?}   ({target})")
     }
 }
+
+/// The benchmark's numeric arguments in order, each defaulting to its
+/// place in `defaults` when left out or not a number.
+pub fn args<const N: usize>(defaults: [usize; N]) -> [usize; N] {
+    let given: Vec<Option<usize>> = std::env::args().skip(1).map(|a| a.parse().ok()).collect();
+    let mut out = defaults;
+    for (slot, arg) in out.iter_mut().zip(given) {
+        if let Some(v) = arg {
+            *slot = v;
+        }
+    }
+    out
+}

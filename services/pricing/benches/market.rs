@@ -40,21 +40,10 @@ impl PricePredictor for NoMl {
     }
 }
 
-/// A deterministic number in [0, 1) for `i`.
-fn unit(i: u64) -> f64 {
-    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-}
+use common::mix::unit;
 
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let orders = args.first().copied().unwrap_or(100_000);
-    let requests = args.get(1).copied().unwrap_or(2_000);
+    let [orders, requests] = testkit::bench::args([100_000, 2_000]);
     tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(run(orders, requests));

@@ -165,12 +165,7 @@ fn product(i: usize, now: chrono::DateTime<chrono::Utc>) -> Product {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let n = args.first().copied().unwrap_or(100_000);
-    let requests = args.get(1).copied().unwrap_or(2_000);
+    let [n, requests] = testkit::bench::args([100_000, 2_000]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(run(n, requests));
 }

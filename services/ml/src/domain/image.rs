@@ -145,19 +145,6 @@ fn at_analysis_size(pixels: &Pixels) -> (Vec<u8>, u32, u32) {
     }
 }
 
-/// SplitMix64: the deterministic stream k-means++ draws from.
-struct Draw(u64);
-
-impl Draw {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// The palette: k-means (k-means++ seeding, deterministic) over a grid
 /// sample of about [`SAMPLE_PIXELS`] pixels in Lab; colours and shares,
 /// largest share first.
@@ -184,7 +171,8 @@ fn palette(rgb: &[u8], w: usize, h: usize, table: &[f32; 256]) -> Vec<(Lab, f64)
     // k-means++: each next centre drawn in proportion to the squared
     // distance from the nearest chosen; none left when every point is at
     // a centre (an image of fewer colours gets fewer).
-    let mut draw = Draw(0x00C0_FFEE);
+    // The deterministic stream k-means++ draws from.
+    let mut draw = common::mix::Stream(0x00C0_FFEE);
     let mut centres = vec![points[points.len() / 2]];
     let mut d2: Vec<f32> = points.iter().map(|p| p.distance2(centres[0])).collect();
     while centres.len() < PALETTE_SIZE {
@@ -192,7 +180,7 @@ fn palette(rgb: &[u8], w: usize, h: usize, table: &[f32; 256]) -> Vec<(Lab, f64)
         if total < 1e-6 {
             break;
         }
-        let mut target = draw.next() * total;
+        let mut target = draw.next_unit() * total;
         let mut chosen = points.len() - 1;
         for (i, d) in d2.iter().enumerate() {
             target -= f64::from(*d);

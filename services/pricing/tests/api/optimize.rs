@@ -6,14 +6,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Sale, TestApp, week};
 
-/// A deterministic number in [−1, 1] for `i` (SplitMix64's mix, so that
-/// nearby `i` are unrelated).
+/// A deterministic number in [−1, 1) for `i` (nearby `i` unrelated).
 fn jitter(i: u64) -> f64 {
-    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    common::mix::unit(i) * 2.0 - 1.0
 }
 
 async fn optimize(app: &TestApp, ids: &[&str]) -> Value {
