@@ -226,7 +226,7 @@ impl Worker {
             e => Err(MlError::Provider(e)),
         };
         if let Some(vision) = &self.providers.vision
-            && photo.len() <= crate::routes::analyze::MAX_VISION_BYTES
+            && photo.len() <= crate::providers::MAX_INLINE_IMAGE_BYTES
         {
             match vision.annotate(photo).await {
                 Ok(a) => {

@@ -69,8 +69,9 @@ impl Listing {
         keyword_text(&self.facts(), &self.description, "", &Source::template())
     }
 
-    /// A listing from a `product.updated` that carries the whole product.
-    fn from_update(p: ProductUpdated) -> Self {
+    /// A listing from a `product.updated` that carries the whole product
+    /// (or a `product.created` in that shape).
+    fn from_whole(p: ProductUpdated) -> Self {
         let mut l = Listing {
             artisan_id: p.artisan_id,
             title: p.title,
@@ -98,21 +99,26 @@ pub async fn learn(event: &Received, tx: &mut Txn) -> Result<(), ConsumeError> {
             // arrived first and is newer.
             return Ok(());
         }
-        let mut l = Listing {
+        // The same fields as a whole product.updated; an empty status (an
+        // event older than the field) is active.
+        let whole = ProductUpdated {
+            status: if p.status.is_empty() {
+                "active".to_owned()
+            } else {
+                p.status
+            },
             artisan_id: p.artisan_id,
             title: p.title,
-            description: p.description.into_iter().collect(),
+            description: p.description,
             category: p.category,
             subcategory: p.subcategory,
             region: p.region,
             craft_tradition: p.craft_tradition,
             materials: p.materials,
-            production_time_days: (p.production_time_days > 0).then_some(p.production_time_days),
-            terms: Vec::new(),
-            active: p.status.is_empty() || p.status == "active",
+            production_time_days: p.production_time_days,
+            ..ProductUpdated::default()
         };
-        l.terms = keywords::distinct_terms(&l.text());
-        tx.set(&p.product_id, &l)?;
+        tx.set(&p.product_id, &Listing::from_whole(whole))?;
     } else if event.is::<ProductUpdated>() {
         let p = event.decode::<ProductUpdated>()?;
         let Some(mut l) = tx.get::<Listing>(&p.product_id).await? else {
@@ -121,7 +127,7 @@ pub async fn learn(event: &Received, tx: &mut Txn) -> Result<(), ConsumeError> {
             // whole product; an older one has nothing to add.
             if !p.title.is_empty() {
                 let id = p.product_id.clone();
-                tx.set(&id, &Listing::from_update(p))?;
+                tx.set(&id, &Listing::from_whole(p))?;
             }
             return Ok(());
         };

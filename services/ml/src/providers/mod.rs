@@ -107,6 +107,10 @@ pub struct Annotation {
     pub safe_search: std::collections::BTreeMap<String, String>,
 }
 
+/// The most bytes of a photo sent inline to a vision provider (Cloud
+/// Vision takes JSON requests of at most 10 MB; base64 adds a third).
+pub const MAX_INLINE_IMAGE_BYTES: usize = 7 * 1024 * 1024;
+
 /// Labels, objects and safety of a photo.
 #[async_trait]
 pub trait Vision: Send + Sync + 'static {

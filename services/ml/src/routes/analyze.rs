@@ -18,12 +18,8 @@ use utoipa_axum::routes;
 
 use crate::domain::image::Analysis;
 use crate::error::MlError;
-use crate::providers::{DetectedObject, Label, Vision};
+use crate::providers::{DetectedObject, Label, MAX_INLINE_IMAGE_BYTES, Vision};
 use crate::state::AppState;
-
-/// The most bytes sent inline to a vision provider (Cloud Vision takes
-/// JSON requests of at most 10 MB; base64 adds a third).
-pub const MAX_VISION_BYTES: usize = 7 * 1024 * 1024;
 
 /// What a vision model recognised in the photo, or why nothing did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -58,10 +54,10 @@ async fn recognise(vision: Option<&Arc<dyn Vision>>, bytes: &[u8]) -> Recognitio
                 .to_owned(),
         };
     };
-    if bytes.len() > MAX_VISION_BYTES {
+    if bytes.len() > MAX_INLINE_IMAGE_BYTES {
         return Recognition::Unavailable {
             reason: format!(
-                "the photo is {} bytes; at most {MAX_VISION_BYTES} are sent to the vision provider",
+                "the photo is {} bytes; at most {MAX_INLINE_IMAGE_BYTES} are sent to the vision provider",
                 bytes.len()
             ),
         };
