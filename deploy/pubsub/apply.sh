@@ -36,6 +36,7 @@ topic order.cancelled; topic order.cancelled.dead
 topic payment.received; topic payment.received.dead
 topic payment.refunded; topic payment.refunded.dead
 topic product.engagement; topic product.engagement.dead
+topic search.performed; topic search.performed.dead
 topic ml.analysis.completed; topic ml.analysis.completed.dead
 topic pricing.suggested; topic pricing.suggested.dead
 topic provenance.minted; topic provenance.minted.dead
@@ -75,6 +76,7 @@ subscribe analytics product.created events/push
 subscribe analytics product.updated events/push
 subscribe analytics product.deleted events/push
 subscribe analytics product.engagement events/push
+subscribe analytics search.performed events/push
 subscribe analytics order.placed events/push
 subscribe analytics order.paid events/push
 subscribe analytics order.cancelled events/push

@@ -190,6 +190,7 @@ pub static SUBSCRIPTIONS: &[(&str, &[&str])] = &[
     ("product.updated", &["ml", "pricing", "analytics", "media"]),
     ("product.deleted", &["ml", "pricing", "analytics", "media"]),
     ("product.engagement", &["analytics"]),
+    ("search.performed", &["analytics"]),
     ("order.placed", &["notification", "analytics"]),
     ("order.paid", &["blockchain", "notification", "analytics"]),
     (

@@ -32,6 +32,7 @@ events! {
     PaymentReceived => "payment.received",
     PaymentRefunded => "payment.refunded",
     EngagementRecorded => "product.engagement",
+    SearchPerformed => "search.performed",
     AnalysisCompleted => "ml.analysis.completed",
     PriceSuggested => "pricing.suggested",
     ProvenanceMinted => "provenance.minted",

@@ -48,6 +48,8 @@ pub enum EngagementKind {
     Like,
     Unlike,
     Share,
+    /// Opened from a search's results (counted as a view as well).
+    Click,
 }
 
 impl EngagementKind {
@@ -57,6 +59,7 @@ impl EngagementKind {
             EngagementKind::Like => "like",
             EngagementKind::Unlike => "unlike",
             EngagementKind::Share => "share",
+            EngagementKind::Click => "click",
         }
     }
 
@@ -67,6 +70,7 @@ impl EngagementKind {
             EngagementKind::Like => e.likes += count,
             EngagementKind::Unlike => e.likes = e.likes.saturating_sub(count),
             EngagementKind::Share => e.shares += count,
+            EngagementKind::Click => {}
         }
     }
 }
@@ -74,20 +78,24 @@ impl EngagementKind {
 /// Channels a product may be shared on.
 pub const CHANNELS: &[&str] = &["whatsapp", "instagram", "facebook", "x", "email", "link"];
 
-/// Views counted since the last flush, by product.
+/// Views counted since the last flush, by product and by the search the
+/// product was opened from ("" for none).
 #[derive(Debug, Default)]
-pub struct ViewCounts(Mutex<HashMap<String, u64>>);
+pub struct ViewCounts(Mutex<HashMap<(String, String), u64>>);
 
 impl ViewCounts {
-    /// Count `n` views of `product_id`.
-    pub fn add(&self, product_id: &str, n: u64) {
+    /// Count `n` views of `product_id`, opened from the results of
+    /// `search_id` (or from elsewhere: "").
+    pub fn add(&self, product_id: &str, search_id: &str, n: u64) {
         if let Ok(mut views) = self.0.lock() {
-            *views.entry(product_id.to_owned()).or_default() += n;
+            *views
+                .entry((product_id.to_owned(), search_id.to_owned()))
+                .or_default() += n;
         }
     }
 
     /// Everything counted so far, leaving nothing.
-    fn take(&self) -> HashMap<String, u64> {
+    fn take(&self) -> HashMap<(String, String), u64> {
         self.0
             .lock()
             .map(|mut v| std::mem::take(&mut *v))
@@ -99,24 +107,43 @@ impl ViewCounts {
 struct Actor<'a> {
     user: &'a str,
     channel: &'a str,
+    search_id: &'a str,
 }
 
 const ANONYMOUS: Actor<'static> = Actor {
     user: "",
     channel: "",
+    search_id: "",
 };
 
-/// Write the counted views every `every` until cancelled (and once more then).
+/// Write the counted views every `every` until cancelled (and once more
+/// then): each product's views as one count, and the views that came from
+/// a search's results as clicks of that search besides.
 pub async fn flush_views(state: AppState, every: Duration, cancel: CancellationToken) {
     loop {
         let stop = tokio::select! {
             () = cancel.cancelled() => true,
             () = tokio::time::sleep(every) => false,
         };
-        for (id, count) in state.views.take() {
-            if let Err(e) = bump(&state, &id, EngagementKind::View, count, ANONYMOUS).await {
+        let counted = state.views.take();
+        let mut views: HashMap<&str, u64> = HashMap::new();
+        for ((id, _), count) in &counted {
+            *views.entry(id.as_str()).or_default() += count;
+        }
+        for (id, count) in views {
+            if let Err(e) = bump(&state, id, EngagementKind::View, count, ANONYMOUS).await {
                 tracing::warn!(product_id = id, error = %e, "views not saved");
-                state.views.add(&id, count);
+                state.views.add(id, "", count);
+            }
+        }
+        for ((id, search_id), count) in counted.iter().filter(|((_, s), _)| !s.is_empty()) {
+            let actor = Actor {
+                search_id,
+                ..ANONYMOUS
+            };
+            if let Err(e) = bump(&state, id, EngagementKind::Click, *count, actor).await {
+                // Counted again with the next views; its views are saved.
+                tracing::warn!(product_id = id, error = %e, "search clicks not saved");
             }
         }
         if stop {
@@ -154,13 +181,16 @@ async fn record(
     count: u64,
     actor: &Actor<'_>,
 ) -> Result<(), ProductError> {
-    let mut e = tx
-        .get::<Engagement>(id)
-        .await?
-        .map(|e| e.value)
-        .unwrap_or_default();
-    kind.apply(&mut e, count);
-    tx.set(id, &e)?;
+    if kind != EngagementKind::Click {
+        // A click is one of the views, already counted.
+        let mut e = tx
+            .get::<Engagement>(id)
+            .await?
+            .map(|e| e.value)
+            .unwrap_or_default();
+        kind.apply(&mut e, count);
+        tx.set(id, &e)?;
+    }
     let event = EngagementRecorded {
         product_id: id.to_owned(),
         artisan_id: product.artisan_id.clone(),
@@ -168,6 +198,7 @@ async fn record(
         count,
         user_id: actor.user.to_owned(),
         channel: actor.channel.to_owned(),
+        search_id: actor.search_id.to_owned(),
     };
     state.publisher.emit(tx, id, &event)?;
     Ok(())
@@ -185,7 +216,7 @@ pub async fn set_like(
     let key = format!("{id}:{}", caller.uid);
     let actor = Actor {
         user: &caller.uid,
-        channel: "",
+        ..ANONYMOUS
     };
     state
         .store
@@ -230,6 +261,7 @@ pub async fn share(
     let actor = Actor {
         user: &caller.uid,
         channel,
+        search_id: "",
     };
     bump(state, id, EngagementKind::Share, 1, actor).await
 }

@@ -92,10 +92,22 @@ async fn list(
     Ok(Json(Page::new(views, next.map(|c| c.to_string()))))
 }
 
-/// One product, with its `ETag`. Counts a view. A paused product is seen
-/// only by its artisan and admins (404 for anyone else).
+/// Where a product was opened from.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct Opened {
+    /// The `search_id` of the search whose results this product was opened
+    /// from: counted as a click of that search.
+    #[param(value_type = Option<Id>)]
+    search_id: Option<Id>,
+}
+
+/// One product, with its `ETag`. Counts a view (and, with `search_id`, a
+/// click of that search). A paused product is seen only by its artisan and
+/// admins (404 for anyone else).
 #[utoipa::path(get, path = "/products/{id}", tag = "products", security((), ("bearer" = [])),
-    params(("id" = Id, Path),
+    params(("id" = Id, Path), Opened,
         ("If-None-Match" = Option<String>, Header, nullable = false,
             description = "`ETag`s held (or `*`): 304 when one is the current version.")),
     responses((status = 200, body = ProductView, headers(("ETag" = String))),
@@ -104,10 +116,12 @@ async fn get_one(
     State(state): State<AppState>,
     caller: Option<Caller>,
     Path(id): Path<Id>,
+    Query(opened): Query<Opened>,
     headers: HeaderMap,
 ) -> Result<Response, ProductError> {
     let product = visible(&state, &id, caller.as_ref()).await?;
-    state.views.add(&id, 1);
+    let search = opened.search_id.as_ref().map_or("", |s| s.as_str());
+    state.views.add(&id, search, 1);
     if not_modified(&headers, product.version.0) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         response

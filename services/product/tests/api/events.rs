@@ -6,7 +6,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use events::v1::{
-    Money, OrderCompleted, OrderPlaced, ProductCreated, ProductDeleted, ProductUpdated,
+    EngagementRecorded, Money, OrderCompleted, OrderPlaced, ProductCreated, ProductDeleted,
+    ProductUpdated, SearchPerformed,
 };
 use events::{Event, OutboxEntry, OutboxStatus, Received};
 use http::StatusCode;
@@ -186,6 +187,8 @@ async fn an_order_leaves_order_placed_and_its_completion_order_completed() {
     );
     assert_eq!(placed.quantity, 2);
     assert_eq!(placed.total, inr(2 * 249_900));
+    assert_eq!(placed.buyer_region, "Karnataka");
+    assert_eq!(placed.search_id, "");
     let completed: OrderCompleted = payload(&outbox[3]);
     assert_eq!(completed.order_id, order.id);
     assert_eq!(completed.total, inr(2 * 249_900));
@@ -240,4 +243,106 @@ async fn the_relay_settles_the_outbox_while_the_service_runs() {
     )
     .await
     .unwrap();
+}
+
+#[tokio::test]
+async fn a_search_is_announced_once_and_followed_to_its_clicks_and_orders() {
+    let app = TestApp::serve().await;
+    for i in 0..3 {
+        app.create_product(
+            &app.artisan(),
+            json!({"title": format!("Blue pottery vase {i}"), "category": "pottery", "subcategory": "vase"}),
+        )
+        .await;
+    }
+    // Served: the index follows the store every 50 ms.
+    let first: product::routes::search::SearchPage = testkit::eventually(
+        Duration::from_secs(10),
+        "the index to hold the three products",
+        async || {
+            let page = app
+                .search(&json!({"query": "  Blue POTTERY ",
+                    "filters": {"limit": 2, "category": "pottery"}}))
+                .await;
+            page.assert_status(StatusCode::OK);
+            let page: product::routes::search::SearchPage = page.json();
+            page.next_cursor.is_some().then_some(page)
+        },
+    )
+    .await
+    .expect("a first page with a next");
+    let second = app
+        .search(&json!({"query": "blue pottery",
+            "filters": {"limit": 2, "category": "pottery", "cursor": first.next_cursor}}))
+        .await;
+    let second: product::routes::search::SearchPage = second.json();
+    assert_eq!(second.search_id, first.search_id, "one search, every page");
+
+    let outbox = app.outbox().await;
+    let searches = of_type(&outbox, "search.performed");
+    // Each first page asked for while the index caught up was announced;
+    // the second page was not.
+    let announced: Vec<SearchPerformed> = searches.into_iter().map(payload).collect();
+    assert_eq!(
+        announced
+            .iter()
+            .filter(|e| e.search_id == first.search_id)
+            .count(),
+        1
+    );
+    let event = announced.last().expect("announced");
+    assert_eq!(event.search_id, first.search_id);
+    assert_eq!(event.query, "blue pottery");
+    assert_eq!(event.terms, ["blue", "pottery"]);
+    assert_eq!(
+        event.filters.get("category").map(String::as_str),
+        Some("pottery")
+    );
+    assert_eq!(event.total, 3);
+    let shown: Vec<String> = first.items.iter().map(|h| h.product.id.clone()).collect();
+    assert_eq!(event.result_ids, shown);
+    assert!(event.filters.keys().all(|k| k != "user_id"));
+
+    // Opened from the results: a view, and a click of that search.
+    let opened = &shown[0];
+    app.get(
+        &format!("/products/{opened}?search_id={}", first.search_id),
+        None,
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    app.get(&format!("/products/{opened}?search_id=not%2Fan-id"), None)
+        .await
+        .assert_invalid_fields(&["search_id"]);
+    let click: EngagementRecorded = testkit::eventually(
+        Duration::from_secs(10),
+        "the click to be flushed",
+        async || {
+            let outbox = app.outbox().await;
+            of_type(&outbox, "product.engagement")
+                .into_iter()
+                .map(payload::<EngagementRecorded>)
+                .find(|e| e.kind == "click")
+        },
+    )
+    .await
+    .expect("a click event");
+    assert_eq!(
+        (click.product_id.as_str(), click.count),
+        (opened.as_str(), 1)
+    );
+    assert_eq!(click.search_id, first.search_id);
+
+    let mut body = order_body(opened, 1);
+    body["search_id"] = json!(first.search_id);
+    app.place_order(&app.buyer(), &body, Some("from-search"))
+        .await
+        .assert_status(StatusCode::CREATED);
+    body["search_id"] = json!("no/such");
+    app.place_order(&app.buyer(), &body, Some("bad-search"))
+        .await
+        .assert_invalid_fields(&["search_id"]);
+    let outbox = app.outbox().await;
+    let placed: OrderPlaced = payload(of_type(&outbox, "order.placed")[0]);
+    assert_eq!(placed.search_id, first.search_id);
 }

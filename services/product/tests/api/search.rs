@@ -3,23 +3,22 @@
 
 use std::collections::HashSet;
 
-use common::Page;
 use common::identity::Role;
 use events::v1::AnalysisCompleted;
 use http::StatusCode;
-use product::routes::search::Hit;
+use product::routes::search::SearchPage;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, field_code};
 
 /// The hits of a 200 search.
 #[track_caller]
-fn hits(response: &crate::helpers::TestResponse) -> Page<Hit> {
+fn hits(response: &crate::helpers::TestResponse) -> SearchPage {
     response.assert_status(StatusCode::OK);
     response.json()
 }
 
-fn hit_ids(page: &Page<Hit>) -> Vec<String> {
+fn hit_ids(page: &SearchPage) -> Vec<String> {
     page.items.iter().map(|h| h.product.id.clone()).collect()
 }
 

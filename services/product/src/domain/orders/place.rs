@@ -28,6 +28,11 @@ pub struct NewOrder {
     #[schema(minimum = 1, maximum = 100)]
     pub quantity: u32,
     pub shipping_address: ShippingAddress,
+    /// The `search_id` of the search the buyer found the product with, when
+    /// the client has one: the artisan learns which searches sell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Id>)]
+    pub search_id: Option<String>,
 }
 
 impl NewOrder {
@@ -44,6 +49,12 @@ impl NewOrder {
             "product_id",
             "invalid",
             "is not a product id",
+        );
+        v.check(
+            self.search_id.as_deref().is_none_or(Id::is_valid),
+            "search_id",
+            "invalid",
+            "is not a search id",
         );
         self.shipping_address.validate(&mut v);
         Ok(v.finish()?)
@@ -102,6 +113,8 @@ pub async fn place(
                     artisan_id: order.artisan_id.clone(),
                     quantity: order.quantity,
                     total: Some(order.total.into()),
+                    buyer_region: order.shipping_address.state.trim().to_owned(),
+                    search_id: body.search_id.clone().unwrap_or_default(),
                 },
             )?;
             Ok(Placed::New(order_id.clone()))
