@@ -6,23 +6,7 @@ use serde::Deserialize;
 
 use crate::domain::pipeline::Limits;
 
-/// Where blobs live.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(tag = "backend", rename_all = "lowercase", deny_unknown_fields)]
-pub enum BlobConfig {
-    /// A directory (default: `<data dir>/media/blobs`).
-    Local { root: Option<std::path::PathBuf> },
-    /// A Cloud Storage bucket over the JSON API, authenticated as the
-    /// service account (Cloud Run's metadata server); `endpoint` points
-    /// elsewhere than Google's API, and `emulator` (fake-gcs-server) sends
-    /// requests without a token.
-    Gcs {
-        bucket: String,
-        endpoint: Option<String>,
-        #[serde(default)]
-        emulator: bool,
-    },
-}
+pub use blobs::BlobConfig;
 
 /// Settings of the media service.
 #[derive(Debug, Clone, Deserialize)]
@@ -74,11 +58,7 @@ impl ServiceSettings for Settings {
         if self.max_concurrent_jobs == 0 {
             p.push("max_concurrent_jobs must be positive".to_owned());
         }
-        if let BlobConfig::Gcs { bucket, .. } = &self.blobs
-            && bucket.trim().is_empty()
-        {
-            p.push("blobs.bucket must be set for gcs".to_owned());
-        }
+        p.extend(self.blobs.problems());
         p
     }
 }

@@ -3,7 +3,7 @@
 //! re-optimises, serves and deletes them, the image [`pipeline`] and the
 //! [`blobs`] store their bytes live in.
 
-pub mod blobs;
+pub use ::blobs;
 mod ingest;
 mod library;
 mod media;

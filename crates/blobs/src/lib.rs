@@ -1,5 +1,6 @@
 //! Blob storage through `object_store`: a local directory by default,
-//! Cloud Storage in production, chosen by configuration.
+//! Cloud Storage in production, chosen by configuration (media's images,
+//! analytics' reports).
 
 pub mod gcs;
 
@@ -14,7 +15,43 @@ use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt as _, PutPayload};
 
 use self::gcs::{Gcs, GcsError};
-use crate::config::BlobConfig;
+use serde::Deserialize;
+
+/// Where blobs live.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(tag = "backend", rename_all = "lowercase", deny_unknown_fields)]
+pub enum BlobConfig {
+    /// A directory (default: the service's own folder of the data dir).
+    Local { root: Option<std::path::PathBuf> },
+    /// A Cloud Storage bucket over the JSON API, authenticated as the
+    /// service account (Cloud Run's metadata server); `endpoint` points
+    /// elsewhere than Google's API, and `emulator` (fake-gcs-server) sends
+    /// requests without a token.
+    Gcs {
+        bucket: String,
+        endpoint: Option<String>,
+        #[serde(default)]
+        emulator: bool,
+    },
+}
+
+impl Default for BlobConfig {
+    fn default() -> Self {
+        BlobConfig::Local { root: None }
+    }
+}
+
+impl BlobConfig {
+    /// What is wrong with this configuration, if anything.
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            BlobConfig::Gcs { bucket, .. } if bucket.trim().is_empty() => {
+                vec!["blobs.bucket must be set for gcs".to_owned()]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
 
 /// What can go wrong with a blob.
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +63,8 @@ pub enum BlobError {
 }
 
 impl BlobError {
-    fn is_not_found(&self) -> bool {
+    /// Whether the object does not exist.
+    pub fn is_not_found(&self) -> bool {
         matches!(
             self,
             Self::Local(object_store::Error::NotFound { .. }) | Self::Gcs(GcsError::NotFound(_))
