@@ -62,6 +62,10 @@ pub static SERVICES: &[ServiceSpec] = &[
         build: build_pricing,
     },
     ServiceSpec {
+        id: analytics::SERVICE,
+        build: build_analytics,
+    },
+    ServiceSpec {
         id: blockchain::SERVICE,
         build: build_blockchain,
     },
@@ -118,6 +122,12 @@ fn build_pricing(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service
         ctx.point(&mut s.ml_url, platform::ML);
         pricing::build(&ctx.config(s)).await
     })
+}
+
+fn build_analytics(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
+    Box::pin(
+        async move { analytics::build(&ctx.config(ctx.settings::<analytics::Settings>()?)).await },
+    )
 }
 
 fn build_blockchain(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
@@ -245,7 +255,7 @@ mod tests {
     /// Every problem code of the platform: the shared ones, the event
     /// endpoints' and each service's.
     fn all_codes() -> Vec<(&'static str, Code)> {
-        let sets: [(&str, &[Code]); 10] = [
+        let sets: [(&str, &[Code]); 11] = [
             ("common", common::error::codes::ALL),
             ("events", events::codes::ALL),
             ("imaging", imaging::CODES),
@@ -253,6 +263,7 @@ mod tests {
             ("product", product::error::CODES),
             ("ml", ml::error::CODES),
             ("pricing", pricing::error::CODES),
+            ("analytics", analytics::error::CODES),
             ("blockchain", blockchain::error::CODES),
             ("media", media::error::CODES),
             ("auth", auth::error::CODES),

@@ -15,6 +15,7 @@ pub mod bounds;
 pub mod http;
 pub mod images;
 pub mod memory;
+pub mod pdf;
 mod probe;
 mod service;
 pub mod standins;

@@ -1,0 +1,65 @@
+//! The analytics service's one error type and where it becomes a problem.
+
+use axum::http::StatusCode;
+use common::ApiError;
+
+use crate::facts::FactError;
+
+common::problem_codes! {
+    /// 409: the report is still being rendered (its status says how far).
+    REPORT_NOT_READY = "report_not_ready",
+    /// 409: rendering the report failed (its status says why).
+    REPORT_FAILED = "report_failed",
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyticsError {
+    /// 409 `report_not_ready`.
+    #[error("report {0} is not ready yet")]
+    NotReady(String),
+    /// 409 `report_failed`.
+    #[error("report {0} could not be rendered: {1}")]
+    Failed(String, String),
+    /// Shaped already (401/403/404/422).
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// 500 `internal`.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// 500 `internal`.
+    #[error(transparent)]
+    Facts(#[from] FactError),
+    /// 500 `internal`.
+    #[error(transparent)]
+    Blob(#[from] blobs::BlobError),
+    /// 500 `internal`: a task failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<tokio::task::JoinError> for AnalyticsError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        AnalyticsError::Internal(format!("a blocking task failed: {e}"))
+    }
+}
+
+impl From<AnalyticsError> for ApiError {
+    fn from(err: AnalyticsError) -> Self {
+        let detail = err.to_string();
+        match err {
+            AnalyticsError::NotReady(_) => {
+                ApiError::new(StatusCode::CONFLICT, codes::REPORT_NOT_READY, detail)
+            }
+            AnalyticsError::Failed(..) => {
+                ApiError::new(StatusCode::CONFLICT, codes::REPORT_FAILED, detail)
+            }
+            AnalyticsError::Api(e) => e,
+            AnalyticsError::Store(e) => ApiError::internal(e),
+            AnalyticsError::Facts(e) => ApiError::internal(e),
+            AnalyticsError::Blob(e) => ApiError::internal(e),
+            AnalyticsError::Internal(e) => ApiError::internal(anyhow::anyhow!(e)),
+        }
+    }
+}
+
+common::problem_response!(AnalyticsError);

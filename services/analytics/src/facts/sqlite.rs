@@ -1,0 +1,1015 @@
+//! The embedded fact store: one SQLite file (WAL), written by one
+//! connection, read by a few.
+//!
+//! Every event lands in `events` first, keyed by its id; only a new id goes
+//! on into the fact tables, so a repeated delivery counts once. An order is
+//! one row whose steps (placed, paid, completed, cancelled) arrive as
+//! separate events in any order and each fill their own columns; a sale is
+//! an order paid and not cancelled, dated when it was placed. Rows carry
+//! the product's artisan, category and region where the product is known,
+//! so that every question is one range scan of an index `(owner, at)`:
+//! sized for ten million facts, a dashboard reads only its artisan's rows.
+//!
+//! Only fixed SQL is run: the report's dimensions choose among fixed
+//! expressions, and every value is a bound parameter.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rusqlite::{Connection, OptionalExtension as _, ToSql, params};
+
+use super::{
+    Bucket, Count, Dimension, Engagement, Fact, FactError, FactStore, Grain, Ingest, OrderStep,
+    ProductFigures, QueryFigures, ReportQuery, ReportRow, Sales, Scope, StoredProduct,
+    StoredSuggestion, Window,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_type_at ON events(type, at);
+
+CREATE TABLE IF NOT EXISTS products (
+    product_id TEXT PRIMARY KEY,
+    artisan_id TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    category TEXT NOT NULL DEFAULT '',
+    subcategory TEXT NOT NULL DEFAULT '',
+    region TEXT NOT NULL DEFAULT '',
+    price INTEGER,
+    status TEXT NOT NULL DEFAULT 'active',
+    as_of INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS products_artisan ON products(artisan_id);
+CREATE INDEX IF NOT EXISTS products_category ON products(category);
+
+CREATE TABLE IF NOT EXISTS product_tags (
+    product_id TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (product_id, tag)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS engagement (
+    product_id TEXT NOT NULL,
+    artisan_id TEXT NOT NULL,
+    category TEXT,
+    region TEXT,
+    kind TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    search_id TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS engagement_artisan_at ON engagement(artisan_id, at);
+CREATE INDEX IF NOT EXISTS engagement_product_at ON engagement(product_id, at);
+CREATE INDEX IF NOT EXISTS engagement_category_at ON engagement(category, at);
+CREATE INDEX IF NOT EXISTS engagement_user ON engagement(user_id, at) WHERE user_id <> '';
+CREATE INDEX IF NOT EXISTS engagement_search ON engagement(search_id) WHERE search_id <> '';
+
+CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY,
+    product_id TEXT,
+    artisan_id TEXT,
+    buyer_id TEXT,
+    quantity INTEGER,
+    total INTEGER,
+    unit_price INTEGER,
+    category TEXT,
+    subcategory TEXT,
+    region TEXT,
+    buyer_region TEXT,
+    search_id TEXT,
+    placed_at INTEGER,
+    paid_at INTEGER,
+    completed_at INTEGER,
+    cancelled_at INTEGER,
+    at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_artisan_at ON orders(artisan_id, at);
+CREATE INDEX IF NOT EXISTS orders_buyer_at ON orders(buyer_id, at);
+CREATE INDEX IF NOT EXISTS orders_product_at ON orders(product_id, at);
+CREATE INDEX IF NOT EXISTS orders_category_at ON orders(category, at);
+CREATE INDEX IF NOT EXISTS orders_search ON orders(search_id) WHERE search_id IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS searches (
+    search_id TEXT PRIMARY KEY,
+    query TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS search_results (
+    search_id TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    artisan_id TEXT,
+    position INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (search_id, product_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS search_results_artisan_at ON search_results(artisan_id, at);
+
+CREATE TABLE IF NOT EXISTS suggestions (
+    product_id TEXT PRIMARY KEY,
+    suggested INTEGER NOT NULL,
+    low INTEGER NOT NULL,
+    high INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+";
+
+/// An order that counts as a sale: paid, and not cancelled since.
+const SALE: &str = "paid_at IS NOT NULL AND cancelled_at IS NULL";
+
+/// Read connections kept open beside the writer.
+const READERS: usize = 4;
+
+/// Facts in one SQLite file.
+pub struct SqliteFacts {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn open(path: &Path) -> Result<Connection, FactError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "cache_size", -16_000)?;
+    Ok(conn)
+}
+
+impl SqliteFacts {
+    /// Open (creating) the fact file at `path`.
+    pub fn open(path: &Path) -> Result<Self, FactError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let writer = open(path)?;
+        writer.execute_batch(SCHEMA)?;
+        let readers = (0..READERS)
+            .map(|_| open(path).map(Mutex::new))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, FactError> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        let conn = self.readers[i].lock().map_err(|_| FactError::Poisoned)?;
+        Ok(f(&conn)?)
+    }
+}
+
+/// The condition selecting a scope's rows of `orders` or `engagement`
+/// (both carry the same owner columns) under the table alias `t` ("" for
+/// none), and its parameters.
+fn scope_sql(scope: &Scope, engagement: bool, t: &str) -> (String, Vec<String>) {
+    let t = if t.is_empty() {
+        String::new()
+    } else {
+        format!("{t}.")
+    };
+    match scope {
+        Scope::Artisan(id) => (format!("{t}artisan_id = ?"), vec![id.clone()]),
+        Scope::Buyer(id) if engagement => (format!("{t}user_id = ?"), vec![id.clone()]),
+        Scope::Buyer(id) => (format!("{t}buyer_id = ?"), vec![id.clone()]),
+        Scope::Product(id) => (format!("{t}product_id = ?"), vec![id.clone()]),
+        Scope::Market {
+            category,
+            region: None,
+        } => (format!("{t}category = ?"), vec![category.clone()]),
+        Scope::Market {
+            category,
+            region: Some(region),
+        } => (
+            format!("{t}category = ? AND {t}region = ? COLLATE NOCASE"),
+            vec![category.clone(), region.clone()],
+        ),
+    }
+}
+
+/// An order that counts as a sale, under the table alias `t`.
+fn sale(t: &str) -> String {
+    format!("{t}.paid_at IS NOT NULL AND {t}.cancelled_at IS NULL")
+}
+
+/// `scope`'s parameters followed by the window's.
+fn with_window(mut p: Vec<String>, w: Window) -> Vec<Box<dyn ToSql>> {
+    let mut out: Vec<Box<dyn ToSql>> = p.drain(..).map(|s| Box::new(s) as Box<dyn ToSql>).collect();
+    out.push(Box::new(w.from));
+    out.push(Box::new(w.to));
+    out
+}
+
+fn refs(p: &[Box<dyn ToSql>]) -> Vec<&dyn ToSql> {
+    p.iter().map(AsRef::as_ref).collect()
+}
+
+/// Engagement columns as sums: views, net likes, shares, clicks.
+const ENGAGEMENT_SUMS: &str = "
+    COALESCE(SUM(CASE WHEN kind = 'view' THEN count ELSE 0 END), 0),
+    COALESCE(SUM(CASE kind WHEN 'like' THEN count WHEN 'unlike' THEN -count ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN kind = 'share' THEN count ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN kind = 'click' THEN count ELSE 0 END), 0)";
+
+/// Sales columns as sums: orders, units, revenue.
+const SALES_SUMS: &str = "COUNT(*), COALESCE(SUM(quantity), 0), COALESCE(SUM(total), 0)";
+
+fn sales_at(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Sales> {
+    Ok(Sales {
+        orders: row.get(i)?,
+        units: row.get(i + 1)?,
+        revenue: row.get(i + 2)?,
+    })
+}
+
+fn engagement_at(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Engagement> {
+    Ok(Engagement {
+        views: row.get(i)?,
+        likes: row.get::<_, i64>(i + 1)?.max(0),
+        shares: row.get(i + 2)?,
+        clicks: row.get(i + 3)?,
+    })
+}
+
+fn apply(tx: &rusqlite::Transaction<'_>, e: &Ingest) -> rusqlite::Result<bool> {
+    let new = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO events(event_id, type, subject, at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![e.event_id, e.event_type, e.subject, e.at])?;
+    if new == 0 {
+        return Ok(false);
+    }
+    match &e.fact {
+        Fact::Product(p) => {
+            tx.prepare_cached(
+                "INSERT INTO products(product_id, artisan_id, title, category, subcategory, region,
+                    price, status, as_of)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, COALESCE(NULLIF(?8, ''), 'active'), ?9)
+                 ON CONFLICT(product_id) DO UPDATE SET
+                    artisan_id = excluded.artisan_id,
+                    title = COALESCE(NULLIF(excluded.title, ''), products.title),
+                    category = COALESCE(NULLIF(excluded.category, ''), products.category),
+                    subcategory = CASE WHEN excluded.category <> '' THEN excluded.subcategory
+                        ELSE products.subcategory END,
+                    region = CASE WHEN excluded.category <> '' THEN excluded.region
+                        ELSE products.region END,
+                    price = COALESCE(excluded.price, products.price),
+                    status = COALESCE(NULLIF(?8, ''), products.status),
+                    as_of = excluded.as_of
+                 WHERE excluded.as_of >= products.as_of",
+            )?
+            .execute(params![
+                p.product_id,
+                p.artisan_id,
+                p.title,
+                p.category,
+                p.subcategory,
+                p.region,
+                p.price,
+                p.status,
+                e.at
+            ])?;
+            // Facts that arrived before the product learn its classification.
+            if !p.category.is_empty() {
+                for sql in [
+                    "UPDATE orders SET category = ?2, region = NULLIF(?3, '')
+                     WHERE product_id = ?1 AND category IS NULL",
+                    "UPDATE engagement SET category = ?2, region = NULLIF(?3, '')
+                     WHERE product_id = ?1 AND category IS NULL",
+                ] {
+                    tx.prepare_cached(sql)?
+                        .execute(params![p.product_id, p.category, p.region])?;
+                }
+            }
+        }
+        Fact::ProductDeleted { product_id } => {
+            tx.prepare_cached(
+                "UPDATE products SET status = 'deleted', as_of = MAX(as_of, ?2) WHERE product_id = ?1",
+            )?
+            .execute(params![product_id, e.at])?;
+        }
+        Fact::Tags { product_id, tags } => {
+            tx.prepare_cached("DELETE FROM product_tags WHERE product_id = ?1")?
+                .execute(params![product_id])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO product_tags(product_id, tag) VALUES (?1, ?2)",
+            )?;
+            for tag in tags {
+                insert.execute(params![product_id, tag])?;
+            }
+        }
+        Fact::Engagement(g) => {
+            tx.prepare_cached(
+                "INSERT INTO engagement(product_id, artisan_id, category, region, kind, count,
+                    user_id, search_id, at)
+                 SELECT ?1, ?2, p.category, NULLIF(p.region, ''), ?3, ?4, ?5, ?6, ?7
+                 FROM (SELECT 1) LEFT JOIN products p ON p.product_id = ?1",
+            )?
+            .execute(params![
+                g.product_id,
+                g.artisan_id,
+                g.kind,
+                g.count,
+                g.user_id,
+                g.search_id,
+                e.at
+            ])?;
+        }
+        Fact::Order(o) => {
+            let at_step = |step| (o.step == Some(step)).then_some(e.at);
+            tx.prepare_cached(
+                "INSERT INTO orders(order_id, product_id, artisan_id, buyer_id, quantity, total,
+                    unit_price, category, subcategory, region, buyer_region, search_id,
+                    placed_at, paid_at, completed_at, cancelled_at, at)
+                 SELECT ?1, NULLIF(?2, ''), NULLIF(?3, ''), NULLIF(?4, ''), NULLIF(?5, 0), ?6, ?7,
+                    COALESCE(NULLIF(?8, ''), p.category), NULLIF(?9, ''),
+                    COALESCE(NULLIF(?10, ''), NULLIF(p.region, '')),
+                    NULLIF(?11, ''), NULLIF(?12, ''), ?13, ?14, ?15, ?16, ?17
+                 FROM (SELECT 1) LEFT JOIN products p ON p.product_id = ?2
+                 WHERE true
+                 ON CONFLICT(order_id) DO UPDATE SET
+                    product_id = COALESCE(orders.product_id, excluded.product_id),
+                    artisan_id = COALESCE(orders.artisan_id, excluded.artisan_id),
+                    buyer_id = COALESCE(orders.buyer_id, excluded.buyer_id),
+                    quantity = COALESCE(orders.quantity, excluded.quantity),
+                    total = COALESCE(orders.total, excluded.total),
+                    unit_price = COALESCE(excluded.unit_price, orders.unit_price),
+                    category = COALESCE(orders.category, excluded.category),
+                    subcategory = COALESCE(orders.subcategory, excluded.subcategory),
+                    region = COALESCE(orders.region, excluded.region),
+                    buyer_region = COALESCE(orders.buyer_region, excluded.buyer_region),
+                    search_id = COALESCE(orders.search_id, excluded.search_id),
+                    placed_at = COALESCE(orders.placed_at, excluded.placed_at),
+                    paid_at = COALESCE(orders.paid_at, excluded.paid_at),
+                    completed_at = COALESCE(orders.completed_at, excluded.completed_at),
+                    cancelled_at = COALESCE(orders.cancelled_at, excluded.cancelled_at),
+                    at = CASE WHEN excluded.placed_at IS NOT NULL THEN excluded.placed_at
+                        WHEN orders.placed_at IS NOT NULL THEN orders.at
+                        ELSE MIN(orders.at, excluded.at) END",
+            )?
+            .execute(params![
+                o.order_id,
+                o.product_id,
+                o.artisan_id,
+                o.buyer_id,
+                o.quantity,
+                o.total,
+                o.unit_price,
+                o.category,
+                o.subcategory,
+                o.region,
+                o.buyer_region,
+                o.search_id,
+                at_step(OrderStep::Placed),
+                at_step(OrderStep::Paid),
+                at_step(OrderStep::Completed),
+                at_step(OrderStep::Cancelled),
+                e.at
+            ])?;
+        }
+        Fact::Search(s) => {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO searches(search_id, query, total, at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![s.search_id, s.query, s.total, e.at])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO search_results(search_id, product_id, artisan_id, position, at)
+                 SELECT ?1, ?2, p.artisan_id, ?3, ?4
+                 FROM (SELECT 1) LEFT JOIN products p ON p.product_id = ?2",
+            )?;
+            for (i, id) in s.result_ids.iter().enumerate() {
+                insert.execute(params![s.search_id, id, i as i64, e.at])?;
+            }
+        }
+        Fact::Suggestion(s) => {
+            tx.prepare_cached(
+                "INSERT INTO suggestions(product_id, suggested, low, high, method, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(product_id) DO UPDATE SET suggested = excluded.suggested,
+                    low = excluded.low, high = excluded.high, method = excluded.method,
+                    at = excluded.at
+                 WHERE excluded.at >= suggestions.at",
+            )?
+            .execute(params![
+                s.product_id,
+                s.suggested,
+                s.low,
+                s.high,
+                s.method,
+                e.at
+            ])?;
+        }
+        Fact::Other => {}
+    }
+    Ok(true)
+}
+
+fn stored_product(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredProduct> {
+    let tags: Option<String> = row.get(7)?;
+    Ok(StoredProduct {
+        product_id: row.get(0)?,
+        artisan_id: row.get(1)?,
+        title: row.get(2)?,
+        category: row.get(3)?,
+        region: row.get(4)?,
+        price: row.get(5)?,
+        status: row.get(6)?,
+        tags: tags
+            .map(|t| t.split('\u{1f}').map(str::to_owned).collect())
+            .unwrap_or_default(),
+    })
+}
+
+const PRODUCT_COLUMNS: &str = "p.product_id, p.artisan_id, p.title, p.category, p.region, p.price,
+    p.status, (SELECT group_concat(tag, char(31)) FROM product_tags t WHERE t.product_id = p.product_id)";
+
+/// Products of `owner` (`artisan_id = ?` or `category = ?`) with their
+/// figures in a window, ordered by `order`.
+fn product_figures(
+    conn: &Connection,
+    owner: &str,
+    value: &str,
+    w: Window,
+    order: &str,
+    n: usize,
+) -> rusqlite::Result<Vec<ProductFigures>> {
+    let sql = format!(
+        "WITH s(product_id, orders, units, revenue) AS (
+                SELECT product_id, {SALES_SUMS} FROM orders
+                WHERE {owner} = ?1 AND at >= ?2 AND at < ?3 AND {SALE} GROUP BY product_id),
+              e(product_id, views, likes, shares, clicks) AS (
+                SELECT product_id, {ENGAGEMENT_SUMS} FROM engagement
+                WHERE {owner} = ?1 AND at >= ?2 AND at < ?3 GROUP BY product_id)
+         SELECT p.product_id, p.title, p.category,
+            COALESCE(s.orders, 0), COALESCE(s.units, 0), COALESCE(s.revenue, 0),
+            COALESCE(e.views, 0), COALESCE(e.likes, 0), COALESCE(e.shares, 0), COALESCE(e.clicks, 0)
+         FROM products p
+         LEFT JOIN s ON s.product_id = p.product_id
+         LEFT JOIN e ON e.product_id = p.product_id
+         WHERE p.{owner} = ?1 AND (s.orders IS NOT NULL OR e.views IS NOT NULL)
+         ORDER BY {order}
+         LIMIT ?4"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![value, w.from, w.to, n as i64], |row| {
+        Ok(ProductFigures {
+            product_id: row.get(0)?,
+            title: row.get(1)?,
+            category: row.get(2)?,
+            sales: sales_at(row, 3)?,
+            engagement: engagement_at(row, 6)?,
+        })
+    })?;
+    rows.collect()
+}
+
+fn buckets(
+    conn: &Connection,
+    key: &str,
+    scope: &Scope,
+    w: Window,
+) -> rusqlite::Result<Vec<Bucket>> {
+    let (cond, p) = scope_sql(scope, false, "");
+    let sql = format!(
+        "SELECT {key} AS k, {SALES_SUMS} FROM orders
+         WHERE {cond} AND at >= ? AND at < ? AND {SALE} GROUP BY k ORDER BY k"
+    );
+    let p = with_window(p, w);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(refs(&p).as_slice(), |row| {
+        Ok(Bucket {
+            key: row.get(0)?,
+            sales: sales_at(row, 1)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// The start of `at`'s week (Monday, UTC): 1970-01-05 was a Monday.
+const WEEK_START: &str = "(at - (at + 259200) % 604800)";
+
+/// A dimension's text in rows of `orders` (`o`) and of `engagement` (`e`);
+/// `None` where the table has no such value.
+fn dimension_sql(d: Dimension, engagement: bool) -> Option<&'static str> {
+    Some(match (d, engagement) {
+        (Dimension::Day, _) => "strftime('%Y-%m-%d', x.at, 'unixepoch')",
+        (Dimension::Week, _) => {
+            "strftime('%Y-%m-%d', (x.at - (x.at + 259200) % 604800), 'unixepoch')"
+        }
+        (Dimension::Month, _) => "strftime('%Y-%m', x.at, 'unixepoch')",
+        (Dimension::Category, _) => "COALESCE(x.category, 'unknown')",
+        (Dimension::Region, _) => "COALESCE(NULLIF(x.region, ''), 'unknown')",
+        (Dimension::Product, _) => {
+            "COALESCE(NULLIF(p.title, ''), 'untitled') || ' · ' || substr(x.product_id, 1, 8)"
+        }
+        (Dimension::BuyerRegion, false) => "COALESCE(x.buyer_region, 'unknown')",
+        (Dimension::BuyerRegion, true) => return None,
+    })
+}
+
+fn report_part(
+    conn: &Connection,
+    q: &ReportQuery,
+    engagement: bool,
+) -> rusqlite::Result<Vec<(Vec<String>, [i64; 4])>> {
+    let keys: Vec<&str> = q
+        .dimensions
+        .iter()
+        .filter_map(|d| dimension_sql(*d, engagement))
+        .collect();
+    if keys.len() != q.dimensions.len() {
+        return Ok(Vec::new());
+    }
+    let mut cond = vec!["x.at >= ?".to_owned(), "x.at < ?".to_owned()];
+    let mut p: Vec<Box<dyn ToSql>> = vec![Box::new(q.window.from), Box::new(q.window.to)];
+    for (column, value) in [
+        ("x.category = ?", &q.category),
+        ("x.region = ? COLLATE NOCASE", &q.region),
+        ("x.artisan_id = ?", &q.artisan_id),
+        ("x.product_id = ?", &q.product_id),
+    ] {
+        if let Some(v) = value {
+            cond.push(column.to_owned());
+            p.push(Box::new(v.clone()));
+        }
+    }
+    let (table, sums) = if engagement {
+        // `kind` and `count` are engagement's alone: unambiguous beside `p`.
+        ("engagement", ENGAGEMENT_SUMS.to_owned())
+    } else {
+        cond.push(sale("x"));
+        (
+            "orders",
+            "COUNT(*), COALESCE(SUM(x.quantity), 0), COALESCE(SUM(x.total), 0), 0".to_owned(),
+        )
+    };
+    let select_keys = if keys.is_empty() {
+        "''".to_owned()
+    } else {
+        keys.iter()
+            .enumerate()
+            .map(|(i, k)| format!("{k} AS k{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let group = if keys.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "GROUP BY {}",
+            (0..keys.len())
+                .map(|i| format!("k{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let sql = format!(
+        "SELECT {select_keys}, {sums} FROM {table} x
+         LEFT JOIN products p ON p.product_id = x.product_id
+         WHERE {} {group}",
+        cond.join(" AND ")
+    );
+    let width = keys.len().max(1);
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(refs(&p).as_slice(), |row| {
+        let keys = (0..keys.len())
+            .map(|i| row.get::<_, String>(i))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok((
+            keys,
+            [
+                row.get(width)?,
+                row.get(width + 1)?,
+                row.get(width + 2)?,
+                row.get(width + 3)?,
+            ],
+        ))
+    })?;
+    rows.collect()
+}
+
+impl FactStore for SqliteFacts {
+    fn ingest(&self, batch: &[Ingest]) -> Result<usize, FactError> {
+        let mut conn = self.writer.lock().map_err(|_| FactError::Poisoned)?;
+        let tx = conn.transaction()?;
+        let mut new = 0;
+        for e in batch {
+            if apply(&tx, e)? {
+                new += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(new)
+    }
+
+    fn product(&self, product_id: &str) -> Result<Option<StoredProduct>, FactError> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.product_id = ?1"
+            ))?
+            .query_row(params![product_id], stored_product)
+            .optional()
+        })
+    }
+
+    fn sales(&self, scope: &Scope, w: Window) -> Result<Sales, FactError> {
+        let (cond, p) = scope_sql(scope, false, "");
+        let sql = format!(
+            "SELECT {SALES_SUMS} FROM orders WHERE {cond} AND at >= ? AND at < ? AND {SALE}"
+        );
+        let p = with_window(p, w);
+        self.read(|c| {
+            c.prepare_cached(&sql)?
+                .query_row(refs(&p).as_slice(), |row| sales_at(row, 0))
+        })
+    }
+
+    fn engagement(&self, scope: &Scope, w: Window) -> Result<Engagement, FactError> {
+        let (cond, p) = scope_sql(scope, true, "");
+        let sql =
+            format!("SELECT {ENGAGEMENT_SUMS} FROM engagement WHERE {cond} AND at >= ? AND at < ?");
+        let p = with_window(p, w);
+        self.read(|c| {
+            c.prepare_cached(&sql)?
+                .query_row(refs(&p).as_slice(), |row| engagement_at(row, 0))
+        })
+    }
+
+    fn top_products(
+        &self,
+        artisan_id: &str,
+        w: Window,
+        n: usize,
+    ) -> Result<Vec<ProductFigures>, FactError> {
+        self.read(|c| {
+            product_figures(
+                c,
+                "artisan_id",
+                artisan_id,
+                w,
+                "COALESCE(s.revenue, 0) DESC, COALESCE(e.views, 0) DESC, p.product_id",
+                n,
+            )
+        })
+    }
+
+    fn category_products(
+        &self,
+        category: &str,
+        w: Window,
+        n: usize,
+    ) -> Result<Vec<ProductFigures>, FactError> {
+        self.read(|c| {
+            product_figures(
+                c,
+                "category",
+                category,
+                w,
+                "COALESCE(e.views, 0) DESC, p.product_id",
+                n,
+            )
+        })
+    }
+
+    fn search_queries(
+        &self,
+        artisan_id: &str,
+        w: Window,
+        n: usize,
+    ) -> Result<Vec<QueryFigures>, FactError> {
+        let sql = format!(
+            "WITH imp(q, n) AS (
+                SELECT s.query, COUNT(*) FROM search_results r JOIN searches s USING (search_id)
+                WHERE r.artisan_id = ?1 AND r.at >= ?2 AND r.at < ?3 GROUP BY s.query),
+             clk(q, n) AS (
+                SELECT s.query, SUM(e.count) FROM engagement e JOIN searches s USING (search_id)
+                WHERE e.artisan_id = ?1 AND e.kind = 'click' AND e.at >= ?2 AND e.at < ?3
+                GROUP BY s.query),
+             ord(q, n) AS (
+                SELECT s.query, COUNT(*) FROM orders o JOIN searches s USING (search_id)
+                WHERE o.artisan_id = ?1 AND o.at >= ?2 AND o.at < ?3 AND {} GROUP BY s.query),
+             qs(q) AS (SELECT q FROM imp UNION SELECT q FROM clk UNION SELECT q FROM ord)
+             SELECT qs.q, COALESCE(imp.n, 0), COALESCE(clk.n, 0), COALESCE(ord.n, 0) FROM qs
+             LEFT JOIN imp ON imp.q = qs.q LEFT JOIN clk ON clk.q = qs.q LEFT JOIN ord ON ord.q = qs.q
+             ORDER BY 4 DESC, 3 DESC, 2 DESC, 1 LIMIT ?4",
+            sale("o")
+        );
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![artisan_id, w.from, w.to, n as i64], |row| {
+                Ok(QueryFigures {
+                    query: row.get(0)?,
+                    impressions: row.get(1)?,
+                    clicks: row.get(2)?,
+                    orders: row.get(3)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn sales_over_time(
+        &self,
+        scope: &Scope,
+        w: Window,
+        grain: Grain,
+    ) -> Result<Vec<Bucket>, FactError> {
+        let key = match grain {
+            Grain::Day => "(at - at % 86400)",
+            Grain::Week => WEEK_START,
+            Grain::Month => "CAST(strftime('%s', at, 'unixepoch', 'start of month') AS INTEGER)",
+        };
+        self.read(|c| buckets(c, key, scope, w))
+    }
+
+    fn sales_by_month_of_year(&self, scope: &Scope, w: Window) -> Result<Vec<Bucket>, FactError> {
+        self.read(|c| {
+            buckets(
+                c,
+                "CAST(strftime('%m', at, 'unixepoch') AS INTEGER)",
+                scope,
+                w,
+            )
+        })
+    }
+
+    fn median_unit_price(&self, scope: &Scope, w: Window) -> Result<Option<i64>, FactError> {
+        let (cond, p) = scope_sql(scope, false, "");
+        let filter = format!(
+            "FROM orders WHERE {cond} AND at >= ? AND at < ? AND {SALE}
+             AND COALESCE(unit_price, total / quantity) IS NOT NULL"
+        );
+        let p = with_window(p, w);
+        self.read(|c| {
+            let n: i64 = c
+                .prepare_cached(&format!("SELECT COUNT(*) {filter}"))?
+                .query_row(refs(&p).as_slice(), |r| r.get(0))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            // The lower and upper middle, averaged for an even count.
+            let sql = format!(
+                "SELECT COALESCE(unit_price, total / quantity) AS up {filter}
+                 ORDER BY up LIMIT ? OFFSET ?"
+            );
+            let take = if n % 2 == 0 { 2 } else { 1 };
+            let mut params = with_window(scope_sql(scope, false, "").1, w);
+            params.push(Box::new(take));
+            params.push(Box::new((n - 1) / 2));
+            let mut stmt = c.prepare_cached(&sql)?;
+            let middle = stmt
+                .query_map(refs(&params).as_slice(), |r| r.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Some(
+                middle.iter().sum::<i64>() / middle.len().max(1) as i64,
+            ))
+        })
+    }
+
+    fn units_by_tag(&self, scope: &Scope, w: Window, n: usize) -> Result<Vec<Count>, FactError> {
+        let (cond, p) = scope_sql(scope, false, "o");
+        let sql = format!(
+            "SELECT t.tag, SUM(o.quantity) AS u FROM orders o
+             JOIN product_tags t ON t.product_id = o.product_id
+             WHERE {cond} AND o.at >= ? AND o.at < ? AND {}
+             GROUP BY t.tag ORDER BY u DESC, t.tag LIMIT ?",
+            sale("o")
+        );
+        let mut p = with_window(p, w);
+        p.push(Box::new(n as i64));
+        self.read(|c| counts(c, &sql, &p))
+    }
+
+    fn units_by_buyer_region(&self, scope: &Scope, w: Window) -> Result<Vec<Count>, FactError> {
+        let (cond, p) = scope_sql(scope, false, "");
+        let sql = format!(
+            "SELECT COALESCE(buyer_region, 'unknown') AS r, SUM(quantity) AS u FROM orders
+             WHERE {cond} AND at >= ? AND at < ? AND {SALE}
+             GROUP BY r ORDER BY u DESC, r LIMIT 50"
+        );
+        let p = with_window(p, w);
+        self.read(|c| counts(c, &sql, &p))
+    }
+
+    fn buyer_categories(&self, buyer_id: &str, w: Window) -> Result<Vec<Count>, FactError> {
+        let sql = format!(
+            "SELECT COALESCE(category, 'unknown') AS c, COUNT(*) AS n FROM orders
+             WHERE buyer_id = ? AND at >= ? AND at < ? AND {SALE}
+             GROUP BY c ORDER BY n DESC, c LIMIT 10"
+        );
+        let p = with_window(vec![buyer_id.to_owned()], w);
+        self.read(|c| counts(c, &sql, &p))
+    }
+
+    fn liked_products(&self, user_id: &str, n: usize) -> Result<Vec<StoredProduct>, FactError> {
+        let sql = format!(
+            "WITH l(product_id, n, last) AS (
+                SELECT product_id, SUM(CASE kind WHEN 'like' THEN count ELSE -count END), MAX(at)
+                FROM engagement WHERE user_id = ?1 AND kind IN ('like', 'unlike')
+                GROUP BY product_id)
+             SELECT {PRODUCT_COLUMNS} FROM l JOIN products p ON p.product_id = l.product_id
+             WHERE l.n > 0 AND p.status <> 'deleted' ORDER BY l.last DESC LIMIT ?2"
+        );
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![user_id, n as i64], stored_product)?;
+            rows.collect()
+        })
+    }
+
+    fn artisan_categories(&self, artisan_id: &str) -> Result<Vec<String>, FactError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT DISTINCT category FROM products
+                 WHERE artisan_id = ?1 AND category <> '' AND status <> 'deleted'
+                 ORDER BY category LIMIT 20",
+            )?;
+            let rows = stmt.query_map(params![artisan_id], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
+    fn suggestions(&self, artisan_id: &str, n: usize) -> Result<Vec<StoredSuggestion>, FactError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT s.product_id, p.title, p.price, s.suggested, s.low, s.high, s.method, s.at
+                 FROM products p JOIN suggestions s ON s.product_id = p.product_id
+                 WHERE p.artisan_id = ?1 AND p.status = 'active'
+                 ORDER BY s.at DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![artisan_id, n as i64], |r| {
+                Ok(StoredSuggestion {
+                    product_id: r.get(0)?,
+                    title: r.get(1)?,
+                    price: r.get(2)?,
+                    suggested: r.get(3)?,
+                    low: r.get(4)?,
+                    high: r.get(5)?,
+                    method: r.get(6)?,
+                    at: r.get(7)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn report(&self, q: &ReportQuery) -> Result<Vec<ReportRow>, FactError> {
+        let (sales, engagement) =
+            self.read(|c| Ok((report_part(c, q, false)?, report_part(c, q, true)?)))?;
+        let mut rows: BTreeMap<Vec<String>, ReportRow> = BTreeMap::new();
+        let blank = |keys: &Vec<String>| ReportRow {
+            keys: keys.clone(),
+            sales: Sales::default(),
+            engagement: Engagement::default(),
+        };
+        for (keys, [orders, units, revenue, _]) in sales {
+            rows.entry(keys.clone())
+                .or_insert_with(|| blank(&keys))
+                .sales = Sales {
+                orders,
+                units,
+                revenue,
+            };
+        }
+        for (keys, [views, likes, shares, clicks]) in engagement {
+            rows.entry(keys.clone())
+                .or_insert_with(|| blank(&keys))
+                .engagement = Engagement {
+                views,
+                likes: likes.max(0),
+                shares,
+                clicks,
+            };
+        }
+        let mut rows: Vec<ReportRow> = rows.into_values().collect();
+        if !q.dimensions.iter().any(|d| d.is_time()) {
+            // Not a series: the biggest first.
+            rows.sort_by(|a, b| {
+                (b.sales.revenue, b.engagement.views, &a.keys).cmp(&(
+                    a.sales.revenue,
+                    a.engagement.views,
+                    &b.keys,
+                ))
+            });
+        }
+        rows.truncate(q.limit);
+        Ok(rows)
+    }
+
+    fn event_count(&self) -> Result<i64, FactError> {
+        self.read(|c| c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)))
+    }
+}
+
+fn counts(c: &Connection, sql: &str, p: &[Box<dyn ToSql>]) -> rusqlite::Result<Vec<Count>> {
+    let mut stmt = c.prepare_cached(sql)?;
+    let rows = stmt.query_map(refs(p).as_slice(), |r| {
+        Ok(Count {
+            name: r.get(0)?,
+            count: r.get(1)?,
+        })
+    })?;
+    rows.collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::facts::{EngagementFact, OrderFact};
+
+    fn view(id: &str, at: i64) -> Ingest {
+        Ingest {
+            event_id: id.into(),
+            event_type: "product.engagement".into(),
+            subject: "p1".into(),
+            at,
+            fact: Fact::Engagement(EngagementFact {
+                product_id: "p1".into(),
+                artisan_id: "a1".into(),
+                kind: "view".into(),
+                count: 3,
+                user_id: String::new(),
+                search_id: String::new(),
+            }),
+        }
+    }
+
+    fn order(id: &str, step: OrderStep, at: i64) -> Ingest {
+        Ingest {
+            event_id: format!("{id}-{step:?}"),
+            event_type: "order".into(),
+            subject: id.into(),
+            at,
+            fact: Fact::Order(OrderFact {
+                order_id: id.into(),
+                step: Some(step),
+                product_id: "p1".into(),
+                artisan_id: "a1".into(),
+                buyer_id: "b1".into(),
+                quantity: 2,
+                total: Some(5_000),
+                ..OrderFact::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn a_batch_ingested_twice_counts_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let facts = SqliteFacts::open(&dir.path().join("facts.sqlite")).unwrap();
+        let batch = [
+            view("v1", 100),
+            view("v2", 200),
+            order("o1", OrderStep::Placed, 150),
+            order("o1", OrderStep::Paid, 160),
+        ];
+        assert_eq!(facts.ingest(&batch).unwrap(), 4);
+        assert_eq!(facts.ingest(&batch).unwrap(), 0);
+        assert_eq!(facts.ingest(&batch[..1]).unwrap(), 0);
+
+        let w = Window { from: 0, to: 1_000 };
+        let scope = Scope::Artisan("a1".into());
+        assert_eq!(facts.engagement(&scope, w).unwrap().views, 6);
+        assert_eq!(
+            facts.sales(&scope, w).unwrap(),
+            Sales {
+                orders: 1,
+                units: 2,
+                revenue: 5_000
+            }
+        );
+        assert_eq!(facts.event_count().unwrap(), 4);
+    }
+
+    #[test]
+    fn a_cancelled_order_is_no_sale_whatever_the_order_of_its_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        let facts = SqliteFacts::open(&dir.path().join("facts.sqlite")).unwrap();
+        facts
+            .ingest(&[
+                order("o1", OrderStep::Cancelled, 300),
+                order("o1", OrderStep::Paid, 200),
+                order("o1", OrderStep::Placed, 100),
+            ])
+            .unwrap();
+        let w = Window { from: 0, to: 1_000 };
+        assert_eq!(
+            facts.sales(&Scope::Buyer("b1".into()), w).unwrap(),
+            Sales::default()
+        );
+    }
+}
