@@ -37,11 +37,14 @@ impl Period {
         }
     }
 
-    /// The period ending at `now` (seconds).
+    /// The period's whole days (UTC) up to and including `now`'s (seconds):
+    /// "30 days" is today and the 29 days before it. Whole days are what
+    /// the daily sales rollup holds, so every figure of a period is exact.
     pub fn window(self, now: i64) -> Window {
+        let to = now - now.rem_euclid(86_400) + 86_400;
         Window {
-            from: now - self.days() * 86_400,
-            to: now + 1,
+            from: to - self.days() * 86_400,
+            to,
         }
     }
 }
@@ -75,8 +78,9 @@ impl From<Window> for Span {
 /// The last three years, for seasons (a month of the year needs several
 /// years to be a pattern rather than one good month).
 pub fn seasons(now: i64) -> Window {
+    let to = now - now.rem_euclid(86_400) + 86_400;
     Window {
-        from: now - 3 * 365 * 86_400,
-        to: now + 1,
+        from: to - 3 * 365 * 86_400,
+        to,
     }
 }

@@ -348,6 +348,51 @@ pub fn month_name(m: u32) -> &'static str {
     .unwrap_or("?")
 }
 
+/// A market's trends at `now` (seconds).
+pub fn market(
+    f: &dyn FactStore,
+    category: String,
+    region: Option<String>,
+    period: Period,
+    now: i64,
+) -> Result<MarketTrends, FactError> {
+    let w = period.window(now);
+    let scope = Scope::Market {
+        category: category.clone(),
+        region: region.clone(),
+    };
+    let (price, demand, weekly) = price_and_demand(f, &scope, w)?;
+    let tags = f.units_by_tag(&scope, w, 10)?;
+    let tagged: i64 = tags.iter().map(|t| t.count).sum();
+    let popular_styles: Vec<Style> = tags
+        .into_iter()
+        .map(|t| Style {
+            share: super::round4(t.count as f64 / tagged.max(1) as f64),
+            tag: t.name,
+            units: t.count,
+        })
+        .collect();
+    let seasonal = seasonal(
+        f,
+        &scope,
+        now,
+        format!("units of {category} sold by month of the year over the last three years"),
+    )?;
+    let recommendations = recommendations(&price, &demand, &seasonal, &popular_styles);
+    Ok(MarketTrends {
+        category,
+        region,
+        time_period: period,
+        window: w.into(),
+        price,
+        demand,
+        weekly,
+        popular_styles,
+        seasonal,
+        recommendations,
+    })
+}
+
 impl Analytics {
     /// `GET /analytics/market-trends`.
     pub async fn market_trends(
@@ -357,44 +402,8 @@ impl Analytics {
         period: Period,
     ) -> Result<MarketTrends, AnalyticsError> {
         let now = super::period::now();
-        self.facts(move |f| {
-            let w = period.window(now);
-            let scope = Scope::Market {
-                category: category.clone(),
-                region: region.clone(),
-            };
-            let (price, demand, weekly) = price_and_demand(f, &scope, w)?;
-            let tags = f.units_by_tag(&scope, w, 10)?;
-            let tagged: i64 = tags.iter().map(|t| t.count).sum();
-            let popular_styles: Vec<Style> = tags
-                .into_iter()
-                .map(|t| Style {
-                    share: super::round4(t.count as f64 / tagged.max(1) as f64),
-                    tag: t.name,
-                    units: t.count,
-                })
-                .collect();
-            let seasonal = seasonal(
-                f,
-                &scope,
-                now,
-                format!("units of {category} sold by month of the year over the last three years"),
-            )?;
-            let recommendations = recommendations(&price, &demand, &seasonal, &popular_styles);
-            Ok(MarketTrends {
-                category,
-                region,
-                time_period: period,
-                window: w.into(),
-                price,
-                demand,
-                weekly,
-                popular_styles,
-                seasonal,
-                recommendations,
-            })
-        })
-        .await
+        self.facts(move |f| market(f, category, region, period, now))
+            .await
     }
 }
 

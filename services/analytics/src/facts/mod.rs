@@ -9,6 +9,7 @@
 //! warehouse (BigQuery) can answer them instead.
 
 pub mod decode;
+pub mod replay;
 pub mod sqlite;
 
 use serde::{Deserialize, Serialize};

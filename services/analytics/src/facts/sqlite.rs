@@ -10,6 +10,11 @@
 //! so that every question is one range scan of an index `(owner, at)`:
 //! sized for ten million facts, a dashboard reads only its artisan's rows.
 //!
+//! A market's sales (a category, and a region) are also kept day by day in
+//! `sales_daily`, moved with each order event that makes or unmakes a sale
+//! (the row before and after are compared): a year of a category is 365
+//! rows per region, not every order of it.
+//!
 //! Only fixed SQL is run: the report's dimensions choose among fixed
 //! expressions, and every value is a bound parameter.
 
@@ -33,7 +38,6 @@ CREATE TABLE IF NOT EXISTS events (
     subject TEXT NOT NULL,
     at INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_type_at ON events(type, at);
 
 CREATE TABLE IF NOT EXISTS products (
     product_id TEXT PRIMARY KEY,
@@ -113,6 +117,16 @@ CREATE TABLE IF NOT EXISTS search_results (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS search_results_artisan_at ON search_results(artisan_id, at);
 
+CREATE TABLE IF NOT EXISTS sales_daily (
+    category TEXT NOT NULL,
+    region TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    orders INTEGER NOT NULL,
+    units INTEGER NOT NULL,
+    revenue INTEGER NOT NULL,
+    PRIMARY KEY (category, region, day)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS suggestions (
     product_id TEXT PRIMARY KEY,
     suggested INTEGER NOT NULL,
@@ -128,6 +142,8 @@ const SALE: &str = "paid_at IS NOT NULL AND cancelled_at IS NULL";
 
 /// Read connections kept open beside the writer.
 const READERS: usize = 4;
+/// The writer's page cache, KiB.
+const WRITER_CACHE_KIB: i64 = 256 * 1024;
 
 /// Facts in one SQLite file.
 pub struct SqliteFacts {
@@ -142,7 +158,6 @@ fn open(path: &Path) -> Result<Connection, FactError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    conn.pragma_update(None, "cache_size", -16_000)?;
     Ok(conn)
 }
 
@@ -154,9 +169,18 @@ impl SqliteFacts {
         }
         let writer = open(path)?;
         writer.execute_batch(SCHEMA)?;
+        // The writer's cache holds the hot pages of every index it adds to;
+        // readers share the OS cache through the memory map.
+        writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+        writer.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         let readers = (0..READERS)
-            .map(|_| open(path).map(Mutex::new))
-            .collect::<Result<_, _>>()?;
+            .map(|_| {
+                let c = open(path)?;
+                c.pragma_update(None, "cache_size", -16_000)?;
+                c.pragma_update(None, "mmap_size", 1_i64 << 30)?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<_, FactError>>()?;
         Ok(Self {
             writer: Mutex::new(writer),
             readers,
@@ -282,8 +306,20 @@ fn apply(tx: &rusqlite::Transaction<'_>, e: &Ingest) -> rusqlite::Result<bool> {
                 p.status,
                 e.at
             ])?;
-            // Facts that arrived before the product learn its classification.
+            // Facts that arrived before the product learn its classification
+            // (and such orders, now of a market, join its rollup).
             if !p.category.is_empty() {
+                tx.prepare_cached(&format!(
+                    "INSERT INTO sales_daily(category, region, day, orders, units, revenue)
+                     SELECT ?2, lower(trim(?3)), at / 86400, COUNT(*), COALESCE(SUM(quantity), 0),
+                        COALESCE(SUM(total), 0)
+                     FROM orders WHERE product_id = ?1 AND category IS NULL AND {SALE}
+                     GROUP BY at / 86400
+                     ON CONFLICT(category, region, day) DO UPDATE SET
+                        orders = orders + excluded.orders, units = units + excluded.units,
+                        revenue = revenue + excluded.revenue"
+                ))?
+                .execute(params![p.product_id, p.category, p.region])?;
                 for sql in [
                     "UPDATE orders SET category = ?2, region = NULLIF(?3, '')
                      WHERE product_id = ?1 AND category IS NULL",
@@ -329,6 +365,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, e: &Ingest) -> rusqlite::Result<bool> {
             ])?;
         }
         Fact::Order(o) => {
+            let before = sale_of(tx, &o.order_id)?;
             let at_step = |step| (o.step == Some(step)).then_some(e.at);
             tx.prepare_cached(
                 "INSERT INTO orders(order_id, product_id, artisan_id, buyer_id, quantity, total,
@@ -379,6 +416,15 @@ fn apply(tx: &rusqlite::Transaction<'_>, e: &Ingest) -> rusqlite::Result<bool> {
                 at_step(OrderStep::Cancelled),
                 e.at
             ])?;
+            let after = sale_of(tx, &o.order_id)?;
+            if before != after {
+                if let Some(b) = before {
+                    roll(tx, &b, -1)?;
+                }
+                if let Some(a) = after {
+                    roll(tx, &a, 1)?;
+                }
+            }
         }
         Fact::Search(s) => {
             tx.prepare_cached(
@@ -415,6 +461,79 @@ fn apply(tx: &rusqlite::Transaction<'_>, e: &Ingest) -> rusqlite::Result<bool> {
         Fact::Other => {}
     }
     Ok(true)
+}
+
+/// What an order adds to its market's day, if it is a sale of a known
+/// category: (category, region key, day, units, total).
+type Contribution = (String, String, i64, i64, i64);
+
+fn sale_of(
+    tx: &rusqlite::Transaction<'_>,
+    order_id: &str,
+) -> rusqlite::Result<Option<Contribution>> {
+    tx.prepare_cached(&format!(
+        "SELECT category, lower(trim(COALESCE(region, ''))), at / 86400, COALESCE(quantity, 0),
+            COALESCE(total, 0)
+         FROM orders WHERE order_id = ?1 AND category IS NOT NULL AND {SALE}"
+    ))?
+    .query_row(params![order_id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .optional()
+}
+
+/// Add (`sign` 1) or take away (-1) a sale from its market's day.
+fn roll(tx: &rusqlite::Transaction<'_>, c: &Contribution, sign: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO sales_daily(category, region, day, orders, units, revenue)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(category, region, day) DO UPDATE SET
+            orders = orders + excluded.orders, units = units + excluded.units,
+            revenue = revenue + excluded.revenue",
+    )?
+    .execute(params![c.0, c.1, c.2, sign, sign * c.3, sign * c.4])?;
+    Ok(())
+}
+
+/// A market's rows of the daily rollup, and their parameters.
+fn market_sql(category: &str, region: Option<&str>) -> (String, Vec<String>) {
+    match region {
+        None => ("category = ?".into(), vec![category.to_owned()]),
+        Some(r) => (
+            "category = ? AND region = lower(trim(?))".into(),
+            vec![category.to_owned(), r.to_owned()],
+        ),
+    }
+}
+
+/// Sales of a market by `key` (an expression of `day`) over whole days of
+/// `w`, from the rollup.
+fn rolled(
+    conn: &Connection,
+    key: &str,
+    category: &str,
+    region: Option<&str>,
+    w: Window,
+) -> rusqlite::Result<Vec<Bucket>> {
+    let (cond, p) = market_sql(category, region);
+    let sql = format!(
+        "SELECT {key} AS k, SUM(orders), SUM(units), SUM(revenue) FROM sales_daily
+         WHERE {cond} AND day >= ? AND day < ? GROUP BY k ORDER BY k"
+    );
+    let mut p: Vec<Box<dyn ToSql>> = p
+        .into_iter()
+        .map(|s| Box::new(s) as Box<dyn ToSql>)
+        .collect();
+    p.push(Box::new(w.from.div_euclid(86_400)));
+    p.push(Box::new((w.to + 86_399).div_euclid(86_400)));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(refs(&p).as_slice(), |row| {
+        Ok(Bucket {
+            key: row.get(0)?,
+            sales: sales_at(row, 1)?,
+        })
+    })?;
+    rows.collect()
 }
 
 fn stored_product(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredProduct> {
@@ -626,6 +745,10 @@ impl FactStore for SqliteFacts {
     }
 
     fn sales(&self, scope: &Scope, w: Window) -> Result<Sales, FactError> {
+        if let Scope::Market { category, region } = scope {
+            let all = self.read(|c| rolled(c, "0", category, region.as_deref(), w))?;
+            return Ok(all.first().map(|b| b.sales).unwrap_or_default());
+        }
         let (cond, p) = scope_sql(scope, false, "");
         let sql = format!(
             "SELECT {SALES_SUMS} FROM orders WHERE {cond} AND at >= ? AND at < ? AND {SALE}"
@@ -727,6 +850,16 @@ impl FactStore for SqliteFacts {
         w: Window,
         grain: Grain,
     ) -> Result<Vec<Bucket>, FactError> {
+        if let Scope::Market { category, region } = scope {
+            let key = match grain {
+                Grain::Day => "day * 86400",
+                Grain::Week => "(day * 86400 - (day * 86400 + 259200) % 604800)",
+                Grain::Month => {
+                    "CAST(strftime('%s', day * 86400, 'unixepoch', 'start of month') AS INTEGER)"
+                }
+            };
+            return self.read(|c| rolled(c, key, category, region.as_deref(), w));
+        }
         let key = match grain {
             Grain::Day => "(at - at % 86400)",
             Grain::Week => WEEK_START,
@@ -736,6 +869,17 @@ impl FactStore for SqliteFacts {
     }
 
     fn sales_by_month_of_year(&self, scope: &Scope, w: Window) -> Result<Vec<Bucket>, FactError> {
+        if let Scope::Market { category, region } = scope {
+            return self.read(|c| {
+                rolled(
+                    c,
+                    "CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER)",
+                    category,
+                    region.as_deref(),
+                    w,
+                )
+            });
+        }
         self.read(|c| {
             buckets(
                 c,
@@ -995,21 +1139,160 @@ mod tests {
         assert_eq!(facts.event_count().unwrap(), 4);
     }
 
+    fn product(at: i64) -> Ingest {
+        Ingest {
+            event_id: format!("product-{at}"),
+            event_type: "product.created".into(),
+            subject: "p1".into(),
+            at,
+            fact: Fact::Product(crate::facts::ProductFact {
+                product_id: "p1".into(),
+                artisan_id: "a1".into(),
+                title: "Vase".into(),
+                category: "pottery".into(),
+                subcategory: String::new(),
+                region: "Goa".into(),
+                price: Some(5_000),
+                status: "active".into(),
+            }),
+        }
+    }
+
+    const DAY: i64 = 86_400;
+
+    fn market(facts: &SqliteFacts, region: Option<&str>) -> Sales {
+        let scope = Scope::Market {
+            category: "pottery".into(),
+            region: region.map(str::to_owned),
+        };
+        facts
+            .sales(
+                &scope,
+                Window {
+                    from: 0,
+                    to: 10 * DAY,
+                },
+            )
+            .unwrap()
+    }
+
     #[test]
     fn a_cancelled_order_is_no_sale_whatever_the_order_of_its_steps() {
         let dir = tempfile::tempdir().unwrap();
         let facts = SqliteFacts::open(&dir.path().join("facts.sqlite")).unwrap();
+        facts.ingest(&[product(0)]).unwrap();
         facts
             .ingest(&[
-                order("o1", OrderStep::Cancelled, 300),
-                order("o1", OrderStep::Paid, 200),
-                order("o1", OrderStep::Placed, 100),
+                order("o1", OrderStep::Paid, 2 * DAY),
+                order("o1", OrderStep::Placed, DAY),
             ])
             .unwrap();
-        let w = Window { from: 0, to: 1_000 };
+        let sale = Sales {
+            orders: 1,
+            units: 2,
+            revenue: 5_000,
+        };
+        assert_eq!(market(&facts, None), sale);
+        assert_eq!(market(&facts, Some(" GOA")), sale);
+        assert_eq!(market(&facts, Some("Kerala")), Sales::default());
+
+        facts
+            .ingest(&[order("o1", OrderStep::Cancelled, 3 * DAY)])
+            .unwrap();
+
+        let w = Window {
+            from: 0,
+            to: 10 * DAY,
+        };
         assert_eq!(
             facts.sales(&Scope::Buyer("b1".into()), w).unwrap(),
             Sales::default()
         );
+        assert_eq!(
+            market(&facts, None),
+            Sales::default(),
+            "taken out of the rollup"
+        );
+    }
+
+    #[test]
+    fn sales_made_before_their_product_was_known_join_its_market_when_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let facts = SqliteFacts::open(&dir.path().join("facts.sqlite")).unwrap();
+        facts
+            .ingest(&[
+                order("o1", OrderStep::Placed, DAY),
+                order("o1", OrderStep::Paid, DAY),
+            ])
+            .unwrap();
+        assert_eq!(market(&facts, None), Sales::default());
+
+        facts.ingest(&[product(0)]).unwrap();
+
+        assert_eq!(market(&facts, None).orders, 1);
+        assert_eq!(
+            facts
+                .sales_over_time(
+                    &Scope::Market {
+                        category: "pottery".into(),
+                        region: None
+                    },
+                    Window {
+                        from: 0,
+                        to: 10 * DAY
+                    },
+                    Grain::Day
+                )
+                .unwrap()[0]
+                .key,
+            DAY
+        );
+    }
+
+    /// The plan SQLite chooses for `sql`.
+    fn plan(facts: &SqliteFacts, sql: &str) -> String {
+        facts
+            .read(|c| {
+                let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(3))?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .unwrap()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_scopes_figures_are_read_through_its_owner_and_time_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let facts = SqliteFacts::open(&dir.path().join("facts.sqlite")).unwrap();
+        for (sql, index) in [
+            (
+                format!(
+                    "SELECT {SALES_SUMS} FROM orders WHERE artisan_id = 'a' AND at >= 0 AND at < 9 AND {SALE}"
+                ),
+                "orders_artisan_at",
+            ),
+            (
+                format!(
+                    "SELECT {SALES_SUMS} FROM orders WHERE category = 'c' AND at >= 0 AND at < 9 AND {SALE}"
+                ),
+                "orders_category_at",
+            ),
+            (
+                format!(
+                    "SELECT {ENGAGEMENT_SUMS} FROM engagement WHERE product_id = 'p' AND at >= 0 AND at < 9"
+                ),
+                "engagement_product_at",
+            ),
+            (
+                "SELECT COUNT(*) FROM search_results WHERE artisan_id = 'a' AND at >= 0 AND at < 9"
+                    .to_owned(),
+                "search_results_artisan_at",
+            ),
+        ] {
+            let plan = plan(&facts, &sql);
+            assert!(plan.contains(index), "{sql}\n{plan}");
+            assert!(!plan.contains("SCAN"), "{sql}\n{plan}");
+        }
     }
 }

@@ -74,9 +74,9 @@ async fn ten_orders_give_the_exact_revenue_aov_conversion_and_changes() {
     assert_eq!(d["market_trends"][0]["category"], "pottery");
     assert_eq!(d["market_trends"][0]["demand"]["units"], 10);
     assert_eq!(d["market_trends"][0]["demand"]["previous_units"], 4);
-    // A week: only what happened in the last seven days.
+    // A week: today and the six whole days before it.
     let week = app.artisan_dashboard("7d").await;
-    assert_eq!(week["metrics"]["orders"]["value"], 7);
+    assert_eq!(week["metrics"]["orders"]["value"], 6);
 }
 
 #[tokio::test]

@@ -233,3 +233,53 @@ async fn a_pdf_report_is_a_job_whose_files_are_a_pdf_and_chart_images() {
         .await
         .assert_status(StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_weekly_subscription_renders_its_first_report_now_and_keeps_it() {
+    let app = TestApp::serve().await;
+    some_sales(&app).await;
+    let token = app.artisan();
+    let body = json!({"report": {"metrics": ["revenue"], "dimensions": ["week"]},
+                      "email": "meera@example.in"});
+
+    let created = app
+        .post_json("/analytics/report-schedules", &body, Some(&token))
+        .await;
+
+    created.assert_status(StatusCode::CREATED);
+    let schedule: Value = created.json();
+    assert_eq!(schedule["delivery"], "report_kept");
+    let listed: Value = testkit::eventually(Duration::from_secs(10), "the first run", async || {
+        let list: Value = app
+            .get("/analytics/report-schedules", Some(&token))
+            .await
+            .json();
+        (!list[0]["reports"].as_array()?.is_empty()).then_some(list)
+    })
+    .await
+    .expect("a report queued");
+    let report = listed[0]["reports"][0].as_str().unwrap();
+    let status = finished(&app, &token, &format!("/analytics/reports/{report}")).await;
+    assert_eq!(status["status"], "done", "{status}");
+    // The next run is a week on.
+    let next =
+        chrono::DateTime::parse_from_rfc3339(listed[0]["next_run"].as_str().unwrap()).unwrap();
+    assert!(next > chrono::Utc::now() + chrono::Duration::days(6));
+    // Another artisan cannot stop it; its owner can.
+    let id = schedule["id"].as_str().unwrap();
+    let other = app.token(OTHER_ARTISAN, common::Role::Artisan);
+    app.delete(&format!("/analytics/report-schedules/{id}"), Some(&other))
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    app.delete(&format!("/analytics/report-schedules/{id}"), Some(&token))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let bad = app
+        .post_json(
+            "/analytics/report-schedules",
+            &json!({"report": {"metrics": ["revenue"]}, "email": "not an email"}),
+            Some(&token),
+        )
+        .await;
+    bad.assert_invalid_fields(&["email"]);
+}
