@@ -10,6 +10,9 @@
 //! so that every question is one range scan of an index `(owner, at)`:
 //! sized for ten million facts, a dashboard reads only its artisan's rows.
 //!
+//! A search's results are kept as impressions per artisan, day and query
+//! (the one question asked of them).
+//!
 //! A market's sales (a category, and a region) are also kept day by day in
 //! `sales_daily`, moved with each order event that makes or unmakes a sale
 //! (the row before and after are compared): a year of a category is 365
@@ -107,15 +110,13 @@ CREATE TABLE IF NOT EXISTS searches (
     total INTEGER NOT NULL,
     at INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS search_results (
-    search_id TEXT NOT NULL,
-    product_id TEXT NOT NULL,
-    artisan_id TEXT,
-    position INTEGER NOT NULL,
-    at INTEGER NOT NULL,
-    PRIMARY KEY (search_id, product_id)
+CREATE TABLE IF NOT EXISTS impressions (
+    artisan_id TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    query TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (artisan_id, day, query)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS search_results_artisan_at ON search_results(artisan_id, at);
 
 CREATE TABLE IF NOT EXISTS sales_daily (
     category TEXT NOT NULL,
@@ -367,55 +368,45 @@ fn apply(tx: &rusqlite::Transaction<'_>, e: &Ingest) -> rusqlite::Result<bool> {
         Fact::Order(o) => {
             let before = sale_of(tx, &o.order_id)?;
             let at_step = |step| (o.step == Some(step)).then_some(e.at);
-            tx.prepare_cached(
-                "INSERT INTO orders(order_id, product_id, artisan_id, buyer_id, quantity, total,
-                    unit_price, category, subcategory, region, buyer_region, search_id,
-                    placed_at, paid_at, completed_at, cancelled_at, at)
-                 SELECT ?1, NULLIF(?2, ''), NULLIF(?3, ''), NULLIF(?4, ''), NULLIF(?5, 0), ?6, ?7,
-                    COALESCE(NULLIF(?8, ''), p.category), NULLIF(?9, ''),
-                    COALESCE(NULLIF(?10, ''), NULLIF(p.region, '')),
-                    NULLIF(?11, ''), NULLIF(?12, ''), ?13, ?14, ?15, ?16, ?17
-                 FROM (SELECT 1) LEFT JOIN products p ON p.product_id = ?2
-                 WHERE true
-                 ON CONFLICT(order_id) DO UPDATE SET
-                    product_id = COALESCE(orders.product_id, excluded.product_id),
-                    artisan_id = COALESCE(orders.artisan_id, excluded.artisan_id),
-                    buyer_id = COALESCE(orders.buyer_id, excluded.buyer_id),
-                    quantity = COALESCE(orders.quantity, excluded.quantity),
-                    total = COALESCE(orders.total, excluded.total),
-                    unit_price = COALESCE(excluded.unit_price, orders.unit_price),
-                    category = COALESCE(orders.category, excluded.category),
-                    subcategory = COALESCE(orders.subcategory, excluded.subcategory),
-                    region = COALESCE(orders.region, excluded.region),
-                    buyer_region = COALESCE(orders.buyer_region, excluded.buyer_region),
-                    search_id = COALESCE(orders.search_id, excluded.search_id),
-                    placed_at = COALESCE(orders.placed_at, excluded.placed_at),
-                    paid_at = COALESCE(orders.paid_at, excluded.paid_at),
-                    completed_at = COALESCE(orders.completed_at, excluded.completed_at),
-                    cancelled_at = COALESCE(orders.cancelled_at, excluded.cancelled_at),
-                    at = CASE WHEN excluded.placed_at IS NOT NULL THEN excluded.placed_at
-                        WHEN orders.placed_at IS NOT NULL THEN orders.at
-                        ELSE MIN(orders.at, excluded.at) END",
-            )?
-            .execute(params![
-                o.order_id,
-                o.product_id,
-                o.artisan_id,
-                o.buyer_id,
-                o.quantity,
-                o.total,
-                o.unit_price,
-                o.category,
-                o.subcategory,
-                o.region,
-                o.buyer_region,
-                o.search_id,
+            let (placed, paid, completed, cancelled) = (
                 at_step(OrderStep::Placed),
                 at_step(OrderStep::Paid),
                 at_step(OrderStep::Completed),
                 at_step(OrderStep::Cancelled),
-                e.at
-            ])?;
+            );
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO orders(order_id, product_id, artisan_id, buyer_id,
+                        quantity, total, unit_price, category, subcategory, region, buyer_region,
+                        search_id, placed_at, paid_at, completed_at, cancelled_at, at)
+                     SELECT ?1, NULLIF(?2, ''), NULLIF(?3, ''), NULLIF(?4, ''), NULLIF(?5, 0), ?6,
+                        ?7, COALESCE(NULLIF(?8, ''), p.category), NULLIF(?9, ''),
+                        COALESCE(NULLIF(?10, ''), NULLIF(p.region, '')),
+                        NULLIF(?11, ''), NULLIF(?12, ''), ?13, ?14, ?15, ?16, ?17
+                     FROM (SELECT 1) LEFT JOIN products p ON p.product_id = ?2",
+                )?
+                .execute(params![
+                    o.order_id,
+                    o.product_id,
+                    o.artisan_id,
+                    o.buyer_id,
+                    o.quantity,
+                    o.total,
+                    o.unit_price,
+                    o.category,
+                    o.subcategory,
+                    o.region,
+                    o.buyer_region,
+                    o.search_id,
+                    placed,
+                    paid,
+                    completed,
+                    cancelled,
+                    e.at
+                ])?;
+            if inserted == 0 {
+                merge_order(tx, o, e.at, [placed, paid, completed, cancelled])?;
+            }
             let after = sale_of(tx, &o.order_id)?;
             if before != after {
                 if let Some(b) = before {
@@ -431,13 +422,15 @@ fn apply(tx: &rusqlite::Transaction<'_>, e: &Ingest) -> rusqlite::Result<bool> {
                 "INSERT OR IGNORE INTO searches(search_id, query, total, at) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![s.search_id, s.query, s.total, e.at])?;
+            // Each result of a known product is an impression for its
+            // artisan, counted by day and query.
             let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO search_results(search_id, product_id, artisan_id, position, at)
-                 SELECT ?1, ?2, p.artisan_id, ?3, ?4
-                 FROM (SELECT 1) LEFT JOIN products p ON p.product_id = ?2",
+                "INSERT INTO impressions(artisan_id, day, query, n)
+                 SELECT p.artisan_id, ?2, ?3, 1 FROM products p WHERE p.product_id = ?1
+                 ON CONFLICT(artisan_id, day, query) DO UPDATE SET n = n + 1",
             )?;
-            for (i, id) in s.result_ids.iter().enumerate() {
-                insert.execute(params![s.search_id, id, i as i64, e.at])?;
+            for id in &s.result_ids {
+                insert.execute(params![id, e.at.div_euclid(86_400), s.query])?;
             }
         }
         Fact::Suggestion(s) => {
@@ -461,6 +454,83 @@ fn apply(tx: &rusqlite::Transaction<'_>, e: &Ingest) -> rusqlite::Result<bool> {
         Fact::Other => {}
     }
     Ok(true)
+}
+
+/// Fill in a stored order with a later event's step. An indexed column is
+/// written only where it is still missing (rewriting it would rewrite its
+/// index entry for nothing); the rest take what they lack in one update.
+fn merge_order(
+    tx: &rusqlite::Transaction<'_>,
+    o: &super::OrderFact,
+    at: i64,
+    [placed, paid, completed, cancelled]: [Option<i64>; 4],
+) -> rusqlite::Result<()> {
+    // Dated when placed; until then, by the earliest step known.
+    tx.prepare_cached(
+        "UPDATE orders SET at = COALESCE(?2, MIN(at, ?3))
+         WHERE order_id = ?1 AND placed_at IS NULL AND (?2 IS NOT NULL OR at > ?3)",
+    )?
+    .execute(params![o.order_id, placed, at])?;
+    for (sql, value) in [
+        (
+            "UPDATE orders SET product_id = ?2 WHERE order_id = ?1 AND product_id IS NULL",
+            &o.product_id,
+        ),
+        (
+            "UPDATE orders SET artisan_id = ?2 WHERE order_id = ?1 AND artisan_id IS NULL",
+            &o.artisan_id,
+        ),
+        (
+            "UPDATE orders SET buyer_id = ?2 WHERE order_id = ?1 AND buyer_id IS NULL",
+            &o.buyer_id,
+        ),
+        (
+            "UPDATE orders SET search_id = ?2 WHERE order_id = ?1 AND search_id IS NULL",
+            &o.search_id,
+        ),
+    ] {
+        if !value.is_empty() {
+            tx.prepare_cached(sql)?
+                .execute(params![o.order_id, value])?;
+        }
+    }
+    if !o.category.is_empty() || !o.product_id.is_empty() {
+        tx.prepare_cached(
+            "UPDATE orders SET category = COALESCE(NULLIF(?2, ''),
+                (SELECT p.category FROM products p WHERE p.product_id = orders.product_id))
+             WHERE order_id = ?1 AND category IS NULL",
+        )?
+        .execute(params![o.order_id, o.category])?;
+    }
+    tx.prepare_cached(
+        "UPDATE orders SET
+            quantity = COALESCE(quantity, NULLIF(?2, 0)),
+            total = COALESCE(total, ?3),
+            unit_price = COALESCE(?4, unit_price),
+            subcategory = COALESCE(subcategory, NULLIF(?5, '')),
+            region = COALESCE(region, NULLIF(?6, ''),
+                (SELECT NULLIF(p.region, '') FROM products p WHERE p.product_id = orders.product_id)),
+            buyer_region = COALESCE(buyer_region, NULLIF(?7, '')),
+            placed_at = COALESCE(placed_at, ?8),
+            paid_at = COALESCE(paid_at, ?9),
+            completed_at = COALESCE(completed_at, ?10),
+            cancelled_at = COALESCE(cancelled_at, ?11)
+         WHERE order_id = ?1",
+    )?
+    .execute(params![
+        o.order_id,
+        o.quantity,
+        o.total,
+        o.unit_price,
+        o.subcategory,
+        o.region,
+        o.buyer_region,
+        placed,
+        paid,
+        completed,
+        cancelled
+    ])?;
+    Ok(())
 }
 
 /// What an order adds to its market's day, if it is a sale of a known
@@ -815,8 +885,9 @@ impl FactStore for SqliteFacts {
     ) -> Result<Vec<QueryFigures>, FactError> {
         let sql = format!(
             "WITH imp(q, n) AS (
-                SELECT s.query, COUNT(*) FROM search_results r JOIN searches s USING (search_id)
-                WHERE r.artisan_id = ?1 AND r.at >= ?2 AND r.at < ?3 GROUP BY s.query),
+                SELECT query, SUM(n) FROM impressions
+                WHERE artisan_id = ?1 AND day >= ?2 / 86400 AND day < (?3 + 86399) / 86400
+                GROUP BY query),
              clk(q, n) AS (
                 SELECT s.query, SUM(e.count) FROM engagement e JOIN searches s USING (search_id)
                 WHERE e.artisan_id = ?1 AND e.kind = 'click' AND e.at >= ?2 AND e.at < ?3
@@ -1285,9 +1356,9 @@ mod tests {
                 "engagement_product_at",
             ),
             (
-                "SELECT COUNT(*) FROM search_results WHERE artisan_id = 'a' AND at >= 0 AND at < 9"
+                "SELECT SUM(n) FROM impressions WHERE artisan_id = 'a' AND day >= 0 AND day < 9"
                     .to_owned(),
-                "search_results_artisan_at",
+                "PRIMARY KEY",
             ),
         ] {
             let plan = plan(&facts, &sql);
