@@ -50,7 +50,7 @@ pub struct ArtisanMetrics {
 
 /// What a price suggestion means for a listed product.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PricingRecommendation {
+pub struct PriceAdvice {
     pub product_id: String,
     pub title: String,
     pub price: Option<Money>,
@@ -78,7 +78,7 @@ pub struct ArtisanDashboard {
     /// Each of their categories' seasons.
     pub seasonal_insights: Vec<CategorySeasons>,
     /// The pricing service's latest suggestion for their listed products.
-    pub pricing_recommendations: Vec<PricingRecommendation>,
+    pub pricing_recommendations: Vec<PriceAdvice>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -160,13 +160,13 @@ fn metrics(now: (Sales, Engagement), before: (Sales, Engagement)) -> ArtisanMetr
     }
 }
 
-fn advice(s: &StoredSuggestion) -> PricingRecommendation {
+fn advice(s: &StoredSuggestion) -> PriceAdvice {
     let advice = match s.price {
         Some(p) if p < s.low => "raise",
         Some(p) if p > s.high => "lower",
         _ => "keep",
     };
-    PricingRecommendation {
+    PriceAdvice {
         product_id: s.product_id.clone(),
         title: s.title.clone(),
         price: s.price.map(Money::inr),

@@ -182,7 +182,8 @@ fn routed_only(mut spec: OpenApi, service: &str) -> OpenApi {
 }
 
 /// `spec` with each schema whose name another service already uses for a
-/// different schema renamed `<Service><Name>` (`MlAnalysis`), and every
+/// different schema renamed `<Service><Name>` (`MlAnalysis`; numbered if
+/// that name is taken too), and every
 /// reference to it with it: the merged document would otherwise keep one
 /// of the two under the name, and describe the other service's answers
 /// wrongly.
@@ -210,10 +211,33 @@ fn distinct_schemas(spec: OpenApi, merged: &OpenApi, service: &str) -> OpenApi {
     if let Some(first) = prefix.get_mut(..1) {
         first.make_ascii_uppercase();
     }
+    // A new name is taken by nothing already merged nor by this service's
+    // own schemas (`PricingRecommendation` may be another service's name
+    // already): `<Service><Name>`, else with a number.
+    let own = spec.components.as_ref().map(|c| &c.schemas);
+    let mut renames: std::collections::BTreeMap<String, String> = Default::default();
+    for name in &clashes {
+        let base = format!("{prefix}{name}");
+        let mut candidate = base.clone();
+        let mut n = 2;
+        while taken.is_some_and(|t| t.contains_key(&candidate))
+            || own.is_some_and(|o| o.contains_key(&candidate))
+            || renames.values().any(|v| *v == candidate)
+        {
+            candidate = format!("{base}{n}");
+            n += 1;
+        }
+        renames.insert(name.clone(), candidate);
+    }
     let Ok(mut v) = serde_json::to_value(&spec) else {
         return spec;
     };
-    let renamed = |name: &str| format!("{prefix}{name}");
+    let renamed = |name: &str| {
+        renames
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| name.to_owned())
+    };
     if let Some(schemas) = v
         .pointer_mut("/components/schemas")
         .and_then(|s| s.as_object_mut())
@@ -367,6 +391,23 @@ mod tests {
         };
         assert_eq!(schema_of("/pricing"), "#/components/schemas/Analysis");
         assert_eq!(schema_of("/ml"), "#/components/schemas/MlAnalysis");
+    }
+
+    #[test]
+    fn a_new_name_taken_by_another_service_is_numbered() {
+        let mut merged = doc_with("Recommendation", "analytics");
+        merged.merge(doc_with("PricingRecommendation", "dashboard"));
+        let pricing = distinct_schemas(doc_with("Recommendation", "pricing"), &merged, "pricing");
+        merged.merge(pricing);
+        let v = serde_json::to_value(&merged).unwrap();
+        let schemas = &v["components"]["schemas"];
+        assert_eq!(schemas["PricingRecommendation"]["description"], "dashboard");
+        assert_eq!(schemas["PricingRecommendation2"]["description"], "pricing");
+        assert_eq!(
+            v["paths"]["/pricing"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+                ["$ref"],
+            "#/components/schemas/PricingRecommendation2"
+        );
     }
 
     #[test]
