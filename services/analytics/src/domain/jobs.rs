@@ -14,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
 use super::Analytics;
-use super::period::{Span, now};
 use crate::error::AnalyticsError;
+use crate::facts::Window;
 use crate::report::render::{self, Context};
 use crate::report::spec::ReportSpec;
 
@@ -30,6 +30,9 @@ pub struct ReportJob {
     /// Whose report it is: the artisan it covers, or the admin who asked.
     pub owner: String,
     pub spec: ReportSpec,
+    /// The period as it was when the report was asked for (a retry covers
+    /// the same days).
+    pub window: Window,
     /// `pending`, `done` or `failed`.
     pub state: String,
     /// A pending job may be claimed from then (µs): when queued, or when
@@ -66,11 +69,12 @@ fn micros(t: DateTime<Utc>) -> i64 {
 }
 
 impl ReportJob {
-    /// A job queued now.
+    /// A job queued now, of the period ending now.
     pub fn queued(owner: String, spec: ReportSpec, schedule_id: Option<String>) -> Self {
         let now = common::time::now();
         Self {
             owner,
+            window: spec.period.window(now.timestamp()),
             spec,
             state: "pending".into(),
             due: micros(now),
@@ -160,6 +164,12 @@ pub fn blob_key(id: &str, name: &str) -> String {
     format!("reports/{id}/{name}")
 }
 
+/// One claim of a job: its id and the attempt it is.
+struct Claim<'a> {
+    id: &'a str,
+    attempt: u32,
+}
+
 /// The worker rendering queued reports.
 pub struct Worker {
     pub analytics: Arc<Analytics>,
@@ -225,17 +235,30 @@ impl Worker {
         let Some(job) = claimed else {
             return Ok(true);
         };
+        let claim = Claim {
+            id: &id,
+            attempt: job.attempts,
+        };
         tokio::select! {
-            () = cancel.cancelled() => {}
-            result = self.render(&id, &job) => {
+            () = cancel.cancelled() => {
+                // Shutting down: the job goes back as it was, at once.
+                self.settle(&claim, |j| {
+                    j.attempts -= 1;
+                    j.due = micros(common::time::now());
+                    j.started_at = None;
+                })
+                .await?;
+            }
+            result = self.render(&claim, &job) => {
                 if let Err(e) = result {
                     tracing::warn!(report = %id, error = %e, "a report failed");
-                    self.settle(&id, |j| {
+                    self.settle(&claim, |j| {
                         if j.attempts >= MAX_ATTEMPTS {
                             j.state = "failed".into();
                             j.finished_at = Some(common::time::now());
                         } else {
                             j.due = micros(common::time::now()) + 5_000_000;
+                            j.started_at = None;
                         }
                         j.error = Some(e.to_string());
                     })
@@ -246,16 +269,21 @@ impl Worker {
         Ok(true)
     }
 
-    /// Change the job `id` with `f`, in a transaction.
+    /// Change the job with `f`, in a transaction, if it is still this
+    /// claim's: pending, and not claimed again since (a renderer that
+    /// outlived its lease changes nothing).
     async fn settle(
         &self,
-        id: &str,
+        claim: &Claim<'_>,
         f: impl Fn(&mut ReportJob) + Send + Sync,
     ) -> Result<(), AnalyticsError> {
         self.analytics
             .store
             .transact(async |tx: &mut Txn| {
-                if let Some(mut job) = tx.get::<ReportJob>(id).await? {
+                if let Some(mut job) = tx.get::<ReportJob>(claim.id).await?
+                    && job.value.state == "pending"
+                    && job.value.attempts == claim.attempt
+                {
                     f(&mut job.value);
                     tx.update(&job)?;
                 }
@@ -264,22 +292,28 @@ impl Worker {
             .await
     }
 
-    async fn render(&self, id: &str, job: &ReportJob) -> Result<(), AnalyticsError> {
+    async fn render(&self, claim: &Claim<'_>, job: &ReportJob) -> Result<(), AnalyticsError> {
+        let id = claim.id;
         let analytics = &self.analytics;
-        let window = job.spec.period.window(now());
+        let window = job.window;
         let limit = analytics.settings.max_report_rows;
         let query = job.spec.query(window, limit + 1);
         let mut rows = analytics.facts(move |f| f.report(&query)).await?;
         let truncated = rows.len() > limit;
         rows.truncate(limit);
-        self.settle(id, |j| j.progress = 0.1).await?;
-        let span = Span::from(window);
+        self.settle(claim, |j| j.progress = 0.1).await?;
+        let day = |s: i64| {
+            chrono::DateTime::from_timestamp(s, 0)
+                .map(|t| t.date_naive().to_string())
+                .unwrap_or_default()
+        };
         let context = Context {
+            // The last day included is the one before the window's end.
             period: format!(
                 "{}: {} to {}",
                 job.spec.period.as_str(),
-                &span.from[..10],
-                &span.to[..10]
+                day(window.from),
+                day(window.to - 1)
             ),
             generated_at: common::time::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             truncated,
@@ -298,7 +332,13 @@ impl Worker {
                 changed = rx.changed() => {
                     if changed.is_ok() {
                         let p = *rx.borrow_and_update();
-                        self.settle(id, |j| j.progress = (p * 100.0).round() / 100.0).await?;
+                        // Progress renews the lease.
+                        let due = micros(common::time::now()) + LEASE.as_micros() as i64;
+                        self.settle(claim, |j| {
+                            j.progress = (p * 100.0).round() / 100.0;
+                            j.due = due;
+                        })
+                        .await?;
                     }
                 }
             }
@@ -320,7 +360,7 @@ impl Worker {
             files.extend([svg, png]);
         }
         let pages = rendered.pages;
-        self.settle(id, |j| {
+        self.settle(claim, |j| {
             j.state = "done".into();
             j.progress = 1.0;
             j.pages = Some(pages);

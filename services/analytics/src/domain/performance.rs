@@ -21,8 +21,9 @@ pub struct ScorePart {
     /// `views`, `conversion`, `likes_per_view` or `revenue`.
     pub name: String,
     pub value: f64,
-    /// The share of the category's products this one does better than or
-    /// as well as (0–1); products without views count as zero.
+    /// The share of the category's products with any activity in the
+    /// period (at most the 2,000 most viewed, itself always among them)
+    /// that this one does as well as or better than (0–1).
     pub percentile: f64,
     pub weight: f64,
     /// percentile × weight × 100.

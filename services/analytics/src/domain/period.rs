@@ -37,14 +37,13 @@ impl Period {
         }
     }
 
-    /// The period's whole days (UTC) up to and including `now`'s (seconds):
-    /// "30 days" is today and the 29 days before it. Whole days are what
-    /// the daily sales rollup holds, so every figure of a period is exact.
+    /// The period ending at `now` (seconds): exactly so many days back, so
+    /// that it and the period before it ([`Window::previous`]) are equally
+    /// long.
     pub fn window(self, now: i64) -> Window {
-        let to = now - now.rem_euclid(86_400) + 86_400;
         Window {
-            from: to - self.days() * 86_400,
-            to,
+            from: now + 1 - self.days() * 86_400,
+            to: now + 1,
         }
     }
 }
@@ -78,9 +77,8 @@ impl From<Window> for Span {
 /// The last three years, for seasons (a month of the year needs several
 /// years to be a pattern rather than one good month).
 pub fn seasons(now: i64) -> Window {
-    let to = now - now.rem_euclid(86_400) + 86_400;
     Window {
-        from: to - 3 * 365 * 86_400,
-        to,
+        from: now + 1 - 3 * 365 * 86_400,
+        to: now + 1,
     }
 }

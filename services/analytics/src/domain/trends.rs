@@ -30,8 +30,9 @@ pub struct PriceTrend {
     pub previous_median_unit_price: Option<Money>,
     /// Percent; absent without a previous median.
     pub change_pct: Option<f64>,
-    /// Least-squares slope of the weekly mean unit price, as a percent of
-    /// its mean per week; absent under four weeks with sales.
+    /// Least-squares slope of the weekly mean unit price over the whole
+    /// weeks of the period, as a percent of its mean per week; absent under
+    /// four weeks with sales.
     pub slope_pct_per_week: Option<f64>,
 }
 
@@ -42,13 +43,13 @@ pub struct DemandTrend {
     pub previous_units: i64,
     pub orders: i64,
     pub change_pct: Option<f64>,
-    /// Least-squares slope of weekly units, units per week; absent under
-    /// four weeks.
+    /// Least-squares slope of weekly units over the whole weeks of the
+    /// period, units per week; absent under four weeks.
     pub slope_units_per_week: Option<f64>,
 }
 
-/// A style (an ML tag of the photos of sold products) and its share of
-/// the units sold with tags.
+/// A style (an ML tag of the photos of sold products) and the share of
+/// all units sold whose product carries it (a product has several tags).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Style {
     pub tag: String,
@@ -110,22 +111,20 @@ pub struct CategoryTrend {
     pub demand: DemandTrend,
 }
 
-/// The least-squares slope of `ys` over 0, 1, 2, …; `None` under four
-/// points.
-pub fn slope(ys: &[f64]) -> Option<f64> {
-    if ys.len() < 4 {
+/// The least-squares slope of the points `(x, y)`; `None` under four.
+pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
+    if points.len() < 4 {
         return None;
     }
-    let n = ys.len() as f64;
-    let mean_x = (n - 1.0) / 2.0;
-    let mean_y = ys.iter().sum::<f64>() / n;
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
     let (mut sxy, mut sxx) = (0.0, 0.0);
-    for (i, y) in ys.iter().enumerate() {
-        let dx = i as f64 - mean_x;
-        sxy += dx * (y - mean_y);
-        sxx += dx * dx;
+    for (x, y) in points {
+        sxy += (x - mean_x) * (y - mean_y);
+        sxx += (x - mean_x) * (x - mean_x);
     }
-    Some(sxy / sxx)
+    (sxx > 0.0).then(|| sxy / sxx)
 }
 
 fn inr(paise: i64) -> Money {
@@ -170,12 +169,24 @@ fn price_and_demand(
     let now = f.sales(scope, w)?;
     let before = f.sales(scope, w.previous())?;
     let weekly = weeks(&f.sales_over_time(scope, w, Grain::Week)?, w);
-    let prices: Vec<f64> = weekly
+    // Slopes over the weeks wholly inside the period (its first and last
+    // are usually part-weeks), each at its own place in time.
+    let first = w.from - (w.from + 259_200).rem_euclid(604_800);
+    let whole: Vec<(f64, &Week)> = weekly
         .iter()
-        .filter_map(|w| w.mean_unit_price.map(|m| m.amount as f64))
+        .enumerate()
+        .filter(|(i, _)| {
+            let start = first + *i as i64 * 604_800;
+            start >= w.from && start + 604_800 <= w.to
+        })
+        .map(|(i, week)| (i as f64, week))
         .collect();
-    let mean_price = prices.iter().sum::<f64>() / prices.len().max(1) as f64;
-    let units: Vec<f64> = weekly.iter().map(|w| w.units as f64).collect();
+    let prices: Vec<(f64, f64)> = whole
+        .iter()
+        .filter_map(|(i, w)| w.mean_unit_price.map(|m| (*i, m.amount as f64)))
+        .collect();
+    let mean_price = prices.iter().map(|p| p.1).sum::<f64>() / prices.len().max(1) as f64;
+    let units: Vec<(f64, f64)> = whole.iter().map(|(i, w)| (*i, w.units as f64)).collect();
     let price = PriceTrend {
         median_unit_price: median.map(inr),
         previous_median_unit_price: previous_median.map(inr),
@@ -302,7 +313,7 @@ fn recommendations(
     if let Some(top) = styles.first() {
         out.push(Recommendation {
             text: format!(
-                "\"{}\" is the style sold most ({}% of tagged units).",
+                "\"{}\" is the style sold most ({}% of the units sold carry it).",
                 top.tag,
                 round1(top.share * 100.0)
             ),
@@ -363,11 +374,10 @@ pub fn market(
     };
     let (price, demand, weekly) = price_and_demand(f, &scope, w)?;
     let tags = f.units_by_tag(&scope, w, 10)?;
-    let tagged: i64 = tags.iter().map(|t| t.count).sum();
     let popular_styles: Vec<Style> = tags
         .into_iter()
         .map(|t| Style {
-            share: super::round4(t.count as f64 / tagged.max(1) as f64),
+            share: super::round4(t.count as f64 / demand.units.max(1) as f64),
             tag: t.name,
             units: t.count,
         })
@@ -413,9 +423,17 @@ mod tests {
 
     #[test]
     fn slope_of_a_line_is_its_gradient() {
-        assert_eq!(slope(&[1.0, 3.0, 5.0, 7.0]), Some(2.0));
-        assert_eq!(slope(&[4.0, 4.0, 4.0, 4.0, 4.0]), Some(0.0));
-        assert_eq!(slope(&[1.0, 2.0, 3.0]), None);
+        let line = |ys: &[f64]| -> Vec<(f64, f64)> {
+            ys.iter().enumerate().map(|(i, y)| (i as f64, *y)).collect()
+        };
+        assert_eq!(slope(&line(&[1.0, 3.0, 5.0, 7.0])), Some(2.0));
+        assert_eq!(slope(&line(&[4.0, 4.0, 4.0, 4.0, 4.0])), Some(0.0));
+        assert_eq!(slope(&line(&[1.0, 2.0, 3.0])), None);
+        // Gaps keep their place in time.
+        assert_eq!(
+            slope(&[(0.0, 0.0), (1.0, 1.0), (5.0, 5.0), (6.0, 6.0)]),
+            Some(1.0)
+        );
     }
 
     #[test]

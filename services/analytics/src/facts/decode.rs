@@ -17,11 +17,15 @@ const MAX_TEXT: usize = 300;
 /// The most result ids kept of one search, and tags of one product.
 const MAX_LIST: usize = 100;
 
-fn text(s: String) -> String {
-    if s.len() <= MAX_TEXT {
-        return s;
+fn text(mut s: String) -> String {
+    if s.len() > MAX_TEXT {
+        let mut end = MAX_TEXT;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
     }
-    s.chars().take(MAX_TEXT / 4).collect()
+    s
 }
 
 /// Rupees in paise; another currency (or none) is not a sale here.

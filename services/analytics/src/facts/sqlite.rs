@@ -138,8 +138,9 @@ CREATE TABLE IF NOT EXISTS suggestions (
 );
 ";
 
-/// An order that counts as a sale: paid, and not cancelled since.
-const SALE: &str = "paid_at IS NOT NULL AND cancelled_at IS NULL";
+/// An order that counts as a sale: paid, not cancelled since, and in
+/// rupees (an order in another currency has no total here).
+const SALE: &str = "paid_at IS NOT NULL AND cancelled_at IS NULL AND total IS NOT NULL";
 
 /// Read connections kept open beside the writer.
 const READERS: usize = 4;
@@ -190,8 +191,18 @@ impl SqliteFacts {
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, FactError> {
-        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
-        let conn = self.readers[i].lock().map_err(|_| FactError::Poisoned)?;
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed) % n;
+        // A free reader if there is one (a long report holds its own);
+        // else wait for the next in turn.
+        for i in (0..n).map(|k| (start + k) % n) {
+            if let Ok(conn) = self.readers[i].try_lock() {
+                return Ok(f(&conn)?);
+            }
+        }
+        let conn = self.readers[start]
+            .lock()
+            .map_err(|_| FactError::Poisoned)?;
         Ok(f(&conn)?)
     }
 }
@@ -218,7 +229,8 @@ fn scope_sql(scope: &Scope, engagement: bool, t: &str) -> (String, Vec<String>) 
             category,
             region: Some(region),
         } => (
-            format!("{t}category = ? AND {t}region = ? COLLATE NOCASE"),
+            // As the rollup keys regions: trimmed, in any case.
+            format!("{t}category = ? AND lower(trim({t}region)) = lower(trim(?))"),
             vec![category.clone(), region.clone()],
         ),
     }
@@ -226,7 +238,7 @@ fn scope_sql(scope: &Scope, engagement: bool, t: &str) -> (String, Vec<String>) 
 
 /// An order that counts as a sale, under the table alias `t`.
 fn sale(t: &str) -> String {
-    format!("{t}.paid_at IS NOT NULL AND {t}.cancelled_at IS NULL")
+    format!("{t}.paid_at IS NOT NULL AND {t}.cancelled_at IS NULL AND {t}.total IS NOT NULL")
 }
 
 /// `scope`'s parameters followed by the window's.
@@ -576,34 +588,104 @@ fn market_sql(category: &str, region: Option<&str>) -> (String, Vec<String>) {
     }
 }
 
-/// Sales of a market by `key` (an expression of `day`) over whole days of
-/// `w`, from the rollup.
+/// How market sales are grouped: an expression of the rollup's `day`, and
+/// the same of an order's `at`.
+#[derive(Clone, Copy)]
+struct Key {
+    day: &'static str,
+    at: &'static str,
+}
+
+const TOTAL: Key = Key { day: "0", at: "0" };
+
+fn key(grain: Grain) -> Key {
+    match grain {
+        Grain::Day => Key {
+            day: "day * 86400",
+            at: "(at - at % 86400)",
+        },
+        Grain::Week => Key {
+            day: "(day * 86400 - (day * 86400 + 259200) % 604800)",
+            at: WEEK_START,
+        },
+        Grain::Month => Key {
+            day: "CAST(strftime('%s', day * 86400, 'unixepoch', 'start of month') AS INTEGER)",
+            at: "CAST(strftime('%s', at, 'unixepoch', 'start of month') AS INTEGER)",
+        },
+    }
+}
+
+const MONTH_OF_YEAR: Key = Key {
+    day: "CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER)",
+    at: "CAST(strftime('%m', at, 'unixepoch') AS INTEGER)",
+};
+
+/// Sales of a market by `key` over `w`, exactly: the whole days inside it
+/// from the rollup, the part-days at its ends from the orders.
 fn rolled(
     conn: &Connection,
-    key: &str,
+    key: Key,
     category: &str,
     region: Option<&str>,
     w: Window,
 ) -> rusqlite::Result<Vec<Bucket>> {
-    let (cond, p) = market_sql(category, region);
-    let sql = format!(
-        "SELECT {key} AS k, SUM(orders), SUM(units), SUM(revenue) FROM sales_daily
-         WHERE {cond} AND day >= ? AND day < ? GROUP BY k ORDER BY k"
-    );
-    let mut p: Vec<Box<dyn ToSql>> = p
+    let first = (w.from + 86_399).div_euclid(86_400);
+    let last = w.to.div_euclid(86_400);
+    let mut sums: BTreeMap<i64, Sales> = BTreeMap::new();
+    let mut add = |buckets: Vec<Bucket>| {
+        for b in buckets {
+            let s = sums.entry(b.key).or_default();
+            s.orders += b.sales.orders;
+            s.units += b.sales.units;
+            s.revenue += b.sales.revenue;
+        }
+    };
+    let scope = Scope::Market {
+        category: category.to_owned(),
+        region: region.map(str::to_owned),
+    };
+    if first >= last {
+        add(buckets(conn, key.at, &scope, w)?);
+    } else {
+        let (cond, p) = market_sql(category, region);
+        let sql = format!(
+            "SELECT {} AS k, SUM(orders), SUM(units), SUM(revenue) FROM sales_daily
+             WHERE {cond} AND day >= ? AND day < ? GROUP BY k ORDER BY k",
+            key.day
+        );
+        let mut p: Vec<Box<dyn ToSql>> = p
+            .into_iter()
+            .map(|s| Box::new(s) as Box<dyn ToSql>)
+            .collect();
+        p.push(Box::new(first));
+        p.push(Box::new(last));
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(refs(&p).as_slice(), |row| {
+            Ok(Bucket {
+                key: row.get(0)?,
+                sales: sales_at(row, 1)?,
+            })
+        })?;
+        add(rows.collect::<rusqlite::Result<_>>()?);
+        for part in [
+            Window {
+                from: w.from,
+                to: first * 86_400,
+            },
+            Window {
+                from: last * 86_400,
+                to: w.to,
+            },
+        ] {
+            if part.from < part.to {
+                add(buckets(conn, key.at, &scope, part)?);
+            }
+        }
+    }
+    Ok(sums
         .into_iter()
-        .map(|s| Box::new(s) as Box<dyn ToSql>)
-        .collect();
-    p.push(Box::new(w.from.div_euclid(86_400)));
-    p.push(Box::new((w.to + 86_399).div_euclid(86_400)));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(refs(&p).as_slice(), |row| {
-        Ok(Bucket {
-            key: row.get(0)?,
-            sales: sales_at(row, 1)?,
-        })
-    })?;
-    rows.collect()
+        .map(|(key, sales)| Bucket { key, sales })
+        .collect())
 }
 
 fn stored_product(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredProduct> {
@@ -701,8 +783,10 @@ fn dimension_sql(d: Dimension, engagement: bool) -> Option<&'static str> {
         (Dimension::Month, _) => "strftime('%Y-%m', x.at, 'unixepoch')",
         (Dimension::Category, _) => "COALESCE(x.category, 'unknown')",
         (Dimension::Region, _) => "COALESCE(NULLIF(x.region, ''), 'unknown')",
+        // The title, and the id's last eight digits (a UUIDv7's first are
+        // its time); an order whose product is not known yet: "unknown".
         (Dimension::Product, _) => {
-            "COALESCE(NULLIF(p.title, ''), 'untitled') || ' · ' || substr(x.product_id, 1, 8)"
+            "COALESCE(NULLIF(p.title, ''), 'untitled') || ' · ' || substr(COALESCE(x.product_id, 'unknown'), -8)"
         }
         (Dimension::BuyerRegion, false) => "COALESCE(x.buyer_region, 'unknown')",
         (Dimension::BuyerRegion, true) => return None,
@@ -726,7 +810,7 @@ fn report_part(
     let mut p: Vec<Box<dyn ToSql>> = vec![Box::new(q.window.from), Box::new(q.window.to)];
     for (column, value) in [
         ("x.category = ?", &q.category),
-        ("x.region = ? COLLATE NOCASE", &q.region),
+        ("lower(trim(x.region)) = lower(trim(?))", &q.region),
         ("x.artisan_id = ?", &q.artisan_id),
         ("x.product_id = ?", &q.product_id),
     ] {
@@ -765,13 +849,26 @@ fn report_part(
                 .join(", ")
         )
     };
+    // At most `limit` groups are read: a series in time order, anything
+    // else the biggest first (revenue; views for engagement).
+    let width = keys.len().max(1);
+    let order = if q.dimensions.iter().any(|d| d.is_time()) || keys.is_empty() {
+        (1..=width)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else if engagement {
+        format!("{} DESC", width + 1)
+    } else {
+        format!("{} DESC", width + 3)
+    };
     let sql = format!(
         "SELECT {select_keys}, {sums} FROM {table} x
          LEFT JOIN products p ON p.product_id = x.product_id
-         WHERE {} {group}",
-        cond.join(" AND ")
+         WHERE {} {group} ORDER BY {order} LIMIT {}",
+        cond.join(" AND "),
+        q.limit
     );
-    let width = keys.len().max(1);
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(refs(&p).as_slice(), |row| {
         let keys = (0..keys.len())
@@ -816,7 +913,7 @@ impl FactStore for SqliteFacts {
 
     fn sales(&self, scope: &Scope, w: Window) -> Result<Sales, FactError> {
         if let Scope::Market { category, region } = scope {
-            let all = self.read(|c| rolled(c, "0", category, region.as_deref(), w))?;
+            let all = self.read(|c| rolled(c, TOTAL, category, region.as_deref(), w))?;
             return Ok(all.first().map(|b| b.sales).unwrap_or_default());
         }
         let (cond, p) = scope_sql(scope, false, "");
@@ -922,43 +1019,16 @@ impl FactStore for SqliteFacts {
         grain: Grain,
     ) -> Result<Vec<Bucket>, FactError> {
         if let Scope::Market { category, region } = scope {
-            let key = match grain {
-                Grain::Day => "day * 86400",
-                Grain::Week => "(day * 86400 - (day * 86400 + 259200) % 604800)",
-                Grain::Month => {
-                    "CAST(strftime('%s', day * 86400, 'unixepoch', 'start of month') AS INTEGER)"
-                }
-            };
-            return self.read(|c| rolled(c, key, category, region.as_deref(), w));
+            return self.read(|c| rolled(c, key(grain), category, region.as_deref(), w));
         }
-        let key = match grain {
-            Grain::Day => "(at - at % 86400)",
-            Grain::Week => WEEK_START,
-            Grain::Month => "CAST(strftime('%s', at, 'unixepoch', 'start of month') AS INTEGER)",
-        };
-        self.read(|c| buckets(c, key, scope, w))
+        self.read(|c| buckets(c, key(grain).at, scope, w))
     }
 
     fn sales_by_month_of_year(&self, scope: &Scope, w: Window) -> Result<Vec<Bucket>, FactError> {
         if let Scope::Market { category, region } = scope {
-            return self.read(|c| {
-                rolled(
-                    c,
-                    "CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER)",
-                    category,
-                    region.as_deref(),
-                    w,
-                )
-            });
+            return self.read(|c| rolled(c, MONTH_OF_YEAR, category, region.as_deref(), w));
         }
-        self.read(|c| {
-            buckets(
-                c,
-                "CAST(strftime('%m', at, 'unixepoch') AS INTEGER)",
-                scope,
-                w,
-            )
-        })
+        self.read(|c| buckets(c, MONTH_OF_YEAR.at, scope, w))
     }
 
     fn median_unit_price(&self, scope: &Scope, w: Window) -> Result<Option<i64>, FactError> {

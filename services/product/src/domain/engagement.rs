@@ -78,28 +78,52 @@ impl EngagementKind {
 /// Channels a product may be shared on.
 pub const CHANNELS: &[&str] = &["whatsapp", "instagram", "facebook", "x", "email", "link"];
 
-/// Views counted since the last flush, by product and by the search the
-/// product was opened from ("" for none).
+/// Views counted since the last flush, by product; and those opened from a
+/// search's results, by product and search.
 #[derive(Debug, Default)]
-pub struct ViewCounts(Mutex<HashMap<(String, String), u64>>);
+pub struct ViewCounts {
+    views: Mutex<HashMap<String, u64>>,
+    clicks: Mutex<HashMap<(String, String), u64>>,
+}
+
+/// The most (product, search) pairs kept between flushes: search ids come
+/// from clients, so beyond it a view is counted without its search.
+const MAX_CLICK_KEYS: usize = 10_000;
 
 impl ViewCounts {
     /// Count `n` views of `product_id`, opened from the results of
     /// `search_id` (or from elsewhere: "").
     pub fn add(&self, product_id: &str, search_id: &str, n: u64) {
-        if let Ok(mut views) = self.0.lock() {
-            *views
-                .entry((product_id.to_owned(), search_id.to_owned()))
-                .or_default() += n;
+        if let Ok(mut views) = self.views.lock() {
+            *views.entry(product_id.to_owned()).or_default() += n;
+        }
+        if !search_id.is_empty() {
+            self.add_clicks(product_id, search_id, n);
+        }
+    }
+
+    fn add_clicks(&self, product_id: &str, search_id: &str, n: u64) {
+        if let Ok(mut clicks) = self.clicks.lock() {
+            let key = (product_id.to_owned(), search_id.to_owned());
+            if clicks.len() < MAX_CLICK_KEYS || clicks.contains_key(&key) {
+                *clicks.entry(key).or_default() += n;
+            }
         }
     }
 
     /// Everything counted so far, leaving nothing.
-    fn take(&self) -> HashMap<(String, String), u64> {
-        self.0
+    fn take(&self) -> (HashMap<String, u64>, HashMap<(String, String), u64>) {
+        let views = self
+            .views
             .lock()
             .map(|mut v| std::mem::take(&mut *v))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        let clicks = self
+            .clicks
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        (views, clicks)
     }
 }
 
@@ -118,32 +142,29 @@ const ANONYMOUS: Actor<'static> = Actor {
 
 /// Write the counted views every `every` until cancelled (and once more
 /// then): each product's views as one count, and the views that came from
-/// a search's results as clicks of that search besides.
+/// a search's results as clicks of that search besides; what fails to be
+/// written is counted again for the next flush.
 pub async fn flush_views(state: AppState, every: Duration, cancel: CancellationToken) {
     loop {
         let stop = tokio::select! {
             () = cancel.cancelled() => true,
             () = tokio::time::sleep(every) => false,
         };
-        let counted = state.views.take();
-        let mut views: HashMap<&str, u64> = HashMap::new();
-        for ((id, _), count) in &counted {
-            *views.entry(id.as_str()).or_default() += count;
-        }
+        let (views, clicks) = state.views.take();
         for (id, count) in views {
-            if let Err(e) = bump(&state, id, EngagementKind::View, count, ANONYMOUS).await {
+            if let Err(e) = bump(&state, &id, EngagementKind::View, count, ANONYMOUS).await {
                 tracing::warn!(product_id = id, error = %e, "views not saved");
-                state.views.add(id, "", count);
+                state.views.add(&id, "", count);
             }
         }
-        for ((id, search_id), count) in counted.iter().filter(|((_, s), _)| !s.is_empty()) {
+        for ((id, search_id), count) in clicks {
             let actor = Actor {
-                search_id,
+                search_id: &search_id,
                 ..ANONYMOUS
             };
-            if let Err(e) = bump(&state, id, EngagementKind::Click, *count, actor).await {
-                // Counted again with the next views; its views are saved.
+            if let Err(e) = bump(&state, &id, EngagementKind::Click, count, actor).await {
                 tracing::warn!(product_id = id, error = %e, "search clicks not saved");
+                state.views.add_clicks(&id, &search_id, count);
             }
         }
         if stop {
@@ -288,4 +309,25 @@ pub async fn counters_of(
         .into_iter()
         .map(|e| (e.id, e.value))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_view_counts_but_search_ids_from_clients_are_bounded() {
+        let counts = ViewCounts::default();
+        for i in 0..MAX_CLICK_KEYS + 50 {
+            counts.add("p1", &format!("s{i}"), 1);
+        }
+        counts.add("p1", "s0", 2);
+        counts.add("p2", "", 1);
+        let (views, clicks) = counts.take();
+        assert_eq!(views["p1"], (MAX_CLICK_KEYS + 52) as u64);
+        assert_eq!(views["p2"], 1);
+        assert_eq!(clicks.len(), MAX_CLICK_KEYS);
+        assert_eq!(clicks[&("p1".to_owned(), "s0".to_owned())], 3);
+        assert!(counts.take().0.is_empty(), "taken");
+    }
 }

@@ -152,7 +152,10 @@ async fn search(
         .collect();
     if offset == 0 && !request.text.is_empty() {
         let event = performed(&search_id, &request, &ids, results.total);
-        publish(&state, &event).await?;
+        if let Err(e) = publish(&state, &event).await {
+            // The results stand; only analytics misses this search.
+            tracing::warn!(error = %e, "a search was not announced");
+        }
     }
     let next = offset + limit;
     let next_cursor =
@@ -252,6 +255,11 @@ fn encode_cursor(offset: usize, search_id: &str) -> String {
 fn decode_cursor(cursor: &str) -> Option<(usize, String)> {
     let raw = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     let text = String::from_utf8(raw).ok()?;
+    if let Some(offset) = text.strip_prefix("s1:") {
+        // A cursor from before searches had ids: the page, as a new search.
+        let offset = offset.parse().ok().filter(|o| *o <= MAX_OFFSET)?;
+        return Some((offset, Id::generate().into_string()));
+    }
     let (offset, search_id) = text.strip_prefix("s2:")?.split_once(':')?;
     let offset = offset.parse().ok().filter(|o| *o <= MAX_OFFSET)?;
     Id::is_valid(search_id).then(|| (offset, search_id.to_owned()))
@@ -277,6 +285,7 @@ mod tests {
         assert_eq!(decode_cursor(&c), Some((40, "abc123".to_owned())));
         assert_eq!(decode_cursor(&encode_cursor(MAX_OFFSET + 1, "abc")), None);
         assert_eq!(decode_cursor(&encode_cursor(20, "a/b")), None);
-        assert_eq!(decode_cursor("s1:20"), None);
+        let old = URL_SAFE_NO_PAD.encode("s1:20");
+        assert_eq!(decode_cursor(&old).map(|(o, _)| o), Some(20));
     }
 }
