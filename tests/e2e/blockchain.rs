@@ -86,19 +86,7 @@ async fn an_artisan_mints_provenance_and_a_completed_order_is_paid_out_once() {
     assert_eq!(status, StatusCode::CREATED, "{order}");
     let order_id = order["id"].as_str().unwrap().to_owned();
     crate::money::pay_with_sandbox(&http, &gw, &buyer.id_token, &order_id).await;
-    for (who, to) in [
-        (&artisan.id_token, "shipped"),
-        (&buyer.id_token, "delivered"),
-        (&buyer.id_token, "completed"),
-    ] {
-        let (status, body) = send(
-            http.post(format!("{gw}/orders/{order_id}/status"))
-                .bearer_auth(who)
-                .json(&json!({"status": to})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{to}: {body}");
-    }
+    crate::money::complete(&http, &gw, &artisan.id_token, &buyer.id_token, &order_id).await;
 
     // order.completed → the blockchain service pays the split on chain →
     // payment.executed → the product service records the payout.

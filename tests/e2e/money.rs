@@ -84,14 +84,15 @@ async fn order(http: &reqwest::Client, gw: &str, buyer: &str, product: &str, key
     order["id"].as_str().unwrap().to_owned()
 }
 
-/// shipped → delivered → completed, then the payout recorded on the order.
-async fn complete_and_await_payout(
+/// Order `id` shipped by its artisan, then delivered and completed by its
+/// buyer, each step answered 200.
+pub(crate) async fn complete(
     http: &reqwest::Client,
     gw: &str,
     artisan: &str,
     buyer: &str,
     id: &str,
-) -> Value {
+) {
     for (who, to) in [
         (artisan, "shipped"),
         (buyer, "delivered"),
@@ -105,6 +106,17 @@ async fn complete_and_await_payout(
         .await;
         assert_eq!(status, StatusCode::OK, "{to}: {body}");
     }
+}
+
+/// shipped → delivered → completed, then the payout recorded on the order.
+async fn complete_and_await_payout(
+    http: &reqwest::Client,
+    gw: &str,
+    artisan: &str,
+    buyer: &str,
+    id: &str,
+) -> Value {
+    complete(http, gw, artisan, buyer, id).await;
     testkit::eventually(
         Duration::from_secs(60),
         "the payout on the order",

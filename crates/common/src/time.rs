@@ -10,3 +10,19 @@ pub type Timestamp = DateTime<Utc>;
 pub fn now() -> Timestamp {
     Utc::now().trunc_subsecs(6)
 }
+
+/// The months' English names, January first.
+pub const MONTH_NAMES: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];

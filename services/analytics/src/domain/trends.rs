@@ -338,25 +338,12 @@ fn recommendations(
     out
 }
 
-/// The month's English name.
-pub fn month_name(m: u32) -> &'static str {
-    [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ]
-    .get(m.saturating_sub(1) as usize)
-    .copied()
-    .unwrap_or("?")
+/// The English name of month `m` (1–12).
+fn month_name(m: u32) -> &'static str {
+    m.checked_sub(1)
+        .and_then(|i| common::time::MONTH_NAMES.get(i as usize))
+        .copied()
+        .unwrap_or("?")
 }
 
 /// A market's trends at `now` (seconds).

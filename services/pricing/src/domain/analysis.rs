@@ -300,21 +300,6 @@ fn seasonality(market: &Market, now: DateTime<Utc>) -> Seasonality {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 fn recommend(a: &Analysis, now: DateTime<Utc>, min_comparables: u32) -> Vec<Recommendation> {
     let mut out = Vec::new();
     let mut say = |text: String, figure: &str, value: String| {
@@ -397,7 +382,7 @@ fn recommend(a: &Analysis, now: DateTime<Utc>, min_comparables: u32) -> Vec<Reco
     }
     let next = (month_of(now) + 1).rem_euclid(12) as usize;
     if let Some(idx) = a.seasonality.months[next].index {
-        let name = MONTHS[next];
+        let name = common::time::MONTH_NAMES[next];
         if idx >= HIGH_DEMAND {
             say(
                 format!(
