@@ -63,7 +63,7 @@ trap cleanup EXIT
 
 gateway=http://127.0.0.1:$base
 ready() { # every service that runs answers /ready (the gateway's own waits for services that do not exist yet)
-  for offset in 1 4 5 7 8; do curl -fsS "http://127.0.0.1:$((base + offset))/ready" >/dev/null 2>&1 || return 1; done
+  for offset in 1 4 5 6 7 8; do curl -fsS "http://127.0.0.1:$((base + offset))/ready" >/dev/null 2>&1 || return 1; done
   curl -fsS "$gateway/health" >/dev/null 2>&1
 }
 for _ in $(seq 1 300); do
@@ -80,7 +80,7 @@ port_of() { # service → its port in this stack
   case $1 in
     gateway) echo $((base + 0)) ;; product) echo $((base + 1)) ;; ml) echo $((base + 2)) ;;
     pricing) echo $((base + 3)) ;; analytics) echo $((base + 4)) ;;
-    blockchain) echo $((base + 5)) ;; media) echo $((base + 7)) ;; auth) echo $((base + 8)) ;;
+    blockchain) echo $((base + 5)) ;; notification) echo $((base + 6)) ;; media) echo $((base + 7)) ;; auth) echo $((base + 8)) ;;
     *) echo "unknown service $1" >&2; exit 2 ;;
   esac
 }
@@ -96,7 +96,7 @@ run() { # name spec-url base-url
 }
 
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(auth product ml pricing analytics media blockchain gateway)
+[[ ${#targets[@]} -gt 0 ]] || targets=(auth product ml pricing analytics notification media blockchain gateway)
 failed=()
 for name in "${targets[@]}"; do
   if [[ $name == gateway ]]; then

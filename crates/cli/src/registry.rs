@@ -70,6 +70,10 @@ pub static SERVICES: &[ServiceSpec] = &[
         build: build_blockchain,
     },
     ServiceSpec {
+        id: notification::SERVICE,
+        build: build_notification,
+    },
+    ServiceSpec {
         id: media::SERVICE,
         build: build_media,
     },
@@ -128,6 +132,14 @@ fn build_analytics(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Servi
     Box::pin(
         async move { analytics::build(&ctx.config(ctx.settings::<analytics::Settings>()?)).await },
     )
+}
+
+fn build_notification(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
+    Box::pin(async move {
+        let mut s: notification::Settings = ctx.settings()?;
+        ctx.point(&mut s.public_url, platform::GATEWAY);
+        notification::build(&ctx.config(s)).await
+    })
 }
 
 fn build_blockchain(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
@@ -255,7 +267,7 @@ mod tests {
     /// Every problem code of the platform: the shared ones, the event
     /// endpoints' and each service's.
     fn all_codes() -> Vec<(&'static str, Code)> {
-        let sets: [(&str, &[Code]); 11] = [
+        let sets: [(&str, &[Code]); 12] = [
             ("common", common::error::codes::ALL),
             ("events", events::codes::ALL),
             ("imaging", imaging::CODES),
@@ -265,6 +277,7 @@ mod tests {
             ("pricing", pricing::error::CODES),
             ("analytics", analytics::error::CODES),
             ("blockchain", blockchain::error::CODES),
+            ("notification", notification::error::CODES),
             ("media", media::error::CODES),
             ("auth", auth::error::CODES),
         ];

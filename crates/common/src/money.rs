@@ -114,6 +114,39 @@ impl Money {
     }
 }
 
+/// A whole number with Indian digit grouping (the last three digits, then
+/// pairs): 12,34,567.
+pub fn group_indian(n: u64) -> String {
+    let digits = n.to_string();
+    if digits.len() <= 3 {
+        return digits;
+    }
+    let (head, tail) = digits.split_at(digits.len() - 3);
+    let mut parts: Vec<&str> = Vec::new();
+    let mut rest = head;
+    while rest.len() > 2 {
+        let (a, b) = rest.split_at(rest.len() - 2);
+        parts.push(b);
+        rest = a;
+    }
+    parts.push(rest);
+    parts.reverse();
+    format!("{},{tail}", parts.join(","))
+}
+
+impl Money {
+    /// As a person in India reads it: `₹12,34,567.50` (other currencies
+    /// as their `Display`).
+    pub fn to_local_string(&self) -> String {
+        if self.currency != Currency::INR {
+            return self.to_string();
+        }
+        let sign = if self.amount < 0 { "-" } else { "" };
+        let p = self.amount.unsigned_abs();
+        format!("{sign}₹{}.{:02}", group_indian(p / 100), p % 100)
+    }
+}
+
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let exp = u32::from(self.currency.minor_unit_exponent());

@@ -230,6 +230,18 @@ impl TestService {
         self
     }
 
+    /// Stop the service and serve it again, on a port with its background
+    /// tasks, over the same data directory and keys. From an in-process
+    /// service (whose background tasks never ran) this is what a crash
+    /// after answering and before any background work, then a restart,
+    /// leaves.
+    pub async fn restart_served(mut self) -> TestService {
+        self.shut_down().await;
+        self.mode = Mode::Served;
+        self.boot().await;
+        self
+    }
+
     /// As [`TestService::restart`], built by `build` from now on.
     pub async fn restart_with<F, Fut>(mut self, build: F) -> TestService
     where

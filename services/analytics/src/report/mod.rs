@@ -18,30 +18,10 @@ use crate::facts::{Engagement, ReportRow, Sales};
 
 /// Paise as rupees with Indian digit grouping: ₹12,34,567.89.
 pub fn rupees(paise: i64) -> String {
-    let sign = if paise < 0 { "-" } else { "" };
-    let p = paise.unsigned_abs();
-    format!("{sign}₹{}.{:02}", group(p / 100), p % 100)
+    common::Money::inr(paise).to_local_string()
 }
 
-/// A whole number with Indian digit grouping (the last three digits, then
-/// pairs): 12,34,567.
-pub fn group(n: u64) -> String {
-    let digits = n.to_string();
-    if digits.len() <= 3 {
-        return digits;
-    }
-    let (head, tail) = digits.split_at(digits.len() - 3);
-    let mut parts: Vec<&str> = Vec::new();
-    let mut rest = head;
-    while rest.len() > 2 {
-        let (a, b) = rest.split_at(rest.len() - 2);
-        parts.push(b);
-        rest = a;
-    }
-    parts.push(rest);
-    parts.reverse();
-    format!("{},{tail}", parts.join(","))
-}
+pub use common::money::group_indian as group;
 
 /// A metric's value as a person reads it.
 pub fn display(metric: Metric, value: f64) -> String {

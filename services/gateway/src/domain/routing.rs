@@ -82,6 +82,8 @@ pub fn route(method: &Method, path: &str) -> Option<Route> {
         // What the chain says is public anyway: token metadata (wallets and
         // marketplaces fetch tokenURI without a token) and verification.
         ("blockchain", ["metadata" | "provenance", _]) => read,
+        // Unsubscribe links work without logging in (their token is signed).
+        ("notifications", ["unsubscribe"]) => read || *method == Method::POST,
         _ => false,
     };
     let class = match (first, &segments[1..]) {
@@ -181,6 +183,10 @@ mod tests {
         assert!(public(Method::GET, "/media/m1/content/thumb_webp"));
         assert!(public(Method::GET, "/blockchain/metadata/1"));
         assert!(public(Method::GET, "/blockchain/provenance/1"));
+        assert!(public(Method::GET, "/notifications/unsubscribe"));
+        assert!(public(Method::POST, "/notifications/unsubscribe"));
+        assert!(!public(Method::POST, "/notifications/send"));
+        assert!(!public(Method::GET, "/notifications/n1"));
         assert!(!public(Method::POST, "/blockchain/mint-provenance"));
         assert!(!public(Method::POST, "/blockchain/execute-payment"));
         assert!(!public(Method::GET, "/blockchain/wallet/0x0/balance"));
