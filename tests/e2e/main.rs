@@ -10,6 +10,7 @@ mod gateway;
 mod media;
 mod ml;
 mod money;
+mod notification;
 mod pricing;
 mod system;
 
