@@ -20,21 +20,25 @@ async fn delivered(
     channel: &str,
     templates: &[&str],
 ) -> Vec<Value> {
-    eventually(Duration::from_secs(30), "the messages delivered", || async {
-        let (status, page) = send(
-            http.get(format!("{gw}/notifications?channel={channel}"))
-                .bearer_auth(token),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        let items = page["items"].as_array()?.clone();
-        let all = templates.iter().all(|t| {
-            items
-                .iter()
-                .any(|m| m["template"] == *t && m["status"] == "delivered")
-        });
-        all.then_some(items)
-    })
+    eventually(
+        Duration::from_secs(30),
+        "the messages delivered",
+        || async {
+            let (status, page) = send(
+                http.get(format!("{gw}/notifications?channel={channel}"))
+                    .bearer_auth(token),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            let items = page["items"].as_array()?.clone();
+            let all = templates.iter().all(|t| {
+                items
+                    .iter()
+                    .any(|m| m["template"] == *t && m["status"] == "delivered")
+            });
+            all.then_some(items)
+        },
+    )
     .await
     .unwrap()
 }
@@ -70,18 +74,56 @@ async fn a_buyer_orders_and_pays_and_both_parties_find_their_messages() {
     let order_id = order["id"].as_str().unwrap().to_owned();
     crate::money::pay_with_sandbox(&http, &gw, &buyer.id_token, &order_id).await;
 
-    let inbox = delivered(&http, &gw, &buyer.id_token, "in_app", &["welcome", "order_placed", "payment_confirmed"]).await;
-    let paid = inbox.iter().find(|m| m["template"] == "payment_confirmed").unwrap();
+    let inbox = delivered(
+        &http,
+        &gw,
+        &buyer.id_token,
+        "in_app",
+        &["welcome", "order_placed", "payment_confirmed"],
+    )
+    .await;
+    let paid = inbox
+        .iter()
+        .find(|m| m["template"] == "payment_confirmed")
+        .unwrap();
     assert!(paid["body"].as_str().unwrap().contains(&order_id), "{paid}");
-    assert!(paid["body"].as_str().unwrap().contains("₹3,200.00"), "{paid}");
+    assert!(
+        paid["body"].as_str().unwrap().contains("₹3,200.00"),
+        "{paid}"
+    );
     assert_eq!(paid["read"], false);
-    let emails = delivered(&http, &gw, &buyer.id_token, "email", &["order_placed", "payment_confirmed"]).await;
-    assert!(emails.iter().all(|m| m["attempts"][0]["provider"] == "dev_inbox"));
+    let emails = delivered(
+        &http,
+        &gw,
+        &buyer.id_token,
+        "email",
+        &["order_placed", "payment_confirmed"],
+    )
+    .await;
+    assert!(
+        emails
+            .iter()
+            .all(|m| m["attempts"][0]["provider"] == "dev_inbox")
+    );
 
-    let inbox = delivered(&http, &gw, &artisan.id_token, "in_app", &["new_order", "order_paid"]).await;
+    let inbox = delivered(
+        &http,
+        &gw,
+        &artisan.id_token,
+        "in_app",
+        &["new_order", "order_paid"],
+    )
+    .await;
     let new_order = inbox.iter().find(|m| m["template"] == "new_order").unwrap();
     assert!(new_order["body"].as_str().unwrap().contains(&order_id));
-    delivered(&http, &gw, &artisan.id_token, "email", &["new_order", "order_paid"]).await;
+    delivered(
+        &http,
+        &gw,
+        &artisan.id_token,
+        "email",
+        &["new_order", "order_paid"],
+    )
+    .await;
 
     // The buyer reads one; the artisan can neither read nor list it.
     let id = paid["id"].as_str().unwrap();
@@ -92,7 +134,11 @@ async fn a_buyer_orders_and_pays_and_both_parties_find_their_messages() {
     .await;
     assert_eq!(status, StatusCode::OK, "{read}");
     assert_eq!(read["read"], true);
-    let (status, _) = send(http.get(format!("{gw}/notifications/{id}")).bearer_auth(&artisan.id_token)).await;
+    let (status, _) = send(
+        http.get(format!("{gw}/notifications/{id}"))
+            .bearer_auth(&artisan.id_token),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = send(
         http.get(format!("{gw}/notifications?user_id={}", buyer.uid))
@@ -109,6 +155,7 @@ async fn a_buyer_orders_and_pays_and_both_parties_find_their_messages() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, problem) = send(http.post(format!("{gw}/notifications/unsubscribe?token=forged.token"))).await;
+    let (status, problem) =
+        send(http.post(format!("{gw}/notifications/unsubscribe?token=forged.token"))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
 }

@@ -353,6 +353,46 @@ impl Accounts {
         Ok(())
     }
 
+    /// One page of the enabled accounts matching `filter`, oldest first:
+    /// roles, regions and crafts each match any of their values (`In`);
+    /// languages are checked on the page read, so a page may hold fewer
+    /// than `limit` (it never reads more).
+    pub async fn directory(
+        &self,
+        filter: &Directory,
+        limit: usize,
+        cursor: Option<store::Cursor>,
+    ) -> Result<(Vec<Versioned<User>>, Option<store::Cursor>), AuthError> {
+        let mut q = store::Query::new();
+        for (field, values) in [
+            ("role", &filter.roles),
+            ("profile.region", &filter.regions),
+            ("profile.craft", &filter.crafts),
+        ] {
+            if !values.is_empty() {
+                q = q.filter(field, store::Op::In, serde_json::json!(values));
+            }
+        }
+        let q = q
+            .order_by("created_at", store::Direction::Asc)
+            .limit(limit)
+            .after(cursor);
+        let (page, next) = self.users.query(&q).await?;
+        let users = page
+            .into_iter()
+            .filter(|u| !u.value.disabled)
+            .filter(|u| {
+                filter.languages.is_empty()
+                    || u.value
+                        .profile
+                        .languages
+                        .iter()
+                        .any(|l| filter.languages.contains(l))
+            })
+            .collect();
+        Ok((users, next))
+    }
+
     /// The account `uid`.
     pub async fn get(&self, uid: &str) -> Result<Versioned<User>, AuthError> {
         self.users
@@ -616,4 +656,14 @@ impl Revocation {
 /// A new account id: 32 random hex digits.
 fn new_uid() -> String {
     uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Who a directory page is about (each list: any of its values; empty:
+/// anyone).
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    pub roles: Vec<String>,
+    pub regions: Vec<String>,
+    pub languages: Vec<String>,
+    pub crafts: Vec<String>,
 }

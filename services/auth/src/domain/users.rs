@@ -125,6 +125,33 @@ impl PublicProfile {
     }
 }
 
+/// How the platform reaches an account: what the notification service
+/// asks for (services and admins only; it carries the email).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Contact {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub region: Option<String>,
+    pub languages: Vec<String>,
+    pub craft: Option<String>,
+}
+
+impl Contact {
+    pub fn new(id: &str, user: &User) -> Self {
+        Self {
+            id: id.to_owned(),
+            email: user.email.clone(),
+            display_name: user.display_name.clone(),
+            role: user.role,
+            region: user.profile.region.clone(),
+            languages: user.profile.languages.clone(),
+            craft: user.profile.craft.clone(),
+        }
+    }
+}
+
 /// `PATCH /auth/me`: every field optional; `null` clears a clearable field.
 /// `craft`, `skill_level` and `wallet_address` may be set only by artisans
 /// (and admins); anyone may clear them.

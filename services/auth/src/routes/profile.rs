@@ -5,14 +5,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use common::identity::Role;
-use common::{Caller, Id, Json, Path};
+use common::{ApiError, Caller, Id, Json, Page, PageParams, Path, Query};
 use serde::Deserialize;
 use store::{Version, Versioned};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::users::{Me, ProfilePatch, PublicProfile, User, account_role_schema};
+use crate::domain::accounts::Directory;
+use crate::domain::users::{Contact, Me, ProfilePatch, PublicProfile, User, account_role_schema};
 use crate::error::AuthError;
 use crate::state::AppState;
 
@@ -20,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_me, patch_me))
         .routes(routes!(get_user))
+        .routes(routes!(directory))
         .routes(routes!(set_role))
         .routes(routes!(set_status))
 }
@@ -76,6 +78,89 @@ async fn get_user(
 ) -> Result<Json<PublicProfile>, AuthError> {
     let user = state.accounts.get(&id).await?;
     Ok(Json(PublicProfile::new(&user.id, &user.value)))
+}
+
+/// `GET /auth/users`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DirectoryParams {
+    /// Comma-separated roles (`artisan,buyer`), any of them.
+    #[param(max_length = 100)]
+    pub roles: Option<String>,
+    /// Comma-separated regions, any of them (at most 30).
+    #[param(max_length = 3000)]
+    pub regions: Option<String>,
+    /// Comma-separated language codes, any of them (at most 6).
+    #[param(max_length = 100)]
+    pub languages: Option<String>,
+    /// Comma-separated crafts, any of them (at most 30).
+    #[param(max_length = 3000)]
+    pub crafts: Option<String>,
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[param(max_length = 2048)]
+    pub cursor: Option<String>,
+}
+
+/// The values of a comma-separated list, at most `max` (a 422 naming
+/// `field` beyond).
+fn list(field: &str, raw: Option<&str>, max: usize) -> Result<Vec<String>, ApiError> {
+    let values: Vec<String> = raw
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .take(max + 1)
+        .map(str::to_owned)
+        .collect();
+    if values.len() > max {
+        return Err(ApiError::invalid_field(
+            field,
+            "too_many",
+            format!("at most {max} values"),
+        ));
+    }
+    Ok(values)
+}
+
+/// Accounts and how to reach them, for services and admins (campaign
+/// audiences): enabled accounts matching every given list, oldest first.
+/// A page may hold fewer than `limit` accounts (languages are matched on
+/// the accounts read); follow `next_cursor` to the end.
+#[utoipa::path(get, path = "/auth/users", tag = "profile", security(("bearer" = [])),
+    params(DirectoryParams), responses((status = 200, body = Page<Contact>), (status = 403)))]
+async fn directory(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<DirectoryParams>,
+) -> Result<Json<Page<Contact>>, AuthError> {
+    caller.require(&[Role::Admin, Role::Service])?;
+    let limit = PageParams {
+        limit: params.limit,
+        cursor: None,
+    }
+    .limit()?;
+    let filter = Directory {
+        roles: list("roles", params.roles.as_deref(), 3)?,
+        regions: list("regions", params.regions.as_deref(), 30)?,
+        languages: list("languages", params.languages.as_deref(), 6)?,
+        crafts: list("crafts", params.crafts.as_deref(), 30)?,
+    };
+    let cursor = params
+        .cursor
+        .as_deref()
+        .map(store::Cursor::parse)
+        .transpose()
+        .map_err(|_| common::pagination::invalid_cursor())?;
+    let (users, next) = state.accounts.directory(&filter, limit, cursor).await?;
+    let items = users
+        .iter()
+        .map(|u| Contact::new(&u.id, &u.value))
+        .collect();
+    Ok(Json(Page::new(items, next.map(|c| c.to_string()))))
 }
 
 /// `PUT /auth/users/{id}/role`.

@@ -373,3 +373,85 @@ async fn set_role_refuses_the_service_role_and_an_admin_demoting_themselves() {
     assert_eq!(field_code(&problem, "role"), "forbidden_role");
     demote.assert_problem(StatusCode::CONFLICT, "last_admin_guard");
 }
+
+#[tokio::test]
+async fn the_directory_finds_accounts_by_role_region_language_and_craft_for_admins_only() {
+    let app = TestApp::builder().with_admin().spawn().await;
+    let admin = app.admin_token().await;
+    let mut made = Vec::new();
+    for (role, region, languages, craft) in [
+        (
+            Role::Artisan,
+            "Odisha",
+            json!(["or", "hi"]),
+            Some("pattachitra"),
+        ),
+        (Role::Artisan, "Bihar", json!(["hi"]), Some("madhubani")),
+        (Role::Buyer, "Odisha", json!(["en"]), None),
+    ] {
+        let account = app.signup(role).await;
+        let mut patch = json!({ "region": region, "languages": languages });
+        if let Some(craft) = craft {
+            patch["craft"] = json!(craft);
+        }
+        app.patch_json("/auth/me", &patch, Some(&account.id_token), None)
+            .await
+            .assert_status(StatusCode::OK);
+        made.push(account);
+    }
+    let ids = |path: &str| {
+        let app = &app;
+        let admin = admin.clone();
+        let path = path.to_owned();
+        async move {
+            let r = app.get(&path, Some(&admin)).await;
+            r.assert_status(StatusCode::OK);
+            let page: serde_json::Value = r.json();
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        ids("/auth/users?roles=artisan&regions=Odisha").await,
+        [made[0].uid.clone()]
+    );
+    assert_eq!(
+        ids("/auth/users?roles=artisan,buyer&regions=Odisha,Bihar&languages=hi").await,
+        [made[0].uid.clone(), made[1].uid.clone()]
+    );
+    assert_eq!(
+        ids("/auth/users?crafts=madhubani").await,
+        [made[1].uid.clone()]
+    );
+    // Pages follow the cursor to the end (the admin is an account too).
+    let r = app.get("/auth/users?limit=2", Some(&admin)).await;
+    let page: serde_json::Value = r.json();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert!(page["items"][0]["email"].as_str().unwrap().contains('@'));
+    let next = page["next_cursor"].as_str().unwrap();
+    let r = app
+        .get(&format!("/auth/users?limit=2&cursor={next}"), Some(&admin))
+        .await;
+    assert_eq!(
+        r.json::<serde_json::Value>()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // Others may not read it; too many values are refused.
+    app.get("/auth/users", Some(&made[0].id_token))
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let many = (0..31)
+        .map(|i| format!("r{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    app.get(&format!("/auth/users?regions={many}"), Some(&admin))
+        .await
+        .assert_invalid_fields(&["regions"]);
+}
