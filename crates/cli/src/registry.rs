@@ -138,6 +138,7 @@ fn build_notification(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Se
     Box::pin(async move {
         let mut s: notification::Settings = ctx.settings()?;
         ctx.point(&mut s.public_url, platform::GATEWAY);
+        ctx.point(&mut s.auth_url, platform::AUTH);
         notification::build(&ctx.config(s)).await
     })
 }

@@ -41,6 +41,12 @@ pub struct Settings {
     pub link_secret: Option<SecretString>,
     /// Refuse SMS without the DLT entity and template ids India requires.
     pub require_dlt: bool,
+    /// The auth service (campaign audiences come from its directory).
+    pub auth_url: Url,
+    /// A campaign's messages per second at most.
+    pub campaign_rate_per_sec: u32,
+    /// How far ahead a campaign may be scheduled, in days.
+    pub campaign_max_days_ahead: u32,
 }
 
 impl Default for Settings {
@@ -61,6 +67,9 @@ impl Default for Settings {
             public_url: common::platform::GATEWAY.local_url(),
             link_secret: None,
             require_dlt: false,
+            auth_url: common::platform::AUTH.local_url(),
+            campaign_rate_per_sec: 20,
+            campaign_max_days_ahead: 90,
         }
     }
 }
@@ -197,6 +206,12 @@ impl common::ServiceSettings for Settings {
         }
         if self.retry_max_ms < self.retry_base_ms {
             p.push("retry_max_ms must be at least retry_base_ms".to_owned());
+        }
+        if !(1..=10_000).contains(&self.campaign_rate_per_sec) {
+            p.push("campaign_rate_per_sec must be 1 to 10,000".to_owned());
+        }
+        if !(1..=366).contains(&self.campaign_max_days_ahead) {
+            p.push("campaign_max_days_ahead must be 1 to 366".to_owned());
         }
         if !(1..=5_000).contains(&self.bulk_max) {
             p.push("bulk_max must be 1 to 5,000".to_owned());

@@ -14,18 +14,19 @@ pub mod state;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::Service;
 use common::identity::Authenticator;
+use common::{Service, ServiceClient};
 use events::ServiceBase;
 use tokio::sync::Notify;
 
 pub use config::Settings;
 pub use error::NotificationError;
 
+use crate::domain::campaigns::{Campaigner, Directory, HttpDirectory};
 use crate::domain::consumer::NotificationConsumer;
 use crate::domain::ssrf::{Guard, Resolver, SystemResolver};
 use crate::domain::worker::Worker;
-use crate::domain::{Notifier, channels, message, webhooks};
+use crate::domain::{Notifier, campaigns, channels, message, webhooks};
 
 /// The notification service's configuration.
 pub type Config = common::Config<Settings>;
@@ -41,6 +42,8 @@ pub struct Deps {
     pub auth: Arc<Authenticator>,
     /// Resolves webhook hosts (tests answer as a changing DNS would).
     pub resolver: Arc<dyn Resolver>,
+    /// Campaign audiences (the auth service's directory).
+    pub directory: Arc<dyn Directory>,
 }
 
 /// Assemble the notification service with its real peers.
@@ -48,6 +51,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let deps = Deps {
         auth: Arc::new(common::caller::authenticator(&config.shared.identity)?),
         resolver: Arc::new(SystemResolver),
+        directory: Arc::new(HttpDirectory(ServiceClient::new(
+            "auth",
+            config.service.auth_url.clone(),
+            common::tokens::from_config(&config.shared),
+        ))),
     };
     build_with(config, deps).await
 }
@@ -56,7 +64,12 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
 pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> {
     config.validate()?;
     let (shared, settings) = (&config.shared, &config.service);
-    let indexes = [message::indexes(), webhooks::indexes()].concat();
+    let indexes = [
+        message::indexes(),
+        webhooks::indexes(),
+        campaigns::indexes(),
+    ]
+    .concat();
     let base = ServiceBase::open(shared, &indexes).await?;
     let hooks = &settings.webhooks;
     let notifier = Arc::new(Notifier {
@@ -86,6 +99,11 @@ pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> 
             Some(Arc::new(NotificationConsumer(notifier.clone()))),
         )
         .await?;
+    let campaigner = Campaigner {
+        notifier: notifier.clone(),
+        directory: deps.directory,
+    };
+    service = service.background("campaigns", move |cancel| campaigner.run(cancel));
     for _ in 0..settings.workers {
         let worker = Worker {
             notifier: notifier.clone(),

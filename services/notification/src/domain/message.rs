@@ -50,6 +50,9 @@ pub struct Notification {
     pub unsubscribe_url: Option<String>,
     /// What asked for it: `api:<uid>`, `event:<event id>` or `campaign:<id>`.
     pub source: String,
+    /// The campaign it is part of (its counts follow its outcome).
+    #[serde(default)]
+    pub campaign_id: Option<String>,
     /// The request's fingerprint, for `Idempotency-Key` repeats.
     pub request_hash: Option<String>,
     pub created_at: DateTime<Utc>,

@@ -2,6 +2,7 @@
 //! delivery, templates, preferences, webhook endpoints, and the events
 //! that become messages.
 
+pub mod campaigns;
 pub mod channels;
 pub mod consumer;
 pub mod links;

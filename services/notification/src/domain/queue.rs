@@ -162,6 +162,7 @@ impl Notifier {
             reason,
             unsubscribe_url,
             source: request.source.clone(),
+            campaign_id: None,
             request_hash: None,
             created_at: now,
             delivered_at: None,

@@ -21,7 +21,7 @@ use super::channels::{Address, Delivery, Outgoing};
 use super::preferences::{Preferences, Recipient};
 use super::queue::{Request, new_id};
 use super::webhooks::{Endpoint, Sent};
-use super::{Attempt, ChannelKind, Notification, Notifier, Priority};
+use super::{Attempt, ChannelKind, Notification, Notifier, Priority, campaigns};
 use crate::error::NotificationError;
 
 /// Messages looked at per round.
@@ -107,7 +107,7 @@ impl Worker {
                     }).await?;
                 }
                 outcome = self.deliver(&claim.id, &message) => {
-                    self.settle(&claim, outcome).await?;
+                    self.settle_surely(&claim, outcome).await?;
                 }
             }
         }
@@ -160,7 +160,23 @@ impl Worker {
             .await
     }
 
-    async fn settle(&self, claim: &Claim, outcome: Settle) -> Result<(), NotificationError> {
+    /// Settle, trying again a few times: a message sent but not settled
+    /// would be sent again when its lease ends (campaign messages share
+    /// their campaign's counts, so their settles can conflict).
+    async fn settle_surely(&self, claim: &Claim, outcome: Settle) -> Result<(), NotificationError> {
+        let mut tries = 0;
+        loop {
+            match self.settle(claim, &outcome).await {
+                Err(NotificationError::Store(e)) if e.is_conflict() && tries < 5 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(20 * tries)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn settle(&self, claim: &Claim, outcome: &Settle) -> Result<(), NotificationError> {
         let settings = &self.notifier.settings;
         let publisher = &self.publisher;
         self.notifier
@@ -174,13 +190,16 @@ impl Worker {
                 }
                 let now = common::time::now();
                 let m = &mut n.value;
-                match &outcome {
+                match outcome {
                     Settle::Delivered(attempts) => {
                         attempts.iter().cloned().for_each(|a| m.record(a));
                         m.state = "done".into();
                         m.status = "delivered".into();
                         m.reason = None;
                         m.delivered_at = Some(now);
+                        if let Some(campaign) = &m.campaign_id {
+                            campaigns::count_outcome(tx, campaign, true).await?;
+                        }
                         publisher.emit(
                             tx,
                             &claim.id,
@@ -204,6 +223,9 @@ impl Worker {
                         m.state = "done".into();
                         m.status = "failed".into();
                         m.reason = Some(why.clone());
+                        if let Some(campaign) = &m.campaign_id {
+                            campaigns::count_outcome(tx, campaign, false).await?;
+                        }
                     }
                 }
                 tx.update(&n)?;

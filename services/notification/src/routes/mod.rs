@@ -1,5 +1,6 @@
 //! HTTP routes of the notification service.
 
+pub mod campaigns;
 pub mod messages;
 pub mod preferences;
 pub mod templates;
@@ -16,6 +17,7 @@ use crate::state::AppState;
     (name = "preferences", description = "Channels, quiet hours, language; unsubscribe links"),
     (name = "templates", description = "Versioned templates per language"),
     (name = "webhooks", description = "Signed webhooks (Standard Webhooks)"),
+    (name = "campaigns", description = "Marketing to an audience, throttled, within preferences"),
 ))]
 struct ApiDoc;
 
@@ -26,5 +28,6 @@ pub fn api(state: AppState) -> OpenApiRouter {
         .merge(preferences::router())
         .merge(templates::router())
         .merge(webhooks::router())
+        .merge(campaigns::router())
         .with_state(state)
 }

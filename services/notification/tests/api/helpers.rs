@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use http::StatusCode;
 use notification::Settings;
+use notification::domain::campaigns::{Contact, ContactPage, Directory, Targeting, directory_path};
 use notification::domain::ssrf::Resolver;
 use serde_json::{Value, json};
 use testkit::TestService;
@@ -39,9 +40,40 @@ impl Resolver for FakeDns {
     }
 }
 
+/// A directory of accounts (the auth service's `GET /auth/users`), two
+/// per page; it records what it was asked.
+#[derive(Default)]
+pub(crate) struct FakeDirectory {
+    pub(crate) contacts: Mutex<Vec<Contact>>,
+    pub(crate) asked: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Directory for FakeDirectory {
+    async fn page(
+        &self,
+        targeting: &Targeting,
+        cursor: Option<&str>,
+    ) -> Result<ContactPage, common::ClientError> {
+        self.asked
+            .lock()
+            .unwrap()
+            .push(directory_path(targeting, cursor));
+        let all = self.contacts.lock().unwrap().clone();
+        let from: usize = cursor.map_or(0, |c| c.parse().unwrap());
+        let items: Vec<Contact> = all.iter().skip(from).take(2).cloned().collect();
+        let next = (from + 2 < all.len()).then(|| (from + 2).to_string());
+        Ok(ContactPage {
+            items,
+            next_cursor: next,
+        })
+    }
+}
+
 pub(crate) struct TestApp {
     service: TestService,
     pub(crate) dns: Arc<FakeDns>,
+    pub(crate) directory: Arc<FakeDirectory>,
 }
 
 impl Deref for TestApp {
@@ -78,27 +110,38 @@ pub(crate) async fn spawn_full(
 ) -> TestApp {
     let dns = Arc::new(FakeDns::default());
     let resolver = dns.clone();
+    let directory = Arc::new(FakeDirectory::default());
+    let people = directory.clone();
     let mut builder = TestService::builder(notification::NAME);
     if served {
         builder = builder.served();
     }
-    let service =
-        builder
-            .start(move |mut shared, auth| {
-                if let Some(url) = &metadata {
-                    shared.service_auth.metadata_url = url.clone();
-                }
-                let config = notification::Config {
-                    shared,
-                    service: settings.clone(),
+    let service = builder
+        .start(move |mut shared, auth| {
+            if let Some(url) = &metadata {
+                shared.service_auth.metadata_url = url.clone();
+            }
+            let config = notification::Config {
+                shared,
+                service: settings.clone(),
+            };
+            let resolver = resolver.clone();
+            let directory = people.clone();
+            async move {
+                let deps = notification::Deps {
+                    auth,
+                    resolver,
+                    directory,
                 };
-                let resolver = resolver.clone();
-                async move {
-                    notification::build_with(&config, notification::Deps { auth, resolver }).await
-                }
-            })
-            .await;
-    TestApp { service, dns }
+                notification::build_with(&config, deps).await
+            }
+        })
+        .await;
+    TestApp {
+        service,
+        dns,
+        directory,
+    }
 }
 
 /// Served, with the test settings.
@@ -112,6 +155,7 @@ impl TestApp {
         TestApp {
             service: self.service.restart_served().await,
             dns: self.dns,
+            directory: self.directory,
         }
     }
 
