@@ -42,6 +42,7 @@ topic pricing.suggested; topic pricing.suggested.dead
 topic provenance.minted; topic provenance.minted.dead
 topic payment.executed; topic payment.executed.dead
 topic notification.delivered; topic notification.delivered.dead
+topic report.ready; topic report.ready.dead
 topic media.uploaded; topic media.uploaded.dead
 
 # gateway
@@ -107,6 +108,7 @@ subscribe notification payment.received events/push
 subscribe notification payment.refunded events/push
 subscribe notification order.completed events/push
 subscribe notification payment.executed events/push
+subscribe notification report.ready events/push
 
 # media
 subscribe media user.tokens_revoked events/revocations

@@ -241,6 +241,7 @@ pub static SUBSCRIPTIONS: &[(&str, &[&str])] = &[
     ("provenance.minted", &["analytics"]),
     ("media.uploaded", &["analytics"]),
     ("notification.delivered", &["analytics"]),
+    ("report.ready", &["notification"]),
 ];
 
 /// Where a subscriber receives `topic`: revocations at their own route

@@ -38,6 +38,7 @@ events! {
     ProvenanceMinted => "provenance.minted",
     PaymentExecuted => "payment.executed",
     NotificationDelivered => "notification.delivered",
+    ReportReady => "report.ready",
     MediaUploaded => "media.uploaded",
 }
 

@@ -72,6 +72,7 @@ pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> 
         store: base.store().clone(),
         blobs,
         jobs: Arc::new(Notify::new()),
+        publisher: base.publisher(),
     });
     let interval = Duration::from_millis(settings.poll_ms);
     let state = state::AppState {

@@ -14,10 +14,12 @@ use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
 use super::Analytics;
+use super::schedules::Schedule;
 use crate::error::AnalyticsError;
 use crate::facts::Window;
 use crate::report::render::{self, Context};
 use crate::report::spec::ReportSpec;
+use events::v1::ReportReady;
 
 /// How long a claimed job is its renderer's.
 const LEASE: Duration = Duration::from_secs(600);
@@ -318,6 +320,7 @@ impl Worker {
             generated_at: common::time::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             truncated,
         };
+        let period = context.period.clone();
         let spec = job.spec.clone();
         let (tx, mut rx) = tokio::sync::watch::channel(0.1_f64);
         let rendering = tokio::task::spawn_blocking(move || {
@@ -360,15 +363,42 @@ impl Worker {
             files.extend([svg, png]);
         }
         let pages = rendered.pages;
-        self.settle(claim, |j| {
-            j.state = "done".into();
-            j.progress = 1.0;
-            j.pages = Some(pages);
-            j.files = files.clone();
-            j.error = None;
-            j.finished_at = Some(common::time::now());
-        })
-        .await?;
+        let publisher = analytics.publisher;
+        analytics
+            .store
+            .transact(async |tx: &mut Txn| {
+                let Some(mut job) = tx.get::<ReportJob>(claim.id).await? else {
+                    return Ok(());
+                };
+                if job.value.state != "pending" || job.value.attempts != claim.attempt {
+                    return Ok(());
+                }
+                let j = &mut job.value;
+                j.state = "done".into();
+                j.progress = 1.0;
+                j.pages = Some(pages);
+                j.files = files.clone();
+                j.error = None;
+                j.finished_at = Some(common::time::now());
+                // A subscribed report is announced with it, for its email.
+                if let Some(schedule_id) = &j.schedule_id
+                    && let Some(schedule) = tx.get::<Schedule>(schedule_id).await?
+                {
+                    let ready = ReportReady {
+                        report_id: id.to_owned(),
+                        owner_id: j.owner.clone(),
+                        email: schedule.value.email.clone(),
+                        title: j.spec.title.clone(),
+                        period: period.clone(),
+                        schedule_id: schedule_id.clone(),
+                        pages: u32::try_from(pages).unwrap_or(u32::MAX),
+                    };
+                    publisher.emit(tx, id, &ready)?;
+                }
+                tx.update(&job)?;
+                Ok::<_, AnalyticsError>(())
+            })
+            .await?;
         tracing::info!(report = %id, pages, "report rendered");
         Ok(())
     }

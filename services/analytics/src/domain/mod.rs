@@ -28,6 +28,8 @@ pub struct Analytics {
     pub blobs: BlobStore,
     /// Told when a report job is queued.
     pub jobs: Arc<Notify>,
+    /// Announces subscribed reports when they are ready (`report.ready`).
+    pub publisher: events::Publisher,
 }
 
 impl Analytics {

@@ -52,8 +52,8 @@ pub struct ScheduleView {
     pub title: String,
     pub email: String,
     pub next_run: DateTime<Utc>,
-    /// `report_kept`: each week's PDF is rendered and kept under
-    /// `reports`; email delivery waits for the notification service.
+    /// `email`: each week's PDF is rendered, kept under `reports` and
+    /// announced (`report.ready`); the notification service emails it.
     pub delivery: String,
     /// Report ids, newest first.
     pub reports: Vec<String>,
@@ -67,7 +67,7 @@ impl ScheduleView {
             title: s.spec.title.clone(),
             email: s.email.clone(),
             next_run: DateTime::from_timestamp_micros(s.next_run).unwrap_or_default(),
-            delivery: "report_kept".into(),
+            delivery: "email".into(),
             reports: s.reports.clone(),
             created_at: s.created_at,
         }
@@ -180,8 +180,7 @@ impl Scheduler {
                 .await?;
             if done {
                 queued += 1;
-                tracing::info!(schedule = %s.id, report = %report_id,
-                    "weekly report queued (email delivery waits for the notification service)");
+                tracing::info!(schedule = %s.id, report = %report_id, "weekly report queued");
             }
         }
         if queued > 0 {

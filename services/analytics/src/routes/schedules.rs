@@ -34,10 +34,10 @@ pub struct NewSchedule {
     pub email: Option<String>,
 }
 
-/// Subscribe to a weekly PDF report; the first runs now. **Email delivery
-/// waits for the notification service**: until it exists each week's PDF
-/// is rendered and kept, listed under `reports`. Artisans (their own
-/// figures) and admins; at most ten each.
+/// Subscribe to a weekly PDF report; the first runs now. Each week's PDF
+/// is rendered, kept (listed under `reports`) and announced as
+/// `report.ready`, which the notification service emails to `email` with
+/// a link to it. Artisans (their own figures) and admins; at most ten each.
 #[utoipa::path(post, path = "/analytics/report-schedules", tag = "reports",
     security(("bearer" = [])), request_body = NewSchedule,
     responses((status = 201, body = ScheduleView), (status = 403), (status = 409),

@@ -235,7 +235,7 @@ async fn a_pdf_report_is_a_job_whose_files_are_a_pdf_and_chart_images() {
 }
 
 #[tokio::test]
-async fn a_weekly_subscription_renders_its_first_report_now_and_keeps_it() {
+async fn a_weekly_subscription_renders_its_first_report_now_keeps_it_and_announces_it() {
     let app = TestApp::serve().await;
     some_sales(&app).await;
     let token = app.artisan();
@@ -248,7 +248,7 @@ async fn a_weekly_subscription_renders_its_first_report_now_and_keeps_it() {
 
     created.assert_status(StatusCode::CREATED);
     let schedule: Value = created.json();
-    assert_eq!(schedule["delivery"], "report_kept");
+    assert_eq!(schedule["delivery"], "email");
     let listed: Value = testkit::eventually(Duration::from_secs(10), "the first run", async || {
         let list: Value = app
             .get("/analytics/report-schedules", Some(&token))
@@ -261,6 +261,19 @@ async fn a_weekly_subscription_renders_its_first_report_now_and_keeps_it() {
     let report = listed[0]["reports"][0].as_str().unwrap();
     let status = finished(&app, &token, &format!("/analytics/reports/{report}")).await;
     assert_eq!(status["status"], "done", "{status}");
+    // Announced once, for its email, with where it goes.
+    let ready: Vec<events::v1::ReportReady> = app
+        .outbox()
+        .await
+        .iter()
+        .filter(|e| e.event_type == "report.ready")
+        .map(|e| e.decode().unwrap())
+        .collect();
+    assert_eq!(ready.len(), 1);
+    assert_eq!(ready[0].report_id, report);
+    assert_eq!(ready[0].email, "meera@example.in");
+    assert_eq!(ready[0].schedule_id, schedule["id"].as_str().unwrap());
+    assert!(ready[0].pages >= 1);
     // The next run is a week on.
     let next =
         chrono::DateTime::parse_from_rfc3339(listed[0]["next_run"].as_str().unwrap()).unwrap();

@@ -412,6 +412,7 @@ impl Campaigner {
                         data,
                         priority: Priority::Low,
                         source: format!("campaign:{id}"),
+                        email_to: None,
                     };
                     let mut m = notifier.prepare(tx, &request, "", now).await?;
                     m.campaign_id = Some(id.to_owned());

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use common::Money;
 use events::v1::{
     OrderCancelled, OrderCompleted, OrderPaid, OrderPlaced, PaymentExecuted, PaymentReceived,
-    PaymentRefunded, UserLoginAttacked, UserRegistered,
+    PaymentRefunded, ReportReady, UserLoginAttacked, UserRegistered,
 };
 use events::{ConsumeError, Consumer, Received};
 use serde::{Deserialize, Serialize};
@@ -54,6 +54,8 @@ struct Tell {
     template: &'static str,
     data: Map<String, Value>,
     priority: Priority,
+    /// An email address the event names (else the user's own).
+    email_to: Option<String>,
 }
 
 fn tell(user_id: &str, template: &'static str, data: Value, priority: Priority) -> Tell {
@@ -62,6 +64,7 @@ fn tell(user_id: &str, template: &'static str, data: Value, priority: Priority) 
         template,
         data: data.as_object().cloned().unwrap_or_default(),
         priority,
+        email_to: None,
     }
 }
 
@@ -167,6 +170,18 @@ impl NotificationConsumer {
                 json!({"order_id": p.order_id, "amount": money(p.amount.as_ref(), "amount")?});
             return Ok(vec![tell(&who.buyer_id, "refund_sent", data, Normal)]);
         }
+        if event.is::<ReportReady>() {
+            let r = event.decode::<ReportReady>()?;
+            let mut url = self.0.settings.public_url.clone();
+            url.set_path(&format!(
+                "/analytics/reports/{}/files/report.pdf",
+                r.report_id
+            ));
+            let data = json!({"title": r.title, "period": r.period, "pages": r.pages, "url": url.as_str()});
+            let mut t = tell(&r.owner_id, "weekly_report", data, Normal);
+            t.email_to = Some(r.email).filter(|e| !e.is_empty());
+            return Ok(vec![t]);
+        }
         if event.is::<PaymentExecuted>() {
             let p = event.decode::<PaymentExecuted>()?;
             let who = parties(tx, &p.order_id).await?;
@@ -200,6 +215,7 @@ impl Consumer for NotificationConsumer {
                     data: t.data.clone(),
                     priority: t.priority,
                     source: format!("event:{}", event.event_id()),
+                    email_to: t.email_to.clone(),
                 };
                 let message = self
                     .0

@@ -50,6 +50,10 @@ pub struct Notification {
     pub unsubscribe_url: Option<String>,
     /// What asked for it: `api:<uid>`, `event:<event id>` or `campaign:<id>`.
     pub source: String,
+    /// An email address to use instead of the user's own (a subscription
+    /// names where its reports go).
+    #[serde(default)]
+    pub email_to: Option<String>,
     /// The campaign it is part of (its counts follow its outcome).
     #[serde(default)]
     pub campaign_id: Option<String>,

@@ -24,6 +24,8 @@ pub struct Request {
     pub priority: Priority,
     /// `api:<uid>`, `event:<id>` or `campaign:<id>`.
     pub source: String,
+    /// Email to this address instead of the user's own.
+    pub email_to: Option<String>,
 }
 
 /// The result of storing requests.
@@ -162,6 +164,7 @@ impl Notifier {
             reason,
             unsubscribe_url,
             source: request.source.clone(),
+            email_to: request.email_to.clone(),
             campaign_id: None,
             request_hash: None,
             created_at: now,

@@ -299,9 +299,10 @@ impl Worker {
             .await?
             .map(|r| r.value);
         Ok(match message.channel {
-            ChannelKind::Email => prefs
-                .email
+            ChannelKind::Email => message
+                .email_to
                 .clone()
+                .or_else(|| prefs.email.clone())
                 .or_else(|| recipient.as_ref().map(|r| r.email.clone()))
                 .filter(|e| !e.is_empty())
                 .map(|to| Address::Email {
@@ -462,6 +463,7 @@ impl Worker {
                         ]),
                         priority: Priority::High,
                         source: format!("webhook:{eid}"),
+                        email_to: None,
                     };
                     let n = notifier.prepare(tx, &tell, "", now).await?;
                     tx.create(&new_id(), &n)?;

@@ -118,6 +118,7 @@ fn to_request(caller: &Caller, r: &SendRequest) -> Request {
         data: r.data.clone().into_iter().collect::<Map<_, _>>(),
         priority: r.priority,
         source: format!("api:{}", caller.uid),
+        email_to: None,
     }
 }
 

@@ -178,3 +178,46 @@ async fn a_payout_before_its_order_is_known_waits_and_is_then_told() {
         "₹900.00 for order ord-7 has been paid to you (transaction 0xabc)."
     );
 }
+
+#[tokio::test]
+async fn a_ready_weekly_report_is_emailed_where_its_subscription_says_with_a_link() {
+    let app = spawn().await;
+    app.set_preferences(ARTISAN, serde_json::json!({"email": "meera@example.in"}))
+        .await;
+    let ready = events::v1::ReportReady {
+        report_id: "rep-1".into(),
+        owner_id: ARTISAN.into(),
+        email: "accounts@meera-crafts.in".into(),
+        title: "Weekly sales".into(),
+        period: "7d: 2026-11-29 to 2026-12-05".into(),
+        schedule_id: "sch-1".into(),
+        pages: 3,
+    };
+    app.push("e-ready", "rep-1", &ready)
+        .await
+        .assert_status(StatusCode::OK);
+    let artisan = settled_log(&app, ARTISAN).await;
+    let email = artisan.iter().find(|m| m["channel"] == "email").unwrap();
+    assert_eq!(email["template"], "weekly_report");
+    assert_eq!(email["status"], "delivered");
+    assert_eq!(email["subject"], "Your weekly report: Weekly sales");
+    assert!(
+        email["body"]
+            .as_str()
+            .unwrap()
+            .ends_with("/analytics/reports/rep-1/files/report.pdf"),
+        "{email}"
+    );
+    let id = email["id"].as_str().unwrap();
+    let stored = app
+        .store()
+        .collection::<notification::domain::Notification>()
+        .get(id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.value.email_to.as_deref(),
+        Some("accounts@meera-crafts.in")
+    );
+}

@@ -243,6 +243,21 @@ const TEMPLATES: &[(&str, Texts)] = &[
         ],
     ),
     (
+        "weekly_report",
+        &[
+            (
+                "en",
+                "Your weekly report: {{ title }}",
+                "Your report \"{{ title }}\" ({{ period }}, {{ pages }} pages) is ready: {{ url }}",
+            ),
+            (
+                "hi",
+                "आपकी साप्ताहिक रिपोर्ट: {{ title }}",
+                "आपकी रिपोर्ट \"{{ title }}\" ({{ period }}, {{ pages }} पृष्ठ) तैयार है: {{ url }}",
+            ),
+        ],
+    ),
+    (
         "account_attacked",
         &[
             (
@@ -275,7 +290,7 @@ const TEMPLATES: &[(&str, Texts)] = &[
 ];
 
 /// The names of the built-in templates.
-pub const BUILTIN: [&str; 12] = [
+pub const BUILTIN: [&str; 13] = [
     "welcome",
     "order_placed",
     "new_order",
@@ -286,6 +301,7 @@ pub const BUILTIN: [&str; 12] = [
     "payment_received",
     "refund_sent",
     "payout_sent",
+    "weekly_report",
     "account_attacked",
     "webhook_disabled",
 ];
