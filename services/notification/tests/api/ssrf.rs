@@ -100,24 +100,48 @@ async fn a_dns_answer_that_turns_private_after_registration_is_refused_at_send_t
     settings.webhooks.allow_http = true;
     settings.max_attempts = 2;
     let app = spawn_with(true, settings).await;
-    app.dns.answer("rebind.test", &["93.184.216.34"]);
-    let r = app
-        .post_json(
-            "/notifications/webhooks",
-            &json!({"url": format!("http://rebind.test:{port}/hook")}),
-            Some(&app.buyer()),
-        )
-        .await;
-    r.assert_status(StatusCode::CREATED);
-    // Now the name points at this machine.
-    app.dns.answer("rebind.test", &["127.0.0.1"]);
+    let turns_to = [
+        "127.0.0.1",
+        "10.0.0.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "224.0.0.1",
+        "0.0.0.0",
+        "::1",
+        "::ffff:127.0.0.1",
+        "64:ff9b::7f00:1",
+        "fe80::1",
+    ];
+    // Each name is public when its endpoint is registered...
+    for i in 0..turns_to.len() {
+        let host = format!("rebind-{i}.test");
+        app.dns.answer(&host, &["93.184.216.34"]);
+        let r = app
+            .post_json(
+                "/notifications/webhooks",
+                &json!({"url": format!("http://{host}:{port}/hook")}),
+                Some(&app.buyer()),
+            )
+            .await;
+        r.assert_status(StatusCode::CREATED);
+    }
+    // ...and private when a message is sent.
+    for (i, ip) in turns_to.iter().enumerate() {
+        app.dns.answer(&format!("rebind-{i}.test"), &[ip]);
+    }
     let id = app.send_ok(order_placed(BUYER, "webhook")).await;
     let m = app.settled(&id).await;
     assert_eq!(m["status"], "failed");
-    let detail = m["attempts"][0]["detail"].as_str().unwrap();
-    assert!(
-        detail.contains("refused before sending") && detail.contains("127.0.0.1"),
-        "{detail}"
-    );
+    let attempts = m["attempts"].as_array().unwrap();
+    // Two attempts at each endpoint, every one refused before connecting.
+    assert_eq!(attempts.len(), 2 * turns_to.len());
+    for (a, ip) in attempts.iter().zip(turns_to.iter().cycle()) {
+        let detail = a["detail"].as_str().unwrap();
+        let shown: std::net::IpAddr = ip.parse().unwrap();
+        assert!(
+            detail.contains("refused before sending") && detail.contains(&shown.to_string()),
+            "{detail}"
+        );
+    }
     assert!(receiver.received_requests().await.unwrap().is_empty());
 }
