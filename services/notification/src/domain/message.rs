@@ -31,6 +31,9 @@ pub struct Notification {
     pub data: Map<String, Value>,
     /// India's DLT ids of an SMS template.
     pub dlt: Option<super::templates::Dlt>,
+    /// A WhatsApp message's approved template and variables.
+    #[serde(default)]
+    pub whatsapp: Option<super::templates::WhatsappContent>,
     /// `pending` while the workers owe it an attempt; `done` after.
     pub state: String,
     /// `queued`, `sending`, `delivered`, `failed` or `skipped`.

@@ -155,6 +155,7 @@ impl Notifier {
             body,
             data: request.data.clone(),
             dlt: rendered.dlt,
+            whatsapp: rendered.whatsapp,
             state: state.to_owned(),
             status: status.to_owned(),
             due,

@@ -57,6 +57,25 @@ pub struct Localized {
     /// The DLT id of this language's SMS text.
     #[schema(max_length = 64)]
     pub dlt_template_id: Option<String>,
+    /// A WhatsApp template approved by Meta, as Twilio names it (`HX…`):
+    /// WhatsApp messages go as this template (outside the 24-hour
+    /// session, free text is not delivered).
+    #[serde(default)]
+    #[schema(pattern = "^HX[0-9a-fA-F]{32}$")]
+    pub whatsapp_content_sid: Option<String>,
+    /// The data variables filling the WhatsApp template's `{{1}}`,
+    /// `{{2}}`, … in order (at most 10).
+    #[serde(default, deserialize_with = "common::bounded::vec::<_, _, 10>")]
+    #[schema(max_items = 10)]
+    pub whatsapp_variables: Vec<String>,
+}
+
+/// A WhatsApp message as an approved template and its variables
+/// (`{"1": "…", "2": "…"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhatsappContent {
+    pub content_sid: String,
+    pub variables: BTreeMap<String, String>,
 }
 
 /// One version of a template.
@@ -95,6 +114,7 @@ pub struct Rendered {
     pub subject: Option<String>,
     pub body: String,
     pub dlt: Option<Dlt>,
+    pub whatsapp: Option<WhatsappContent>,
 }
 
 /// Why a template could not be rendered with the data given.
@@ -153,6 +173,37 @@ fn render_one(
         })
 }
 
+/// The WhatsApp template's variables from `data`, numbered from 1.
+fn whatsapp_content(
+    sid: &str,
+    names: &[String],
+    data: &Map<String, Value>,
+) -> Result<WhatsappContent, RenderError> {
+    let missing: Vec<String> = names
+        .iter()
+        .filter(|n| !data.contains_key(*n))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(RenderError::Missing(missing));
+    }
+    let variables = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let value = match &data[n] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            ((i + 1).to_string(), value)
+        })
+        .collect();
+    Ok(WhatsappContent {
+        content_sid: sid.to_owned(),
+        variables,
+    })
+}
+
 impl TemplateVersion {
     /// The text in `language`, or in English.
     pub fn localized(&self, language: &str) -> Option<(&str, &Localized)> {
@@ -191,11 +242,18 @@ impl TemplateVersion {
             }),
             _ => None,
         };
+        let whatsapp = match (&text.whatsapp_content_sid, channel) {
+            (Some(sid), ChannelKind::Whatsapp) => {
+                Some(whatsapp_content(sid, &text.whatsapp_variables, data)?)
+            }
+            _ => None,
+        };
         Ok(Rendered {
             language: language.to_owned(),
             subject,
             body,
             dlt,
+            whatsapp,
         })
     }
 }
@@ -269,6 +327,8 @@ mod tests {
                     body: "{% for a in range(10000) %}{% for b in range(10000) %}x{% endfor %}{% endfor %}".into(),
                     short: None,
                     dlt_template_id: None,
+                    whatsapp_content_sid: None,
+                    whatsapp_variables: Vec::new(),
                 },
             )]),
             created_at: common::time::now(),

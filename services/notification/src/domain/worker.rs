@@ -270,6 +270,7 @@ impl Worker {
                     body: message.body.clone(),
                     unsubscribe_url: message.unsubscribe_url.clone(),
                     dlt: message.dlt.clone(),
+                    whatsapp: message.whatsapp.clone(),
                     urgent: message.priority >= Priority::High,
                 };
                 let started = Instant::now();

@@ -178,6 +178,25 @@ async fn put(
         if let Some(id) = &text.dlt_template_id {
             v.length(&format!("{at}.dlt_template_id"), id, 1, 64);
         }
+        if let Some(sid) = &text.whatsapp_content_sid {
+            let ok = sid.len() == 34
+                && sid.starts_with("HX")
+                && sid[2..].chars().all(|c| c.is_ascii_hexdigit());
+            v.check(
+                ok,
+                &format!("{at}.whatsapp_content_sid"),
+                "invalid",
+                "HX and 32 hex digits",
+            );
+        }
+        for (i, name) in text.whatsapp_variables.iter().enumerate() {
+            v.check(
+                valid_name(name),
+                &format!("{at}.whatsapp_variables[{i}]"),
+                "invalid",
+                "a variable's name",
+            );
+        }
         for (field, source) in [
             ("body", Some(&text.body)),
             ("subject", text.subject.as_ref()),

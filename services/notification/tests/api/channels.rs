@@ -320,3 +320,58 @@ async fn smtp_mail_reaches_a_real_smtp_server_with_its_headers() {
     // The Hindi subject is encoded (RFC 2047) and the body is UTF-8.
     assert!(raw.contains("Subject: =?utf-8?"), "{raw}");
 }
+
+#[tokio::test]
+async fn a_whatsapp_template_goes_as_twilio_content_with_its_variables() {
+    let twilio = MockServer::start().await;
+    let mut settings = test_settings();
+    settings.whatsapp = TwilioProvider::Twilio {
+        account_sid: "AC123".into(),
+        auth_token: "tok".to_owned().into(),
+        from: "+14155238886".into(),
+        base_url: url(&twilio),
+    };
+    let app = spawn_with(true, settings).await;
+    app.set_preferences(BUYER, json!({"phone": "+919876543210"}))
+        .await;
+    let sid = "HX0123456789abcdef0123456789abcdef";
+    let template = json!({"category": "transactional", "languages": {"en": {
+        "body": "Order {{ order_id }}: {{ total }}",
+        "whatsapp_content_sid": sid,
+        "whatsapp_variables": ["order_id", "total"],
+    }}});
+    app.put_json(
+        "/notifications/templates/order_placed",
+        &template,
+        Some(&app.admin()),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let variables = json!({"1": "o-1", "2": "₹1,200.00"}).to_string();
+    let form = serde_urlencoded::to_string([
+        ("To", "whatsapp:+919876543210"),
+        ("From", "whatsapp:+14155238886"),
+        ("ContentSid", sid),
+        ("ContentVariables", variables.as_str()),
+    ])
+    .unwrap();
+    Mock::given(method("POST"))
+        .and(path("/2010-04-01/Accounts/AC123/Messages.json"))
+        .and(body_string(form))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"sid": "SM3"})))
+        .expect(1)
+        .mount(&twilio)
+        .await;
+    let id = app.send_ok(order_placed(BUYER, "whatsapp")).await;
+    let m = app.settled(&id).await;
+    assert_eq!(m["status"], "delivered", "{m}");
+    // A bad content id is refused when the template is stored.
+    let bad = json!({"category": "transactional", "languages": {"en": {"body": "x", "whatsapp_content_sid": "HX12"}}});
+    app.put_json(
+        "/notifications/templates/order_placed",
+        &bad,
+        Some(&app.admin()),
+    )
+    .await
+    .assert_invalid_fields(&["languages.en.whatsapp_content_sid"]);
+}

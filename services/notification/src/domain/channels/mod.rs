@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::ChannelKind;
-use super::templates::Dlt;
+use super::templates::{Dlt, WhatsappContent};
 use crate::config::{EmailProvider, PushProvider, Settings, TwilioProvider};
 
 /// Where a message goes.
@@ -36,6 +36,8 @@ pub struct Outgoing {
     /// Marketing messages: the one-click unsubscribe link (RFC 8058).
     pub unsubscribe_url: Option<String>,
     pub dlt: Option<Dlt>,
+    /// WhatsApp: the approved template to send instead of free text.
+    pub whatsapp: Option<WhatsappContent>,
     pub urgent: bool,
 }
 

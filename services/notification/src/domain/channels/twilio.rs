@@ -23,7 +23,8 @@ struct Created {
 }
 
 /// The form Twilio documents: `To`, `From` (or `MessagingServiceSid`) and
-/// `Body`; WhatsApp numbers carry the `whatsapp:` prefix.
+/// `Body` — or, for a WhatsApp template, `ContentSid` and
+/// `ContentVariables`; WhatsApp numbers carry the `whatsapp:` prefix.
 pub fn form(message: &Outgoing, from: &str) -> Option<Vec<(&'static str, String)>> {
     let Address::Phone(to) = &message.to else {
         return None;
@@ -39,7 +40,14 @@ pub fn form(message: &Outgoing, from: &str) -> Option<Vec<(&'static str, String)
     } else {
         form.push(("From", format!("{prefix}{from}")));
     }
-    form.push(("Body", message.body.clone()));
+    match (&message.whatsapp, message.channel) {
+        (Some(content), ChannelKind::Whatsapp) => {
+            form.push(("ContentSid", content.content_sid.clone()));
+            let variables = serde_json::to_string(&content.variables).unwrap_or_default();
+            form.push(("ContentVariables", variables));
+        }
+        _ => form.push(("Body", message.body.clone())),
+    }
     Some(form)
 }
 

@@ -319,6 +319,8 @@ pub(super) fn version(name: &str) -> Option<TemplateVersion> {
                     body: (*body).to_owned(),
                     short: None,
                     dlt_template_id: None,
+                    whatsapp_content_sid: None,
+                    whatsapp_variables: Vec::new(),
                 },
             )
         })
