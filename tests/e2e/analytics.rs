@@ -18,18 +18,12 @@ async fn a_sale_found_by_search_reaches_the_artisans_dashboard() {
     let http = reqwest::Client::new();
     let artisan = auth.new_user("artisan").await.unwrap();
     let buyer = auth.new_user("buyer").await.unwrap();
-    let (status, product) = send(
-        http.post(format!("{gw}/products"))
-            .bearer_auth(&artisan.id_token)
-            .json(&json!({
+    let product = crate::create_product(&http, &gw, &artisan.id_token, &json!({
                 "title": "Pattachitra scroll", "description": {"en": "Painted cloth scroll from Raghurajpur."},
                 "category": "painting", "subcategory": "scroll",
                 "price": {"amount": 450_000, "currency": "INR"}, "materials": ["cloth"],
                 "region": "Odisha"
-            })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{product}");
+            })).await;
     let id = product["id"].as_str().unwrap().to_owned();
 
     // Found by a search (once the index has it), opened from its results.

@@ -23,17 +23,13 @@ async fn an_artisan_mints_provenance_and_a_completed_order_is_paid_out_once() {
     // The artisan adds a wallet to their profile.
     crate::add_artisan_wallet(&http, &gw, &artisan).await;
 
-    let (status, product) = send(
-        http.post(format!("{gw}/products")).bearer_auth(&artisan.id_token).json(&json!({
+    let product = crate::create_product(&http, &gw, &artisan.id_token, &json!({
             "title": "Bidri inlay box",
             "description": {"en": "Zinc alloy box with silver inlay."},
             "category": "metalwork", "subcategory": "bidri",
             "price": {"amount": 480000, "currency": "INR"},
             "materials": ["zinc alloy", "silver"], "region": "Bidar, Karnataka", "craft_tradition": "Bidriware"
-        })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{product}");
+        })).await;
     let product_id = product["id"].as_str().unwrap().to_owned();
 
     // Minting needs a token; the buyer may not mint the artisan's product.

@@ -39,6 +39,24 @@ pub(crate) async fn through_gateway(
 /// anvil's fourth dev account, standing in for the artisan's own wallet.
 pub(crate) const ARTISAN_WALLET: &str = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 
+/// `token`'s artisan lists a product described by `body` through the
+/// gateway; the product as created (201 asserted).
+pub(crate) async fn create_product(
+    http: &reqwest::Client,
+    gw: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> serde_json::Value {
+    let (status, created) = send(
+        http.post(format!("{gw}/products"))
+            .bearer_auth(token)
+            .json(body),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{created}");
+    created
+}
+
 /// Send `req`; its status and JSON body (`null` when there is none).
 pub(crate) async fn send(req: reqwest::RequestBuilder) -> (reqwest::StatusCode, serde_json::Value) {
     let r = req.send().await.unwrap();

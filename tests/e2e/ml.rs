@@ -49,17 +49,17 @@ async fn a_listed_photo_is_analysed_and_shown_on_the_product() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
-    let (status, created) = send(
-        http.post(format!("{gw}/products"))
-            .bearer_auth(&artisan.id_token)
-            .json(&json!({
-                "title": "Pashmina shawl", "description": {"en": "Hand-woven pashmina."},
-                "category": "textiles", "subcategory": "shawl",
-                "price": {"amount": 1_250_000, "currency": "INR"}, "media_ids": [media_id]
-            })),
+    let created = crate::create_product(
+        &http,
+        &gw,
+        &artisan.id_token,
+        &json!({
+            "title": "Pashmina shawl", "description": {"en": "Hand-woven pashmina."},
+            "category": "textiles", "subcategory": "shawl",
+            "price": {"amount": 1_250_000, "currency": "INR"}, "media_ids": [media_id]
+        }),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["ai"]["status"], "pending");
     let id = created["id"].as_str().unwrap().to_owned();
     let product = eventually(Duration::from_secs(20), "the photo's analysis", || async {

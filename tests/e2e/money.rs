@@ -56,21 +56,29 @@ async fn listed(
     let artisan = auth.new_user("artisan").await.unwrap();
     let buyer = auth.new_user("buyer").await.unwrap();
     crate::add_artisan_wallet(http, gw, &artisan).await;
-    let (status, product) = send(
-        http.post(format!("{gw}/products"))
-            .bearer_auth(&artisan.id_token)
-            .json(&json!({
-                "title": "Pattachitra scroll", "description": {"en": "Painted cloth scroll."},
-                "category": "painting", "subcategory": "scroll",
-                "price": {"amount": paise, "currency": "INR"}, "materials": ["cloth"]
-            })),
+    let product = crate::create_product(
+        http,
+        gw,
+        &artisan.id_token,
+        &json!({
+            "title": "Pattachitra scroll", "description": {"en": "Painted cloth scroll."},
+            "category": "painting", "subcategory": "scroll",
+            "price": {"amount": paise, "currency": "INR"}, "materials": ["cloth"]
+        }),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{product}");
     (artisan, buyer, product["id"].as_str().unwrap().to_owned())
 }
 
-async fn order(http: &reqwest::Client, gw: &str, buyer: &str, product: &str, key: &str) -> String {
+/// `buyer` orders one of `product`, shipped to Bengaluru, under the
+/// idempotency key `key`; the order's id (201 asserted).
+pub(crate) async fn order(
+    http: &reqwest::Client,
+    gw: &str,
+    buyer: &str,
+    product: &str,
+    key: &str,
+) -> String {
     let (status, order) = send(
         http.post(format!("{gw}/orders"))
             .bearer_auth(buyer)

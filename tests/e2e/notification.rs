@@ -50,28 +50,20 @@ async fn a_buyer_orders_and_pays_and_both_parties_find_their_messages() {
     let http = reqwest::Client::new();
     let artisan = auth.new_user("artisan").await.unwrap();
     let buyer = auth.new_user("buyer").await.unwrap();
-    let (status, product) = send(
-        http.post(format!("{gw}/products"))
-            .bearer_auth(&artisan.id_token)
-            .json(&json!({
-                "title": "Dhokra horse", "description": {"en": "Lost-wax cast brass horse."},
-                "category": "metalwork", "subcategory": "figurine",
-                "price": {"amount": 320_000, "currency": "INR"}, "materials": ["brass"]
-            })),
+    let product = crate::create_product(
+        &http,
+        &gw,
+        &artisan.id_token,
+        &json!({
+            "title": "Dhokra horse", "description": {"en": "Lost-wax cast brass horse."},
+            "category": "metalwork", "subcategory": "figurine",
+            "price": {"amount": 320_000, "currency": "INR"}, "materials": ["brass"]
+        }),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{product}");
-    let (status, order) = send(
-        http.post(format!("{gw}/orders"))
-            .bearer_auth(&buyer.id_token)
-            .header("idempotency-key", "notification-e2e")
-            .json(&json!({"product_id": product["id"], "quantity": 1, "shipping_address": {
-                "name": "Anita Rao", "line1": "12 MG Road", "city": "Bengaluru", "state": "Karnataka",
-                "postal_code": "560001", "country": "IN", "phone": "+919845012345"}})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{order}");
-    let order_id = order["id"].as_str().unwrap().to_owned();
+    let product_id = product["id"].as_str().unwrap();
+    let order_id =
+        crate::money::order(&http, &gw, &buyer.id_token, product_id, "notification-e2e").await;
     crate::money::pay_with_sandbox(&http, &gw, &buyer.id_token, &order_id).await;
 
     let inbox = delivered(

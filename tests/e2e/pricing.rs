@@ -16,19 +16,19 @@ async fn a_new_listing_shows_a_suggested_price_without_anyone_asking() {
     let http = reqwest::Client::new();
     let artisan = auth.new_user("artisan").await.unwrap();
     let buyer = auth.new_user("buyer").await.unwrap();
-    let (status, created) = send(
-        http.post(format!("{gw}/products"))
-            .bearer_auth(&artisan.id_token)
-            .json(&json!({
-                "title": "Blue pottery vase", "description": {"en": "Quartz-clay, hand-painted."},
-                "category": "pottery", "subcategory": "vases",
-                "price": {"amount": 180000, "currency": "INR"},
-                "materials": ["quartz", "glass"], "region": "Jaipur, Rajasthan",
-                "production_time_days": 3
-            })),
+    let created = crate::create_product(
+        &http,
+        &gw,
+        &artisan.id_token,
+        &json!({
+            "title": "Blue pottery vase", "description": {"en": "Quartz-clay, hand-painted."},
+            "category": "pottery", "subcategory": "vases",
+            "price": {"amount": 180000, "currency": "INR"},
+            "materials": ["quartz", "glass"], "region": "Jaipur, Rajasthan",
+            "production_time_days": 3
+        }),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(created["suggested_price"]["status"], "pending");
 

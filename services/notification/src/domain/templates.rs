@@ -136,6 +136,45 @@ fn environment() -> Environment<'static> {
     env
 }
 
+/// Whether `name` can name a template: a-z, 0-9 and `_`, starting with a
+/// letter, at most 64.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The most entries in a message's `data`.
+pub const MAX_DATA_KEYS: usize = 50;
+/// The most bytes of a message's `data`, as JSON.
+pub const MAX_DATA_BYTES: usize = 16 * 1024;
+
+/// Check a template's name and its data's size (`prefix` names a bulk
+/// request's item).
+pub fn check_request(
+    v: &mut common::Validator,
+    prefix: &str,
+    template: &str,
+    data: &BTreeMap<String, Value>,
+) {
+    v.check(
+        valid_name(template),
+        &format!("{prefix}template"),
+        "invalid",
+        "a-z, 0-9 and _, starting with a letter, at most 64",
+    );
+    let size = serde_json::to_vec(data).map_or(usize::MAX, |b| b.len());
+    v.check_with(
+        size <= MAX_DATA_BYTES,
+        &format!("{prefix}data"),
+        "too_large",
+        || format!("must be at most {MAX_DATA_BYTES} bytes as JSON"),
+    );
+}
+
 /// The syntax error in `source`, if any (checked when a template is saved).
 pub fn syntax_error(source: &str) -> Option<String> {
     environment()

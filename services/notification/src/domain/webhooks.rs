@@ -53,6 +53,20 @@ pub fn indexes() -> Vec<IndexSpec> {
     )]
 }
 
+/// A user's endpoints, oldest first (at most `max`).
+pub async fn endpoints_of(
+    store: &store::Store,
+    user_id: &str,
+    max: usize,
+) -> Result<Vec<(String, Endpoint)>, store::StoreError> {
+    let query = store::Query::new()
+        .eq("user_id", user_id)
+        .order_by("created_at", Direction::Asc)
+        .limit(max.max(1));
+    let (found, _) = store.collection::<Endpoint>().query(&query).await?;
+    Ok(found.into_iter().map(|e| (e.id, e.value)).collect())
+}
+
 /// An endpoint as its owner sees it (the secret only when made or rotated).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EndpointView {

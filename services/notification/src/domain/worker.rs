@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use super::channels::{Address, Delivery, Outgoing};
 use super::preferences::{Preferences, Recipient};
 use super::queue::{Request, new_id};
-use super::webhooks::{Endpoint, Sent};
+use super::webhooks::{Endpoint, Sent, endpoints_of};
 use super::{Attempt, ChannelKind, Notification, Notifier, Priority, campaigns};
 use crate::error::NotificationError;
 
@@ -323,7 +323,8 @@ impl Worker {
     /// that answers 410, or has failed for longer than allowed, is
     /// disabled and its owner told in-app.
     async fn deliver_webhooks(&self, id: &str, message: &Notification) -> Settle {
-        let endpoints = match self.endpoints(&message.user_id).await {
+        let max = self.notifier.settings.webhooks.max_endpoints;
+        let endpoints = match endpoints_of(&self.notifier.store, &message.user_id, max).await {
             Ok(e) => e,
             Err(e) => return Settle::Retry(Vec::new(), format!("reading endpoints: {e}")),
         };
@@ -394,20 +395,6 @@ impl Worker {
             (None, true) => Settle::Delivered(attempts),
             (None, false) => Settle::Failed(attempts, "every endpoint is gone (410)".into()),
         }
-    }
-
-    async fn endpoints(&self, user_id: &str) -> Result<Vec<(String, Endpoint)>, store::StoreError> {
-        let query = Query::new()
-            .eq("user_id", user_id)
-            .order_by("created_at", Direction::Asc)
-            .limit(self.notifier.settings.webhooks.max_endpoints.max(1));
-        let (found, _) = self
-            .notifier
-            .store
-            .collection::<Endpoint>()
-            .query(&query)
-            .await?;
-        Ok(found.into_iter().map(|e| (e.id, e.value)).collect())
     }
 
     /// Record what an endpoint did: the message delivered to it, its

@@ -17,10 +17,9 @@ use utoipa_axum::routes;
 use crate::domain::campaigns::{Campaign, CampaignView, Counts, Targeting};
 use crate::domain::preferences::parse_time;
 use crate::domain::queue::new_id;
-use crate::domain::templates::{self, LANGUAGES, Template};
+use crate::domain::templates::{self, LANGUAGES, MAX_DATA_KEYS, Template};
 use crate::domain::{Category, ChannelKind};
 use crate::error::NotificationError;
-use crate::routes::messages::{MAX_DATA_BYTES, MAX_DATA_KEYS};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -80,15 +79,7 @@ async fn create(
         "unsupported",
         "campaigns go by email, sms, whatsapp, push or in_app",
     );
-    let size = serde_json::to_vec(&body.data)
-        .map(|b| b.len())
-        .unwrap_or(usize::MAX);
-    v.check(
-        size <= MAX_DATA_BYTES,
-        "data",
-        "too_large",
-        format!("at most {MAX_DATA_BYTES} bytes as JSON"),
-    );
+    templates::check_request(&mut v, "", &body.template, &body.data);
     v.check_with(
         send_at <= now + chrono::Duration::days(i64::from(settings.campaign_max_days_ahead)),
         "send_at",

@@ -19,6 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::queue::{Queued, Request, fingerprint, keyed_ids, new_id};
+use crate::domain::templates::{self, MAX_DATA_KEYS};
 use crate::domain::{ChannelKind, Notification, NotificationView, Priority, may_see};
 use crate::error::NotificationError;
 use crate::state::AppState;
@@ -33,10 +34,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(retry))
 }
 
-/// The most entries in a message's `data`.
-pub const MAX_DATA_KEYS: usize = 50;
-/// The most bytes of a message's `data`, as JSON.
-pub const MAX_DATA_BYTES: usize = 16 * 1024;
 /// The longest `Idempotency-Key`.
 const MAX_KEY_LEN: usize = 200;
 /// The hard ceiling of a bulk request (the configured maximum is lower).
@@ -87,27 +84,7 @@ impl Accepted {
 
 /// Check one request's own fields; `prefix` names it in a bulk request.
 fn check(v: &mut Validator, prefix: &str, r: &SendRequest) {
-    let name_ok = !r.template.is_empty()
-        && r.template.len() <= 64
-        && r.template.starts_with(|c: char| c.is_ascii_lowercase())
-        && r.template
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    v.check(
-        name_ok,
-        &format!("{prefix}template"),
-        "invalid",
-        "a-z, 0-9 and _, starting with a letter, at most 64",
-    );
-    let size = serde_json::to_vec(&r.data)
-        .map(|b| b.len())
-        .unwrap_or(usize::MAX);
-    v.check_with(
-        size <= MAX_DATA_BYTES,
-        &format!("{prefix}data"),
-        "too_large",
-        || format!("must be at most {MAX_DATA_BYTES} bytes as JSON"),
-    );
+    templates::check_request(v, prefix, &r.template, &r.data);
 }
 
 fn to_request(caller: &Caller, r: &SendRequest) -> Request {

@@ -123,15 +123,6 @@ pub struct TemplateBody {
     pub languages: BTreeMap<String, Localized>,
 }
 
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
 /// Store a new version of a template (admins). Every text must parse;
 /// a marketing template's messages get the unsubscribe link (as the
 /// variable `unsubscribe_url`, and appended when the text lacks it).
@@ -148,7 +139,7 @@ async fn put(
     caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     v.check(
-        valid_name(&name),
+        templates::valid_name(&name),
         "name",
         "invalid",
         "a-z, 0-9 and _, starting with a letter, at most 64",
@@ -191,7 +182,7 @@ async fn put(
         }
         for (i, name) in text.whatsapp_variables.iter().enumerate() {
             v.check(
-                valid_name(name),
+                templates::valid_name(name),
                 &format!("{at}.whatsapp_variables[{i}]"),
                 "invalid",
                 "a variable's name",

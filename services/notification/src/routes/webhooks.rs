@@ -9,12 +9,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use common::{ApiError, Caller, Id, Json, Path, Query, Validator};
 use serde::Deserialize;
-use store::{Direction, Txn};
+use store::Txn;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::webhooks::{Endpoint, EndpointView, new_secret};
+use crate::domain::webhooks::{Endpoint, EndpointView, endpoints_of, new_secret};
 use crate::domain::{may_see, queue::new_id};
 use crate::error::NotificationError;
 use crate::state::AppState;
@@ -140,19 +140,11 @@ async fn list(
             ApiError::forbidden("only the owner or an admin may list these endpoints").into(),
         );
     }
-    let q = store::Query::new()
-        .eq("user_id", owner.as_str())
-        .order_by("created_at", Direction::Asc)
-        .limit(state.notifier.settings.webhooks.max_endpoints);
-    let (found, _) = state
-        .notifier
-        .store
-        .collection::<Endpoint>()
-        .query(&q)
-        .await?;
+    let max = state.notifier.settings.webhooks.max_endpoints;
+    let found = endpoints_of(&state.notifier.store, &owner, max).await?;
     let items = found
         .iter()
-        .map(|e| EndpointView::new(&e.id, &e.value, false))
+        .map(|(id, e)| EndpointView::new(id, e, false))
         .collect();
     Ok(Json(EndpointList { items }))
 }
