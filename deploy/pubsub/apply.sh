@@ -32,6 +32,7 @@ topic product.deleted; topic product.deleted.dead
 topic order.placed; topic order.placed.dead
 topic order.completed; topic order.completed.dead
 topic order.paid; topic order.paid.dead
+topic order.shipped; topic order.shipped.dead
 topic order.cancelled; topic order.cancelled.dead
 topic payment.received; topic payment.received.dead
 topic payment.refunded; topic payment.refunded.dead
@@ -80,6 +81,7 @@ subscribe analytics product.engagement events/push
 subscribe analytics search.performed events/push
 subscribe analytics order.placed events/push
 subscribe analytics order.paid events/push
+subscribe analytics order.shipped events/push
 subscribe analytics order.cancelled events/push
 subscribe analytics payment.received events/push
 subscribe analytics payment.refunded events/push
@@ -103,6 +105,7 @@ subscribe notification user.login_attacked events/push
 subscribe notification user.tokens_revoked events/revocations
 subscribe notification order.placed events/push
 subscribe notification order.paid events/push
+subscribe notification order.shipped events/push
 subscribe notification order.cancelled events/push
 subscribe notification payment.received events/push
 subscribe notification payment.refunded events/push

@@ -1,7 +1,8 @@
 //! Notifications through the gateway: a buyer orders and pays, and both
 //! the buyer and the artisan find the messages in their inboxes, and their
 //! emails in the delivery log (the dev inbox), at the addresses they
-//! signed up with. Nobody reads another's messages.
+//! signed up with; the buyer hears when it ships and completes. Nobody
+//! reads another's messages.
 
 use std::time::Duration;
 
@@ -116,6 +117,25 @@ async fn a_buyer_orders_and_pays_and_both_parties_find_their_messages() {
         &["new_order", "order_paid"],
     )
     .await;
+
+    // Shipped, then completed: the buyer is told both.
+    crate::money::complete(&http, &gw, &artisan.id_token, &buyer.id_token, &order_id).await;
+    let inbox = delivered(
+        &http,
+        &gw,
+        &buyer.id_token,
+        "in_app",
+        &["order_shipped", "order_completed"],
+    )
+    .await;
+    let shipped = inbox
+        .iter()
+        .find(|m| m["template"] == "order_shipped")
+        .unwrap();
+    assert_eq!(
+        shipped["body"],
+        format!("The artisan has shipped your order {order_id}.")
+    );
 
     // The buyer reads one; the artisan can neither read nor list it.
     let id = paid["id"].as_str().unwrap();

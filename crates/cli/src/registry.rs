@@ -216,6 +216,7 @@ pub static SUBSCRIPTIONS: &[(&str, &[&str])] = &[
     ("search.performed", &["analytics"]),
     ("order.placed", &["notification", "analytics"]),
     ("order.paid", &["blockchain", "notification", "analytics"]),
+    ("order.shipped", &["notification", "analytics"]),
     (
         "order.cancelled",
         &["blockchain", "notification", "analytics"],

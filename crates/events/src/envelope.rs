@@ -28,6 +28,7 @@ events! {
     OrderPlaced => "order.placed",
     OrderCompleted => "order.completed",
     OrderPaid => "order.paid",
+    OrderShipped => "order.shipped",
     OrderCancelled => "order.cancelled",
     PaymentReceived => "payment.received",
     PaymentRefunded => "payment.refunded",

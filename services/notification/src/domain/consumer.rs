@@ -9,8 +9,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use common::Money;
 use events::v1::{
-    OrderCancelled, OrderCompleted, OrderPaid, OrderPlaced, PaymentExecuted, PaymentReceived,
-    PaymentRefunded, ReportReady, UserLoginAttacked, UserRegistered,
+    OrderCancelled, OrderCompleted, OrderPaid, OrderPlaced, OrderShipped, PaymentExecuted,
+    PaymentReceived, PaymentRefunded, ReportReady, UserLoginAttacked, UserRegistered,
 };
 use events::{ConsumeError, Consumer, Received};
 use serde::{Deserialize, Serialize};
@@ -134,6 +134,15 @@ impl NotificationConsumer {
                 tell(&o.buyer_id, "payment_confirmed", data.clone(), Normal),
                 tell(&o.artisan_id, "order_paid", data, High),
             ]);
+        }
+        if event.is::<OrderShipped>() {
+            let o = event.decode::<OrderShipped>()?;
+            return Ok(vec![tell(
+                &o.buyer_id,
+                "order_shipped",
+                json!({"order_id": o.order_id}),
+                Normal,
+            )]);
         }
         if event.is::<OrderCompleted>() {
             let o = event.decode::<OrderCompleted>()?;

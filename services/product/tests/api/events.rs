@@ -148,7 +148,8 @@ async fn a_delete_leaves_a_product_deleted_event() {
 }
 
 #[tokio::test]
-async fn an_order_leaves_order_placed_and_its_completion_order_completed() {
+async fn an_order_leaves_order_placed_its_shipping_order_shipped_and_its_completion_order_completed()
+ {
     let app = TestApp::spawn().await;
     let product = app.create_product(&app.artisan(), json!({})).await;
     let placed = app
@@ -176,8 +177,18 @@ async fn an_order_leaves_order_placed_and_its_completion_order_completed() {
             "product.created",
             "order.placed",
             "order.paid",
+            "order.shipped",
             "order.completed"
         ]
+    );
+    let shipped: events::v1::OrderShipped = payload(&outbox[3]);
+    assert_eq!(
+        (shipped.order_id.as_str(), shipped.product_id.as_str()),
+        (order.id.as_str(), product.id.as_str())
+    );
+    assert_eq!(
+        (shipped.buyer_id.as_str(), shipped.artisan_id.as_str()),
+        (BUYER, ARTISAN)
     );
     let placed: OrderPlaced = payload(&outbox[1]);
     assert_eq!(placed.order_id, order.id);
@@ -189,7 +200,7 @@ async fn an_order_leaves_order_placed_and_its_completion_order_completed() {
     assert_eq!(placed.total, inr(2 * 249_900));
     assert_eq!(placed.buyer_region, "Karnataka");
     assert_eq!(placed.search_id, "");
-    let completed: OrderCompleted = payload(&outbox[3]);
+    let completed: OrderCompleted = payload(&outbox[4]);
     assert_eq!(completed.order_id, order.id);
     assert_eq!(completed.total, inr(2 * 249_900));
     // The sale as a market fact for pricing and analytics.
@@ -202,7 +213,7 @@ async fn an_order_leaves_order_placed_and_its_completion_order_completed() {
     assert_eq!(completed.region, "West Bengal");
     let created: ProductCreated = payload(&outbox[0]);
     assert_eq!(created.production_time_days, 21);
-    assert_eq!(outbox[3].subject, order.id);
+    assert_eq!(outbox[4].subject, order.id);
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The platform's own templates, version 0: what the events send until an
-//! admin stores a version of the same name. Orders and payments are
-//! written in all six catalogue languages; the rest in English and Hindi
-//! (other languages fall back to English).
+//! admin stores a version of the same name. An order's placing, payment
+//! and shipping are written in all six catalogue languages; the rest in
+//! English and Hindi (other languages fall back to English).
 
 use std::collections::BTreeMap;
 
@@ -168,6 +168,41 @@ const TEMPLATES: &[(&str, Texts)] = &[
         ],
     ),
     (
+        "order_shipped",
+        &[
+            (
+                "en",
+                "Order {{ order_id }} is on its way",
+                "The artisan has shipped your order {{ order_id }}.",
+            ),
+            (
+                "hi",
+                "ऑर्डर {{ order_id }} भेज दिया गया",
+                "कारीगर ने आपका ऑर्डर {{ order_id }} भेज दिया है।",
+            ),
+            (
+                "bn",
+                "অর্ডার {{ order_id }}",
+                "কারিগর আপনার অর্ডার {{ order_id }} পাঠিয়ে দিয়েছেন।",
+            ),
+            (
+                "ta",
+                "ஆர்டர் {{ order_id }}",
+                "கைவினைஞர் உங்கள் ஆர்டர் {{ order_id }}-ஐ அனுப்பியுள்ளார்.",
+            ),
+            (
+                "te",
+                "ఆర్డర్ {{ order_id }}",
+                "కళాకారులు మీ ఆర్డర్ {{ order_id }}ను పంపారు.",
+            ),
+            (
+                "mr",
+                "ऑर्डर {{ order_id }}",
+                "कारागिराने तुमची ऑर्डर {{ order_id }} पाठवली आहे.",
+            ),
+        ],
+    ),
+    (
         "order_completed",
         &[
             (
@@ -290,12 +325,13 @@ const TEMPLATES: &[(&str, Texts)] = &[
 ];
 
 /// The names of the built-in templates.
-pub const BUILTIN: [&str; 13] = [
+pub const BUILTIN: [&str; 14] = [
     "welcome",
     "order_placed",
     "new_order",
     "payment_confirmed",
     "order_paid",
+    "order_shipped",
     "order_completed",
     "order_cancelled",
     "payment_received",

@@ -3,7 +3,7 @@
 
 use common::identity::Caller;
 use common::{Id, Validator};
-use events::v1::{OrderCompleted, OrderPlaced};
+use events::v1::{OrderCompleted, OrderPlaced, OrderShipped};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::{StoreError, Txn};
@@ -230,6 +230,18 @@ pub async fn change_status(
                         "artisan"
                     };
                     payments::cancel_money(state, tx, id, o, party, paid_before)?;
+                }
+                OrderStatus::Shipped => {
+                    state.publisher.emit(
+                        tx,
+                        id,
+                        &OrderShipped {
+                            order_id: id.to_owned(),
+                            product_id: o.product_id.clone(),
+                            buyer_id: o.buyer_id.clone(),
+                            artisan_id: o.artisan_id.clone(),
+                        },
+                    )?;
                 }
                 OrderStatus::Completed => {
                     // The sale is a market fact for pricing and analytics:
