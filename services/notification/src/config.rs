@@ -57,7 +57,7 @@ impl Default for Settings {
             max_attempts: 8,
             retry_base_ms: 5_000,
             retry_max_ms: 3_600_000,
-            lease_secs: 120,
+            lease_secs: 300,
             bulk_max: 500,
             email: EmailProvider::Inbox,
             sms: TwilioProvider::Inbox,
@@ -222,6 +222,17 @@ impl common::ServiceSettings for Settings {
                 "webhooks: timeout_ms, max_response_bytes and max_endpoints must be positive"
                     .to_owned(),
             );
+        }
+        // A send must end within its lease, or another worker sends it too:
+        // every endpoint's lookup and request, or a provider's call.
+        let per_endpoint = w.timeout_ms / 1000 + crate::domain::ssrf::LOOKUP_TIMEOUT.as_secs() + 1;
+        let longest = (w.max_endpoints as u64 * per_endpoint)
+            .max(crate::domain::channels::PROVIDER_TIMEOUT.as_secs() * 5);
+        if self.lease_secs <= longest + 30 {
+            p.push(format!(
+                "lease_secs must be over {} (the longest send, with a margin)",
+                longest + 30
+            ));
         }
         if let EmailProvider::Smtp { url, .. } = &self.email
             && crate::domain::channels::smtp::parse_url(url).is_err()

@@ -88,7 +88,8 @@ pub struct DirectoryParams {
     /// Comma-separated roles (`artisan,buyer`), any of them.
     #[param(max_length = 100)]
     pub roles: Option<String>,
-    /// Comma-separated regions, any of them (at most 30).
+    /// Comma-separated regions, any of them (at most 30; roles × regions ×
+    /// crafts at most 30 combinations).
     #[param(max_length = 3000)]
     pub regions: Option<String>,
     /// Comma-separated language codes, any of them (at most 6).
@@ -149,13 +150,33 @@ async fn directory(
         languages: list("languages", params.languages.as_deref(), 6)?,
         crafts: list("crafts", params.crafts.as_deref(), 30)?,
     };
+    // One query, at most 30 alternatives (Firestore's limit on a query's
+    // disjunctions).
+    let alternatives: usize = [&filter.roles, &filter.regions, &filter.crafts]
+        .iter()
+        .map(|v| v.len().max(1))
+        .product();
+    if alternatives > 30 {
+        return Err(ApiError::invalid_field(
+            "regions",
+            "too_broad",
+            format!("roles × regions × crafts must be at most 30 combinations, not {alternatives}"),
+        )
+        .into());
+    }
     let cursor = params
         .cursor
         .as_deref()
         .map(store::Cursor::parse)
         .transpose()
         .map_err(|_| common::pagination::invalid_cursor())?;
-    let (users, next) = state.accounts.directory(&filter, limit, cursor).await?;
+    let (users, next) = match state.accounts.directory(&filter, limit, cursor).await {
+        // A cursor of another query of this list.
+        Err(AuthError::Store(e)) if e.is_invalid_input() => {
+            return Err(common::pagination::invalid_cursor().into());
+        }
+        other => other?,
+    };
     let items = users
         .iter()
         .map(|u| Contact::new(&u.id, &u.value))

@@ -454,4 +454,21 @@ async fn the_directory_finds_accounts_by_role_region_language_and_craft_for_admi
     app.get(&format!("/auth/users?regions={many}"), Some(&admin))
         .await
         .assert_invalid_fields(&["regions"]);
+    // At most 30 alternatives in one query; a cursor of another list is 422.
+    let regions = (0..16)
+        .map(|i| format!("r{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    app.get(
+        &format!("/auth/users?roles=artisan,buyer&regions={regions}"),
+        Some(&admin),
+    )
+    .await
+    .assert_invalid_fields(&["regions"]);
+    app.get(
+        &format!("/auth/users?cursor={}", "A".repeat(40)),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
 }

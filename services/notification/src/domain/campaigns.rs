@@ -55,10 +55,80 @@ pub struct Counts {
     pub audience: u64,
     /// Messages queued for delivery.
     pub queued: u64,
-    /// Users who opted out of marketing on the channel.
+    /// Users who had opted out of marketing on the channel (when queued,
+    /// or by the time their message was due).
     pub skipped: u64,
     pub delivered: u64,
     pub failed: u64,
+}
+
+/// What became of a campaign's queued messages, kept in [`SHARDS`]
+/// documents per campaign: a message's end is counted in one shard, in
+/// the transaction that settles it, so settling messages never contend
+/// with the task resolving the audience (which writes the campaign).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub delivered: i64,
+    pub failed: i64,
+    pub skipped: i64,
+}
+
+impl Entity for Tally {
+    const COLLECTION: &'static str = "campaign_tallies";
+}
+
+/// Shards of a campaign's tally.
+pub const SHARDS: u64 = 8;
+
+/// A message's end, as tallied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered,
+    Failed,
+    Skipped,
+}
+
+fn shard_id(campaign_id: &str, message_id: &str) -> String {
+    // FNV-1a: the same message always lands in the same shard.
+    let hash = message_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    format!("{campaign_id}.{}", hash % SHARDS)
+}
+
+/// Count `delta` of `outcome` for a message of `campaign_id` (in the
+/// transaction that settles or replays it).
+pub async fn tally(
+    tx: &mut Txn,
+    campaign_id: &str,
+    message_id: &str,
+    outcome: Outcome,
+    delta: i64,
+) -> Result<(), store::StoreError> {
+    let id = shard_id(campaign_id, message_id);
+    let mut t = tx
+        .get::<Tally>(&id)
+        .await?
+        .map(|t| t.value)
+        .unwrap_or_default();
+    match outcome {
+        Outcome::Delivered => t.delivered += delta,
+        Outcome::Failed => t.failed += delta,
+        Outcome::Skipped => t.skipped += delta,
+    }
+    tx.set(&id, &t)?;
+    Ok(())
+}
+
+/// A campaign's tally, its shards summed.
+pub async fn tallied(store: &store::Store, campaign_id: &str) -> Result<Tally, store::StoreError> {
+    let ids: Vec<String> = (0..SHARDS).map(|i| format!("{campaign_id}.{i}")).collect();
+    let shards = store.collection::<Tally>().get_many(&ids).await?;
+    Ok(shards.into_iter().fold(Tally::default(), |a, t| Tally {
+        delivered: a.delivered + t.value.delivered,
+        failed: a.failed + t.value.failed,
+        skipped: a.skipped + t.value.skipped,
+    }))
 }
 
 /// A campaign; its id is random.
@@ -82,10 +152,15 @@ pub struct Campaign {
     pub claims: u32,
     /// The directory's cursor after the last page queued.
     pub cursor: Option<String>,
+    /// As resolved: audience, queued and skipped (what came of the queued
+    /// messages is in the tally).
     pub counts: Counts,
+    /// The request's fingerprint, for `Idempotency-Key` repeats.
+    #[serde(default)]
+    pub request_hash: Option<String>,
     /// Resolved: when the last page was queued.
     pub resolved_at: Option<DateTime<Utc>>,
-    pub cancelled: bool,
+    /// Why it stopped (a template that no longer renders, say).
     pub error: Option<String>,
 }
 
@@ -101,15 +176,26 @@ pub fn indexes() -> Vec<IndexSpec> {
 }
 
 impl Campaign {
-    /// `scheduled`, `resolving`, `sending`, `completed`, `cancelled` or `failed`.
-    pub fn status(&self) -> &'static str {
-        let c = &self.counts;
-        match (self.state.as_str(), self.cancelled, self.error.is_some()) {
-            (_, true, _) => "cancelled",
-            (_, _, true) => "failed",
-            ("pending", ..) if self.claims == 0 => "scheduled",
-            ("pending", ..) => "resolving",
-            _ if c.delivered + c.failed < c.queued => "sending",
+    /// Its counts with what came of its messages.
+    pub fn counts(&self, t: &Tally) -> Counts {
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        Counts {
+            audience: self.counts.audience,
+            queued: self.counts.queued,
+            skipped: self.counts.skipped + n(t.skipped),
+            delivered: n(t.delivered),
+            failed: n(t.failed),
+        }
+    }
+
+    /// `scheduled`, `resolving`, `sending`, `completed` or `failed`.
+    pub fn status(&self, t: &Tally) -> &'static str {
+        let ended = t.delivered + t.failed + t.skipped;
+        match (self.state.as_str(), self.error.is_some()) {
+            (_, true) => "failed",
+            ("pending", _) if self.claims == 0 => "scheduled",
+            ("pending", _) => "resolving",
+            _ if ended < i64::try_from(self.counts.queued).unwrap_or(i64::MAX) => "sending",
             _ => "completed",
         }
     }
@@ -125,7 +211,7 @@ pub struct CampaignView {
     pub targeting: Targeting,
     pub send_at: DateTime<Utc>,
     pub local_time: Option<String>,
-    /// `scheduled`, `resolving`, `sending`, `completed`, `cancelled` or `failed`.
+    /// `scheduled`, `resolving`, `sending`, `completed` or `failed`.
     pub status: String,
     pub counts: Counts,
     pub created_at: DateTime<Utc>,
@@ -134,7 +220,7 @@ pub struct CampaignView {
 }
 
 impl CampaignView {
-    pub fn new(id: &str, c: &Campaign) -> Self {
+    pub fn new(id: &str, c: &Campaign, t: &Tally) -> Self {
         Self {
             id: id.to_owned(),
             name: c.name.clone(),
@@ -143,8 +229,8 @@ impl CampaignView {
             targeting: c.targeting.clone(),
             send_at: c.send_at,
             local_time: c.local_time.clone(),
-            status: c.status().to_owned(),
-            counts: c.counts,
+            status: c.status(t).to_owned(),
+            counts: c.counts(t),
             created_at: c.created_at,
             resolved_at: c.resolved_at,
             error: c.error.clone(),
@@ -340,12 +426,38 @@ impl Campaigner {
                 }
             };
             let last = page.next_cursor.is_none();
-            self.queue_page(id, claims, page).await?;
+            match self.queue_page(id, claims, page).await {
+                Ok(()) => {}
+                Err(NotificationError::Store(e)) => return Err(e.into()),
+                // A user's message cannot be made (a template version
+                // stored since needs a variable the campaign lacks, say):
+                // the campaign stops, saying why, rather than retry forever.
+                Err(other) => return self.fail(id, claims, other.to_string()).await,
+            }
             self.notifier.wake.notify_one();
             if last {
                 return Ok(());
             }
         }
+    }
+
+    /// Stop the campaign with `error` (what was queued still goes).
+    async fn fail(&self, id: &str, claims: u32, error: String) -> Result<(), NotificationError> {
+        tracing::warn!(campaign = %id, error = %error, "campaigns: a campaign failed");
+        self.notifier
+            .store
+            .transact(async |tx: &mut Txn| {
+                if let Some(mut c) = tx.get::<Campaign>(id).await?
+                    && c.value.claims == claims
+                    && c.value.state == "pending"
+                {
+                    c.value.state = "done".into();
+                    c.value.error = Some(error.clone());
+                    tx.update(&c)?;
+                }
+                Ok::<_, NotificationError>(())
+            })
+            .await
     }
 
     /// Let another round claim it again soon.
@@ -450,23 +562,6 @@ impl Campaigner {
             })
             .await
     }
-}
-
-/// Count a campaign message's end (in the transaction that settles it).
-pub async fn count_outcome(
-    tx: &mut Txn,
-    campaign_id: &str,
-    delivered: bool,
-) -> Result<(), store::StoreError> {
-    if let Some(mut c) = tx.get::<Campaign>(campaign_id).await? {
-        if delivered {
-            c.value.counts.delivered += 1;
-        } else {
-            c.value.counts.failed += 1;
-        }
-        tx.update(&c)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -41,8 +41,13 @@ pub struct Notification {
     /// When a worker may take it (µs): when queued, when quiet hours end,
     /// the next retry, or the end of the lease of the worker sending it.
     pub due: i64,
-    /// Claims by a worker so far (an attempt each).
+    /// Claims by a worker so far (never lowered: a settle must be its
+    /// claim's).
     pub claims: u32,
+    /// Claims that do not count as attempts (deferred for quiet hours,
+    /// or made before a replay).
+    #[serde(default)]
+    pub claims_before: u32,
     pub attempts: Vec<Attempt>,
     /// Webhook endpoints that have taken it (a retry skips them).
     #[serde(default)]
@@ -115,6 +120,11 @@ pub struct Attempt {
 }
 
 impl Notification {
+    /// Attempts counted against the maximum.
+    pub fn attempts_used(&self) -> u32 {
+        self.claims.saturating_sub(self.claims_before)
+    }
+
     /// Record an attempt, keeping the last [`MAX_ATTEMPTS_KEPT`].
     pub fn record(&mut self, attempt: Attempt) {
         if self.attempts.len() >= MAX_ATTEMPTS_KEPT {

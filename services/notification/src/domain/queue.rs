@@ -37,6 +37,29 @@ pub enum Queued {
     Repeat(Vec<(String, Notification)>),
 }
 
+/// The longest `Idempotency-Key`.
+const MAX_KEY_LEN: usize = 200;
+
+/// The `Idempotency-Key` of a request, if given: blank or too long is a 422.
+pub fn idempotency_key(headers: &http::HeaderMap) -> Result<Option<String>, common::ApiError> {
+    let Some(value) = headers.get(&common::client::IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN)
+        .map(|k| Some(k.to_owned()))
+        .ok_or_else(|| {
+            common::ApiError::invalid_field(
+                "Idempotency-Key",
+                "invalid",
+                "1 to 200 visible characters",
+            )
+        })
+}
+
 /// A new message id.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
@@ -160,6 +183,7 @@ impl Notifier {
             status: status.to_owned(),
             due,
             claims: 0,
+            claims_before: 0,
             attempts: Vec::new(),
             delivered_to: Vec::new(),
             reason,

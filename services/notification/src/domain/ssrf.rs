@@ -24,7 +24,8 @@ pub enum Refused {
     Credentials,
     #[error("{host} does not resolve")]
     Unresolved { host: String },
-    #[error("{host} resolves to {addr}, which is not a public address")]
+    /// The address stays in logs: answers name no internal address.
+    #[error("{host} is not a public address, or resolves to one that is not")]
     NotPublic { host: String, addr: IpAddr },
 }
 
@@ -57,10 +58,11 @@ pub struct Guard {
 #[derive(Debug, Clone)]
 pub struct Checked {
     pub url: Url,
-    /// The host name to present (TLS SNI, `Host`), when it is a name.
-    pub domain: Option<String>,
     pub addrs: Vec<SocketAddr>,
 }
+
+/// How long a host's lookup may take.
+pub const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Guard {
     /// Check `raw`: its form, then every address it resolves to.
@@ -75,17 +77,16 @@ impl Guard {
             return Err(Refused::Credentials);
         }
         let port = url.port_or_known_default().ok_or(Refused::Invalid)?;
-        let (domain, addrs) = match url.host().ok_or(Refused::Invalid)? {
-            Host::Ipv4(ip) => (None, vec![SocketAddr::new(IpAddr::V4(ip), port)]),
-            Host::Ipv6(ip) => (None, vec![SocketAddr::new(IpAddr::V6(ip), port)]),
+        let addrs = match url.host().ok_or(Refused::Invalid)? {
+            Host::Ipv4(ip) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
+            Host::Ipv6(ip) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
             Host::Domain(name) => {
                 let name = name.trim_end_matches('.').to_owned();
-                let addrs = self
-                    .resolver
-                    .resolve(&name, port)
+                let unresolved = || Refused::Unresolved { host: name.clone() };
+                tokio::time::timeout(LOOKUP_TIMEOUT, self.resolver.resolve(&name, port))
                     .await
-                    .map_err(|_| Refused::Unresolved { host: name.clone() })?;
-                (Some(name), addrs)
+                    .map_err(|_| unresolved())?
+                    .map_err(|_| unresolved())?
             }
         };
         let host = url.host_str().unwrap_or_default().to_owned();
@@ -95,12 +96,13 @@ impl Guard {
         if !self.allow_private
             && let Some(bad) = addrs.iter().find(|a| !is_public(a.ip()))
         {
+            tracing::info!(host = %host, addr = %bad.ip(), "a webhook URL refused: not a public address");
             return Err(Refused::NotPublic {
                 host,
                 addr: bad.ip(),
             });
         }
-        Ok(Checked { url, domain, addrs })
+        Ok(Checked { url, addrs })
     }
 }
 

@@ -53,6 +53,18 @@ pub fn indexes() -> Vec<IndexSpec> {
     )]
 }
 
+/// How many endpoints a user has; the id is the user's. Read in the
+/// transaction that adds or removes one, so that two registrations at
+/// once cannot pass the limit together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointCount {
+    pub n: usize,
+}
+
+impl Entity for EndpointCount {
+    const COLLECTION: &'static str = "webhook_endpoint_counts";
+}
+
 /// A user's endpoints, oldest first (at most `max`).
 pub async fn endpoints_of(
     store: &store::Store,
@@ -157,6 +169,17 @@ pub enum Sent {
     Failed { status: Option<u16>, detail: String },
 }
 
+/// A resolver that answers every name with the addresses the guard
+/// checked.
+struct Pinned(Vec<std::net::SocketAddr>);
+
+impl reqwest::dns::Resolve for Pinned {
+    fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let addrs = self.0.clone();
+        Box::pin(async move { Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs) })
+    }
+}
+
 /// Sends signed requests through the SSRF guard.
 pub struct Sender {
     pub guard: Guard,
@@ -182,16 +205,17 @@ impl Sender {
                 };
             }
         };
-        // Connect to the addresses checked, never to a second lookup's.
-        let mut client = reqwest::Client::builder()
+        // Connect to the addresses checked, never to a second lookup's:
+        // every name this client resolves is answered with them (the
+        // host as written, with or without a trailing dot).
+        let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
             .connect_timeout(self.timeout.min(Duration::from_secs(5)))
-            .no_proxy();
-        if let Some(domain) = &checked.domain {
-            client = client.resolve_to_addrs(domain, &checked.addrs);
-        }
-        let client = match client.build() {
+            .no_proxy()
+            .dns_resolver(std::sync::Arc::new(Pinned(checked.addrs.clone())))
+            .build();
+        let client = match client {
             Ok(c) => c,
             Err(e) => {
                 return Sent::Failed {

@@ -17,11 +17,12 @@ use serde_json::json;
 use store::{Direction, Query, Txn};
 use tokio_util::sync::CancellationToken;
 
+use super::campaigns::{self, Outcome};
 use super::channels::{Address, Delivery, Outgoing};
 use super::preferences::{Preferences, Recipient};
 use super::queue::{Request, new_id};
 use super::webhooks::{Endpoint, Sent, endpoints_of};
-use super::{Attempt, ChannelKind, Notification, Notifier, Priority, campaigns};
+use super::{Attempt, ChannelKind, Notification, Notifier, Priority};
 use crate::error::NotificationError;
 
 /// Messages looked at per round.
@@ -44,6 +45,11 @@ enum Settle {
     Delivered(Vec<Attempt>),
     Retry(Vec<Attempt>, String),
     Failed(Vec<Attempt>, String),
+    /// The user opted out since it was queued: never sent.
+    Skipped(String),
+    /// The user's quiet hours began since it was queued: due when they
+    /// end (not an attempt).
+    Defer(DateTime<Utc>),
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {
@@ -97,19 +103,11 @@ impl Worker {
                 continue;
             };
             done += 1;
-            tokio::select! {
-                () = cancel.cancelled() => {
-                    // Shutting down: the message goes back as it was.
-                    self.settle_with(&claim, |n| {
-                        n.claims -= 1;
-                        n.status = "queued".into();
-                        n.due = micros(common::time::now());
-                    }).await?;
-                }
-                outcome = self.deliver(&claim.id, &message) => {
-                    self.settle_surely(&claim, outcome).await?;
-                }
-            }
+            // A send under way finishes even when shutting down (each is
+            // bounded by its provider's timeout): a send dropped halfway
+            // could have reached its provider, and would go again.
+            let outcome = self.deliver(&claim.id, &message).await;
+            self.settle_surely(&claim, outcome).await?;
         }
         Ok(done)
     }
@@ -135,27 +133,6 @@ impl Worker {
                     claims: n.value.claims,
                 };
                 Ok::<_, NotificationError>(Some((claim, n.value)))
-            })
-            .await
-    }
-
-    /// Change the message with `f` if it is still this claim's.
-    async fn settle_with(
-        &self,
-        claim: &Claim,
-        f: impl Fn(&mut Notification) + Send + Sync,
-    ) -> Result<(), NotificationError> {
-        self.notifier
-            .store
-            .transact(async |tx: &mut Txn| {
-                if let Some(mut n) = tx.get::<Notification>(&claim.id).await?
-                    && n.value.state == "pending"
-                    && n.value.claims == claim.claims
-                {
-                    f(&mut n.value);
-                    tx.update(&n)?;
-                }
-                Ok::<_, NotificationError>(())
             })
             .await
     }
@@ -198,7 +175,8 @@ impl Worker {
                         m.reason = None;
                         m.delivered_at = Some(now);
                         if let Some(campaign) = &m.campaign_id {
-                            campaigns::count_outcome(tx, campaign, true).await?;
+                            campaigns::tally(tx, campaign, &claim.id, Outcome::Delivered, 1)
+                                .await?;
                         }
                         publisher.emit(
                             tx,
@@ -211,12 +189,31 @@ impl Worker {
                             },
                         )?;
                     }
-                    Settle::Retry(attempts, why) if m.claims < settings.max_attempts => {
+                    Settle::Retry(attempts, why) if m.attempts_used() < settings.max_attempts => {
                         attempts.iter().cloned().for_each(|a| m.record(a));
                         m.status = "queued".into();
                         m.reason = Some(why.clone());
                         m.due = micros(now)
-                            + backoff(settings.retry_base_ms, settings.retry_max_ms, m.claims);
+                            + backoff(
+                                settings.retry_base_ms,
+                                settings.retry_max_ms,
+                                m.attempts_used(),
+                            );
+                    }
+                    Settle::Skipped(why) => {
+                        m.state = "done".into();
+                        m.status = "skipped".into();
+                        m.reason = Some(why.clone());
+                        if let Some(campaign) = &m.campaign_id {
+                            campaigns::tally(tx, campaign, &claim.id, Outcome::Skipped, 1).await?;
+                        }
+                    }
+                    Settle::Defer(until) => {
+                        // Not an attempt: the claim is not counted.
+                        m.claims_before += 1;
+                        m.status = "queued".into();
+                        m.reason = Some("quiet_hours".into());
+                        m.due = micros(*until);
                     }
                     Settle::Retry(attempts, why) | Settle::Failed(attempts, why) => {
                         attempts.iter().cloned().for_each(|a| m.record(a));
@@ -224,7 +221,7 @@ impl Worker {
                         m.status = "failed".into();
                         m.reason = Some(why.clone());
                         if let Some(campaign) = &m.campaign_id {
-                            campaigns::count_outcome(tx, campaign, false).await?;
+                            campaigns::tally(tx, campaign, &claim.id, Outcome::Failed, 1).await?;
                         }
                     }
                 }
@@ -235,6 +232,26 @@ impl Worker {
     }
 
     async fn deliver(&self, id: &str, message: &Notification) -> Settle {
+        // The user may have changed their mind since it was queued.
+        let prefs = match self
+            .notifier
+            .store
+            .collection::<Preferences>()
+            .get(&message.user_id)
+            .await
+        {
+            Ok(p) => p.map(|p| p.value).unwrap_or_default(),
+            Err(e) => return Settle::Retry(Vec::new(), format!("reading preferences: {e}")),
+        };
+        if !prefs.allows(message.channel, message.category) {
+            return Settle::Skipped("opted_out".into());
+        }
+        if message.channel.interrupts()
+            && message.priority != Priority::Urgent
+            && let Some(until) = prefs.quiet_until(common::time::now())
+        {
+            return Settle::Defer(until);
+        }
         match message.channel {
             ChannelKind::InApp => Settle::Delivered(vec![attempt(
                 "in_app",

@@ -5,18 +5,18 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use common::{ApiError, Caller, Id, Json, Path, Role, Validator};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::campaigns::{Campaign, CampaignView, Counts, Targeting};
+use crate::domain::campaigns::{Campaign, CampaignView, Counts, Tally, Targeting, tallied};
 use crate::domain::preferences::parse_time;
-use crate::domain::queue::new_id;
+use crate::domain::queue::{self, keyed_ids, new_id};
 use crate::domain::templates::{self, LANGUAGES, MAX_DATA_KEYS, Template};
 use crate::domain::{Category, ChannelKind};
 use crate::error::NotificationError;
@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// `POST /notifications/campaigns`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCampaign {
     #[schema(min_length = 1, max_length = 120)]
@@ -60,14 +60,20 @@ pub struct NewCampaign {
 /// background.
 #[utoipa::path(post, path = "/notifications/campaigns", tag = "campaigns", security(("bearer" = [])),
     request_body = NewCampaign,
-    responses((status = 202, body = CampaignView), (status = 403),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 200,
+        description = "Names this campaign: the same key and body answer it again (200)")),
+    responses((status = 202, body = CampaignView),
+        (status = 200, body = CampaignView, description = "a repeat of an earlier request with this Idempotency-Key"),
+        (status = 403),
         (status = 422, description = "bad fields, a template that is not marketing, or a variable the data lacks")))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Json(body): Json<NewCampaign>,
 ) -> Result<(StatusCode, Json<CampaignView>), NotificationError> {
     caller.require(&[Role::Admin])?;
+    let key = queue::idempotency_key(&headers)?;
     let settings = &state.notifier.settings;
     let now = common::time::now();
     let send_at = body.send_at.unwrap_or(now).max(now);
@@ -106,6 +112,15 @@ async fn create(
             "en, hi, bn, ta, te or mr",
         );
     }
+    // The directory's query is at most 30 alternatives (Firestore's limit
+    // on the disjunctions of one query).
+    let alternatives = [t.roles.len(), t.regions.len(), t.crafts.len()]
+        .iter()
+        .map(|n| (*n).max(1))
+        .product::<usize>();
+    v.check_with(alternatives <= 30, "targeting", "too_broad", || {
+        format!("roles × regions × crafts must be at most 30 combinations, not {alternatives}")
+    });
     for (field, values) in [("regions", &t.regions), ("crafts", &t.crafts)] {
         for (i, value) in values.iter().enumerate() {
             v.length(&format!("targeting.{field}[{i}]"), value, 1, 80);
@@ -147,14 +162,29 @@ async fn create(
         Value::String("https://example.invalid/".into()),
     );
     for language in template.languages.keys() {
-        template
+        let rendered = template
             .render(language, body.channel, &sample)
             .map_err(|source| NotificationError::Render {
                 field: String::new(),
                 source,
             })?;
+        if settings.require_dlt && body.channel == ChannelKind::Sms && rendered.dlt.is_none() {
+            return Err(ApiError::invalid_field(
+                "template",
+                "dlt_missing",
+                format!("its {language} SMS text has no DLT entity and template ids"),
+            )
+            .into());
+        }
     }
-    let id = new_id();
+    let hash = key
+        .as_ref()
+        .map(|_| queue::fingerprint(&body_for_hash(&body)))
+        .transpose()?;
+    let id = match &key {
+        Some(k) => keyed_ids(&caller.uid, &format!("campaign\n{k}"), 1).remove(0),
+        None => new_id(),
+    };
     let campaign = Campaign {
         name: body.name,
         template: body.template,
@@ -171,18 +201,37 @@ async fn create(
         cursor: None,
         counts: Counts::default(),
         resolved_at: None,
-        cancelled: false,
+        request_hash: hash.clone(),
         error: None,
     };
-    state
-        .notifier
-        .store
-        .collection::<Campaign>()
-        .create(&id, &campaign)
-        .await?;
+    let campaigns = state.notifier.store.collection::<Campaign>();
+    match campaigns.create(&id, &campaign).await {
+        Ok(_) => {}
+        Err(e) if e.is_already_exists() => {
+            // An `Idempotency-Key` repeat: the first campaign, if the same.
+            let first = campaigns
+                .get(&id)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("campaign {id}")))?;
+            if first.value.request_hash != hash {
+                return Err(ApiError::invalid_field(
+                    "Idempotency-Key",
+                    "reused",
+                    "this key was used for another campaign",
+                )
+                .into());
+            }
+            let tally = tallied(&state.notifier.store, &id).await?;
+            return Ok((
+                StatusCode::OK,
+                Json(CampaignView::new(&id, &first.value, &tally)),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
     Ok((
         StatusCode::ACCEPTED,
-        Json(CampaignView::new(&id, &campaign)),
+        Json(CampaignView::new(&id, &campaign, &Tally::default())),
     ))
 }
 
@@ -202,7 +251,20 @@ async fn get_one(
         .get(&id)
         .await?
     {
-        Some(c) => Ok(Json(CampaignView::new(&id, &c.value))),
+        Some(c) => {
+            let tally = tallied(&state.notifier.store, &id).await?;
+            Ok(Json(CampaignView::new(&id, &c.value, &tally)))
+        }
         None => Err(ApiError::not_found(format!("campaign {id}")).into()),
     }
+}
+
+/// What a repeat must match: the request as sent (a send time left out
+/// means "now", whenever that is).
+fn body_for_hash(body: &NewCampaign) -> serde_json::Value {
+    serde_json::json!({
+        "name": body.name, "template": body.template, "channel": body.channel,
+        "data": body.data, "targeting": body.targeting, "send_at": body.send_at,
+        "local_time": body.local_time,
+    })
 }

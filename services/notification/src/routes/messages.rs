@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use common::client::IDEMPOTENCY_KEY;
 use common::{ApiError, Caller, Id, Json, Page, PageParams, Path, Query, Role, Validator};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -18,7 +17,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::queue::{Queued, Request, fingerprint, keyed_ids, new_id};
+use crate::domain::campaigns::{self, Outcome};
+use crate::domain::queue::{Queued, Request, fingerprint, idempotency_key, keyed_ids, new_id};
 use crate::domain::templates::{self, MAX_DATA_KEYS};
 use crate::domain::{ChannelKind, Notification, NotificationView, Priority, may_see};
 use crate::error::NotificationError;
@@ -34,8 +34,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(retry))
 }
 
-/// The longest `Idempotency-Key`.
-const MAX_KEY_LEN: usize = 200;
 /// The hard ceiling of a bulk request (the configured maximum is lower).
 const MAX_BULK: usize = 5_000;
 
@@ -97,22 +95,6 @@ fn to_request(caller: &Caller, r: &SendRequest) -> Request {
         source: format!("api:{}", caller.uid),
         email_to: None,
     }
-}
-
-/// The `Idempotency-Key`, if given: blank or too long is a 422.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get(&IDEMPOTENCY_KEY) else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN)
-        .map(|k| Some(k.to_owned()))
-        .ok_or_else(|| {
-            ApiError::invalid_field("Idempotency-Key", "invalid", "1 to 200 visible characters")
-        })
 }
 
 /// Store the requests (ids from the key when one was given).
@@ -340,44 +322,44 @@ async fn get_one(
     Ok(Json(NotificationView::new(&id, &n)))
 }
 
-/// Change a visible message in a transaction.
-async fn change(
-    state: &AppState,
+/// Message `id` read in `tx` for a change: its user's or an admin's to
+/// change (a message the caller cannot see is 404; one a service may see
+/// but not change, 403).
+async fn for_change(
+    tx: &mut Txn,
     caller: &Caller,
     id: &str,
-    f: impl Fn(&mut Notification) -> Result<(), NotificationError> + Send + Sync,
-) -> Result<Notification, NotificationError> {
-    state
-        .notifier
-        .store
-        .transact(async |tx: &mut Txn| {
-            let Some(mut n) = tx.get::<Notification>(id).await? else {
-                return Err(ApiError::not_found(format!("notification {id}")).into());
-            };
-            if !may_see(caller, &n.value.user_id) {
-                return Err(ApiError::not_found(format!("notification {id}")).into());
-            }
-            f(&mut n.value)?;
-            tx.update(&n)?;
-            Ok(n.value)
-        })
-        .await
+) -> Result<store::Versioned<Notification>, NotificationError> {
+    let n = tx
+        .get::<Notification>(id)
+        .await?
+        .filter(|n| may_see(caller, &n.value.user_id))
+        .ok_or_else(|| ApiError::not_found(format!("notification {id}")))?;
+    caller.require_owner_or_admin(&n.value.user_id)?;
+    Ok(n)
 }
 
-/// Mark a message read (in the user's inbox).
+/// Mark a message read (its user, or an admin).
 #[utoipa::path(post, path = "/notifications/{id}/read", tag = "notifications", security(("bearer" = [])),
-    params(("id" = Id, Path)), responses((status = 200, body = NotificationView), (status = 404)))]
+    params(("id" = Id, Path)), responses((status = 200, body = NotificationView), (status = 403), (status = 404)))]
 async fn mark_read(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Id>,
 ) -> Result<Json<NotificationView>, NotificationError> {
     let now = common::time::now();
-    let n = change(&state, &caller, &id, |n| {
-        n.read_at.get_or_insert(now);
-        Ok(())
-    })
-    .await?;
+    let n = state
+        .notifier
+        .store
+        .transact(async |tx: &mut Txn| {
+            let mut n = for_change(tx, &caller, &id).await?;
+            if n.value.read_at.is_none() {
+                n.value.read_at = Some(now);
+                tx.update(&n)?;
+            }
+            Ok::<_, NotificationError>(n.value)
+        })
+        .await?;
     Ok(Json(NotificationView::new(&id, &n)))
 }
 
@@ -385,7 +367,7 @@ async fn mark_read(
 /// webhook receiver sees the same `webhook-id`.
 #[utoipa::path(post, path = "/notifications/{id}/retry", tag = "notifications", security(("bearer" = [])),
     params(("id" = Id, Path)),
-    responses((status = 202, body = NotificationView), (status = 404),
+    responses((status = 202, body = NotificationView), (status = 403), (status = 404),
         (status = 409, description = "only a failed message can be sent again (`not_replayable`)")))]
 async fn retry(
     State(state): State<AppState>,
@@ -393,21 +375,32 @@ async fn retry(
     Path(id): Path<Id>,
 ) -> Result<(StatusCode, Json<NotificationView>), NotificationError> {
     let now = common::time::now();
-    let n = change(&state, &caller, &id, |n| {
-        if n.status != "failed" {
-            return Err(NotificationError::NotReplayable(
-                id.to_string(),
-                n.status.clone(),
-            ));
-        }
-        n.state = "pending".into();
-        n.status = "queued".into();
-        n.claims = 0;
-        n.due = now.timestamp_micros();
-        n.reason = Some("replayed".into());
-        Ok(())
-    })
-    .await?;
+    let n = state
+        .notifier
+        .store
+        .transact(async |tx: &mut Txn| {
+            let mut n = for_change(tx, &caller, &id).await?;
+            let m = &mut n.value;
+            if m.status != "failed" {
+                return Err(NotificationError::NotReplayable(
+                    id.to_string(),
+                    m.status.clone(),
+                ));
+            }
+            // Its claims so far stay (a late settle of one of them must not
+            // match a new claim) but no longer count as attempts.
+            m.claims_before = m.claims;
+            m.state = "pending".into();
+            m.status = "queued".into();
+            m.due = now.timestamp_micros();
+            m.reason = Some("replayed".into());
+            if let Some(campaign) = &m.campaign_id {
+                campaigns::tally(tx, campaign, &id, Outcome::Failed, -1).await?;
+            }
+            tx.update(&n)?;
+            Ok::<_, NotificationError>(n.value)
+        })
+        .await?;
     state.notifier.wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(NotificationView::new(&id, &n))))
 }

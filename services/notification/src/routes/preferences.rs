@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use common::{ApiError, Caller, Id, Json, Path, Query, Validator};
 use serde::{Deserialize, Serialize};
@@ -60,29 +60,38 @@ impl PreferencesView {
     }
 }
 
-/// A user's preferences (the user, an admin or a service).
+/// The view with its version as the `ETag` (`"0"`: none stored yet).
+fn with_etag(user_id: &str, prefs: &Preferences, version: i64) -> Response {
+    let mut response = Json(PreferencesView::new(user_id, prefs)).into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, common::preconditions::etag(version));
+    response
+}
+
+/// A user's preferences (the user, an admin or a service), with an `ETag`.
 #[utoipa::path(get, path = "/notifications/preferences/{user_id}", tag = "preferences",
     security(("bearer" = [])), params(("user_id" = Id, Path)),
-    responses((status = 200, body = PreferencesView), (status = 403)))]
+    responses((status = 200, body = PreferencesView, headers(("ETag" = String))), (status = 403)))]
 async fn get_preferences(
     State(state): State<AppState>,
     caller: Caller,
     Path(user_id): Path<Id>,
-) -> Result<Json<PreferencesView>, NotificationError> {
+) -> Result<Response, NotificationError> {
     if !may_see(&caller, &user_id) {
         return Err(
             ApiError::forbidden("only the user or an admin may read their preferences").into(),
         );
     }
-    let prefs = state
+    let stored = state
         .notifier
         .store
         .collection::<Preferences>()
         .get(&user_id)
-        .await?
-        .map(|p| p.value)
-        .unwrap_or_default();
-    Ok(Json(PreferencesView::new(&user_id, &prefs)))
+        .await?;
+    let version = stored.as_ref().map_or(0, |p| p.version.0);
+    let prefs = stored.map(|p| p.value).unwrap_or_default();
+    Ok(with_etag(&user_id, &prefs, version))
 }
 
 /// `PUT /notifications/preferences/{user_id}`: the whole of them.
@@ -120,17 +129,25 @@ fn is_e164(s: &str) -> bool {
         && !digits.starts_with('0')
 }
 
-/// Set a user's preferences (the user or an admin).
+/// Set a user's preferences (the user or an admin). `If-Match` (the
+/// `ETag` of a read) is honoured: two devices cannot overwrite each
+/// other's change unseen.
 #[utoipa::path(put, path = "/notifications/preferences/{user_id}", tag = "preferences",
-    security(("bearer" = [])), params(("user_id" = Id, Path)), request_body = PreferencesBody,
-    responses((status = 200, body = PreferencesView), (status = 403)))]
+    security(("bearer" = [])), request_body = PreferencesBody,
+    params(("user_id" = Id, Path),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = "^(W/)?\"[0-9]{1,18}\"$",
+            description = "The `ETag` of a read: the change applies only to that version.")),
+    responses((status = 200, body = PreferencesView, headers(("ETag" = String))), (status = 403),
+        (status = 412, description = "If-Match names another version")))]
 async fn put_preferences(
     State(state): State<AppState>,
     caller: Caller,
     Path(user_id): Path<Id>,
+    headers: HeaderMap,
     Json(body): Json<PreferencesBody>,
-) -> Result<Json<PreferencesView>, NotificationError> {
+) -> Result<Response, NotificationError> {
     caller.require_owner_or_admin(&user_id)?;
+    let expected = common::preconditions::if_match(&headers)?;
     let mut v = Validator::new();
     if let Some(l) = &body.language {
         v.check(
@@ -190,13 +207,25 @@ async fn put_preferences(
         push_tokens: body.push_tokens,
         updated_at: Some(common::time::now()),
     };
-    state
-        .notifier
-        .store
-        .collection::<Preferences>()
-        .set(&user_id, &prefs)
-        .await?;
-    Ok(Json(PreferencesView::new(&user_id, &prefs)))
+    let preferences = state.notifier.store.collection::<Preferences>();
+    let saved = match (expected, preferences.get(&user_id).await?) {
+        (Some(e), Some(current)) if e != current.version.0 => None,
+        (Some(e), None) if e != 0 => None,
+        (_, Some(current)) => Some(preferences.update(&user_id, &prefs, current.version).await),
+        (_, None) => Some(preferences.create(&user_id, &prefs).await),
+    };
+    match saved {
+        Some(Ok(saved)) => Ok(with_etag(&user_id, &saved.value, saved.version.0)),
+        // Changed (or made) since it was read.
+        None
+        | Some(Err(store::StoreError::Conflict { .. } | store::StoreError::AlreadyExists { .. })) => {
+            Err(
+                ApiError::precondition_failed("the preferences changed since they were read")
+                    .into(),
+            )
+        }
+        Some(Err(e)) => Err(e.into()),
+    }
 }
 
 /// `?token=` of an unsubscribe link.

@@ -98,6 +98,9 @@ async fn get_one(
     Path(name): Path<String>,
 ) -> Result<Json<TemplateView>, NotificationError> {
     caller.require(&[Role::Admin, Role::Service])?;
+    if !templates::valid_name(&name) {
+        return Err(ApiError::not_found(format!("template {name}")).into());
+    }
     let stored = state
         .notifier
         .store

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::webhooks::{Endpoint, EndpointView, endpoints_of, new_secret};
+use crate::domain::webhooks::{Endpoint, EndpointCount, EndpointView, endpoints_of, new_secret};
 use crate::domain::{may_see, queue::new_id};
 use crate::error::NotificationError;
 use crate::state::AppState;
@@ -92,12 +92,16 @@ async fn register(
         .notifier
         .store
         .transact(async |tx: &mut Txn| {
-            let q = store::Query::new()
-                .eq("user_id", owner.as_str())
-                .limit(max + 1);
-            if tx.query::<Endpoint>(&q).await?.len() >= max {
+            let mut count = tx
+                .get::<EndpointCount>(&owner)
+                .await?
+                .map(|c| c.value)
+                .unwrap_or_default();
+            if count.n >= max {
                 return Err(NotificationError::TooManyEndpoints(max));
             }
+            count.n += 1;
+            tx.set(&owner, &count)?;
             tx.create(&id, &endpoint)?;
             Ok(())
         })
@@ -185,6 +189,14 @@ async fn remove(
         .transact(async |tx: &mut Txn| match tx.get::<Endpoint>(&id).await? {
             Some(e) if e.value.user_id == caller.uid || caller.is_admin() => {
                 tx.delete::<Endpoint>(&id)?;
+                let owner = &e.value.user_id;
+                let mut count = tx
+                    .get::<EndpointCount>(owner)
+                    .await?
+                    .map(|c| c.value)
+                    .unwrap_or_default();
+                count.n = count.n.saturating_sub(1);
+                tx.set(owner, &count)?;
                 Ok(())
             }
             _ => Err(NotificationError::from(ApiError::not_found(format!(
@@ -220,7 +232,16 @@ async fn enable(
     caller: Caller,
     Path(id): Path<Id>,
 ) -> Result<Json<EndpointView>, NotificationError> {
-    let current = change(&state, &caller, &id, |_| {}).await?;
+    let current = match state
+        .notifier
+        .store
+        .collection::<Endpoint>()
+        .get(&id)
+        .await?
+    {
+        Some(e) if e.value.user_id == caller.uid || caller.is_admin() => e.value,
+        _ => return Err(ApiError::not_found(format!("webhook endpoint {id}")).into()),
+    };
     state
         .notifier
         .webhooks

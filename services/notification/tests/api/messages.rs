@@ -47,6 +47,14 @@ async fn a_message_is_rendered_in_the_users_language_delivered_and_read_in_the_i
     .await
     .assert_problem(StatusCode::FORBIDDEN, "forbidden");
 
+    // A service may read it but not change it.
+    app.call(
+        http::Method::POST,
+        &format!("/notifications/{id}/read"),
+        Some(&app.service_token()),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
     let read = app
         .call(
             http::Method::POST,

@@ -197,3 +197,95 @@ async fn a_marketing_message_carries_a_link_that_unsubscribes_without_logging_in
         .await
         .assert_invalid_fields(&["token"]);
 }
+
+#[tokio::test]
+async fn a_queued_message_is_not_sent_if_its_user_opts_out_or_goes_quiet_before_it_is_due() {
+    // In process: nothing is sent yet.
+    let app = crate::helpers::spawn_with(false, crate::helpers::test_settings()).await;
+    marketing_template(&app).await;
+    app.set_preferences(
+        BUYER,
+        json!({"email": "anita@example.in", "phone": "+919876543210"}),
+    )
+    .await;
+    let marketing = app.send_ok(diwali(BUYER, "email")).await;
+    let sms = app.send_ok(order_placed(BUYER, "sms")).await;
+    assert_eq!(app.message(&marketing).await["status"], "queued");
+    // Then the user opts out of marketing email and starts quiet hours.
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Kolkata);
+    let start = (now - chrono::Duration::minutes(5))
+        .format("%H:%M")
+        .to_string();
+    let end = (now + chrono::Duration::minutes(5))
+        .format("%H:%M")
+        .to_string();
+    app.set_preferences(
+        BUYER,
+        json!({
+            "email": "anita@example.in", "phone": "+919876543210",
+            "channels": {"email": {"transactional": true, "marketing": false}},
+            "quiet_hours": {"start": start, "end": end},
+        }),
+    )
+    .await;
+    let app = app.restart_served().await;
+    let m = app.settled(&marketing).await;
+    assert_eq!(m["status"], "skipped");
+    assert_eq!(m["reason"], "opted_out");
+    assert!(m["attempts"].as_array().unwrap().is_empty());
+    // The SMS waits for the quiet hours' end, not counted as an attempt.
+    let mut waiting = Value::Null;
+    for _ in 0..100 {
+        waiting = app.message(&sms).await;
+        if waiting["reason"] == "quiet_hours" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(waiting["status"], "queued", "{waiting}");
+    assert_eq!(waiting["reason"], "quiet_hours");
+    assert!(waiting["attempts"].as_array().unwrap().is_empty());
+    let at: chrono::DateTime<chrono::Utc> = waiting["next_attempt_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        at > chrono::Utc::now() + chrono::Duration::minutes(3),
+        "{at}"
+    );
+}
+
+#[tokio::test]
+async fn preferences_carry_an_etag_and_a_stale_if_match_changes_nothing() {
+    let app = spawn().await;
+    let path = format!("/notifications/preferences/{BUYER}");
+    let read = app.get(&path, Some(&app.buyer())).await;
+    assert_eq!(read.header("etag"), Some("\"0\""));
+    let put = |prefs: Value, etag: &str| {
+        let app = &app;
+        let path = path.clone();
+        let etag = etag.to_owned();
+        async move {
+            let request = http::Request::put(&path)
+                .header("authorization", format!("Bearer {}", app.buyer()))
+                .header("content-type", "application/json")
+                .header("if-match", etag)
+                .body(axum::body::Body::from(serde_json::to_vec(&prefs).unwrap()))
+                .unwrap();
+            testkit::TestService::send(app, request).await
+        }
+    };
+    let first = put(json!({"language": "hi"}), "\"0\"").await;
+    first.assert_status(StatusCode::OK);
+    let etag = first.header("etag").unwrap().to_owned();
+    // Another device, with the first read's ETag: refused.
+    put(json!({"language": "ta"}), "\"0\"")
+        .await
+        .assert_problem(StatusCode::PRECONDITION_FAILED, "precondition_failed");
+    put(json!({"language": "bn"}), &etag)
+        .await
+        .assert_status(StatusCode::OK);
+    let now: Value = app.get(&path, Some(&app.buyer())).await.json();
+    assert_eq!(now["language"], "bn");
+}

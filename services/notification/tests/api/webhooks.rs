@@ -242,3 +242,41 @@ async fn a_slow_receiver_times_out_and_a_huge_answer_is_not_read_whole() {
     assert_eq!(m["attempts"][0]["status_code"], 500);
     assert!(m["attempts"][0]["detail"].as_str().unwrap().len() < 400);
 }
+
+#[tokio::test]
+async fn a_user_has_at_most_the_configured_endpoints_and_removing_one_frees_its_place() {
+    let mut settings = test_settings();
+    settings.webhooks.max_endpoints = 2;
+    let app = spawn_with(false, settings).await;
+    let hook = |n: u8| serde_json::json!({"url": format!("http://127.0.0.1:9/hook{n}")});
+    let mut ids = Vec::new();
+    for n in 0..2 {
+        let r = app
+            .post_json("/notifications/webhooks", &hook(n), Some(&app.buyer()))
+            .await;
+        r.assert_status(StatusCode::CREATED);
+        ids.push(r.json::<Value>()["id"].as_str().unwrap().to_owned());
+    }
+    app.post_json("/notifications/webhooks", &hook(2), Some(&app.buyer()))
+        .await
+        .assert_problem(StatusCode::CONFLICT, "too_many_endpoints");
+    // Another user's limit is their own.
+    app.post_json("/notifications/webhooks", &hook(3), Some(&app.artisan()))
+        .await
+        .assert_status(StatusCode::CREATED);
+    app.delete(
+        &format!("/notifications/webhooks/{}", ids[0]),
+        Some(&app.artisan()),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    app.delete(
+        &format!("/notifications/webhooks/{}", ids[0]),
+        Some(&app.buyer()),
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+    app.post_json("/notifications/webhooks", &hook(4), Some(&app.buyer()))
+        .await
+        .assert_status(StatusCode::CREATED);
+}
