@@ -30,7 +30,7 @@ async fn sendgrid_gets_the_documented_mail_send_request_with_one_click_unsubscri
         base_url: url(&sendgrid),
     };
     settings.public_url = "https://api.craftchain.example/".parse().unwrap();
-    let app = spawn_with(true, settings).await;
+    let app = spawn_with(false, settings).await;
     app.set_preferences(BUYER, json!({"email": "anita@example.in"}))
         .await;
     let body = json!({"category": "marketing", "languages": {"en": {"subject": "Sale", "body": "Lamps at {{ price }}"}}});
@@ -63,6 +63,8 @@ async fn sendgrid_gets_the_documented_mail_send_request_with_one_click_unsubscri
         .expect(1)
         .mount(&sendgrid)
         .await;
+    // The mock is ready now (it needs the id): serve, with the workers.
+    let app = app.restart_served().await;
     let m = app.settled(&id).await;
     assert_eq!(m["status"], "delivered", "{m}");
     assert_eq!(
@@ -194,10 +196,10 @@ async fn fcm_gets_a_v1_message_per_device_with_a_token_from_the_metadata_server(
         project_id: "craftchain-test".into(),
         base_url: url(&google),
     };
-    let app = spawn_full(true, settings, Some(url(&google))).await;
+    let app = spawn_full(false, settings, Some(url(&google))).await;
     app.set_preferences(BUYER, json!({"push_tokens": ["dead-device", "phone-1"]}))
         .await;
-    // Send in process of the test's own: the id goes into the expected body.
+    // Sent in process (no worker yet): the id goes into the expected body.
     let id = app.send_ok(order_placed(BUYER, "push")).await;
     let with_id = |v: Value| {
         let mut v = v;
@@ -224,6 +226,7 @@ async fn fcm_gets_a_v1_message_per_device_with_a_token_from_the_metadata_server(
         .expect(1)
         .mount(&google)
         .await;
+    let app = app.restart_served().await;
     let m = app.settled(&id).await;
     assert_eq!(m["status"], "delivered", "{m}");
     assert_eq!(
