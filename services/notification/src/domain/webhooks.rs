@@ -136,6 +136,27 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 impl Endpoint {
+    /// A new, enabled endpoint of `user_id` at `url`, with a new secret.
+    pub fn new(
+        user_id: &str,
+        url: String,
+        description: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            user_id: user_id.to_owned(),
+            url,
+            description,
+            secret: new_secret(),
+            previous_secret: None,
+            previous_until: None,
+            enabled: true,
+            disabled_reason: None,
+            failing_since: None,
+            created_at: now,
+        }
+    }
+
     /// The `webhook-signature` header: the current secret's, and the
     /// previous one's while the rotation overlaps.
     pub fn signature(&self, now: DateTime<Utc>, id: &str, timestamp: i64, body: &[u8]) -> String {
@@ -285,18 +306,7 @@ mod tests {
     #[test]
     fn a_rotation_signs_with_both_secrets_until_the_overlap_ends() {
         let now = common::time::now();
-        let mut e = Endpoint {
-            user_id: "u".into(),
-            url: "https://example.com/hook".into(),
-            description: None,
-            secret: new_secret(),
-            previous_secret: None,
-            previous_until: None,
-            enabled: true,
-            disabled_reason: None,
-            failing_since: None,
-            created_at: now,
-        };
+        let mut e = Endpoint::new("u", "https://example.com/hook".into(), None, now);
         let old = e.secret.clone();
         e.rotate(now, Duration::from_secs(60));
         let header = e.signature(now, "m", 1, b"{}");

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::webhooks::{Endpoint, EndpointCount, EndpointView, endpoints_of, new_secret};
+use crate::domain::webhooks::{Endpoint, EndpointCount, EndpointView, endpoints_of};
 use crate::domain::{may_see, queue::new_id};
 use crate::error::NotificationError;
 use crate::state::AppState;
@@ -76,18 +76,12 @@ async fn register(
         .map_err(NotificationError::Refused)?;
     let max = state.notifier.settings.webhooks.max_endpoints;
     let id = new_id();
-    let endpoint = Endpoint {
-        user_id: owner.clone(),
-        url: checked.url.to_string(),
-        description: body.description,
-        secret: new_secret(),
-        previous_secret: None,
-        previous_until: None,
-        enabled: true,
-        disabled_reason: None,
-        failing_since: None,
-        created_at: common::time::now(),
-    };
+    let endpoint = Endpoint::new(
+        &owner,
+        checked.url.to_string(),
+        body.description,
+        common::time::now(),
+    );
     state
         .notifier
         .store

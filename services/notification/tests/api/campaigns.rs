@@ -7,6 +7,25 @@ use serde_json::{Value, json};
 
 use crate::helpers::{spawn_with, test_settings};
 
+/// The campaign `id` once its status is `status` (an admin's view).
+async fn campaign_until(app: &crate::helpers::TestApp, id: &str, status: &str) -> Value {
+    let mut view = Value::Null;
+    for _ in 0..400 {
+        view = app
+            .get(
+                &format!("/notifications/campaigns/{id}"),
+                Some(&app.admin()),
+            )
+            .await
+            .json();
+        if view["status"] == status {
+            return view;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("campaign {id} never became {status}: {view}");
+}
+
 fn contact(id: &str, role: &str, languages: &[&str]) -> Contact {
     Contact {
         id: id.into(),
@@ -58,21 +77,7 @@ async fn a_campaign_reaches_its_audience_in_their_languages_skipping_opt_outs_th
     r.assert_status(StatusCode::ACCEPTED);
     let id = r.json::<Value>()["id"].as_str().unwrap().to_owned();
 
-    let mut view = Value::Null;
-    for _ in 0..400 {
-        view = app
-            .get(
-                &format!("/notifications/campaigns/{id}"),
-                Some(&app.admin()),
-            )
-            .await
-            .json();
-        if view["status"] == "completed" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    assert_eq!(view["status"], "completed", "{view}");
+    let view = campaign_until(&app, &id, "completed").await;
     assert_eq!(
         view["counts"],
         json!({"audience": 5, "queued": 4, "skipped": 1, "delivered": 4, "failed": 0})
@@ -227,20 +232,6 @@ async fn a_campaign_whose_template_stops_rendering_fails_saying_why() {
     app.put_json("/notifications/templates/hello", &v2, Some(&app.admin()))
         .await
         .assert_status(StatusCode::OK);
-    let mut view = Value::Null;
-    for _ in 0..200 {
-        view = app
-            .get(
-                &format!("/notifications/campaigns/{id}"),
-                Some(&app.admin()),
-            )
-            .await
-            .json();
-        if view["status"] == "failed" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    assert_eq!(view["status"], "failed", "{view}");
+    let view = campaign_until(&app, &id, "failed").await;
     assert!(view["error"].as_str().unwrap().contains("offer"), "{view}");
 }
