@@ -138,8 +138,8 @@ impl Worker {
     }
 
     /// Settle, trying again a few times: a message sent but not settled
-    /// would be sent again when its lease ends (campaign messages share
-    /// their campaign's counts, so their settles can conflict).
+    /// would be sent again when its lease ends (messages of one campaign
+    /// share its tally's shards, so their settles can conflict).
     async fn settle_surely(&self, claim: &Claim, outcome: Settle) -> Result<(), NotificationError> {
         let mut tries = 0;
         loop {
