@@ -266,7 +266,7 @@ impl Worker {
                 let Some(channel) = self.notifier.channels.get(kind) else {
                     return Settle::Failed(Vec::new(), "no such channel".into());
                 };
-                let to = match self.address(message).await {
+                let to = match self.address(message, prefs).await {
                     Ok(Some(to)) => to,
                     Ok(None) => {
                         let why = format!("no {} address is known for this user", kind.as_str());
@@ -302,16 +302,16 @@ impl Worker {
         }
     }
 
-    /// Where the user is reached on the message's channel, now.
-    async fn address(&self, message: &Notification) -> Result<Option<Address>, store::StoreError> {
-        let store = &self.notifier.store;
-        let prefs = store
-            .collection::<Preferences>()
-            .get(&message.user_id)
-            .await?
-            .map(|p| p.value)
-            .unwrap_or_default();
-        let recipient = store
+    /// Where the user is reached on the message's channel, now (`prefs`
+    /// as read for this send).
+    async fn address(
+        &self,
+        message: &Notification,
+        prefs: Preferences,
+    ) -> Result<Option<Address>, store::StoreError> {
+        let recipient = self
+            .notifier
+            .store
             .collection::<Recipient>()
             .get(&message.user_id)
             .await?
