@@ -94,6 +94,23 @@ impl TestService {
         .await
     }
 
+    /// `method path` with a JSON body and extra headers
+    /// (`Idempotency-Key`, `If-Match`, …).
+    pub async fn json_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: &impl Serialize,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut builder = crate::http::request(method, path, token);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        self.send(crate::http::json(builder, body)).await
+    }
+
     /// `PATCH path` with a JSON body and an optional `If-Match`.
     pub async fn patch_json(
         &self,

@@ -192,13 +192,10 @@ async fn a_repeated_campaign_request_is_the_same_campaign() {
     let post = |body: Value| {
         let app = &app;
         async move {
-            let request = http::Request::post("/notifications/campaigns")
-                .header("authorization", format!("Bearer {}", app.admin()))
-                .header("content-type", "application/json")
-                .header("idempotency-key", "diwali-1")
-                .body(axum::body::Body::from(serde_json::to_vec(&body).unwrap()))
-                .unwrap();
-            testkit::TestService::send(app, request).await
+            let key = [("idempotency-key", "diwali-1")];
+            let path = "/notifications/campaigns";
+            app.json_with(http::Method::POST, path, &body, Some(&app.admin()), &key)
+                .await
         }
     };
     let body = json!({"name": "Hello", "template": "hello", "channel": "in_app"});

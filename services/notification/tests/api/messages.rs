@@ -136,16 +136,12 @@ async fn an_idempotency_key_answers_the_first_message_again() {
     let app = spawn_with(false, test_settings()).await;
     let token = app.service_token();
     let send = |body: Value, key: &'static str| {
-        let app = &app;
-        let token = token.clone();
+        let (app, token) = (&app, &token);
         async move {
-            let request = http::Request::post("/notifications/send")
-                .header("authorization", format!("Bearer {token}"))
-                .header("content-type", "application/json")
-                .header("idempotency-key", key)
-                .body(axum::body::Body::from(serde_json::to_vec(&body).unwrap()))
-                .unwrap();
-            testkit::TestService::send(app, request).await
+            let path = "/notifications/send";
+            let key = [("idempotency-key", key)];
+            app.json_with(http::Method::POST, path, &body, Some(token), &key)
+                .await
         }
     };
     let first = send(order_placed(BUYER, "in_app"), "k-1").await;

@@ -263,17 +263,13 @@ async fn preferences_carry_an_etag_and_a_stale_if_match_changes_nothing() {
     let read = app.get(&path, Some(&app.buyer())).await;
     assert_eq!(read.header("etag"), Some("\"0\""));
     let put = |prefs: Value, etag: &str| {
-        let app = &app;
-        let path = path.clone();
+        let (app, path) = (&app, &path);
         let etag = etag.to_owned();
         async move {
-            let request = http::Request::put(&path)
-                .header("authorization", format!("Bearer {}", app.buyer()))
-                .header("content-type", "application/json")
-                .header("if-match", etag)
-                .body(axum::body::Body::from(serde_json::to_vec(&prefs).unwrap()))
-                .unwrap();
-            testkit::TestService::send(app, request).await
+            let token = app.buyer();
+            let if_match = [("if-match", etag.as_str())];
+            app.json_with(http::Method::PUT, path, &prefs, Some(&token), &if_match)
+                .await
         }
     };
     let first = put(json!({"language": "hi"}), "\"0\"").await;
