@@ -106,7 +106,7 @@ async fn put_all(store: &Store, collection: &str, docs: &[(&str, Value)]) {
         .backend()
         .commit(writes)
         .await
-        .unwrap_or_else(|err| panic!("writing fixtures to {collection}: {err}"));
+        .unwrap_or_else(|err| panic!("writing fixtures to {collection}: {err:?}"));
 }
 
 /// The ids of one page of `query`.
@@ -115,7 +115,7 @@ async fn query_ids(store: &Store, collection: &str, query: &Query) -> Vec<String
         .backend()
         .query(collection, query)
         .await
-        .unwrap_or_else(|err| panic!("query {query:?} on {collection}: {err}"));
+        .unwrap_or_else(|err| panic!("query {query:?} on {collection}: {err:?}"));
     ids(&page.docs)
 }
 

@@ -7,6 +7,8 @@
 //! JSON. Every backend must pass the suite in [`conformance`].
 
 mod error;
+mod firestore_backend;
+mod names;
 mod query;
 mod sqlite;
 mod store;
@@ -16,6 +18,7 @@ mod typed;
 pub mod conformance;
 
 pub use error::{StoreError, StoreResult};
+pub use firestore_backend::{FirestoreSettings, FirestoreStore};
 pub use query::{Cursor, Direction, Filter, Op, OrderBy, Page, Query};
 pub use sqlite::SqliteStore;
 pub use store::{Store, Txn, TxnFn};

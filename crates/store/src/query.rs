@@ -3,6 +3,11 @@
 //! The semantics follow Firestore: results are ordered by the order-by fields
 //! and then by document id (in the direction of the last order-by field, or
 //! ascending without one); documents missing an order-by field are left out.
+//! One latitude: among documents equal on the order-by fields, a backend may
+//! first sort by the fields of inequality filters the query does not order
+//! by (Firestore does); paging follows whatever order the backend returns.
+//! Ordering by the id first must be ascending (Firestore does not scan
+//! document keys backwards).
 
 use std::fmt;
 use std::str::FromStr;
@@ -150,6 +155,15 @@ impl Query {
         for order in &self.order_by {
             validate_field_path(&order.field)?;
         }
+        if let Some(first) = self.order_by.first()
+            && first.field == "id"
+            && first.direction == Direction::Desc
+        {
+            // Firestore does not scan document keys backwards.
+            return Err(StoreError::InvalidQuery(
+                "ordering by the id first must be ascending".to_owned(),
+            ));
+        }
         if let Some(cursor) = &self.cursor {
             cursor.decode(&self.order_by)?;
         }
@@ -247,6 +261,10 @@ struct CursorBody {
     v: Vec<Value>,
     /// The last document's id.
     id: String,
+    /// Values of sort keys a backend adds after the order-by fields (the
+    /// inequality fields Firestore sorts by); absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    t: Vec<Value>,
 }
 
 impl Cursor {
@@ -262,10 +280,22 @@ impl Cursor {
 
     /// Builds the cursor for a document with these order-by values.
     pub fn encode(order_by: &[OrderBy], values: Vec<Value>, id: &str) -> Self {
+        Self::encode_with_ties(order_by, values, Vec::new(), id)
+    }
+
+    /// [`Cursor::encode`] with the values of the sort keys a backend adds
+    /// after the order-by fields (see [`Cursor::decode_with_ties`]).
+    pub fn encode_with_ties(
+        order_by: &[OrderBy],
+        values: Vec<Value>,
+        ties: Vec<Value>,
+        id: &str,
+    ) -> Self {
         let body = CursorBody {
             o: order_hash(order_by),
             v: values,
             id: id.to_owned(),
+            t: ties,
         };
         // Serializing Values and Strings cannot fail.
         let json = serde_json::to_vec(&body).unwrap_or_default();
@@ -274,11 +304,21 @@ impl Cursor {
 
     /// The order-by values and document id, if the cursor fits `order_by`.
     pub fn decode(&self, order_by: &[OrderBy]) -> StoreResult<(Vec<Value>, String)> {
+        let (values, _ties, id) = self.decode_with_ties(order_by)?;
+        Ok((values, id))
+    }
+
+    /// The order-by values, the added sort keys' values and the document
+    /// id, if the cursor fits `order_by`.
+    pub fn decode_with_ties(
+        &self,
+        order_by: &[OrderBy],
+    ) -> StoreResult<(Vec<Value>, Vec<Value>, String)> {
         let body = Self::body(&self.0)?;
         if body.o != order_hash(order_by) || body.v.len() != order_by.len() {
             return Err(StoreError::InvalidCursor);
         }
-        Ok((body.v, body.id))
+        Ok((body.v, body.t, body.id))
     }
 
     fn body(s: &str) -> StoreResult<CursorBody> {

