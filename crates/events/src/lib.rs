@@ -26,7 +26,7 @@ pub mod v1 {
 pub use admin::dead_letter_router;
 pub use base::ServiceBase;
 pub use envelope::{ALL_TYPES, DecodeError, Event, Received};
-pub use outbox::{OutboxEntry, OutboxStatus, Publisher, outbox_indexes};
+pub use outbox::{Lease, OutboxEntry, OutboxStatus, Publisher, outbox_indexes};
 pub use push::{ConsumeError, Consumer, PushMessage, PushOutcome, PushRequest, push_router};
 pub use relay::Relay;
 pub use revocations::{REVOCATIONS_PATH, revocations_router};

@@ -40,6 +40,18 @@ pub struct OutboxEntry {
     pub delivered_to: Vec<String>,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// The relay instance delivering it now, if any: another instance
+    /// leaves it (and the later events of its subject) alone until then.
+    #[serde(default)]
+    pub lease: Option<Lease>,
+}
+
+/// A relay instance's hold on an outbox entry while it delivers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The relay instance (a random id per process).
+    pub owner: String,
+    pub until: Timestamp,
 }
 
 impl Entity for OutboxEntry {
@@ -94,6 +106,7 @@ impl Publisher {
             next_attempt_at: now,
             delivered_to: Vec::new(),
             last_error: None,
+            lease: None,
         };
         tx.create(&event_id, &entry)?;
         Ok(event_id)

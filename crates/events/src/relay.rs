@@ -5,6 +5,11 @@
 //! consumers skip what they already applied. Entries of one subject stay in
 //! order: after a failure, later entries of that subject wait for the next
 //! pass.
+//!
+//! Any number of instances may relay one store: an instance first claims an
+//! entry with a lease (a versioned write, so only one claim wins), and the
+//! others leave the entry and the later entries of its subject alone until
+//! the lease is settled or runs out (an instance that dies mid-delivery).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -24,6 +29,9 @@ use crate::outbox::{OutboxEntry, OutboxStatus};
 const BATCH: usize = 100;
 /// How long one push may take.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a claim holds an entry: its pushes run at once, each within
+/// [`PUSH_TIMEOUT`], and the settle follows.
+const LEASE: Duration = Duration::from_secs(30);
 
 /// Pushes a service's outbox to its subscribers.
 #[derive(Clone)]
@@ -34,6 +42,8 @@ pub struct Relay {
     http: reqwest::Client,
     tokens: Option<Arc<dyn TokenProvider>>,
     config: EventsConfig,
+    /// This instance, in the leases it takes.
+    instance: String,
 }
 
 impl Relay {
@@ -48,6 +58,7 @@ impl Relay {
             http: common::client::http_client(),
             tokens: common::tokens::from_config(shared),
             config: shared.events.clone(),
+            instance: uuid::Uuid::new_v4().to_string(),
         }
     }
 
@@ -85,12 +96,22 @@ impl Relay {
             if blocked.contains(&entry.value.subject) {
                 continue;
             }
-            if entry.value.next_attempt_at > now {
+            let leased = entry
+                .value
+                .lease
+                .as_ref()
+                .is_some_and(|lease| lease.until > now);
+            if entry.value.next_attempt_at > now || leased {
                 blocked.insert(entry.value.subject.clone());
                 continue;
             }
             let subject = entry.value.subject.clone();
-            match self.deliver(entry).await? {
+            let Some(claimed) = self.claim(entry, now).await? else {
+                // Another instance claimed it first.
+                blocked.insert(subject);
+                continue;
+            };
+            match self.deliver(claimed).await? {
                 Some(OutboxStatus::Sent | OutboxStatus::Dead) => settled += 1,
                 // Failed (or changed by another relay): later events of the
                 // subject wait, to keep the subject's order.
@@ -102,10 +123,34 @@ impl Relay {
         Ok(settled)
     }
 
-    /// Push one entry to the subscribers that have not acknowledged it and
-    /// save the outcome. `None` when another relay changed it meanwhile.
+    /// Takes the lease on an entry; `None` when another instance changed
+    /// it since it was read.
+    async fn claim(
+        &self,
+        mut entry: Versioned<OutboxEntry>,
+        now: common::Timestamp,
+    ) -> StoreResult<Option<Versioned<OutboxEntry>>> {
+        entry.value.lease = Some(crate::Lease {
+            owner: self.instance.clone(),
+            until: now + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::MAX),
+        });
+        match self
+            .outbox
+            .update(&entry.id, &entry.value, entry.version)
+            .await
+        {
+            Ok(claimed) => Ok(Some(claimed)),
+            Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Push one claimed entry to the subscribers that have not acknowledged
+    /// it and save the outcome, releasing the lease. `None` when the lease
+    /// ran out and another instance changed the entry meanwhile.
     async fn deliver(&self, entry: Versioned<OutboxEntry>) -> StoreResult<Option<OutboxStatus>> {
         let mut value = entry.value;
+        value.lease = None;
         let subscribers: Vec<Url> = self
             .subscriptions
             .get(&value.event_type)

@@ -1,0 +1,126 @@
+//! Many relay instances on one store: each event is pushed once, and the
+//! events of one subject in order. On SQLite, and on Google's Firestore
+//! emulator (the production store of a service with several instances).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::SharedConfig;
+use events::v1::UserRegistered;
+use events::{OutboxEntry, OutboxStatus, Publisher, Relay};
+use store::{FirestoreSettings, FirestoreStore, Query, Store, Txn};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SUBJECTS: usize = 6;
+const PER_SUBJECT: usize = 8;
+
+async fn emit_all(store: &Store) -> usize {
+    let publisher = Publisher::new("auth");
+    for n in 0..PER_SUBJECT {
+        for s in 0..SUBJECTS {
+            let subject = format!("u{s}");
+            store
+                .transact(async |tx: &mut Txn| {
+                    publisher.emit(
+                        tx,
+                        &subject,
+                        &UserRegistered {
+                            user_id: format!("{subject}-{n}"),
+                            ..Default::default()
+                        },
+                    )
+                })
+                .await
+                .unwrap();
+        }
+    }
+    SUBJECTS * PER_SUBJECT
+}
+
+/// Two relays, each with its own connection to one database (as two
+/// instances of a service), pass at once until nothing is pending; the
+/// subscriber answers slowly, so their passes overlap.
+async fn two_relays_push_each_event_once(store: Store, other: Store) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(204).set_delay(Duration::from_millis(5)))
+        .mount(&server)
+        .await;
+    let events = emit_all(&store).await;
+    let mut shared = SharedConfig::local("auth", 0);
+    shared.events.subscriptions.insert(
+        "user.registered".into(),
+        vec![format!("{}/events/push", server.uri()).parse().unwrap()],
+    );
+    let relays = [Relay::new(&store, &shared), Relay::new(&other, &shared)];
+
+    let outbox = store.collection::<OutboxEntry>();
+    for round in 0.. {
+        assert!(round < 500, "the relays did not finish");
+        let (a, b) = tokio::join!(relays[0].pass(), relays[1].pass());
+        let settled = a.unwrap() + b.unwrap();
+        let (pending, _) = outbox
+            .query(&Query::new().eq("status", "pending"))
+            .await
+            .unwrap();
+        if pending.is_empty() {
+            break;
+        }
+        if settled == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    let requests = server.received_requests().await.unwrap();
+    let mut pushes: HashMap<String, usize> = HashMap::new();
+    let mut by_subject: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for request in &requests {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        let id = body["message"]["messageId"].as_str().unwrap().to_owned();
+        let subject = body["message"]["orderingKey"].as_str().unwrap().to_owned();
+        *pushes.entry(id.clone()).or_default() += 1;
+        by_subject.entry(subject).or_default().push(id);
+    }
+    assert_eq!(pushes.len(), events, "every event pushed");
+    let repeated: Vec<_> = pushes.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(repeated.is_empty(), "pushed more than once: {repeated:?}");
+    for (subject, ids) in by_subject {
+        // Event ids are UUIDv7: in the order they were emitted.
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted, "the events of {subject} in order");
+    }
+    let (all, _) = outbox.query(&Query::new().limit(1000)).await.unwrap();
+    assert!(
+        all.iter()
+            .all(|e| e.value.status == OutboxStatus::Sent && e.value.lease.is_none())
+    );
+}
+
+#[tokio::test]
+async fn two_relays_on_one_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    let (store, other) = (Store::open_sqlite(&path), Store::open_sqlite(&path));
+    two_relays_push_each_event_once(store.unwrap(), other.unwrap()).await;
+}
+
+#[tokio::test]
+async fn two_relays_on_one_firestore_database() {
+    let Some(emulator) = testkit::FirestoreEmulator::start().await else {
+        return;
+    };
+    let settings = FirestoreSettings {
+        project: "craftchain-test".to_owned(),
+        database: "(default)".to_owned(),
+        root: format!("tests/{}", uuid::Uuid::new_v4()),
+        emulator_host: Some(emulator.host().to_owned()),
+        timeout: Duration::from_secs(30),
+    };
+    let connect = async || Store::new(Arc::new(FirestoreStore::connect(&settings).await.unwrap()));
+    two_relays_push_each_event_once(connect().await, connect().await).await;
+}
