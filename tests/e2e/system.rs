@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::config::EventsConfig;
+use common::config::{EventsConfig, StoreBackend, StoreConfig};
 use craftchain_cli::{RunningSystem, SystemConfig};
 use tempfile::TempDir;
 use url::Url;
@@ -96,6 +96,7 @@ impl TestSystemBuilder {
             extra_subscriptions: self.subscriptions,
             events: self.events,
             read_env: false,
+            store: store_from_env().await,
             ..SystemConfig::default()
         })
         .await?;
@@ -112,5 +113,28 @@ impl TestSystemBuilder {
             .await?;
         }
         Ok(ts)
+    }
+}
+
+/// The document store the services run on: SQLite files (the default), or
+/// with `CRAFTCHAIN_E2E_STORE=firestore` Google's Firestore emulator, one
+/// per test process, each system under a root of its own.
+async fn store_from_env() -> Option<StoreConfig> {
+    match std::env::var("CRAFTCHAIN_E2E_STORE").as_deref() {
+        Err(_) | Ok("" | "sqlite") => None,
+        Ok("firestore") => {
+            let emulator = testkit::FirestoreEmulator::shared()
+                .await
+                .unwrap_or_else(|| {
+                    panic!("CRAFTCHAIN_E2E_STORE=firestore needs the Firestore emulator")
+                });
+            Some(StoreConfig {
+                backend: StoreBackend::Firestore,
+                emulator_host: Some(emulator.host().to_owned()),
+                root: format!("runs/{}/services", uuid::Uuid::new_v4()),
+                ..StoreConfig::default()
+            })
+        }
+        Ok(other) => panic!("CRAFTCHAIN_E2E_STORE={other}: sqlite or firestore"),
     }
 }

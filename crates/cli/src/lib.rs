@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use common::config::{EventsConfig, SharedConfig};
+use common::config::{EventsConfig, SharedConfig, StoreBackend, StoreConfig};
 use common::platform;
 use common::serve::Server;
 use tokio::task::JoinHandle;
@@ -45,6 +45,9 @@ pub struct SystemConfig {
     pub events: EventsConfig,
     /// Read each service's own settings from the environment.
     pub read_env: bool,
+    /// The document store of every service, when not what the environment
+    /// (or the default, SQLite) says.
+    pub store: Option<StoreConfig>,
 }
 
 impl Default for SystemConfig {
@@ -58,6 +61,7 @@ impl Default for SystemConfig {
             extra_subscriptions: BTreeMap::new(),
             events: EventsConfig::default(),
             read_env: true,
+            store: None,
         }
     }
 }
@@ -226,6 +230,12 @@ fn shared_config(
     shared.host = config.host_of(spec.id);
     shared.data_dir = config.data_dir.clone();
     shared.events = config.events.clone();
+    if let Some(store) = &config.store {
+        shared.store = store.clone();
+    }
+    if shared.store.backend == StoreBackend::Firestore && shared.gcp_project.is_none() {
+        shared.gcp_project = Some(common::config::LOCAL_PROJECT.to_owned());
+    }
     if let Some(auth) = urls.get("auth") {
         shared.identity.jwks_url = Some(auth.join("auth/.well-known/jwks.json")?);
         shared.service_auth.auth_url = auth.clone();

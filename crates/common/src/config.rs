@@ -163,6 +163,73 @@ impl Default for EventsConfig {
     }
 }
 
+/// Which document store a service keeps its data in (`CRAFTCHAIN_STORE__*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// A SQLite file under the data directory (one instance).
+    #[default]
+    Sqlite,
+    /// Firestore in Native mode, in `gcp_project` (any number of instances).
+    Firestore,
+}
+
+/// The document store (`CRAFTCHAIN_STORE__BACKEND=firestore`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    pub backend: StoreBackend,
+    /// Firestore: the database id.
+    pub database: String,
+    /// Firestore: the collection each service's root document is in; a
+    /// service's collections live under `<root>/<service>`. A path of an
+    /// odd number of segments (`services`, or `runs/<id>/services`).
+    pub root: String,
+    /// Firestore: `host:port` of an emulator (else `FIRESTORE_EMULATOR_HOST`
+    /// if set, else Firestore itself with the service account's credentials).
+    pub emulator_host: Option<String>,
+    /// Firestore: the longest one request may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            backend: StoreBackend::Sqlite,
+            database: "(default)".to_owned(),
+            root: "services".to_owned(),
+            emulator_host: None,
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl StoreConfig {
+    fn problems(&self, shared: &SharedConfig) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.backend != StoreBackend::Firestore {
+            return p;
+        }
+        if shared.gcp_project.is_none() {
+            p.push("store.backend firestore needs gcp_project".to_owned());
+        }
+        let segments = self.root.split('/').collect::<Vec<_>>();
+        if segments.len().is_multiple_of(2) || segments.iter().any(|s| s.is_empty()) {
+            p.push(format!(
+                "store.root {:?} must name a collection (an odd number of path segments)",
+                self.root
+            ));
+        }
+        if self.timeout_secs == 0 {
+            p.push("store.timeout_secs must be positive".to_owned());
+        }
+        if shared.environment == Environment::Production && self.emulator_host.is_some() {
+            p.push("store.emulator_host is for local runs, not production".to_owned());
+        }
+        p
+    }
+}
+
 /// How much a service takes on (`CRAFTCHAIN_LOAD__*`): requests in flight
 /// and waiting, the listen backlog, and how long a client may take to
 /// send a request's head (or keep an idle connection).
@@ -244,6 +311,7 @@ pub struct SharedConfig {
     pub identity: IdentityConfig,
     pub service_auth: ServiceAuthConfig,
     pub events: EventsConfig,
+    pub store: StoreConfig,
 }
 
 impl Default for SharedConfig {
@@ -264,6 +332,7 @@ impl Default for SharedConfig {
             identity: IdentityConfig::default(),
             service_auth: ServiceAuthConfig::default(),
             events: EventsConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -322,6 +391,7 @@ impl SharedConfig {
         if self.events.max_attempts == 0 {
             p.push("events.max_attempts must be positive".to_owned());
         }
+        p.extend(self.store.problems(self));
         if self.environment == Environment::Production {
             if self.identity.issuer.ends_with(LOCAL_PROJECT) {
                 p.push("production needs identity.issuer of the real project".to_owned());

@@ -5,12 +5,14 @@
 //! a consumer) `/events/push`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
+use common::config::StoreBackend;
 use common::identity::Authenticator;
 use common::serve::CheckFn;
 use common::{Service, SharedConfig};
-use store::{IndexSpec, Store};
+use store::{FirestoreSettings, FirestoreStore, IndexSpec, Store};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::{Consumer, Publisher};
@@ -26,7 +28,8 @@ impl ServiceBase {
     /// Open the service's store (`SharedConfig::store_path`) and make sure
     /// `indexes` exist.
     pub async fn open(shared: &SharedConfig, indexes: &[IndexSpec]) -> anyhow::Result<Self> {
-        let store = Store::open_sqlite(shared.store_path())
+        let store = open_store(shared)
+            .await
             .with_context(|| format!("opening the {} store", shared.service))?;
         store
             .ensure_indexes(indexes)
@@ -66,5 +69,37 @@ impl ServiceBase {
             },
         ));
         Ok(crate::attach(service, &self.store, &self.shared, auth, consumer).await?)
+    }
+}
+
+/// The service's store, on the configured backend: its SQLite file
+/// (`SharedConfig::store_path`), or its root document in Firestore.
+pub async fn open_store(shared: &SharedConfig) -> store::StoreResult<Store> {
+    match shared.store.backend {
+        StoreBackend::Sqlite => {
+            let path = shared.store_path();
+            tokio::task::spawn_blocking(move || Store::open_sqlite(path))
+                .await
+                .map_err(store::StoreError::unavailable)?
+        }
+        StoreBackend::Firestore => {
+            let settings = FirestoreSettings {
+                project: shared
+                    .gcp_project
+                    .clone()
+                    .unwrap_or_else(|| common::config::LOCAL_PROJECT.to_owned()),
+                database: shared.store.database.clone(),
+                root: format!("{}/{}", shared.store.root, shared.service),
+                emulator_host: shared.store.emulator_host.clone(),
+                timeout: Duration::from_secs(shared.store.timeout_secs),
+            };
+            let backend = FirestoreStore::connect(&settings).await?;
+            tracing::info!(
+                root = settings.root,
+                database = settings.database,
+                "document store: Firestore"
+            );
+            Ok(Store::new(Arc::new(backend)))
+        }
     }
 }

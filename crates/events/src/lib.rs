@@ -24,7 +24,7 @@ pub mod v1 {
 }
 
 pub use admin::dead_letter_router;
-pub use base::ServiceBase;
+pub use base::{ServiceBase, open_store};
 pub use envelope::{ALL_TYPES, DecodeError, Event, Received};
 pub use outbox::{Lease, OutboxEntry, OutboxStatus, Publisher, outbox_indexes};
 pub use push::{ConsumeError, Consumer, PushMessage, PushOutcome, PushRequest, push_router};

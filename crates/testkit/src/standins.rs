@@ -168,9 +168,12 @@ fn free_port() -> u16 {
 }
 
 /// Google's Firestore emulator (Java, from the Google Cloud SDK), on a
-/// free port. Stopped when dropped.
+/// free port. It stops when this handle is dropped, or when the test
+/// process ends however it ends: a shell holds it and stops it when the
+/// pipe from this process closes.
 pub struct FirestoreEmulator {
-    _child: Child,
+    _child: std::process::Child,
+    _pipe: std::process::ChildStdin,
     host: String,
 }
 
@@ -183,20 +186,25 @@ impl FirestoreEmulator {
             "platform/cloud-firestore-emulator/cloud-firestore-emulator.jar",
         )?;
         let port = free_port();
-        let child = Command::new("java")
-            .arg("-cp")
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(
+                "java -cp \"$0\" com.google.cloud.datastore.emulator.firestore.CloudFirestore \
+                 --host 127.0.0.1 --port \"$1\" >/dev/null 2>&1 & pid=$!; read _; kill $pid",
+            )
             .arg(jar)
-            .arg("com.google.cloud.datastore.emulator.firestore.CloudFirestore")
-            .args(["--host", "127.0.0.1", "--port"])
             .arg(port.to_string())
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("starting the Firestore emulator (java): {e}"));
+        let pipe = child
+            .stdin
+            .take()
+            .unwrap_or_else(|| panic!("the emulator's pipe"));
         let emulator = FirestoreEmulator {
             _child: child,
+            _pipe: pipe,
             host: format!("127.0.0.1:{port}"),
         };
         let http = reqwest::Client::new();
@@ -212,6 +220,14 @@ impl FirestoreEmulator {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
         Some(emulator)
+    }
+
+    /// One emulator for the whole test process, started by the first test
+    /// that asks; tests keep apart by using roots of their own.
+    pub async fn shared() -> Option<&'static FirestoreEmulator> {
+        static SHARED: tokio::sync::OnceCell<Option<FirestoreEmulator>> =
+            tokio::sync::OnceCell::const_new();
+        SHARED.get_or_init(Self::start).await.as_ref()
     }
 
     /// `host:port`, what `FIRESTORE_EMULATOR_HOST` takes.

@@ -57,3 +57,31 @@ fn invalid_values_are_reported_before_binding() {
         Ok(())
     });
 }
+
+#[test]
+fn the_firestore_store_is_configured_from_the_environment_and_checked() {
+    figment::Jail::expect_with(|jail| {
+        let c = Config::<Demo>::from_env("demo", 1).unwrap();
+        assert_eq!(c.shared.store.backend, StoreBackend::Sqlite);
+
+        jail.set_env("CRAFTCHAIN_STORE__BACKEND", "firestore");
+        jail.set_env("CRAFTCHAIN_STORE__ROOT", "runs/r1");
+        jail.set_env("CRAFTCHAIN_STORE__EMULATOR_HOST", "127.0.0.1:8931");
+        let c = Config::<Demo>::from_env("demo", 1).unwrap();
+        assert_eq!(c.shared.store.backend, StoreBackend::Firestore);
+        assert_eq!(c.shared.store.database, "(default)");
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("needs gcp_project"), "{err}");
+        assert!(err.contains("store.root \"runs/r1\""), "{err}");
+
+        jail.set_env("CRAFTCHAIN_GCP_PROJECT", "craftchain-prod");
+        jail.set_env("CRAFTCHAIN_STORE__ROOT", "runs/r1/services");
+        assert!(
+            Config::<Demo>::from_env("demo", 1)
+                .unwrap()
+                .validate()
+                .is_ok()
+        );
+        Ok(())
+    });
+}
