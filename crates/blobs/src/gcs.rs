@@ -58,6 +58,7 @@ impl Gcs {
         let base = Url::parse(endpoint.unwrap_or(GOOGLE_BASE_URL))?;
         Ok(Self {
             http: reqwest::Client::builder()
+                .no_gzip()
                 .connect_timeout(Duration::from_secs(5))
                 .timeout(Duration::from_secs(120))
                 .build()?,

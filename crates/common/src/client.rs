@@ -82,9 +82,13 @@ impl std::fmt::Debug for ServiceClient {
     }
 }
 
-/// A shared reqwest client: rustls, pooled, short connect timeout.
+/// A shared reqwest client: rustls, pooled, short connect timeout. Every
+/// client here says `no_gzip`: a dependency (gcloud-sdk) turns reqwest's
+/// `gzip` feature on, which would otherwise make each client ask for and
+/// silently inflate compressed answers.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
+        .no_gzip()
         .connect_timeout(Duration::from_secs(2))
         .pool_idle_timeout(Duration::from_secs(30))
         .build()

@@ -202,6 +202,7 @@ impl KeySource for StaticKeys {
 
 fn http_client(url: &Url) -> Result<reqwest::Client, KeyFetchError> {
     reqwest::Client::builder()
+        .no_gzip()
         .timeout(FETCH_TIMEOUT)
         .connect_timeout(FETCH_TIMEOUT)
         .build()

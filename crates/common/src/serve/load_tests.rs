@@ -59,7 +59,11 @@ async fn a_service_past_its_bound_sheds_with_503_while_health_answers() {
     config.load.queue_wait_ms = 50;
     config.load.shed_pace_ms = 250;
     let (addr, _stop) = served(config).await;
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = reqwest::Client::builder()
+        .no_gzip()
+        .no_proxy()
+        .build()
+        .unwrap();
 
     let slow = (0..6).map(|_| {
         let client = client.clone();

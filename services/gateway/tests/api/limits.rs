@@ -103,6 +103,7 @@ async fn the_login_quota_is_keyed_by_client_ip_whoever_the_token_names() {
     assert_eq!(spoofed.status(), 429, "X-Forwarded-For is not trusted");
 
     let other_ip = reqwest::Client::builder()
+        .no_gzip()
         .no_proxy()
         .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
         .build()

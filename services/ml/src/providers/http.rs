@@ -67,6 +67,7 @@ fn error_message(body: &str) -> String {
 /// The HTTP client providers share: bounded connect and total time.
 pub fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
+        .no_gzip()
         .connect_timeout(Duration::from_secs(5))
         .timeout(timeout)
         .build()?)

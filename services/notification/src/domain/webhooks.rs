@@ -230,6 +230,7 @@ impl Sender {
         // every name this client resolves is answered with them (the
         // host as written, with or without a trailing dot).
         let client = reqwest::Client::builder()
+            .no_gzip()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
             .connect_timeout(self.timeout.min(Duration::from_secs(5)))

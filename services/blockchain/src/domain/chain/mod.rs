@@ -73,6 +73,7 @@ impl Chain {
             .map_err(|_| anyhow::anyhow!("chain.signer_key is not a valid private key"))?;
         let address = signer.address();
         let http = reqwest::Client::builder()
+            .no_gzip()
             .timeout(Duration::from_millis(settings.rpc_timeout_ms))
             .connect_timeout(Duration::from_millis(settings.rpc_timeout_ms.min(3_000)))
             .build()?;

@@ -202,7 +202,11 @@ impl TestApp {
 
 /// A client that never uses a proxy.
 pub(crate) fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
+    reqwest::Client::builder()
+        .no_gzip()
+        .no_proxy()
+        .build()
+        .unwrap()
 }
 
 /// Claims the gateway accepts, for `sub` (a buyer), valid for an hour.

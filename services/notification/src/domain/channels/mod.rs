@@ -96,6 +96,7 @@ impl Channels {
     /// The providers `settings` choose.
     pub fn from_settings(settings: &Settings, metadata_url: &url::Url) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
+            .no_gzip()
             .timeout(PROVIDER_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
