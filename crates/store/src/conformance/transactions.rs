@@ -212,7 +212,8 @@ pub async fn transaction_conflict_retry(store: &Store) {
     );
 }
 
-/// A transaction that conflicts every time gives up after 5 attempts with
+/// A transaction that conflicts every time gives up after
+/// [`MAX_ATTEMPTS`](crate::MAX_ATTEMPTS) attempts with
 /// `Conflict`.
 pub async fn transaction_retries_are_bounded(store: &Store) {
     let counters = store.collection::<Counter>();
@@ -232,7 +233,11 @@ pub async fn transaction_retries_are_bounded(store: &Store) {
         matches!(result, Err(StoreError::Conflict { .. })),
         "{result:?}"
     );
-    assert_eq!(attempts.into_inner(), 5, "attempts before giving up");
+    assert_eq!(
+        attempts.into_inner(),
+        i64::from(crate::MAX_ATTEMPTS),
+        "attempts before giving up"
+    );
 }
 
 /// Two tasks incrementing one counter 50 times each end at 100.
