@@ -3,7 +3,13 @@
 //! up with everything else that changed (event consumers, a crash between
 //! the store commit and the index write) by following `updated_at`; at
 //! start the index is rebuilt when it is missing or stale.
+//!
+//! Each instance keeps its own index. A change is stamped before its
+//! transaction commits, so another instance's change can land after this
+//! one's sync has passed its stamp: every pass looks back [`OVERLAP`]
+//! again, and skips what it already indexed at the same stamp.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use store::{Direction, Op, Query, Versioned};
@@ -113,6 +119,11 @@ pub async fn check_at_start(state: &AppState) -> anyhow::Result<chrono::DateTime
     Ok(newest)
 }
 
+/// How far back each sync pass looks again: longer than a change's
+/// transaction can take between its stamp and its commit (a request's
+/// timeout), with the instances' clocks kept in step by their platform.
+pub const OVERLAP: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
 /// Follow the store's changes into the index until cancelled.
 pub async fn sync(
     state: AppState,
@@ -120,17 +131,26 @@ pub async fn sync(
     every: Duration,
     cancel: CancellationToken,
 ) {
+    // What the passes indexed within the overlap, and at which stamp.
+    let mut recent: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
     loop {
         tokio::select! {
             () = cancel.cancelled() => break,
             () = tokio::time::sleep(every) => {}
         }
-        match changed_since(&state, since).await {
+        let from = since.checked_sub_signed(OVERLAP).unwrap_or(since);
+        match changed_since(&state, from).await {
             Ok(changed) => {
                 for p in &changed {
+                    if recent.get(&p.id) == Some(&p.value.updated_at) {
+                        continue;
+                    }
                     index_now(&state, p).await;
+                    recent.insert(p.id.clone(), p.value.updated_at);
                     since = since.max(p.value.updated_at);
                 }
+                let from = since.checked_sub_signed(OVERLAP).unwrap_or(since);
+                recent.retain(|_, stamp| *stamp > from);
             }
             Err(e) => tracing::warn!(error = %e, "search sync failed"),
         }

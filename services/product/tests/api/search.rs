@@ -301,3 +301,49 @@ async fn a_restart_rebuilds_an_index_that_missed_changes() {
         [product.id.as_str()]
     );
 }
+
+#[tokio::test]
+async fn the_sync_finds_a_change_another_instance_committed_after_it_passed_its_stamp() {
+    let app = TestApp::serve().await;
+    let first = app
+        .create_product(&app.artisan(), json!({"title": "Brass owl"}))
+        .await;
+    // Let the sync pass over the first product's stamp.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    // Another instance stamped its change before the first product's and
+    // committed it only now: straight into the store, as that instance did.
+    let store = app.store();
+    let mut doc = store
+        .backend()
+        .get("products", &first.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .data;
+    let stamp: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(doc["updated_at"].clone()).unwrap();
+    doc["title"] = json!("Stoneware teapot");
+    doc["updated_at"] = serde_json::to_value(stamp - chrono::TimeDelta::seconds(2)).unwrap();
+    store
+        .backend()
+        .commit(vec![store::Write::Put {
+            collection: "products".to_owned(),
+            id: "late-product".to_owned(),
+            data: doc,
+            precondition: Some(store::Precondition::Absent),
+        }])
+        .await
+        .unwrap();
+
+    testkit::eventually(
+        std::time::Duration::from_secs(10),
+        "the late change to be found",
+        || async {
+            let found = hits(&app.search(&json!({"query": "teapot"})).await);
+            (hit_ids(&found) == ["late-product"]).then_some(())
+        },
+    )
+    .await
+    .unwrap();
+}
