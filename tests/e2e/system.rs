@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::config::{EventsConfig, StoreBackend, StoreConfig};
+use common::config::{EventTransport, EventsConfig, StoreBackend, StoreConfig};
 use craftchain_cli::{RunningSystem, SystemConfig};
+use secrecy::ExposeSecret as _;
 use tempfile::TempDir;
 use url::Url;
 
@@ -17,6 +18,8 @@ pub(crate) struct TestSystem {
     /// The services' data, deleted with the system.
     _dir: TempDir,
     auth: Option<HttpAuthApi>,
+    /// What pushes from the Pub/Sub emulator carry (emulator backends).
+    push_token: Option<String>,
 }
 
 /// Chooses what a [`TestSystem`] runs.
@@ -48,6 +51,21 @@ impl TestSystem {
             .and_then(|s| s.url(service))
             .cloned()
             .unwrap_or_else(|| panic!("{service} is not running in this test system"))
+    }
+
+    /// How a probe subscribed to this system must listen: taking the
+    /// emulator's pushes, when events go through Pub/Sub.
+    pub(crate) fn probe_options(&self) -> testkit::ProbeOptions {
+        testkit::ProbeOptions {
+            push_token: self.push_token.clone(),
+            ..testkit::ProbeOptions::default()
+        }
+    }
+
+    /// Whether events go through the Pub/Sub emulator (else the relay
+    /// pushes them itself).
+    pub(crate) fn events_through_pubsub(&self) -> bool {
+        self.push_token.is_some()
     }
 
     /// The real auth service, as a client.
@@ -89,14 +107,22 @@ impl TestSystemBuilder {
     pub(crate) async fn start(self) -> anyhow::Result<TestSystem> {
         testkit::init_logs();
         let dir = tempfile::tempdir()?;
+        let mut events = self.events;
+        let backends = backends_from_env(&mut events).await;
+        let push_token = events
+            .push_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned());
+        let (store, gcp_project) = backends.unzip();
         let system = craftchain_cli::start(SystemConfig {
             data_dir: dir.path().to_path_buf(),
             base_port: None,
             services: self.services,
             extra_subscriptions: self.subscriptions,
-            events: self.events,
+            events,
             read_env: false,
-            store: store_from_env().await,
+            store,
+            gcp_project,
             ..SystemConfig::default()
         })
         .await?;
@@ -105,6 +131,7 @@ impl TestSystemBuilder {
             system: Some(system),
             _dir: dir,
             auth,
+            push_token,
         };
         if let Some(auth) = &ts.auth {
             testkit::eventually(Duration::from_secs(10), "auth to be ready", || async {
@@ -116,25 +143,40 @@ impl TestSystemBuilder {
     }
 }
 
-/// The document store the services run on: SQLite files (the default), or
-/// with `CRAFTCHAIN_E2E_STORE=firestore` Google's Firestore emulator, one
-/// per test process, each system under a root of its own.
-async fn store_from_env() -> Option<StoreConfig> {
-    match std::env::var("CRAFTCHAIN_E2E_STORE").as_deref() {
-        Err(_) | Ok("" | "sqlite") => None,
-        Ok("firestore") => {
-            let emulator = testkit::FirestoreEmulator::shared()
+/// What the services run on: the embedded defaults (SQLite files, the
+/// relay pushing to subscribers), or with `CRAFTCHAIN_E2E_BACKENDS=emulators`
+/// production's backends on Google's emulators, one of each per test
+/// process: documents in the Firestore emulator under a root of the
+/// system's own, events published to the Pub/Sub emulator in a project of
+/// the system's own, which pushes them to the subscribers.
+async fn backends_from_env(events: &mut EventsConfig) -> Option<(StoreConfig, String)> {
+    match std::env::var("CRAFTCHAIN_E2E_BACKENDS").as_deref() {
+        Err(_) | Ok("" | "local") => None,
+        Ok("emulators") => {
+            let need = "CRAFTCHAIN_E2E_BACKENDS=emulators needs Google's emulators";
+            let firestore = testkit::FirestoreEmulator::shared()
                 .await
-                .unwrap_or_else(|| {
-                    panic!("CRAFTCHAIN_E2E_STORE=firestore needs the Firestore emulator")
-                });
-            Some(StoreConfig {
+                .unwrap_or_else(|| panic!("{need}"));
+            let pubsub = testkit::PubSubEmulator::shared()
+                .await
+                .unwrap_or_else(|| panic!("{need}"));
+            let run = uuid::Uuid::new_v4().simple().to_string();
+            events.transport = EventTransport::Pubsub;
+            events.pubsub_emulator_host = Some(pubsub.host().to_owned());
+            events.push_token = Some(format!("push-{run}").into());
+            let store = StoreConfig {
                 backend: StoreBackend::Firestore,
-                emulator_host: Some(emulator.host().to_owned()),
-                root: format!("runs/{}/services", uuid::Uuid::new_v4()),
+                emulator_host: Some(firestore.host().to_owned()),
+                root: format!("runs/{run}/services"),
+                // What production would refuse fails here too.
+                indexes_file: Some(
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("../deploy/firestore.indexes.json"),
+                ),
                 ..StoreConfig::default()
-            })
+            };
+            Some((store, format!("e2e-{}", &run[..12])))
         }
-        Ok(other) => panic!("CRAFTCHAIN_E2E_STORE={other}: sqlite or firestore"),
+        Ok(other) => panic!("CRAFTCHAIN_E2E_BACKENDS={other}: local or emulators"),
     }
 }

@@ -1,16 +1,17 @@
-//! What production's event plumbing is, rendered from the same tables the
-//! launcher uses (every event type; who consumes which): the script that
-//! creates the Pub/Sub topics, their dead-letter topics and each service's
-//! push subscriptions. `craftchain deploy-files DIR` writes it; a test
-//! checks the committed copy in `deploy/pubsub/` is current.
+//! What production's event plumbing and indexes are, rendered from the same
+//! tables the launcher uses (every event type; who consumes which; each
+//! service's declared indexes): the script that creates the Pub/Sub
+//! topics, their dead-letter topics and each service's push subscriptions,
+//! and the Firestore composite indexes. `craftchain deploy-files DIR`
+//! writes both; a test checks the committed copies in `deploy/` are current.
 
 use std::fmt::Write as _;
 
-use crate::registry::SUBSCRIPTIONS;
+use crate::registry::{SERVICES, SUBSCRIPTIONS};
 
 /// How each push subscription is set up.
 const ACK_DEADLINE_SECONDS: u32 = 30;
-const MAX_DELIVERY_ATTEMPTS: u32 = 10;
+pub(crate) const MAX_DELIVERY_ATTEMPTS: i32 = 10;
 
 /// `deploy/pubsub/apply.sh`: idempotent gcloud commands creating every
 /// topic (one per event type, plus `<topic>.dead`) and, per consuming
@@ -61,6 +62,23 @@ pub fn pubsub_script() -> String {
     out
 }
 
+/// `deploy/firestore.indexes.json`: the composite indexes behind every
+/// service's declared indexes and the outbox's (one-field ones are
+/// Firestore's automatic indexes). Deploy with `firebase deploy --only
+/// firestore:indexes`.
+pub fn firestore_indexes() -> String {
+    let specs: Vec<store::IndexSpec> = SERVICES
+        .iter()
+        .flat_map(|service| (service.indexes)())
+        .chain(events::outbox_indexes())
+        .collect();
+    let file = store::FirestoreIndexes::from_specs(&specs);
+    // Serializing plain structs of strings cannot fail.
+    let mut json = serde_json::to_string_pretty(&file).unwrap_or_default();
+    json.push('\n');
+    json
+}
+
 /// Each consuming service and the topics it subscribes to, in the
 /// launcher's order.
 fn by_consumer() -> Vec<(&'static str, Vec<&'static str>)> {
@@ -88,7 +106,9 @@ pub fn write_files(dir: &std::path::Path) -> anyhow::Result<Vec<std::path::PathB
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
     }
-    Ok(vec![script])
+    let indexes = dir.join("firestore.indexes.json");
+    std::fs::write(&indexes, firestore_indexes())?;
+    Ok(vec![script, indexes])
 }
 
 #[cfg(test)]
@@ -109,6 +129,30 @@ mod tests {
             pubsub_script(),
             "deploy/pubsub/apply.sh is stale: run `cargo run -p craftchain-cli -- deploy-files deploy`"
         );
+    }
+
+    #[test]
+    fn the_committed_firestore_indexes_are_current() {
+        assert_eq!(
+            repo_file("deploy/firestore.indexes.json"),
+            firestore_indexes(),
+            "deploy/firestore.indexes.json is stale: run `cargo run -p craftchain-cli -- deploy-files deploy`"
+        );
+    }
+
+    #[test]
+    fn every_service_with_a_store_keeps_it_in_firestore_and_one_signer_runs() {
+        for service in SERVICES.iter().filter(|s| s.name() != "gateway") {
+            let manifest = repo_file(&format!("deploy/cloudrun/{}.yaml", service.name()));
+            assert!(
+                manifest.contains("- { name: CRAFTCHAIN_STORE__BACKEND, value: firestore }"),
+                "deploy/cloudrun/{}.yaml does not keep its documents in Firestore",
+                service.name()
+            );
+        }
+        // One signer key, nonces kept in the process: never two instances.
+        let blockchain = repo_file("deploy/cloudrun/blockchain.yaml");
+        assert!(blockchain.contains("autoscaling.knative.dev/maxScale: \"1\""));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! kit all start services through [`start`].
 
 pub mod deploy;
+mod emulators;
 mod registry;
 mod secrets;
 
@@ -12,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use common::config::{EventsConfig, SharedConfig, StoreBackend, StoreConfig};
+use common::config::{EventTransport, EventsConfig, SharedConfig, StoreBackend, StoreConfig};
 use common::platform;
 use common::serve::Server;
 use tokio::task::JoinHandle;
@@ -48,6 +49,9 @@ pub struct SystemConfig {
     /// The document store of every service, when not what the environment
     /// (or the default, SQLite) says.
     pub store: Option<StoreConfig>,
+    /// The Google Cloud project of every service (Firestore's and Pub/Sub's
+    /// resources are in it), when not what the environment says.
+    pub gcp_project: Option<String>,
 }
 
 impl Default for SystemConfig {
@@ -62,6 +66,7 @@ impl Default for SystemConfig {
             events: EventsConfig::default(),
             read_env: true,
             store: None,
+            gcp_project: None,
         }
     }
 }
@@ -176,8 +181,18 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
     let stop = CancellationToken::new();
     let mut tasks = Vec::new();
     let running: Vec<&'static str> = chosen.iter().map(|s| s.name()).collect();
+    let routes = routes(&config, &urls, &running)?;
+    if config.events.transport == EventTransport::Pubsub {
+        // Pub/Sub pushes to the subscribers: its topics and subscriptions
+        // stand in for what deploy/pubsub/apply.sh creates in production.
+        let project = config
+            .gcp_project
+            .clone()
+            .unwrap_or_else(|| common::config::LOCAL_PROJECT.to_owned());
+        emulators::create_pubsub_routes(&config.events, &project, &routes).await?;
+    }
     for (spec, listener) in chosen.into_iter().zip(listeners) {
-        let shared = shared_config(&config, spec, &urls, &running, &secrets)?;
+        let shared = shared_config(&config, spec, &urls, &routes, &secrets)?;
         let service = (spec.build)(BuildContext {
             shared: shared.clone(),
             secrets: secrets.clone(),
@@ -214,35 +229,14 @@ fn loopback_url(host: IpAddr, addr: SocketAddr) -> anyhow::Result<Url> {
     Ok(Url::parse(&format!("http://{addr}/"))?)
 }
 
-fn shared_config(
+/// Topic → the push endpoints of its subscribers in this system: the
+/// consumers that run here, and the extra ones (probes).
+fn routes(
     config: &SystemConfig,
-    spec: &ServiceSpec,
     urls: &BTreeMap<&'static str, Url>,
     running: &[&'static str],
-    secrets: &secrets::Secrets,
-) -> anyhow::Result<SharedConfig> {
-    let mut shared = if config.read_env {
-        common::Config::<NoSettings>::from_env(spec.name(), 0)?.shared
-    } else {
-        SharedConfig::local(spec.name(), 0)
-    };
-    shared.service = spec.name();
-    shared.host = config.host_of(spec.id);
-    shared.data_dir = config.data_dir.clone();
-    shared.events = config.events.clone();
-    if let Some(store) = &config.store {
-        shared.store = store.clone();
-    }
-    if shared.store.backend == StoreBackend::Firestore && shared.gcp_project.is_none() {
-        shared.gcp_project = Some(common::config::LOCAL_PROJECT.to_owned());
-    }
-    if let Some(auth) = urls.get("auth") {
-        shared.identity.jwks_url = Some(auth.join("auth/.well-known/jwks.json")?);
-        shared.service_auth.auth_url = auth.clone();
-    }
-    shared.service_auth.secret = secrets.get(spec.name());
+) -> anyhow::Result<BTreeMap<String, Vec<Url>>> {
     let mut subscriptions: BTreeMap<String, Vec<Url>> = BTreeMap::new();
-    // Events go to the consumers that run in this system.
     for (topic, consumers) in registry::SUBSCRIPTIONS {
         for consumer in consumers.iter().filter(|c| running.contains(c)) {
             if let Some(url) = urls.get(consumer) {
@@ -259,7 +253,43 @@ fn shared_config(
             .or_default()
             .extend(extra.iter().cloned());
     }
-    shared.events.subscriptions = subscriptions;
+    Ok(subscriptions)
+}
+
+fn shared_config(
+    config: &SystemConfig,
+    spec: &ServiceSpec,
+    urls: &BTreeMap<&'static str, Url>,
+    routes: &BTreeMap<String, Vec<Url>>,
+    secrets: &secrets::Secrets,
+) -> anyhow::Result<SharedConfig> {
+    let mut shared = if config.read_env {
+        common::Config::<NoSettings>::from_env(spec.name(), 0)?.shared
+    } else {
+        SharedConfig::local(spec.name(), 0)
+    };
+    shared.service = spec.name();
+    shared.host = config.host_of(spec.id);
+    shared.data_dir = config.data_dir.clone();
+    shared.events = config.events.clone();
+    if let Some(store) = &config.store {
+        shared.store = store.clone();
+    }
+    let google = shared.store.backend == StoreBackend::Firestore
+        || shared.events.transport == EventTransport::Pubsub;
+    if google && shared.gcp_project.is_none() {
+        shared.gcp_project = Some(common::config::LOCAL_PROJECT.to_owned());
+    }
+    if let Some(auth) = urls.get("auth") {
+        shared.identity.jwks_url = Some(auth.join("auth/.well-known/jwks.json")?);
+        shared.service_auth.auth_url = auth.clone();
+    }
+    shared.service_auth.secret = secrets.get(spec.name());
+    if let Some(project) = &config.gcp_project {
+        shared.gcp_project = Some(project.clone());
+    }
+    // Events go to the consumers that run in this system.
+    shared.events.subscriptions = routes.clone();
     Ok(shared)
 }
 

@@ -1,6 +1,8 @@
 //! `craftchain`: run the platform on one machine.
 //!
-//! - `craftchain up`: every service in one process, on ports 8000–8008.
+//! - `craftchain up`: every service in one process, on ports 8000–8008
+//!   (`--emulators`: on Google's Firestore and Pub/Sub emulators, as in
+//!   production).
 //! - `craftchain serve NAME`: one service, configured from the environment
 //!   (what its container runs).
 //! - `craftchain openapi DIR`: write each service's OpenAPI document.
@@ -10,6 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use common::config::{EventTransport, EventsConfig, StoreBackend, StoreConfig};
 use craftchain_cli::{SERVICES, SystemConfig};
 
 #[derive(Parser)]
@@ -42,6 +45,13 @@ enum Command {
         /// First port; each service adds its offset (auth = +8).
         #[arg(long, default_value_t = common::platform::BASE_PORT)]
         base_port: u16,
+        /// Run every service on production's backends, on Google's
+        /// emulators started here (from the Google Cloud SDK on PATH; they
+        /// need Java): documents in the Firestore emulator, events through
+        /// the Pub/Sub emulator. Their data is in memory and goes when
+        /// they stop.
+        #[arg(long)]
+        emulators: bool,
     },
     /// Start one service, configured from the environment.
     Serve {
@@ -71,7 +81,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             host,
             internal_host,
             base_port,
-        } => up(data_dir, host, internal_host, base_port).await,
+            emulators,
+        } => up(data_dir, host, internal_host, base_port, emulators).await,
         Command::Serve { name } => serve(&name).await,
         Command::Openapi { dir } => openapi(&dir).await,
         Command::DeployFiles { dir } => {
@@ -88,18 +99,42 @@ async fn up(
     host: IpAddr,
     internal_host: IpAddr,
     base_port: u16,
+    emulators: bool,
 ) -> anyhow::Result<()> {
     let shared = common::Config::<Empty>::from_env("up", 0)?.shared;
     let _telemetry = common::telemetry::init(&shared);
+    let emulators = match emulators {
+        true => Some((Emulator::firestore().await?, Emulator::pubsub().await?)),
+        false => None,
+    };
+    let mut events = EventsConfig::default();
+    let store = emulators.as_ref().map(|(firestore, pubsub)| {
+        events.transport = EventTransport::Pubsub;
+        events.pubsub_emulator_host = Some(pubsub.host.clone());
+        events.push_token = Some(uuid::Uuid::new_v4().simple().to_string().into());
+        StoreConfig {
+            backend: StoreBackend::Firestore,
+            emulator_host: Some(firestore.host.clone()),
+            ..StoreConfig::default()
+        }
+    });
     let mut system = craftchain_cli::start(SystemConfig {
         data_dir: data_dir.clone(),
         host,
         internal_host,
         base_port: Some(base_port),
+        events,
+        store,
         ..SystemConfig::default()
     })
     .await?;
     println!("CraftChain X is up (data in {}):", data_dir.display());
+    if let Some((firestore, pubsub)) = &emulators {
+        println!(
+            "  documents in the Firestore emulator at {}, events through the Pub/Sub emulator at {} (both in memory: their data goes when they stop)",
+            firestore.host, pubsub.host
+        );
+    }
     for (name, url) in system.urls() {
         println!("  {name:<13} {url}   docs: {url}docs");
     }
@@ -147,6 +182,74 @@ async fn openapi(dir: &std::path::Path) -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
+}
+
+/// One of Google's emulators (Java, from the Google Cloud SDK on `PATH`),
+/// on a free port; stopped with the launcher.
+struct Emulator {
+    _child: tokio::process::Child,
+    host: String,
+}
+
+impl Emulator {
+    /// Google's Firestore emulator.
+    async fn firestore() -> anyhow::Result<Self> {
+        let jar = common::tools::gcloud_component(common::tools::FIRESTORE_EMULATOR_JAR)
+            .context("--emulators needs the Google Cloud SDK's Firestore emulator (`gcloud components install cloud-firestore-emulator`) and `gcloud` on PATH")?;
+        Self::start("the Firestore emulator", |port| {
+            let mut args: Vec<std::ffi::OsString> = vec!["-cp".into(), jar.clone().into()];
+            args.push(common::tools::FIRESTORE_EMULATOR_MAIN.into());
+            args.extend(["--host", "127.0.0.1", "--port"].map(Into::into));
+            args.push(port.to_string().into());
+            args
+        })
+        .await
+    }
+
+    /// Google's Pub/Sub emulator.
+    async fn pubsub() -> anyhow::Result<Self> {
+        let jar = common::tools::gcloud_component(common::tools::PUBSUB_EMULATOR_LIB)
+            .and_then(|lib| common::tools::pubsub_emulator_jar(&lib))
+            .context("--emulators needs the Google Cloud SDK's Pub/Sub emulator (`gcloud components install pubsub-emulator`) and `gcloud` on PATH")?;
+        Self::start("the Pub/Sub emulator", |port| {
+            vec![
+                "-jar".into(),
+                jar.clone().into(),
+                "--host=127.0.0.1".into(),
+                format!("--port={port}").into(),
+            ]
+        })
+        .await
+    }
+
+    async fn start(
+        what: &str,
+        args: impl Fn(u16) -> Vec<std::ffi::OsString>,
+    ) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let host = format!("127.0.0.1:{port}");
+        let child = tokio::process::Command::new("java")
+            .args(args(port))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {what}: is Java installed?"))?;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        while tokio::net::TcpStream::connect(&host).await.is_err() {
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "{what} did not start within a minute"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        Ok(Self {
+            _child: child,
+            host,
+        })
+    }
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

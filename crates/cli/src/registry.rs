@@ -29,6 +29,8 @@ pub struct ServiceSpec {
     /// Its name and port (`common::platform`).
     pub id: ServiceId,
     pub build: Build,
+    /// The indexes its queries need (what it opens its store with).
+    pub indexes: fn() -> Vec<store::IndexSpec>,
 }
 
 impl ServiceSpec {
@@ -48,38 +50,47 @@ pub static SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         id: gateway::SERVICE,
         build: build_gateway,
+        indexes: Vec::new,
     },
     ServiceSpec {
         id: product::SERVICE,
         build: build_product,
+        indexes: product::indexes,
     },
     ServiceSpec {
         id: ml::SERVICE,
         build: build_ml,
+        indexes: ml::indexes,
     },
     ServiceSpec {
         id: pricing::SERVICE,
         build: build_pricing,
+        indexes: pricing::indexes,
     },
     ServiceSpec {
         id: analytics::SERVICE,
         build: build_analytics,
+        indexes: analytics::indexes,
     },
     ServiceSpec {
         id: blockchain::SERVICE,
         build: build_blockchain,
+        indexes: blockchain::indexes,
     },
     ServiceSpec {
         id: notification::SERVICE,
         build: build_notification,
+        indexes: notification::indexes,
     },
     ServiceSpec {
         id: media::SERVICE,
         build: build_media,
+        indexes: media::indexes,
     },
     ServiceSpec {
         id: auth::SERVICE,
         build: build_auth,
+        indexes: auth::indexes,
     },
 ];
 

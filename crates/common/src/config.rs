@@ -136,10 +136,32 @@ pub fn local_url(port: u16) -> Url {
         .unwrap_or_else(|_| unreachable!("a loopback URL always parses"))
 }
 
-/// Event delivery settings (the local relay).
+/// How the relay sends a service's events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventTransport {
+    /// Push each event to its subscribers' URLs (`subscriptions`) in
+    /// Pub/Sub's push format: one machine, no broker.
+    #[default]
+    Push,
+    /// Publish each event to its Pub/Sub topic (named by its type), with
+    /// its subject as ordering key; Pub/Sub pushes it to the subscribers.
+    Pubsub,
+}
+
+/// Event delivery settings (`CRAFTCHAIN_EVENTS__*`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventsConfig {
+    pub transport: EventTransport,
+    /// Pub/Sub: `host:port` of an emulator, reached without credentials
+    /// (else `PUBSUB_EMULATOR_HOST` if set, else Pub/Sub itself with the
+    /// service account's credentials).
+    pub pubsub_emulator_host: Option<String>,
+    /// Accept pushes to `/events/push?token=<this>` as the publisher's: for
+    /// a push subscription that cannot carry an OIDC token (the Pub/Sub
+    /// emulator's). Production's subscriptions carry Pub/Sub's OIDC token.
+    pub push_token: Option<SecretString>,
     /// Topic (event type) → push endpoints of its subscribers.
     pub subscriptions: BTreeMap<String, Vec<Url>>,
     /// Attempts per event before it goes to the dead-letter list.
@@ -154,6 +176,9 @@ pub struct EventsConfig {
 impl Default for EventsConfig {
     fn default() -> Self {
         Self {
+            transport: EventTransport::Push,
+            pubsub_emulator_host: None,
+            push_token: None,
             subscriptions: BTreeMap::new(),
             max_attempts: 10,
             initial_backoff_ms: 200,
@@ -190,6 +215,10 @@ pub struct StoreConfig {
     pub emulator_host: Option<String>,
     /// Firestore: the longest one request may take.
     pub timeout_secs: u64,
+    /// Firestore: refuse, as production does, a query no composite index
+    /// in this `firestore.indexes.json` serves (the emulator runs any
+    /// query). For tests and rehearsals on the emulator.
+    pub indexes_file: Option<PathBuf>,
 }
 
 impl Default for StoreConfig {
@@ -200,6 +229,7 @@ impl Default for StoreConfig {
             root: "services".to_owned(),
             emulator_host: None,
             timeout_secs: 30,
+            indexes_file: None,
         }
     }
 }
@@ -392,6 +422,17 @@ impl SharedConfig {
             p.push("events.max_attempts must be positive".to_owned());
         }
         p.extend(self.store.problems(self));
+        if self.events.transport == EventTransport::Pubsub && self.gcp_project.is_none() {
+            p.push("events.transport pubsub needs gcp_project".to_owned());
+        }
+        if self.environment == Environment::Production
+            && (self.events.pubsub_emulator_host.is_some() || self.events.push_token.is_some())
+        {
+            p.push(
+                "events.pubsub_emulator_host and events.push_token are for local runs, not production"
+                    .to_owned(),
+            );
+        }
         if self.environment == Environment::Production {
             if self.identity.issuer.ends_with(LOCAL_PROJECT) {
                 p.push("production needs identity.issuer of the real project".to_owned());

@@ -17,6 +17,41 @@ pub fn find_upwards(relative: &str, build_dir: &Path) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// The Firestore emulator's jar in the Google Cloud SDK.
+pub const FIRESTORE_EMULATOR_JAR: &str =
+    "platform/cloud-firestore-emulator/cloud-firestore-emulator.jar";
+/// Its main class.
+pub const FIRESTORE_EMULATOR_MAIN: &str =
+    "com.google.cloud.datastore.emulator.firestore.CloudFirestore";
+
+/// The folder of the Pub/Sub emulator's jar in the Google Cloud SDK.
+pub const PUBSUB_EMULATOR_LIB: &str = "platform/pubsub-emulator/lib";
+
+/// The Pub/Sub emulator's jar in `lib` (its name carries its version).
+pub fn pubsub_emulator_jar(lib: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(lib)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("cloud-pubsub-emulator-") && n.ends_with("-all.jar"))
+        })
+}
+
+/// A component of the Google Cloud SDK (`platform/…`): below the SDK of the
+/// `gcloud` on `PATH` (`<sdk>/bin/gcloud`), if it is there.
+pub fn gcloud_component(relative: &str) -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join("gcloud"))
+        .find(|gcloud| gcloud.is_file())
+        .and_then(|gcloud| std::fs::canonicalize(gcloud).ok())
+        .and_then(|gcloud| Some(gcloud.parent()?.parent()?.join(relative)))
+        .filter(|path| path.exists())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -92,6 +92,15 @@ pub async fn open_store(shared: &SharedConfig) -> store::StoreResult<Store> {
                 root: format!("{}/{}", shared.store.root, shared.service),
                 emulator_host: shared.store.emulator_host.clone(),
                 timeout: Duration::from_secs(shared.store.timeout_secs),
+                required_indexes: match &shared.store.indexes_file {
+                    Some(path) => {
+                        let json = tokio::fs::read_to_string(path)
+                            .await
+                            .map_err(store::StoreError::unavailable)?;
+                        Some(Arc::new(store::FirestoreIndexes::parse(&json)?))
+                    }
+                    None => None,
+                },
             };
             let backend = FirestoreStore::connect(&settings).await?;
             tracing::info!(

@@ -9,6 +9,7 @@ mod base;
 mod envelope;
 pub mod money;
 mod outbox;
+mod pubsub;
 mod push;
 mod relay;
 mod revocations;
@@ -27,7 +28,10 @@ pub use admin::dead_letter_router;
 pub use base::{ServiceBase, open_store};
 pub use envelope::{ALL_TYPES, DecodeError, Event, Received};
 pub use outbox::{Lease, OutboxEntry, OutboxStatus, Publisher, outbox_indexes};
-pub use push::{ConsumeError, Consumer, PushMessage, PushOutcome, PushRequest, push_router};
+pub use push::{
+    ConsumeError, Consumer, PushMessage, PushOutcome, PushRequest, push_router,
+    push_router_with_token,
+};
 pub use relay::Relay;
 pub use revocations::{REVOCATIONS_PATH, revocations_router};
 
@@ -69,7 +73,7 @@ pub fn verifies_tokens(
     let loader = auth.clone();
     service
         .ops_authenticator(auth.clone())
-        .merge(revocations_router(auth))
+        .merge(revocations_router(auth, shared.events.push_token.clone()))
         .background("revocations", move |cancel| async move {
             loader
                 .revocations()
@@ -94,7 +98,12 @@ pub async fn attach(
         .merge(dead_letter_router(store, auth.clone()))
         .background("relay", move |cancel| relay.run(cancel));
     if let Some(consumer) = consumer {
-        service = service.merge(push_router(store.clone(), consumer, auth));
+        service = service.merge(push_router_with_token(
+            store.clone(),
+            consumer,
+            auth,
+            shared.events.push_token.clone(),
+        ));
     }
     Ok(service)
 }

@@ -9,15 +9,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::routing::post;
 use axum::{Json as AxumJson, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use common::identity::Authenticator;
 use common::{ApiError, Caller, Json, Role, Timestamp};
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use store::{Entity, Store, StoreError, Txn};
+use subtle::ConstantTimeEq as _;
 
 use crate::envelope::{DecodeError, Received};
 
@@ -129,6 +131,7 @@ struct PushState {
     store: Store,
     consumer: Arc<dyn Consumer>,
     auth: Arc<Authenticator>,
+    publishers: Publishers,
 }
 
 impl axum::extract::FromRef<PushState> for Arc<Authenticator> {
@@ -147,19 +150,72 @@ pub struct PushOutcome {
 
 /// The `/events/push` route for `consumer`.
 pub fn push_router(store: Store, consumer: Arc<dyn Consumer>, auth: Arc<Authenticator>) -> Router {
+    push_router_with_token(store, consumer, auth, None)
+}
+
+/// [`push_router`] that also takes pushes to `/events/push?token=<token>`
+/// as the publisher's (`events.push_token`: a push subscription that cannot
+/// carry an OIDC token, as the Pub/Sub emulator's cannot).
+pub fn push_router_with_token(
+    store: Store,
+    consumer: Arc<dyn Consumer>,
+    auth: Arc<Authenticator>,
+    push_token: Option<SecretString>,
+) -> Router {
     Router::new()
         .route("/events/push", post(receive))
         .with_state(PushState {
             store,
             consumer,
             auth,
+            publishers: Publishers::new(push_token),
         })
 }
 
-/// The event of a push `request`, if `caller` may push (the publisher:
-/// a `service` identity); else the 401/403, or 422 naming `message.data`.
-pub(crate) fn pushed_event(caller: &Caller, request: &PushRequest) -> Result<Received, ApiError> {
-    caller.require(&[Role::Service])?;
+/// `?token=` of a push.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PushQuery {
+    token: Option<String>,
+}
+
+/// Who may push events: the publisher, by its `service` identity (the
+/// local relay's token, Pub/Sub's OIDC token in production) or, where
+/// configured, by the push subscription's `?token=`.
+#[derive(Clone, Default)]
+pub(crate) struct Publishers {
+    token: Option<Arc<SecretString>>,
+}
+
+impl Publishers {
+    pub(crate) fn new(token: Option<SecretString>) -> Self {
+        Self {
+            token: token.map(Arc::new),
+        }
+    }
+
+    /// The event of a push `request`, if it comes from the publisher; else
+    /// the 401/403, or 422 naming `message.data`.
+    pub(crate) fn event(
+        &self,
+        caller: Result<Caller, ApiError>,
+        query: &PushQuery,
+        request: &PushRequest,
+    ) -> Result<Received, ApiError> {
+        let by_token = match (&self.token, &query.token) {
+            (Some(expected), Some(given)) => {
+                bool::from(expected.expose_secret().as_bytes().ct_eq(given.as_bytes()))
+            }
+            _ => false,
+        };
+        if !by_token {
+            caller?.require(&[Role::Service])?;
+        }
+        decode(request)
+    }
+}
+
+/// The event a push carries, or 422 naming `message.data`.
+fn decode(request: &PushRequest) -> Result<Received, ApiError> {
     let bytes = STANDARD
         .decode(request.message.data.as_bytes())
         .map_err(|_| ApiError::invalid_field("message.data", "invalid", "not base64"))?;
@@ -169,10 +225,11 @@ pub(crate) fn pushed_event(caller: &Caller, request: &PushRequest) -> Result<Rec
 
 async fn receive(
     State(state): State<PushState>,
-    caller: Caller,
+    Query(query): Query<PushQuery>,
+    caller: Result<Caller, ApiError>,
     Json(request): Json<PushRequest>,
 ) -> Result<AxumJson<PushOutcome>, ApiError> {
-    let event = pushed_event(&caller, &request)?;
+    let event = state.publishers.event(caller, &query, &request)?;
     let event_id = event.event_id().to_owned();
     let consumer = state.consumer.clone();
     let outcome = state

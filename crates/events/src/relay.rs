@@ -1,7 +1,8 @@
-//! The local relay: delivers pending outbox entries to every subscriber of
-//! their topic as Pub/Sub push requests, retries with exponential backoff,
-//! marks them sent, and moves an entry to the dead-letter list after the
-//! configured number of failed attempts. Delivery is at least once;
+//! The relay: delivers pending outbox entries to every subscriber of their
+//! topic as Pub/Sub push requests (locally), or publishes them to their
+//! Pub/Sub topic (`events.transport = pubsub`, production), retries with
+//! exponential backoff, marks them sent, and moves an entry to the
+//! dead-letter list after the configured number of failed attempts. Delivery is at least once;
 //! consumers skip what they already applied. Entries of one subject stay in
 //! order: after a failure, later entries of that subject wait for the next
 //! pass.
@@ -15,7 +16,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::config::{EventsConfig, SharedConfig};
+use common::config::{EventTransport, EventsConfig, SharedConfig};
 use common::tokens::TokenProvider;
 use futures::future::join_all;
 use serde_json::json;
@@ -24,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::outbox::{OutboxEntry, OutboxStatus};
+use crate::pubsub::PubSubTopics;
 
 /// Entries looked at per pass.
 const BATCH: usize = 100;
@@ -33,12 +35,39 @@ const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`PUSH_TIMEOUT`], and the settle follows.
 const LEASE: Duration = Duration::from_secs(30);
 
-/// Pushes a service's outbox to its subscribers.
+/// Where the relay sends events (`events.transport`).
+enum Transport {
+    /// To each subscriber of the event's type, itself.
+    Push(BTreeMap<String, Vec<Url>>),
+    /// To the event type's Pub/Sub topic, connected at the first event.
+    PubSub {
+        emulator_host: Option<String>,
+        topics: tokio::sync::OnceCell<PubSubTopics>,
+    },
+}
+
+/// One place an entry goes: a subscriber, or a topic.
+enum Target {
+    Url(Url),
+    Topic(String),
+}
+
+impl Target {
+    /// As recorded in `delivered_to`.
+    fn key(&self) -> String {
+        match self {
+            Target::Url(url) => url.to_string(),
+            Target::Topic(topic) => topic.clone(),
+        }
+    }
+}
+
+/// Delivers a service's outbox: to its subscribers, or to Pub/Sub.
 #[derive(Clone)]
 pub struct Relay {
     outbox: Collection<OutboxEntry>,
     project: String,
-    subscriptions: BTreeMap<String, Vec<Url>>,
+    transport: Arc<Transport>,
     http: reqwest::Client,
     tokens: Option<Arc<dyn TokenProvider>>,
     config: EventsConfig,
@@ -54,7 +83,17 @@ impl Relay {
                 .gcp_project
                 .clone()
                 .unwrap_or_else(|| common::config::LOCAL_PROJECT.to_owned()),
-            subscriptions: shared.events.subscriptions.clone(),
+            transport: Arc::new(match shared.events.transport {
+                EventTransport::Push => Transport::Push(shared.events.subscriptions.clone()),
+                EventTransport::Pubsub => Transport::PubSub {
+                    emulator_host: shared
+                        .events
+                        .pubsub_emulator_host
+                        .clone()
+                        .or_else(|| std::env::var("PUBSUB_EMULATOR_HOST").ok()),
+                    topics: tokio::sync::OnceCell::new(),
+                },
+            }),
             http: common::client::http_client(),
             tokens: common::tokens::from_config(shared),
             config: shared.events.clone(),
@@ -151,28 +190,32 @@ impl Relay {
     async fn deliver(&self, entry: Versioned<OutboxEntry>) -> StoreResult<Option<OutboxStatus>> {
         let mut value = entry.value;
         value.lease = None;
-        let subscribers: Vec<Url> = self
-            .subscriptions
-            .get(&value.event_type)
-            .map(|urls| {
-                urls.iter()
-                    .filter(|u| !value.delivered_to.iter().any(|d| d == u.as_str()))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
+        let targets: Vec<Target> = match &*self.transport {
+            Transport::Push(subscriptions) => subscriptions
+                .get(&value.event_type)
+                .map(|urls| urls.iter().cloned().map(Target::Url).collect())
+                .unwrap_or_default(),
+            Transport::PubSub { .. } => vec![Target::Topic(format!(
+                "projects/{}/topics/{}",
+                self.project, value.event_type
+            ))],
+        };
+        let targets: Vec<Target> = targets
+            .into_iter()
+            .filter(|t| !value.delivered_to.contains(&t.key()))
+            .collect();
         let attempt = value.attempts + 1;
         let outcomes = join_all(
-            subscribers
+            targets
                 .iter()
-                .map(|url| self.push(url, &value, attempt)),
+                .map(|target| self.send(target, &value, attempt)),
         )
         .await;
         let mut errors = Vec::new();
-        for (url, outcome) in subscribers.iter().zip(outcomes) {
+        for (target, outcome) in targets.iter().zip(outcomes) {
             match outcome {
-                Ok(()) => value.delivered_to.push(url.to_string()),
-                Err(e) => errors.push(format!("{url}: {e}")),
+                Ok(()) => value.delivered_to.push(target.key()),
+                Err(e) => errors.push(format!("{}: {e}", target.key())),
             }
         }
         if errors.is_empty() {
@@ -216,6 +259,32 @@ impl Relay {
         let base = self.config.initial_backoff_ms.max(1);
         let ms = base.saturating_mul(1u64 << attempts.saturating_sub(1).min(20));
         Duration::from_millis(ms.min(self.config.max_backoff_ms))
+    }
+
+    async fn send(&self, target: &Target, entry: &OutboxEntry, attempt: u32) -> Result<(), String> {
+        match (target, &*self.transport) {
+            (Target::Url(url), _) => self.push(url, entry, attempt).await,
+            (
+                Target::Topic(_),
+                Transport::PubSub {
+                    emulator_host,
+                    topics,
+                },
+            ) => {
+                let topics = topics
+                    .get_or_try_init(|| {
+                        PubSubTopics::connect(&self.project, emulator_host.as_deref())
+                    })
+                    .await
+                    .map_err(|e| format!("connecting to Pub/Sub: {e:#}"))?;
+                let id = topics.publish(entry, PUSH_TIMEOUT).await?;
+                tracing::debug!(event_id = entry.event_id, message_id = id, "published");
+                Ok(())
+            }
+            (Target::Topic(topic), Transport::Push(_)) => {
+                Err(format!("{topic}: the relay does not publish to Pub/Sub"))
+            }
+        }
     }
 
     async fn push(&self, url: &Url, entry: &OutboxEntry, attempt: u32) -> Result<(), String> {

@@ -7,32 +7,53 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::routing::post;
 use axum::{Json as AxumJson, Router};
 use common::identity::{Authenticator, MAX_CLOCK_SKEW_SECS};
 use common::{ApiError, Caller, Json};
 
 use crate::envelope::Event as _;
-use crate::push::{PushOutcome, PushRequest, pushed_event};
+use secrecy::SecretString;
+
+use crate::push::{Publishers, PushOutcome, PushQuery, PushRequest};
 use crate::v1::UserTokensRevoked;
 
 /// Where the relay delivers `user.tokens_revoked` at each service.
 pub const REVOCATIONS_PATH: &str = "events/revocations";
 
-/// The `/events/revocations` route, feeding `auth`'s revocations.
-pub fn revocations_router(auth: Arc<Authenticator>) -> Router {
+/// The `/events/revocations` route, feeding `auth`'s revocations; pushes
+/// come from the publisher, or carry `push_token` (see
+/// [`push_router_with_token`](crate::push_router_with_token)).
+pub fn revocations_router(auth: Arc<Authenticator>, push_token: Option<SecretString>) -> Router {
     Router::new()
         .route(&format!("/{REVOCATIONS_PATH}"), post(receive))
-        .with_state(auth)
+        .with_state(RevocationState {
+            auth,
+            publishers: Publishers::new(push_token),
+        })
+}
+
+#[derive(Clone)]
+struct RevocationState {
+    auth: Arc<Authenticator>,
+    publishers: Publishers,
+}
+
+impl axum::extract::FromRef<RevocationState> for Arc<Authenticator> {
+    fn from_ref(state: &RevocationState) -> Self {
+        state.auth.clone()
+    }
 }
 
 async fn receive(
-    State(auth): State<Arc<Authenticator>>,
-    caller: Caller,
+    State(state): State<RevocationState>,
+    Query(query): Query<PushQuery>,
+    caller: Result<Caller, ApiError>,
     Json(request): Json<PushRequest>,
 ) -> Result<AxumJson<PushOutcome>, ApiError> {
-    let event = pushed_event(&caller, &request)?;
+    let event = state.publishers.event(caller, &query, &request)?;
+    let auth = &state.auth;
     let event_id = event.event_id().to_owned();
     if event.event_type() != UserTokensRevoked::TYPE {
         return Ok(AxumJson(PushOutcome {

@@ -1,6 +1,8 @@
 //! Many relay instances on one store: each event is pushed once, and the
 //! events of one subject in order. On SQLite, and on Google's Firestore
 //! emulator (the production store of a service with several instances).
+//! And the relay on Pub/Sub (Google's emulator), which pushes to a
+//! consumer's `/events/push`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,8 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::SharedConfig;
+use common::config::EventTransport;
 use events::v1::UserRegistered;
 use events::{OutboxEntry, OutboxStatus, Publisher, Relay};
+use google_cloud_pubsub::client::{SubscriptionAdmin, TopicAdmin};
+use google_cloud_pubsub::model::PushConfig;
 use store::{FirestoreSettings, FirestoreStore, Query, Store, Txn};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -120,7 +125,116 @@ async fn two_relays_on_one_firestore_database() {
         root: format!("tests/{}", uuid::Uuid::new_v4()),
         emulator_host: Some(emulator.host().to_owned()),
         timeout: Duration::from_secs(30),
+        required_indexes: None,
     };
     let connect = async || Store::new(Arc::new(FirestoreStore::connect(&settings).await.unwrap()));
     two_relays_push_each_event_once(connect().await, connect().await).await;
+}
+
+/// The production path: the relay publishes to the event type's topic, and
+/// the Pub/Sub emulator pushes to a consumer through an ordered push
+/// subscription. Every event is applied once, although the consumer
+/// answers 503 to its first two pushes (after applying them) and Pub/Sub
+/// pushes those again; each subject's events are applied in order.
+#[tokio::test]
+async fn the_relay_publishes_to_pubsub_which_pushes_to_the_consumer() {
+    let Some(emulator) = testkit::PubSubEmulator::start().await else {
+        return;
+    };
+    let project = "craftchain-test";
+    let endpoint = format!("http://{}", emulator.host());
+    let anonymous = || google_cloud_auth::credentials::anonymous::Builder::new().build();
+    let topics = TopicAdmin::builder()
+        .with_endpoint(&endpoint)
+        .with_credentials(anonymous())
+        .build()
+        .await
+        .unwrap();
+    let subscriptions = SubscriptionAdmin::builder()
+        .with_endpoint(&endpoint)
+        .with_credentials(anonymous())
+        .build()
+        .await
+        .unwrap();
+    let topic = format!("projects/{project}/topics/user.registered");
+    topics.create_topic().set_name(&topic).send().await.unwrap();
+
+    // The consumer, which takes the subscription's token in place of
+    // Pub/Sub's OIDC token (the emulator cannot sign one).
+    let token = "push-verification-token";
+    let mut probe = testkit::Probe::reserve().unwrap();
+    let no_auth_service = url::Url::parse("http://127.0.0.1:9/").unwrap();
+    probe
+        .start(
+            &no_auth_service,
+            testkit::ProbeOptions {
+                drop_first_acks: 2,
+                push_token: Some(token.to_owned()),
+            },
+        )
+        .await
+        .unwrap();
+    let mut push_endpoint = probe.url();
+    push_endpoint.set_query(Some(&format!("token={token}")));
+    subscriptions
+        .create_subscription()
+        .set_name(format!(
+            "projects/{project}/subscriptions/probe-user-registered"
+        ))
+        .set_topic(&topic)
+        .set_push_config(PushConfig::new().set_push_endpoint(push_endpoint.to_string()))
+        .set_enable_message_ordering(true)
+        .set_ack_deadline_seconds(10)
+        .send()
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(dir.path().join("s.sqlite")).unwrap();
+    let events = emit_all(&store).await;
+    let mut shared = SharedConfig::local("auth", 0);
+    shared.gcp_project = Some(project.to_owned());
+    shared.events.transport = EventTransport::Pubsub;
+    shared.events.pubsub_emulator_host = Some(emulator.host().to_owned());
+    let relay = Relay::new(&store, &shared);
+    let outbox = store.collection::<OutboxEntry>();
+    for round in 0.. {
+        assert!(round < 200, "the relay did not publish everything");
+        relay.pass().await.unwrap();
+        let (pending, _) = outbox
+            .query(&Query::new().eq("status", "pending"))
+            .await
+            .unwrap();
+        if pending.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let applied = testkit::eventually(Duration::from_secs(60), "every event applied", || async {
+        let applied = probe.applied().await.ok()?;
+        (applied.len() == events).then_some(applied)
+    })
+    .await
+    .unwrap();
+    assert!(
+        probe.received() >= events + 2,
+        "the two unacknowledged pushes came again: {} pushes",
+        probe.received()
+    );
+    let mut by_subject: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
+    for seen in applied {
+        by_subject
+            .entry(seen.subject)
+            .or_default()
+            .push((seen.seq, seen.event_id));
+    }
+    assert_eq!(by_subject.len(), SUBJECTS);
+    for (subject, mut seen) in by_subject {
+        seen.sort();
+        let ids: Vec<&String> = seen.iter().map(|(_, id)| id).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted, "the events of {subject} applied in order");
+    }
 }

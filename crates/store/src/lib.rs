@@ -18,10 +18,12 @@ mod typed;
 pub mod conformance;
 
 pub use error::{StoreError, StoreResult};
-pub use firestore_backend::{FirestoreSettings, FirestoreStore};
+pub use firestore_backend::{
+    CompositeIndex, FirestoreIndexes, FirestoreSettings, FirestoreStore, IndexField,
+};
 pub use query::{Cursor, Direction, Filter, Op, OrderBy, Page, Query};
 pub use sqlite::SqliteStore;
-pub use store::{Store, Txn, TxnFn};
+pub use store::{MAX_ATTEMPTS, Store, Txn, TxnFn};
 pub use typed::{Collection, Entity, Versioned};
 
 use async_trait::async_trait;

@@ -16,6 +16,7 @@ async fn store(emulator: &FirestoreEmulator) -> Store {
         root: format!("tests/{}", uuid::Uuid::new_v4()),
         emulator_host: Some(emulator.host().to_owned()),
         timeout: Duration::from_secs(30),
+        required_indexes: None,
     };
     Store::new(Arc::new(FirestoreStore::connect(&settings).await.unwrap()))
 }

@@ -5,7 +5,7 @@
 //! after storing the effect) to prove that redelivery applies nothing twice.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -28,13 +28,16 @@ pub struct Seen {
     pub event_id: String,
     pub event_type: String,
     pub subject: String,
+    /// Its place in the order the probe applied events (from 1).
+    #[serde(default)]
+    pub seq: u64,
 }
 
 impl Entity for Seen {
     const COLLECTION: &'static str = "probe_seen";
 }
 
-struct Recorder;
+struct Recorder(Arc<Counters>);
 
 #[async_trait]
 impl Consumer for Recorder {
@@ -45,6 +48,7 @@ impl Consumer for Recorder {
                 event_id: event.event_id().to_owned(),
                 event_type: event.event_type().to_owned(),
                 subject: event.subject().to_owned(),
+                seq: self.0.applied.fetch_add(1, Ordering::SeqCst) + 1,
             },
         )?;
         Ok(())
@@ -56,12 +60,16 @@ impl Consumer for Recorder {
 pub struct ProbeOptions {
     /// Answer 503 to this many pushes *after* applying them.
     pub drop_first_acks: usize,
+    /// Also take pushes to `/events/push?token=<this>` (what the Pub/Sub
+    /// emulator's push subscriptions can carry instead of a token).
+    pub push_token: Option<String>,
 }
 
 #[derive(Default)]
 struct Counters {
     received: AtomicUsize,
     acks_to_drop: AtomicUsize,
+    applied: AtomicU64,
     attempts: Mutex<Vec<u64>>,
 }
 
@@ -112,10 +120,11 @@ impl Probe {
             ),
             Arc::new(JwksUrl::new(auth.join("auth/.well-known/jwks.json")?)?),
         );
-        let router = events::push_router(
+        let router = events::push_router_with_token(
             self.store.clone(),
-            Arc::new(Recorder),
+            Arc::new(Recorder(self.counters.clone())),
             Arc::new(Authenticator::new(verifier)),
+            options.push_token.map(Into::into),
         )
         .layer(middleware::from_fn_with_state(self.counters.clone(), count));
         let listener = tokio::net::TcpListener::bind(self.addr).await?;

@@ -135,15 +135,7 @@ pub fn gcloud_component(what: &str, env_var: &str, relative: &str) -> Option<Pat
     if let Some(path) = std::env::var_os(env_var) {
         return Some(PathBuf::from(path));
     }
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("gcloud"))
-            .find(|gcloud| gcloud.is_file())
-            .and_then(|gcloud| std::fs::canonicalize(gcloud).ok())
-            // <sdk>/bin/gcloud
-            .and_then(|gcloud| Some(gcloud.parent()?.parent()?.join(relative)))
-            .filter(|path| path.exists())
-    });
+    let found = common::tools::gcloud_component(relative);
     if found.is_none() {
         missing(&format!(
             "{what} is not installed (looked for {relative} in the Google Cloud SDK of the `gcloud` on PATH, or set {env_var}); it comes with the Google Cloud SDK"
@@ -167,13 +159,49 @@ fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
-/// Google's Firestore emulator (Java, from the Google Cloud SDK), on a
-/// free port. It stops when this handle is dropped, or when the test
-/// process ends however it ends: a shell holds it and stops it when the
-/// pipe from this process closes.
-pub struct FirestoreEmulator {
+/// A Java emulator of the Google Cloud SDK, held by a shell that stops it
+/// when the pipe from this process closes: when the handle is dropped, or
+/// when the test process ends however it ends.
+struct HeldJava {
     _child: std::process::Child,
     _pipe: std::process::ChildStdin,
+}
+
+impl HeldJava {
+    /// `java <args>`, then waits (up to a minute) for `host:port` to listen.
+    async fn start(what: &str, args: &[std::ffi::OsString], host: &str) -> Self {
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("java \"$@\" >/dev/null 2>&1 & pid=$!; read _; kill $pid")
+            .arg("sh")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {what} (java): {e}"));
+        let pipe = child
+            .stdin
+            .take()
+            .unwrap_or_else(|| panic!("the pipe to {what}"));
+        let held = HeldJava {
+            _child: child,
+            _pipe: pipe,
+        };
+        crate::eventually(
+            Duration::from_secs(60),
+            &format!("{what} listening"),
+            || async { tokio::net::TcpStream::connect(host).await.ok().map(drop) },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        held
+    }
+}
+
+/// Google's Firestore emulator (Java, from the Google Cloud SDK), on a
+/// free port. It stops when this handle is dropped or the process ends.
+pub struct FirestoreEmulator {
+    _java: HeldJava,
     host: String,
 }
 
@@ -183,43 +211,21 @@ impl FirestoreEmulator {
         let jar = gcloud_component(
             "the Firestore emulator",
             "FIRESTORE_EMULATOR_JAR",
-            "platform/cloud-firestore-emulator/cloud-firestore-emulator.jar",
+            common::tools::FIRESTORE_EMULATOR_JAR,
         )?;
-        let port = free_port();
-        let mut child = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(
-                "java -cp \"$0\" com.google.cloud.datastore.emulator.firestore.CloudFirestore \
-                 --host 127.0.0.1 --port \"$1\" >/dev/null 2>&1 & pid=$!; read _; kill $pid",
-            )
-            .arg(jar)
-            .arg(port.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting the Firestore emulator (java): {e}"));
-        let pipe = child
-            .stdin
-            .take()
-            .unwrap_or_else(|| panic!("the emulator's pipe"));
-        let emulator = FirestoreEmulator {
-            _child: child,
-            _pipe: pipe,
-            host: format!("127.0.0.1:{port}"),
-        };
-        let http = reqwest::Client::new();
-        let url = format!("http://{}/", emulator.host);
-        crate::eventually(
-            Duration::from_secs(60),
-            "the Firestore emulator listening",
-            || async {
-                let r = http.get(&url).send().await.ok()?;
-                r.status().is_success().then_some(())
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-        Some(emulator)
+        let port = free_port().to_string();
+        let host = format!("127.0.0.1:{port}");
+        let args: Vec<std::ffi::OsString> = vec![
+            "-cp".into(),
+            jar.into(),
+            common::tools::FIRESTORE_EMULATOR_MAIN.into(),
+            "--host".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            port.into(),
+        ];
+        let java = HeldJava::start("the Firestore emulator", &args, &host).await;
+        Some(FirestoreEmulator { _java: java, host })
     }
 
     /// One emulator for the whole test process, started by the first test
@@ -231,6 +237,50 @@ impl FirestoreEmulator {
     }
 
     /// `host:port`, what `FIRESTORE_EMULATOR_HOST` takes.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+}
+
+/// Google's Pub/Sub emulator (Java, from the Google Cloud SDK), on a free
+/// port. It cannot be reset: tests use topics of their own. It stops when
+/// this handle is dropped or the process ends.
+pub struct PubSubEmulator {
+    _java: HeldJava,
+    host: String,
+}
+
+impl PubSubEmulator {
+    /// Starts one; `None` if it is not installed (and may be skipped).
+    pub async fn start() -> Option<PubSubEmulator> {
+        let lib = gcloud_component(
+            "the Pub/Sub emulator",
+            "PUBSUB_EMULATOR_LIB",
+            common::tools::PUBSUB_EMULATOR_LIB,
+        )?;
+        let jar = common::tools::pubsub_emulator_jar(&lib)
+            .unwrap_or_else(|| panic!("no cloud-pubsub-emulator-*-all.jar in {}", lib.display()));
+        let port = free_port();
+        let host = format!("127.0.0.1:{port}");
+        let args: Vec<std::ffi::OsString> = vec![
+            "-jar".into(),
+            jar.into(),
+            "--host=127.0.0.1".into(),
+            format!("--port={port}").into(),
+        ];
+        let java = HeldJava::start("the Pub/Sub emulator", &args, &host).await;
+        Some(PubSubEmulator { _java: java, host })
+    }
+
+    /// One emulator for the whole test process, started by the first test
+    /// that asks; tests keep apart by using projects of their own.
+    pub async fn shared() -> Option<&'static PubSubEmulator> {
+        static SHARED: tokio::sync::OnceCell<Option<PubSubEmulator>> =
+            tokio::sync::OnceCell::const_new();
+        SHARED.get_or_init(Self::start).await.as_ref()
+    }
+
+    /// `host:port`, what `PUBSUB_EMULATOR_HOST` takes.
     pub fn host(&self) -> &str {
         &self.host
     }

@@ -45,6 +45,12 @@ pub struct Deps {
 }
 
 /// Assemble the analytics service with its real peers.
+/// Every index its queries need (the SQLite twins of the Firestore
+/// composite indexes in `deploy/firestore.indexes.json`).
+pub fn indexes() -> Vec<store::IndexSpec> {
+    [domain::jobs::indexes(), domain::schedules::indexes()].concat()
+}
+
 pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let deps = Deps {
         auth: Arc::new(common::caller::authenticator(&config.shared.identity)?),
@@ -56,8 +62,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
 pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> {
     config.validate()?;
     let (shared, settings) = (&config.shared, &config.service);
-    let indexes = [domain::jobs::indexes(), domain::schedules::indexes()].concat();
-    let base = ServiceBase::open(shared, &indexes).await?;
+    let base = ServiceBase::open(shared, &indexes()).await?;
     let path = settings.facts_path(shared);
     let facts: Arc<dyn FactStore> =
         Arc::new(tokio::task::spawn_blocking(move || SqliteFacts::open(&path)).await??);

@@ -45,11 +45,21 @@ const KEY_REFRESH: Duration = Duration::from_secs(10);
 
 /// Assemble the auth service: store, keys, the bootstrap admin, routes,
 /// relay.
+/// Every index its queries need (the SQLite twins of the Firestore
+/// composite indexes in `deploy/firestore.indexes.json`).
+pub fn indexes() -> Vec<store::IndexSpec> {
+    [
+        domain::accounts::revocation_indexes(),
+        domain::accounts::directory_indexes(),
+    ]
+    .concat()
+}
+
 pub async fn build(config: &Config) -> anyhow::Result<Service> {
     config.validate()?;
     let shared = &config.shared;
     let settings = Arc::new(config.service.clone());
-    let base = ServiceBase::open(shared, &domain::accounts::revocation_indexes()).await?;
+    let base = ServiceBase::open(shared, &indexes()).await?;
     let keys = KeyRing::open(base.store())
         .await
         .context("loading signing keys")?;

@@ -47,6 +47,12 @@ pub struct Deps {
 }
 
 /// Assemble the blockchain service with its real peers.
+/// Every index its queries need (the SQLite twins of the Firestore
+/// composite indexes in `deploy/firestore.indexes.json`).
+pub fn indexes() -> Vec<store::IndexSpec> {
+    payments::indexes()
+}
+
 pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let tokens = common::tokens::from_config(&config.shared);
     let s = &config.service;
@@ -64,7 +70,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
 pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> {
     config.validate()?;
     let settings = &config.service;
-    let base = ServiceBase::open(&config.shared, &payments::indexes()).await?;
+    let base = ServiceBase::open(&config.shared, &indexes()).await?;
 
     // The node: configured, or a local anvil with its state beside the store.
     let (rpc_url, local_node) =

@@ -34,6 +34,11 @@ pub const SERVICE: common::platform::ServiceId = common::platform::MEDIA;
 pub const NAME: &str = SERVICE.name;
 
 /// Assemble the media service.
+/// Every index its queries need: none (it reads its documents by id).
+pub fn indexes() -> Vec<store::IndexSpec> {
+    Vec::new()
+}
+
 pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let auth = Arc::new(common::caller::authenticator(&config.shared.identity)?);
     build_with(config, auth).await
@@ -43,7 +48,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
 pub async fn build_with(config: &Config, auth: Arc<Authenticator>) -> anyhow::Result<Service> {
     config.validate()?;
     let (shared, settings) = (&config.shared, &config.service);
-    let base = ServiceBase::open(shared, &[]).await?;
+    let base = ServiceBase::open(shared, &indexes()).await?;
     let blobs = BlobStore::open(
         &settings.blobs,
         &shared.service_dir().join("blobs"),

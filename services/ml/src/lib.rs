@@ -44,6 +44,17 @@ pub struct Deps {
 }
 
 /// Assemble the ML service with its real peers.
+/// Every index its queries need (the SQLite twins of the Firestore
+/// composite indexes in `deploy/firestore.indexes.json`).
+pub fn indexes() -> Vec<store::IndexSpec> {
+    [
+        domain::jobs::indexes(),
+        domain::price::indexes(),
+        domain::listing::indexes(),
+    ]
+    .concat()
+}
+
 pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let media = ServiceClient::new(
         "media",
@@ -65,13 +76,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
 pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> {
     config.validate()?;
     let settings = &config.service;
-    let indexes = [
-        domain::jobs::indexes(),
-        domain::price::indexes(),
-        domain::listing::indexes(),
-    ]
-    .concat();
-    let base = ServiceBase::open(&config.shared, &indexes).await?;
+    let base = ServiceBase::open(&config.shared, &indexes()).await?;
     let analyser = Analyser::new(settings);
     let worker = Worker {
         store: base.store().clone(),

@@ -47,6 +47,17 @@ pub struct Deps {
 }
 
 /// Assemble the notification service with its real peers.
+/// Every index its queries need (the SQLite twins of the Firestore
+/// composite indexes in `deploy/firestore.indexes.json`).
+pub fn indexes() -> Vec<store::IndexSpec> {
+    [
+        message::indexes(),
+        webhooks::indexes(),
+        campaigns::indexes(),
+    ]
+    .concat()
+}
+
 pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let deps = Deps {
         auth: Arc::new(common::caller::authenticator(&config.shared.identity)?),
@@ -64,13 +75,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
 pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> {
     config.validate()?;
     let (shared, settings) = (&config.shared, &config.service);
-    let indexes = [
-        message::indexes(),
-        webhooks::indexes(),
-        campaigns::indexes(),
-    ]
-    .concat();
-    let base = ServiceBase::open(shared, &indexes).await?;
+    let base = ServiceBase::open(shared, &indexes()).await?;
     let hooks = &settings.webhooks;
     let notifier = Arc::new(Notifier {
         settings: settings.clone(),

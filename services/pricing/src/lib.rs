@@ -39,6 +39,12 @@ pub struct Deps {
 }
 
 /// Assemble the pricing service with its real peers.
+/// Every index its queries need (the SQLite twins of the Firestore
+/// composite indexes in `deploy/firestore.indexes.json`).
+pub fn indexes() -> Vec<store::IndexSpec> {
+    domain::market::indexes()
+}
+
 pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let s = &config.service;
     let ml = ServiceClient::new(
@@ -57,7 +63,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
 /// Assemble the pricing service with the given verifier and peers.
 pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> {
     config.validate()?;
-    let base = ServiceBase::open(&config.shared, &domain::market::indexes()).await?;
+    let base = ServiceBase::open(&config.shared, &indexes()).await?;
     let pricing = Arc::new(Pricing {
         settings: config.service.clone(),
         store: base.store().clone(),

@@ -16,10 +16,14 @@
 //!   deployed from `deploy/firestore.indexes.json`.
 
 mod convert;
+mod indexes;
 mod query;
+
+pub use indexes::{CompositeIndex, FirestoreIndexes, IndexField};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ::firestore::gcloud_sdk::google::firestore::v1::{
@@ -61,6 +65,9 @@ pub struct FirestoreSettings {
     pub emulator_host: Option<String>,
     /// The longest one request may take.
     pub timeout: Duration,
+    /// Refuse, as production does, a query none of these indexes serves
+    /// (the emulator runs any query): for tests and rehearsals.
+    pub required_indexes: Option<Arc<FirestoreIndexes>>,
 }
 
 /// A [`DocumentStore`] in Firestore (Native mode).
@@ -72,6 +79,7 @@ pub struct FirestoreStore {
     /// `projects/<p>/databases/<d>/documents/<root>`
     parent: String,
     timeout: Duration,
+    required_indexes: Option<Arc<FirestoreIndexes>>,
 }
 
 impl fmt::Debug for FirestoreStore {
@@ -113,6 +121,7 @@ impl FirestoreStore {
             database,
             db,
             timeout: settings.timeout,
+            required_indexes: settings.required_indexes.clone(),
         })
     }
 
@@ -282,6 +291,11 @@ impl DocumentStore for FirestoreStore {
     async fn query(&self, collection: &str, query: &Query) -> StoreResult<Page> {
         validate_collection(collection)?;
         query.validate()?;
+        if let Some(indexes) = &self.required_indexes {
+            indexes.check(collection, query).map_err(|missing| {
+                StoreError::unavailable(format!("Firestore would refuse this query: {missing}"))
+            })?;
+        }
         let plan = query::plan(&self.parent, collection, query)?;
         let request = RunQueryRequest {
             parent: self.parent.clone(),

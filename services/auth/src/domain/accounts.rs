@@ -620,6 +620,24 @@ impl Entity for Revoked {
 }
 
 /// The index `GET /auth/revocations` reads by.
+/// The directory's queries: each combination of its `In` filters (role,
+/// region, craft), oldest account first.
+pub fn directory_indexes() -> Vec<IndexSpec> {
+    let filters = ["role", "profile.region", "profile.craft"];
+    (1..1u8 << filters.len())
+        .map(|mask| {
+            let mut fields: Vec<(&str, Direction)> = filters
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, f)| (*f, Direction::Asc))
+                .collect();
+            fields.push(("created_at", Direction::Asc));
+            IndexSpec::new(User::COLLECTION, &fields)
+        })
+        .collect()
+}
+
 pub fn revocation_indexes() -> Vec<IndexSpec> {
     vec![IndexSpec::new(
         Revoked::COLLECTION,
