@@ -129,6 +129,13 @@ async fn up(
         base_port: Some(base_port),
         events,
         store,
+        // One project for the emulators' topics and every service.
+        gcp_project: emulators.as_ref().map(|_| {
+            shared
+                .gcp_project
+                .clone()
+                .unwrap_or_else(|| common::config::LOCAL_PROJECT.to_owned())
+        }),
         gcs_emulator: gcs
             .as_ref()
             .map(|g| url::Url::parse(&format!("http://{}/", g.host)))
@@ -245,21 +252,11 @@ impl Emulator {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
         )?;
         Some(
-            Self::start_program("fake-gcs-server", bin.as_os_str(), |port| {
-                [
-                    "-scheme",
-                    "http",
-                    "-host",
-                    "127.0.0.1",
-                    "-backend",
-                    "memory",
-                    "-port",
-                ]
-                .into_iter()
-                .map(Into::into)
-                .chain([port.to_string().into()])
-                .collect()
-            })
+            Self::start_program(
+                "fake-gcs-server",
+                bin.as_os_str(),
+                common::tools::fake_gcs_server_args,
+            )
             .await,
         )
     }

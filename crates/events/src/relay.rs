@@ -31,9 +31,13 @@ use crate::pubsub::PubSubTopics;
 const BATCH: usize = 100;
 /// How long one push may take.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a claim holds an entry: its pushes run at once, each within
-/// [`PUSH_TIMEOUT`], and the settle follows.
-const LEASE: Duration = Duration::from_secs(30);
+/// How long all the sends of one entry may take together (a token fetch,
+/// a first connection to Pub/Sub, the pushes at once).
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a claim holds an entry, from the moment it is claimed: its
+/// sends (at most [`SEND_TIMEOUT`]) and the settle's write (a store request
+/// may take 30 s) fit well inside.
+const LEASE: Duration = Duration::from_secs(120);
 
 /// Where the relay sends events (`events.transport`).
 enum Transport {
@@ -145,7 +149,7 @@ impl Relay {
                 continue;
             }
             let subject = entry.value.subject.clone();
-            let Some(claimed) = self.claim(entry, now).await? else {
+            let Some(claimed) = self.claim(entry).await? else {
                 // Another instance claimed it first.
                 blocked.insert(subject);
                 continue;
@@ -167,8 +171,10 @@ impl Relay {
     async fn claim(
         &self,
         mut entry: Versioned<OutboxEntry>,
-        now: common::Timestamp,
     ) -> StoreResult<Option<Versioned<OutboxEntry>>> {
+        // From now, not from the pass's start: earlier entries of the pass
+        // may have taken a while.
+        let now = common::time::now();
         entry.value.lease = Some(crate::Lease {
             owner: self.instance.clone(),
             until: now + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::MAX),
@@ -205,12 +211,18 @@ impl Relay {
             .filter(|t| !value.delivered_to.contains(&t.key()))
             .collect();
         let attempt = value.attempts + 1;
-        let outcomes = join_all(
+        let sends = join_all(
             targets
                 .iter()
                 .map(|target| self.send(target, &value, attempt)),
-        )
-        .await;
+        );
+        let outcomes = match tokio::time::timeout(SEND_TIMEOUT, sends).await {
+            Ok(outcomes) => outcomes,
+            Err(_) => targets
+                .iter()
+                .map(|_| Err(format!("not sent within {SEND_TIMEOUT:?}")))
+                .collect(),
+        };
         let mut errors = Vec::new();
         for (target, outcome) in targets.iter().zip(outcomes) {
             match outcome {

@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::SharedConfig;
@@ -16,7 +15,7 @@ use events::v1::UserRegistered;
 use events::{OutboxEntry, OutboxStatus, Publisher, Relay};
 use google_cloud_pubsub::client::{SubscriptionAdmin, TopicAdmin};
 use google_cloud_pubsub::model::PushConfig;
-use store::{FirestoreSettings, FirestoreStore, Query, Store, Txn};
+use store::{Query, Store, Txn};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -46,6 +45,17 @@ async fn emit_all(store: &Store) -> usize {
     SUBJECTS * PER_SUBJECT
 }
 
+/// Whether the outbox holds nothing pending.
+async fn nothing_pending(store: &Store) -> bool {
+    let pending = Query::new().eq("status", "pending").limit(1);
+    let (found, _) = store
+        .collection::<OutboxEntry>()
+        .query(&pending)
+        .await
+        .unwrap();
+    found.is_empty()
+}
+
 /// Two relays, each with its own connection to one database (as two
 /// instances of a service), pass at once until nothing is pending; the
 /// subscriber answers slowly, so their passes overlap.
@@ -68,11 +78,7 @@ async fn two_relays_push_each_event_once(store: Store, other: Store) {
         assert!(round < 500, "the relays did not finish");
         let (a, b) = tokio::join!(relays[0].pass(), relays[1].pass());
         let settled = a.unwrap() + b.unwrap();
-        let (pending, _) = outbox
-            .query(&Query::new().eq("status", "pending"))
-            .await
-            .unwrap();
-        if pending.is_empty() {
+        if nothing_pending(&store).await {
             break;
         }
         if settled == 0 {
@@ -119,16 +125,10 @@ async fn two_relays_on_one_firestore_database() {
     let Some(emulator) = testkit::FirestoreEmulator::start().await else {
         return;
     };
-    let settings = FirestoreSettings {
-        project: "craftchain-test".to_owned(),
-        database: "(default)".to_owned(),
-        root: format!("tests/{}", uuid::Uuid::new_v4()),
-        emulator_host: Some(emulator.host().to_owned()),
-        timeout: Duration::from_secs(30),
-        required_indexes: None,
-    };
-    let connect = async || Store::new(Arc::new(FirestoreStore::connect(&settings).await.unwrap()));
-    two_relays_push_each_event_once(connect().await, connect().await).await;
+    // Two connections to one database, as two instances have.
+    let settings = emulator.settings();
+    let (store, other) = (emulator.connect(&settings), emulator.connect(&settings));
+    two_relays_push_each_event_once(store.await, other.await).await;
 }
 
 /// The production path: the relay publishes to the event type's topic, and
@@ -197,15 +197,10 @@ async fn the_relay_publishes_to_pubsub_which_pushes_to_the_consumer() {
     shared.events.transport = EventTransport::Pubsub;
     shared.events.pubsub_emulator_host = Some(emulator.host().to_owned());
     let relay = Relay::new(&store, &shared);
-    let outbox = store.collection::<OutboxEntry>();
     for round in 0.. {
         assert!(round < 200, "the relay did not publish everything");
         relay.pass().await.unwrap();
-        let (pending, _) = outbox
-            .query(&Query::new().eq("status", "pending"))
-            .await
-            .unwrap();
-        if pending.is_empty() {
+        if nothing_pending(&store).await {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

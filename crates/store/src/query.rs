@@ -335,7 +335,7 @@ impl Cursor {
                 .o
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if hash_ok && !body.id.is_empty() {
+        if hash_ok && crate::names::validate_id(&body.id).is_ok() {
             Ok(body)
         } else {
             Err(StoreError::InvalidCursor)

@@ -43,21 +43,7 @@ impl FakeGcs {
             common::tools::FAKE_GCS_SERVER,
         )?;
         let port = free_port();
-        let args: Vec<std::ffi::OsString> = [
-            "-scheme",
-            "http",
-            "-host",
-            "127.0.0.1",
-            "-backend",
-            "memory",
-            "-log-level",
-            "error",
-            "-port",
-        ]
-        .into_iter()
-        .map(Into::into)
-        .chain([port.to_string().into()])
-        .collect();
+        let args = common::tools::fake_gcs_server_args(port);
         let host = format!("127.0.0.1:{port}");
         let process = HeldProcess::start("fake-gcs-server", bin.as_os_str(), &args, &host).await;
         let url = Url::parse(&format!("http://{host}")).unwrap_or_else(|e| panic!("{e}"));
@@ -251,6 +237,31 @@ impl FirestoreEmulator {
     /// `host:port`, what `FIRESTORE_EMULATOR_HOST` takes.
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// Settings of a store in this emulator, under a root no other test uses.
+    pub fn settings(&self) -> store::FirestoreSettings {
+        store::FirestoreSettings {
+            project: "craftchain-test".to_owned(),
+            database: "(default)".to_owned(),
+            root: format!("tests/{}", uuid::Uuid::new_v4()),
+            emulator_host: Some(self.host.clone()),
+            timeout: Duration::from_secs(30),
+            required_indexes: None,
+        }
+    }
+
+    /// A store under a root no other test uses.
+    pub async fn store(&self) -> store::Store {
+        self.connect(&self.settings()).await
+    }
+
+    /// A connection to the store of `settings` (one per instance sharing it).
+    pub async fn connect(&self, settings: &store::FirestoreSettings) -> store::Store {
+        let backend = store::FirestoreStore::connect(settings)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the Firestore emulator: {e}"));
+        store::Store::new(std::sync::Arc::new(backend))
     }
 }
 

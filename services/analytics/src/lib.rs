@@ -44,13 +44,13 @@ pub struct Deps {
     pub auth: Arc<Authenticator>,
 }
 
-/// Assemble the analytics service with its real peers.
 /// Every index its queries need (the SQLite twins of the Firestore
 /// composite indexes in `deploy/firestore.indexes.json`).
 pub fn indexes() -> Vec<store::IndexSpec> {
     [domain::jobs::indexes(), domain::schedules::indexes()].concat()
 }
 
+/// Assemble the analytics service with its real peers.
 pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let deps = Deps {
         auth: Arc::new(common::caller::authenticator(&config.shared.identity)?),

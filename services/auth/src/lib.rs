@@ -43,8 +43,6 @@ pub const NAME: &str = SERVICE.name;
 /// How often the key ring is re-read (another instance may have rotated).
 const KEY_REFRESH: Duration = Duration::from_secs(10);
 
-/// Assemble the auth service: store, keys, the bootstrap admin, routes,
-/// relay.
 /// Every index its queries need (the SQLite twins of the Firestore
 /// composite indexes in `deploy/firestore.indexes.json`).
 pub fn indexes() -> Vec<store::IndexSpec> {
@@ -55,6 +53,8 @@ pub fn indexes() -> Vec<store::IndexSpec> {
     .concat()
 }
 
+/// Assemble the auth service: store, keys, the bootstrap admin, routes,
+/// relay.
 pub async fn build(config: &Config) -> anyhow::Result<Service> {
     config.validate()?;
     let shared = &config.shared;

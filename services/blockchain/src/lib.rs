@@ -46,13 +46,13 @@ pub struct Deps {
     pub users: Arc<dyn UserApi>,
 }
 
-/// Assemble the blockchain service with its real peers.
 /// Every index its queries need (the SQLite twins of the Firestore
 /// composite indexes in `deploy/firestore.indexes.json`).
 pub fn indexes() -> Vec<store::IndexSpec> {
     payments::indexes()
 }
 
+/// Assemble the blockchain service with its real peers.
 pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let tokens = common::tokens::from_config(&config.shared);
     let s = &config.service;

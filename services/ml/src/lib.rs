@@ -43,7 +43,6 @@ pub struct Deps {
     pub providers: providers::Providers,
 }
 
-/// Assemble the ML service with its real peers.
 /// Every index its queries need (the SQLite twins of the Firestore
 /// composite indexes in `deploy/firestore.indexes.json`).
 pub fn indexes() -> Vec<store::IndexSpec> {
@@ -55,6 +54,7 @@ pub fn indexes() -> Vec<store::IndexSpec> {
     .concat()
 }
 
+/// Assemble the ML service with its real peers.
 pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let media = ServiceClient::new(
         "media",

@@ -46,7 +46,6 @@ pub struct Deps {
     pub directory: Arc<dyn Directory>,
 }
 
-/// Assemble the notification service with its real peers.
 /// Every index its queries need (the SQLite twins of the Firestore
 /// composite indexes in `deploy/firestore.indexes.json`).
 pub fn indexes() -> Vec<store::IndexSpec> {
@@ -58,6 +57,7 @@ pub fn indexes() -> Vec<store::IndexSpec> {
     .concat()
 }
 
+/// Assemble the notification service with its real peers.
 pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let deps = Deps {
         auth: Arc::new(common::caller::authenticator(&config.shared.identity)?),

@@ -38,13 +38,13 @@ pub struct Deps {
     pub predictor: Arc<dyn PricePredictor>,
 }
 
-/// Assemble the pricing service with its real peers.
 /// Every index its queries need (the SQLite twins of the Firestore
 /// composite indexes in `deploy/firestore.indexes.json`).
 pub fn indexes() -> Vec<store::IndexSpec> {
     domain::market::indexes()
 }
 
+/// Assemble the pricing service with its real peers.
 pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let s = &config.service;
     let ml = ServiceClient::new(

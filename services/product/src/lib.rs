@@ -72,6 +72,15 @@ pub fn indexes() -> Vec<IndexSpec> {
         IndexSpec::new("products", &[("updated_at", Asc)]),
         IndexSpec::new("orders", &[("buyer_id", Asc), ("created_at", Desc)]),
         IndexSpec::new("orders", &[("artisan_id", Asc), ("created_at", Desc)]),
+        // `GET /orders?status=`.
+        IndexSpec::new(
+            "orders",
+            &[("buyer_id", Asc), ("status", Asc), ("created_at", Desc)],
+        ),
+        IndexSpec::new(
+            "orders",
+            &[("artisan_id", Asc), ("status", Asc), ("created_at", Desc)],
+        ),
         // The payment sweep: unpaid orders past their expiry, refunds owed.
         IndexSpec::new("orders", &[("status", Asc), ("expires_at", Asc)]),
         IndexSpec::new("orders", &[("refund_due", Asc), ("updated_at", Asc)]),

@@ -2,9 +2,12 @@
 //!
 //! JSON maps onto Firestore's types one to one, with two exceptions that a
 //! marker map keeps reversible: Firestore refuses an array directly inside
-//! an array, and a document must be a map. Integers that fit `i64` stay
-//! integers; other numbers are doubles (Firestore compares the two
-//! numerically, as SQLite does).
+//! an array, and a document must be a map. Markers are keys starting with
+//! `~`; a key of the data that starts with `~`, or that Firestore reserves
+//! (`__…__`), is stored with one more `~` in front, so every key round
+//! trips. Integers that fit `i64` stay integers; other numbers are doubles
+//! (Firestore compares the two numerically, as SQLite does; an integer
+//! beyond `i64` loses precision).
 
 use std::collections::HashMap;
 
@@ -18,9 +21,29 @@ use serde_json::{Map, Number, Value};
 use crate::{Document, StoreError, StoreResult, Version};
 
 /// The one field of a map that stands for an array inside an array.
-const NESTED_ARRAY: &str = "_nested_array_";
+const NESTED_ARRAY: &str = "~a";
 /// The one field of a document whose data is not a JSON object.
-const ROOT_VALUE: &str = "_root_value_";
+const ROOT_VALUE: &str = "~r";
+
+/// A key of the data as stored: markers' `~` and Firestore's reserved
+/// `__…__` names are escaped with a leading `~`.
+pub(super) fn escape_key(key: &str) -> std::borrow::Cow<'_, str> {
+    let reserved = key.len() >= 4 && key.starts_with("__") && key.ends_with("__");
+    if key.starts_with('~') || reserved {
+        format!("~{key}").into()
+    } else {
+        key.into()
+    }
+}
+
+/// A stored key as the data's (markers are handled by their maps).
+fn unescape_key(key: &str) -> &str {
+    if key.starts_with("~~") || key.starts_with("~_") {
+        &key[1..]
+    } else {
+        key
+    }
+}
 
 /// A JSON value as a Firestore value (`nested`: inside an array).
 pub(super) fn to_value(value: &Value, nested: bool) -> FsValue {
@@ -58,7 +81,7 @@ pub(super) fn to_value(value: &Value, nested: bool) -> FsValue {
 
 fn to_fields(map: &Map<String, Value>) -> HashMap<String, FsValue> {
     map.iter()
-        .map(|(k, v)| (k.clone(), to_value(v, false)))
+        .map(|(k, v)| (escape_key(k).into_owned(), to_value(v, false)))
         .collect()
 }
 
@@ -109,7 +132,7 @@ fn from_fields(fields: &HashMap<String, FsValue>) -> Value {
     Value::Object(
         fields
             .iter()
-            .map(|(k, v)| (k.clone(), from_value(v)))
+            .map(|(k, v)| (unescape_key(k).to_owned(), from_value(v)))
             .collect(),
     )
 }
@@ -186,6 +209,25 @@ mod tests {
                 .values
                 .iter()
                 .all(|v| matches!(v.value_type, Some(ValueType::MapValue(_))))
+        );
+    }
+
+    #[test]
+    fn keys_like_markers_or_reserved_names_round_trip() {
+        let data = json!({
+            "~a": 5, "~r": [1], "~~x": {"~a": [[1]]}, "__x__": 1, "__": 2, "_x": 3,
+            "_nested_array_": {"~": true}, "m": {"~a": 1},
+        });
+        let fields = data_to_fields(&data);
+        assert!(
+            fields
+                .keys()
+                .all(|k| !(k.starts_with("__") && k.ends_with("__") && k.len() >= 4))
+        );
+        assert_eq!(fields_to_data(&fields), data);
+        assert_eq!(
+            fields_to_data(&data_to_fields(&json!({"~r": 1}))),
+            json!({"~r": 1})
         );
     }
 

@@ -121,6 +121,7 @@ impl FirestoreIndexes {
 struct Needed {
     equality: BTreeSet<(String, bool)>,
     ordered: Vec<(String, Direction)>,
+    name_direction: Direction,
 }
 
 impl Needed {
@@ -136,7 +137,7 @@ impl Needed {
                 Op::ArrayContains => {
                     equality.insert((filter.field.clone(), true));
                 }
-                Op::Ne if filter.value.is_null() => {}
+                // `!= null` too: Firestore sorts by the field.
                 Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Ne => {
                     inequality.insert(filter.field.clone());
                 }
@@ -155,7 +156,11 @@ impl Needed {
             }
         }
         let single_field = ordered.is_empty() || (equality.is_empty() && ordered.len() == 1);
-        (!single_field).then_some(Self { equality, ordered })
+        (!single_field).then_some(Self {
+            equality,
+            ordered,
+            name_direction: last,
+        })
     }
 
     fn served_by(&self, index: &CompositeIndex) -> bool {
@@ -165,6 +170,17 @@ impl Needed {
             .filter(|f| f.field_path != "__name__")
             .collect();
         if fields.len() != self.equality.len() + self.ordered.len() {
+            return false;
+        }
+        // The index ends with the document name in the query's last
+        // direction (Firestore does not scan an index backwards).
+        let name_direction = index
+            .fields
+            .iter()
+            .find(|f| f.field_path == "__name__")
+            .and_then(|f| f.order.as_deref())
+            .unwrap_or("ASCENDING");
+        if name_direction != order_name(self.name_direction) {
             return false;
         }
         let (prefix, rest) = fields.split_at(self.equality.len());

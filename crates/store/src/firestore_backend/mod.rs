@@ -197,6 +197,19 @@ impl FirestoreStore {
     }
 }
 
+/// The collection and id of a commit's first write (what a conflict names
+/// when Firestore does not say which document it was).
+fn first_write(writes: &[Write]) -> (String, String) {
+    match writes.first() {
+        Some(
+            Write::Put { collection, id, .. }
+            | Write::Delete { collection, id, .. }
+            | Write::Verify { collection, id, .. },
+        ) => (collection.clone(), id.clone()),
+        None => (String::new(), String::new()),
+    }
+}
+
 /// A backend failure, with Firestore's status.
 fn unavailable(status: Status) -> StoreError {
     StoreError::unavailable(format!(
@@ -277,11 +290,17 @@ impl DocumentStore for FirestoreStore {
             .collect();
         let mut docs = Vec::with_capacity(names.len());
         for chunk in names.chunks(BATCH_GET) {
-            let (_, mut found) = self.batch_get(chunk.to_vec(), false).await?;
-            // In the order asked, like the SQLite backend.
+            let unique: Vec<String> = chunk
+                .iter()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .cloned()
+                .collect();
+            let (_, found) = self.batch_get(unique, false).await?;
+            // In the order asked, once per id asked, like the SQLite backend.
             for name in chunk {
-                if let Some(doc) = found.remove(name) {
-                    docs.push(convert::document(&doc)?);
+                if let Some(doc) = found.get(name) {
+                    docs.push(convert::document(doc)?);
                 }
             }
         }
@@ -441,6 +460,19 @@ impl DocumentStore for FirestoreStore {
                     .unwrap_or_default();
                 tracing::debug!(code = ?status.code(), message = status.message(), "Firestore commit lost a race");
                 return Err(StoreError::Conflict { collection, id });
+            }
+            // Contention outside a transaction: safe to run again.
+            Ok(Err(status)) if status.code() == Code::Aborted => {
+                let (collection, id) = first_write(&writes);
+                return Err(StoreError::Conflict { collection, id });
+            }
+            // A document Firestore refuses (a reserved name, too deep, too
+            // large): the caller's data, not an outage.
+            Ok(Err(status)) if status.code() == Code::InvalidArgument => {
+                return Err(StoreError::InvalidName(format!(
+                    "Firestore refused the write: {}",
+                    status.message()
+                )));
             }
             Ok(Err(status)) => return Err(unavailable(status)),
             Err(_) => return Err(StoreError::unavailable("Firestore did not answer in time")),

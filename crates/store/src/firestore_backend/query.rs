@@ -16,7 +16,8 @@ use ::firestore::gcloud_sdk::google::firestore::v1::{
 };
 use serde_json::Value;
 
-use super::convert::to_value;
+use super::convert::{escape_key, to_value};
+use crate::names::validate_id;
 use crate::query::field_value;
 use crate::{Cursor, Direction, Document, Filter, Op, Query, StoreResult};
 
@@ -70,7 +71,12 @@ pub(super) fn plan(parent: &str, collection: &str, query: &Query) -> StoreResult
         None => None,
         Some(cursor) => {
             let (values, tie_values, id) = cursor.decode_with_ties(&query.order_by)?;
-            if tie_values.len() != ties.len() {
+            // A cursor is the client's to send back: anything Firestore
+            // would refuse is an invalid cursor, not a failed query.
+            let id_positions_ok = query.order_by.iter().zip(&values).all(|(o, v)| {
+                o.field != "id" || v.as_str().is_some_and(|id| validate_id(id).is_ok())
+            });
+            if tie_values.len() != ties.len() || !id_positions_ok {
                 return Err(crate::StoreError::InvalidCursor);
             }
             let mut cursor_values: Vec<FsValue> = query
@@ -127,8 +133,8 @@ fn ties(query: &Query) -> Vec<String> {
     let mut ties: Vec<String> = query
         .filters
         .iter()
+        // `!= null` included: Firestore sorts by that field too.
         .filter(|f| matches!(f.op, Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Ne))
-        .filter(|f| !(f.op == Op::Ne && f.value.is_null()))
         .map(|f| f.field.clone())
         .filter(|field| field != "id" && !query.order_by.iter().any(|o| &o.field == field))
         .collect();
@@ -138,13 +144,20 @@ fn ties(query: &Query) -> Vec<String> {
 }
 
 fn field_ref(field: &str) -> FieldReference {
-    FieldReference {
-        field_path: if field == "id" {
-            NAME.to_owned()
-        } else {
-            field.to_owned()
-        },
-    }
+    let field_path = if field == "id" {
+        NAME.to_owned()
+    } else {
+        // Each segment as stored; an escaped one is quoted in the path.
+        field
+            .split('.')
+            .map(|segment| match escape_key(segment) {
+                std::borrow::Cow::Borrowed(plain) => plain.to_owned(),
+                std::borrow::Cow::Owned(escaped) => format!("`{escaped}`"),
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    FieldReference { field_path }
 }
 
 fn order(field: &str, direction: Direction) -> Order {

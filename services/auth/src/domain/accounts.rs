@@ -619,7 +619,6 @@ impl Entity for Revoked {
     const COLLECTION: &'static str = "revocations";
 }
 
-/// The index `GET /auth/revocations` reads by.
 /// The directory's queries: each combination of its `In` filters (role,
 /// region, craft), oldest account first.
 pub fn directory_indexes() -> Vec<IndexSpec> {
@@ -638,6 +637,7 @@ pub fn directory_indexes() -> Vec<IndexSpec> {
         .collect()
 }
 
+/// The index `GET /auth/revocations` reads by.
 pub fn revocation_indexes() -> Vec<IndexSpec> {
     vec![IndexSpec::new(
         Revoked::COLLECTION,

@@ -48,8 +48,9 @@ pub fn to_doc(id: &str, p: &Product) -> SearchDoc {
     }
 }
 
-/// Index (or un-index) one product now; failures are left to the sync.
-pub async fn index_now(state: &AppState, product: &Versioned<Product>) {
+/// Index (or un-index) one product now; whether it worked (a failure is
+/// left to the sync, which tries again on its next pass).
+pub async fn index_now(state: &AppState, product: &Versioned<Product>) -> bool {
     let result = if product.value.status == ProductStatus::Deleted {
         state.search.remove(&product.id).await
     } else {
@@ -58,9 +59,10 @@ pub async fn index_now(state: &AppState, product: &Versioned<Product>) {
             .upsert(to_doc(&product.id, &product.value))
             .await
     };
-    if let Err(e) = result {
+    if let Err(e) = &result {
         tracing::warn!(product_id = product.id, error = %e, "search index not updated; the sync will catch up");
     }
+    result.is_ok()
 }
 
 const PAGE: usize = 500;
@@ -145,7 +147,11 @@ pub async fn sync(
                     if recent.get(&p.id) == Some(&p.value.updated_at) {
                         continue;
                     }
-                    index_now(&state, p).await;
+                    if !index_now(&state, p).await {
+                        // Not marked done, and `since` stops short of it:
+                        // the next pass tries again.
+                        break;
+                    }
                     recent.insert(p.id.clone(), p.value.updated_at);
                     since = since.max(p.value.updated_at);
                 }
