@@ -183,6 +183,7 @@ async fn run(n: usize, requests: usize) {
     let _emulator = match firestore {
         true => {
             let emulator = testkit::FirestoreEmulator::start().await.unwrap();
+            shared.gcp_project = Some("craftchain-bench".to_owned());
             shared.store = common::config::StoreConfig {
                 backend: common::config::StoreBackend::Firestore,
                 emulator_host: Some(emulator.host().to_owned()),
