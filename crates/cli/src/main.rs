@@ -220,11 +220,7 @@ impl Emulator {
         let jar = common::tools::gcloud_component(common::tools::FIRESTORE_EMULATOR_JAR)
             .context("--emulators needs the Google Cloud SDK's Firestore emulator (`gcloud components install cloud-firestore-emulator`) and `gcloud` on PATH")?;
         Self::start("the Firestore emulator", |port| {
-            let mut args: Vec<std::ffi::OsString> = vec!["-cp".into(), jar.clone().into()];
-            args.push(common::tools::FIRESTORE_EMULATOR_MAIN.into());
-            args.extend(["--host", "127.0.0.1", "--port"].map(Into::into));
-            args.push(port.to_string().into());
-            args
+            common::tools::firestore_emulator_args(&jar, port)
         })
         .await
     }
@@ -235,12 +231,7 @@ impl Emulator {
             .and_then(|lib| common::tools::pubsub_emulator_jar(&lib))
             .context("--emulators needs the Google Cloud SDK's Pub/Sub emulator (`gcloud components install pubsub-emulator`) and `gcloud` on PATH")?;
         Self::start("the Pub/Sub emulator", |port| {
-            vec![
-                "-jar".into(),
-                jar.clone().into(),
-                "--host=127.0.0.1".into(),
-                format!("--port={port}").into(),
-            ]
+            common::tools::pubsub_emulator_args(&jar, port)
         })
         .await
     }

@@ -45,6 +45,29 @@ pub fn fake_gcs_server_args(port: u16) -> Vec<std::ffi::OsString> {
     .collect()
 }
 
+/// `java`'s arguments for the Firestore emulator's `jar` on loopback `port`.
+pub fn firestore_emulator_args(jar: &Path, port: u16) -> Vec<std::ffi::OsString> {
+    vec![
+        "-cp".into(),
+        jar.into(),
+        FIRESTORE_EMULATOR_MAIN.into(),
+        "--host".into(),
+        "127.0.0.1".into(),
+        "--port".into(),
+        port.to_string().into(),
+    ]
+}
+
+/// `java`'s arguments for the Pub/Sub emulator's `jar` on loopback `port`.
+pub fn pubsub_emulator_args(jar: &Path, port: u16) -> Vec<std::ffi::OsString> {
+    vec![
+        "-jar".into(),
+        jar.into(),
+        "--host=127.0.0.1".into(),
+        format!("--port={port}").into(),
+    ]
+}
+
 /// The folder of the Pub/Sub emulator's jar in the Google Cloud SDK.
 pub const PUBSUB_EMULATOR_LIB: &str = "platform/pubsub-emulator/lib";
 

@@ -210,17 +210,9 @@ impl FirestoreEmulator {
             "FIRESTORE_EMULATOR_JAR",
             common::tools::FIRESTORE_EMULATOR_JAR,
         )?;
-        let port = free_port().to_string();
+        let port = free_port();
         let host = format!("127.0.0.1:{port}");
-        let args: Vec<std::ffi::OsString> = vec![
-            "-cp".into(),
-            jar.into(),
-            common::tools::FIRESTORE_EMULATOR_MAIN.into(),
-            "--host".into(),
-            "127.0.0.1".into(),
-            "--port".into(),
-            port.into(),
-        ];
+        let args = common::tools::firestore_emulator_args(&jar, port);
         let java =
             HeldProcess::start("the Firestore emulator", "java".as_ref(), &args, &host).await;
         Some(FirestoreEmulator { _java: java, host })
@@ -285,12 +277,7 @@ impl PubSubEmulator {
             .unwrap_or_else(|| panic!("no cloud-pubsub-emulator-*-all.jar in {}", lib.display()));
         let port = free_port();
         let host = format!("127.0.0.1:{port}");
-        let args: Vec<std::ffi::OsString> = vec![
-            "-jar".into(),
-            jar.into(),
-            "--host=127.0.0.1".into(),
-            format!("--port={port}").into(),
-        ];
+        let args = common::tools::pubsub_emulator_args(&jar, port);
         let java = HeldProcess::start("the Pub/Sub emulator", "java".as_ref(), &args, &host).await;
         Some(PubSubEmulator { _java: java, host })
     }
