@@ -18,17 +18,13 @@ use crate::outbox::OutboxEntry;
 /// A service's publishers, one per topic, over one connection.
 pub(crate) struct PubSubTopics {
     base: BasePublisher,
-    project: String,
     publishers: Mutex<HashMap<String, Publisher>>,
 }
 
 impl PubSubTopics {
-    /// Connects to Pub/Sub in `project`: to the emulator at `emulator_host`
-    /// without credentials, else with the Application Default Credentials.
-    pub(crate) async fn connect(
-        project: &str,
-        emulator_host: Option<&str>,
-    ) -> anyhow::Result<Self> {
+    /// Connects to Pub/Sub: to the emulator at `emulator_host` without
+    /// credentials, else with the Application Default Credentials.
+    pub(crate) async fn connect(emulator_host: Option<&str>) -> anyhow::Result<Self> {
         let mut builder = BasePublisher::builder();
         if let Some(host) = emulator_host {
             builder = builder
@@ -39,14 +35,8 @@ impl PubSubTopics {
         }
         Ok(Self {
             base: builder.build().await?,
-            project: project.to_owned(),
             publishers: Mutex::new(HashMap::new()),
         })
-    }
-
-    /// The topic an event type is published to.
-    pub(crate) fn topic(&self, event_type: &str) -> String {
-        format!("projects/{}/topics/{event_type}", self.project)
     }
 
     fn publisher(&self, topic: &str) -> Publisher {
@@ -67,16 +57,18 @@ impl PubSubTopics {
             .clone()
     }
 
-    /// Publishes one entry; Pub/Sub's message id, or why it failed.
+    /// Publishes one entry to `topic` (`projects/<p>/topics/<event type>`);
+    /// Pub/Sub's message id, or why it failed.
     pub(crate) async fn publish(
         &self,
+        topic: &str,
         entry: &OutboxEntry,
         within: Duration,
     ) -> Result<String, String> {
         let data = STANDARD
             .decode(entry.data.as_bytes())
             .map_err(|e| format!("the stored envelope is not base64: {e}"))?;
-        let publisher = self.publisher(&self.topic(&entry.event_type));
+        let publisher = self.publisher(topic);
         let message = Message::new()
             .set_data(data)
             .set_ordering_key(entry.subject.clone())

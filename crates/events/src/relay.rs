@@ -277,19 +277,17 @@ impl Relay {
         match (target, &*self.transport) {
             (Target::Url(url), _) => self.push(url, entry, attempt).await,
             (
-                Target::Topic(_),
+                Target::Topic(topic),
                 Transport::PubSub {
                     emulator_host,
                     topics,
                 },
             ) => {
                 let topics = topics
-                    .get_or_try_init(|| {
-                        PubSubTopics::connect(&self.project, emulator_host.as_deref())
-                    })
+                    .get_or_try_init(|| PubSubTopics::connect(emulator_host.as_deref()))
                     .await
                     .map_err(|e| format!("connecting to Pub/Sub: {e:#}"))?;
-                let id = topics.publish(entry, PUSH_TIMEOUT).await?;
+                let id = topics.publish(topic, entry, PUSH_TIMEOUT).await?;
                 tracing::debug!(event_id = entry.event_id, message_id = id, "published");
                 Ok(())
             }
