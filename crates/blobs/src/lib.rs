@@ -70,7 +70,37 @@ impl BlobError {
             Self::Local(object_store::Error::NotFound { .. }) | Self::Gcs(GcsError::NotFound(_))
         )
     }
+
+    /// Whether trying again later may succeed: Cloud Storage unreachable,
+    /// throttling (429) or failing (5xx), or no access token to be had.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Gcs(GcsError::Transport(_) | GcsError::Token(_)) => true,
+            Self::Gcs(GcsError::Status { status, .. }) => {
+                status.is_server_error() || *status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            }
+            _ => false,
+        }
+    }
+
+    /// The problem for a blob failure its caller has no answer of its own
+    /// for: an unavailable store is 503 with `Retry-After`, anything else
+    /// is 500.
+    pub fn into_problem(self) -> common::error::ApiError {
+        if self.is_unavailable() {
+            common::error::ApiError::unavailable(
+                BLOB_RETRY,
+                "file storage is unavailable just now; try again shortly",
+            )
+            .with_source(self)
+        } else {
+            common::error::ApiError::internal(self)
+        }
+    }
 }
+
+/// How long a client is asked to wait when blob storage is down.
+pub const BLOB_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Bytes of one stored object, as a stream.
 pub struct Blob {
@@ -190,5 +220,40 @@ impl BlobStore {
             Err(e) if e.is_not_found() => Ok(()),
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::StatusCode;
+
+    fn status(status: StatusCode) -> BlobError {
+        BlobError::Gcs(GcsError::Status {
+            what: "object a".to_owned(),
+            status,
+            body: String::new(),
+        })
+    }
+
+    #[test]
+    fn cloud_storage_failing_or_throttling_is_503_and_a_refusal_500() {
+        for code in [
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::TOO_MANY_REQUESTS,
+        ] {
+            let problem = status(code).into_problem();
+            assert_eq!(problem.status(), StatusCode::SERVICE_UNAVAILABLE, "{code}");
+        }
+        for code in [StatusCode::FORBIDDEN, StatusCode::BAD_REQUEST] {
+            let problem = status(code).into_problem();
+            assert_eq!(
+                problem.status(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{code}"
+            );
+        }
+        assert!(!BlobError::Gcs(GcsError::NotFound("a".into())).is_unavailable());
     }
 }

@@ -54,10 +54,11 @@ async fn list(
         .eq("status", "dead")
         .limit(params.limit()?)
         .after(cursor);
-    let (items, next) = state.outbox.query(&query).await.map_err(|e| match e {
-        StoreError::InvalidCursor => invalid_cursor(),
-        other => ApiError::internal(other),
-    })?;
+    let (items, next) = state
+        .outbox
+        .query(&query)
+        .await
+        .map_err(crate::store_problem)?;
     Ok(AxumJson(Page::new(
         items.into_iter().map(|v| v.value).collect(),
         next.map(|c| c.to_string()),
@@ -74,7 +75,7 @@ async fn replay(
         .outbox
         .get(&event_id)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(crate::store_problem)?
         .ok_or_else(|| ApiError::not_found(format!("dead letter {event_id}")))?;
     if entry.value.status != OutboxStatus::Dead {
         return Err(ApiError::conflict(
@@ -94,7 +95,7 @@ async fn replay(
             StoreError::Conflict { .. } => {
                 ApiError::conflict(crate::codes::CHANGED, "the entry changed; try again")
             }
-            other => ApiError::internal(other),
+            other => crate::store_problem(other),
         })?;
     tracing::info!(event_id, "dead letter replayed");
     Ok(AxumJson(value))

@@ -9,6 +9,7 @@ mod base;
 mod envelope;
 pub mod money;
 mod outbox;
+mod problem;
 mod pubsub;
 mod push;
 mod relay;
@@ -28,6 +29,7 @@ pub use admin::dead_letter_router;
 pub use base::{ServiceBase, open_store};
 pub use envelope::{ALL_TYPES, DecodeError, Event, Received};
 pub use outbox::{Lease, OutboxEntry, OutboxStatus, Publisher, outbox_indexes};
+pub use problem::{STORE_RETRY, store_problem};
 pub use push::{
     ConsumeError, Consumer, PushMessage, PushOutcome, PushRequest, push_router,
     push_router_with_token,

@@ -60,3 +60,20 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Holds a service's error type to the shared answer for a store outage:
+/// whatever the service maps itself, an unavailable store is 503
+/// `unavailable` with `Retry-After` (through [`events::store_problem`]),
+/// never a 500.
+pub fn assert_store_outage_is_503<E>()
+where
+    E: From<store::StoreError>,
+    common::error::ApiError: From<E>,
+{
+    let outage = store::StoreError::unavailable(std::io::Error::other("backend down"));
+    let api = common::error::ApiError::from(E::from(outage));
+    assert_eq!(api.status(), ::http::StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(api.code(), common::error::codes::UNAVAILABLE);
+    let response = axum::response::IntoResponse::into_response(api);
+    assert!(response.headers().contains_key(::http::header::RETRY_AFTER));
+}

@@ -15,7 +15,8 @@ pub enum ReviewError {
     /// Shaped already (403 from role checks, 422 from validation).
     #[error(transparent)]
     Api(#[from] ApiError),
-    /// 500 `internal`.
+    /// The shared answer ([`events::store_problem`]): 503 while the store
+    /// is down, otherwise 500 `internal`.
     #[error(transparent)]
     Store(#[from] store::StoreError),
 }
@@ -26,9 +27,19 @@ impl From<ReviewError> for ApiError {
         match err {
             ReviewError::AlreadyReviewed => ApiError::conflict(codes::ALREADY_REVIEWED, detail),
             ReviewError::Api(e) => e,
-            ReviewError::Store(e) => ApiError::internal(e),
+            ReviewError::Store(e) => events::store_problem(e),
         }
     }
 }
 
 common::problem_response!(ReviewError);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_outage_is_503() {
+        testkit::assert_store_outage_is_503::<ReviewError>();
+    }
+}

@@ -23,7 +23,8 @@ pub enum AnalyticsError {
     /// Shaped already (401/403/404/422).
     #[error(transparent)]
     Api(#[from] ApiError),
-    /// 500 `internal`.
+    /// The shared answer of [`events::store_problem`]: 503 while the store
+    /// is down, otherwise 500 `internal`.
     #[error(transparent)]
     Store(#[from] store::StoreError),
     /// 500 `internal`.
@@ -54,12 +55,22 @@ impl From<AnalyticsError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, codes::REPORT_FAILED, detail)
             }
             AnalyticsError::Api(e) => e,
-            AnalyticsError::Store(e) => ApiError::internal(e),
+            AnalyticsError::Store(e) => events::store_problem(e),
             AnalyticsError::Facts(e) => ApiError::internal(e),
-            AnalyticsError::Blob(e) => ApiError::internal(e),
+            AnalyticsError::Blob(e) => e.into_problem(),
             AnalyticsError::Internal(e) => ApiError::internal(anyhow::anyhow!(e)),
         }
     }
 }
 
 common::problem_response!(AnalyticsError);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_outage_is_503() {
+        testkit::assert_store_outage_is_503::<AnalyticsError>();
+    }
+}

@@ -66,8 +66,9 @@ pub enum AuthError {
     /// 412 from a malformed `If-Match`…).
     #[error(transparent)]
     Api(#[from] ApiError),
-    /// 409 `concurrent_update` for a write that lost a race; otherwise 500
-    /// `internal`.
+    /// 409 `concurrent_update` for a write that lost a race; otherwise
+    /// the shared answer of [`events::store_problem`] (503 while the store is
+    /// down).
     #[error(transparent)]
     Store(#[from] StoreError),
     /// 500 `internal`: a token could not be signed.
@@ -111,7 +112,7 @@ impl From<AuthError> for ApiError {
                 codes::CONCURRENT_UPDATE,
                 "the record changed meanwhile; try again",
             ),
-            AuthError::Store(e) => ApiError::internal(e),
+            AuthError::Store(e) => events::store_problem(e),
             AuthError::Signing(e) => ApiError::internal(e),
             AuthError::Internal(e) => ApiError::internal(e),
         }
@@ -123,6 +124,11 @@ common::problem_response!(AuthError);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_outage_is_503() {
+        testkit::assert_store_outage_is_503::<AuthError>();
+    }
 
     #[test]
     fn the_services_codes_are_its_own() {

@@ -128,7 +128,8 @@ pub enum BlockchainError {
     /// unexpected answer.
     #[error(transparent)]
     Client(#[from] ClientError),
-    /// 500 `internal`.
+    /// The shared answer of [`events::store_problem`]: 503 while the store
+    /// is down, otherwise 500 `internal`.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// An already-shaped problem: 422 `validation_failed`, 401, 403.
@@ -240,7 +241,7 @@ impl From<BlockchainError> for ApiError {
             ),
             BlockchainError::Chain(e @ ChainError::Unexpected(_)) => ApiError::internal(e),
             BlockchainError::Client(e) => e.into(),
-            BlockchainError::Store(e) => ApiError::internal(e),
+            BlockchainError::Store(e) => events::store_problem(e),
             BlockchainError::Api(e) => e,
             BlockchainError::Internal(e) => ApiError::internal(e),
         }
@@ -256,6 +257,11 @@ mod tests {
     use http::StatusCode;
 
     use super::*;
+
+    #[test]
+    fn a_store_outage_is_503() {
+        testkit::assert_store_outage_is_503::<BlockchainError>();
+    }
 
     #[test]
     fn codes_are_listed_once() {

@@ -62,7 +62,8 @@ pub enum MediaError {
     /// 500 `internal`: the blob store failed.
     #[error(transparent)]
     Blob(#[from] BlobError),
-    /// 500 `internal`: the document store failed.
+    /// The shared answer of [`events::store_problem`]: 503 while the store
+    /// is down, otherwise 500 `internal`.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// 500 `internal`: anything else of ours.
@@ -116,8 +117,8 @@ impl From<MediaError> for ApiError {
             MediaError::ChangedMeanwhile => ApiError::precondition_failed(detail),
             MediaError::Busy => ApiError::unavailable(BUSY_RETRY, detail),
             MediaError::Worker(e) => ApiError::internal(e),
-            MediaError::Blob(e) => ApiError::internal(e),
-            MediaError::Store(e) => ApiError::internal(e),
+            MediaError::Blob(e) => e.into_problem(),
+            MediaError::Store(e) => events::store_problem(e),
             MediaError::Internal(e) => ApiError::internal(e),
             MediaError::Api(e) => e,
         }
@@ -133,6 +134,11 @@ mod tests {
     use common::error::codes as shared;
 
     use super::*;
+
+    #[test]
+    fn a_store_outage_is_503() {
+        testkit::assert_store_outage_is_503::<MediaError>();
+    }
 
     /// The status and code `err` answers with.
     fn answer(err: impl Into<MediaError>) -> (u16, Code) {

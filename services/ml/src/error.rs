@@ -48,7 +48,8 @@ pub enum MlError {
     /// Shaped already (403 from role checks, 422 from validation).
     #[error(transparent)]
     Api(#[from] ApiError),
-    /// 500 `internal`.
+    /// The shared answer of [`events::store_problem`]: 503 while the store
+    /// is down, otherwise 500 `internal`.
     #[error(transparent)]
     Store(#[from] store::StoreError),
     /// 500 `internal`: an analysis thread failed.
@@ -86,10 +87,20 @@ impl From<MlError> for ApiError {
             MlError::Busy => ApiError::unavailable(Duration::from_secs(2), detail),
             MlError::Peer(e) => ApiError::unavailable(Duration::from_secs(5), e.to_string()),
             MlError::Api(e) => e,
-            MlError::Store(e) => ApiError::internal(e),
+            MlError::Store(e) => events::store_problem(e),
             MlError::Worker(e) => ApiError::internal(e),
         }
     }
 }
 
 common::problem_response!(MlError);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_outage_is_503() {
+        testkit::assert_store_outage_is_503::<MlError>();
+    }
+}

@@ -35,7 +35,8 @@ pub enum NotificationError {
     /// Shaped already (401/403/404/422).
     #[error(transparent)]
     Api(#[from] ApiError),
-    /// 500 `internal`.
+    /// The shared answer of [`events::store_problem`]: 503 while the store
+    /// is down, otherwise 500 `internal`.
     #[error(transparent)]
     Store(#[from] store::StoreError),
 }
@@ -72,9 +73,19 @@ impl From<NotificationError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, codes::TOO_MANY_ENDPOINTS, detail)
             }
             NotificationError::Api(e) => e,
-            NotificationError::Store(e) => ApiError::internal(e),
+            NotificationError::Store(e) => events::store_problem(e),
         }
     }
 }
 
 common::problem_response!(NotificationError);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_outage_is_503() {
+        testkit::assert_store_outage_is_503::<NotificationError>();
+    }
+}

@@ -25,7 +25,8 @@ pub enum PricingError {
     /// Shaped already (403 from role checks, 422 from validation).
     #[error(transparent)]
     Api(#[from] ApiError),
-    /// 500 `internal`.
+    /// The shared answer of [`events::store_problem`]: 503 while the store
+    /// is down, otherwise 500 `internal`.
     #[error(transparent)]
     Store(#[from] store::StoreError),
     /// 500 `internal`: a task failed.
@@ -49,10 +50,20 @@ impl From<PricingError> for ApiError {
             ),
             PricingError::NotYours => ApiError::forbidden(detail),
             PricingError::Api(e) => e,
-            PricingError::Store(e) => ApiError::internal(e),
+            PricingError::Store(e) => events::store_problem(e),
             PricingError::Internal(e) => ApiError::internal(anyhow::anyhow!(e)),
         }
     }
 }
 
 common::problem_response!(PricingError);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_outage_is_503() {
+        testkit::assert_store_outage_is_503::<PricingError>();
+    }
+}

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use common::error::FieldError;
-use common::pagination::invalid_cursor;
 use common::{ApiError, ClientError};
 use store::StoreError;
 
@@ -100,8 +99,9 @@ pub enum ProductError {
     /// 404 `not_found`: the sandbox is not this service's provider.
     #[error("the payment sandbox is not in use here")]
     NoSandbox,
-    /// 422 `validation_failed` naming `cursor` for a bad cursor, 412
-    /// `precondition_failed` for a concurrent change, else 500 `internal`.
+    /// 412 `precondition_failed` for a concurrent change; otherwise the
+    /// shared answer of [`events::store_problem`] (422 for a bad cursor, 503
+    /// while the store is down, else 500).
     #[error(transparent)]
     Store(#[from] StoreError),
     /// 503 `unavailable` when a peer (media) is down, else 502 `bad_gateway`.
@@ -182,12 +182,11 @@ impl From<ProductError> for ApiError {
             ),
             ProductError::Webhook(_) => ApiError::bad_request(codes::MALFORMED_WEBHOOK, detail),
             ProductError::NoSandbox => ApiError::not_found("the payment sandbox"),
-            ProductError::Store(StoreError::InvalidCursor) => invalid_cursor(),
             ProductError::Store(e @ StoreError::Conflict { .. }) => {
                 ApiError::precondition_failed("the resource changed meanwhile; read it again")
                     .with_source(e)
             }
-            ProductError::Store(e) => ApiError::internal(e),
+            ProductError::Store(e) => events::store_problem(e),
             ProductError::Peer(e) => ApiError::from(e),
             ProductError::Api(e) => e,
         }
@@ -199,6 +198,11 @@ common::problem_response!(ProductError);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_outage_is_503() {
+        testkit::assert_store_outage_is_503::<ProductError>();
+    }
     use http::StatusCode;
 
     #[test]
