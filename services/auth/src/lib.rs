@@ -1,6 +1,8 @@
-//! The auth service (port 8008): accounts, sessions and roles, and the
-//! issuer of CraftChain's RS256 ID tokens, shaped like Firebase's so that
-//! production can swap in Firebase Auth with no change to any verifier.
+//! The auth service (port 8008): accounts, sessions and roles. Locally it
+//! is the issuer of CraftChain's RS256 ID tokens, shaped like Firebase's;
+//! with `firebase` configured (production), Firebase Auth holds passwords
+//! and sessions and signs the tokens, and this service keeps profiles and
+//! sets each account's role claim. No verifier changes between the two.
 //!
 //! Routes: `POST /auth/signup|login|refresh|logout|service-token`,
 //! `GET|PATCH /auth/me`, `GET /auth/users/{id}`, `PUT /auth/users/{id}/role`,
@@ -26,6 +28,7 @@ pub use error::AuthError;
 pub use routes::accounts::{SignupRequest, SignupResponse};
 
 use crate::domain::accounts::Accounts;
+use crate::domain::firebase::FirebaseAuth;
 use crate::domain::keyring::KeyRing;
 use crate::domain::sessions::Sessions;
 use crate::domain::tokens::Issuer;
@@ -63,8 +66,26 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let keys = KeyRing::open(base.store())
         .await
         .context("loading signing keys")?;
-    let auth = Arc::new(keys.authenticator(&shared.identity));
-    let accounts = Accounts::new(base.store(), base.publisher(), &settings, auth.clone())?;
+    let firebase = settings
+        .firebase
+        .as_ref()
+        .map(|firebase| FirebaseAuth::new(firebase, &shared.service_auth.metadata_url))
+        .transpose()
+        .context("the firebase auth client")?;
+    // With Firebase, ID tokens are Firebase's, verified by the configured
+    // keys (Google's certificates) like at every other service; else this
+    // service's own key ring verifies what it signs.
+    let auth = Arc::new(match firebase {
+        Some(_) => common::caller::authenticator(&shared.identity)?,
+        None => keys.authenticator(&shared.identity),
+    });
+    let accounts = Accounts::new(
+        base.store(),
+        base.publisher(),
+        &settings,
+        auth.clone(),
+        firebase.clone(),
+    )?;
     if let (Some(email), Some(password)) = (
         &settings.bootstrap_admin_email,
         &settings.bootstrap_admin_password,
@@ -74,7 +95,12 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let issuer = Issuer::new(keys.clone(), &shared.identity, settings.clone());
     let state = AppState {
         accounts,
-        sessions: Sessions::new(base.store(), issuer.clone(), settings.refresh_ttl_days),
+        sessions: Sessions::new(
+            base.store(),
+            issuer.clone(),
+            settings.refresh_ttl_days,
+            firebase,
+        ),
         issuer,
         auth: auth.clone(),
         trust_client_address_header: settings.trust_client_address_header,

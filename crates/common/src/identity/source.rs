@@ -221,7 +221,7 @@ async fn get(
         source_name: url.to_string(),
         message: error_chain(&e),
     };
-    let mut response = client
+    let response = client
         .get(url.clone())
         .header(reqwest::header::ACCEPT, "application/json")
         .timeout(FETCH_TIMEOUT)
@@ -235,16 +235,15 @@ async fn get(
         });
     }
     let max_age = max_age(response.headers());
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(request_error)? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(KeyFetchError::Body {
+    let body = crate::client::read_limited(response, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| match e {
+            crate::client::ReadError::Transport(e) => request_error(e),
+            too_large @ crate::client::ReadError::TooLarge(_) => KeyFetchError::Body {
                 source_name: url.to_string(),
-                message: "larger than 1 MiB".into(),
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
+                message: too_large.to_string(),
+            },
+        })?;
     Ok((body, max_age))
 }
 

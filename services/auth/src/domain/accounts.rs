@@ -21,6 +21,8 @@ use crate::domain::credentials::{
     Email, FAILING, LoginThrottle, PASSWORD_MAX_CHARS, PasswordHasherPool, ThrottlePolicy,
     check_password,
 };
+use crate::domain::firebase::{FirebaseAuth, FirebaseError};
+use crate::domain::sessions::TokenPair;
 use crate::domain::users::{EmailClaim, Profile, ProfilePatch, User, check_languages};
 use crate::error::AuthError;
 
@@ -95,6 +97,15 @@ pub struct Accounts {
     /// This service's own authenticator: a revocation takes effect in it at
     /// once.
     auth: Arc<Authenticator>,
+    /// Firebase Auth holds the passwords and sessions, when configured.
+    firebase: Option<FirebaseAuth>,
+}
+
+/// An account that proved its password, and the session the identity
+/// provider began for it (`None`: this service begins one).
+pub struct SignedIn {
+    pub account: Versioned<User>,
+    pub session: Option<TokenPair>,
 }
 
 impl Accounts {
@@ -103,6 +114,7 @@ impl Accounts {
         publisher: Publisher,
         settings: &Settings,
         auth: Arc<Authenticator>,
+        firebase: Option<FirebaseAuth>,
     ) -> anyhow::Result<Self> {
         Ok(Self {
             store: store.clone(),
@@ -120,21 +132,24 @@ impl Accounts {
                 alert_at: settings.attack_alert_failures,
             },
             auth,
+            firebase,
         })
     }
 
-    /// Check and create an account; answers its new uid and the user.
+    /// Check and create an account; answers its new uid, the user and,
+    /// with Firebase, the session Firebase began (its ID token carrying the
+    /// role).
     pub async fn sign_up(
         &self,
         new: NewAccount,
         by_admin: bool,
-    ) -> Result<(String, User), AuthError> {
+    ) -> Result<(String, User, Option<TokenPair>), AuthError> {
         let email = new.check(by_admin)?;
-        let user = User {
+        let mut user = User {
             email: email.as_str().to_owned(),
             display_name: new.display_name.trim().to_owned(),
             role: new.role,
-            password_hash: self.hasher.hash(new.password).await?,
+            password_hash: String::new(),
             profile: Profile {
                 region: new.region.map(|r| r.trim().to_owned()),
                 languages: new.languages,
@@ -145,10 +160,59 @@ impl Accounts {
             tokens_valid_after: None,
             sessions_valid_after: None,
         };
+        if let Some(firebase) = &self.firebase {
+            let (uid, session) = self
+                .sign_up_with_firebase(firebase, &email, &new.password, &user)
+                .await?;
+            tracing::info!(uid, role = %user.role, "account created in firebase");
+            return Ok((uid, user, Some(session)));
+        }
+        user.password_hash = self.hasher.hash(new.password).await?;
         let uid = new_uid();
         self.create(&uid, &email, &user).await?;
         tracing::info!(uid, role = %user.role, "account created");
-        Ok((uid, user))
+        Ok((uid, user, None))
+    }
+
+    /// The Firebase account first (it decides whether the address is
+    /// free), then its role claim and the profile here; if those fail, the
+    /// Firebase account is deleted again so that the address can sign up
+    /// anew. The answer is a session refreshed after the claim was set.
+    async fn sign_up_with_firebase(
+        &self,
+        firebase: &FirebaseAuth,
+        email: &Email,
+        password: &SecretString,
+        user: &User,
+    ) -> Result<(String, TokenPair), AuthError> {
+        let created = firebase
+            .sign_up(email.as_str(), password)
+            .await
+            .map_err(|e| match e.code() {
+                Some("EMAIL_EXISTS") => AuthError::EmailTaken,
+                Some("WEAK_PASSWORD") => common::ApiError::invalid_field(
+                    "password",
+                    "weak",
+                    "is too weak for the identity provider",
+                )
+                .into(),
+                _ => e.into(),
+            })?;
+        let uid = created.uid;
+        let stored = async {
+            firebase.set_role(&uid, user.role).await?;
+            self.create(&uid, email, user).await
+        };
+        if let Err(e) = stored.await {
+            if let Err(undo) = firebase.delete(&uid).await {
+                tracing::error!(uid, error = %undo, "a half-made firebase account was not deleted");
+            }
+            return Err(e);
+        }
+        // The account exists from here: a failed refresh leaves it for a
+        // login to sign in to.
+        let session = firebase.refresh(&created.pair.refresh_token).await?;
+        Ok((uid, session.pair))
     }
 
     /// Create the admin account `email` if no account has that address.
@@ -159,6 +223,11 @@ impl Accounts {
     ) -> anyhow::Result<()> {
         let email =
             Email::parse(email).map_err(|e| anyhow::anyhow!("bootstrap_admin_email {e}"))?;
+        if let Some(firebase) = &self.firebase {
+            return self
+                .bootstrap_firebase_admin(firebase, &email, password)
+                .await;
+        }
         let user = User {
             email: email.as_str().to_owned(),
             display_name: "Administrator".to_owned(),
@@ -176,6 +245,41 @@ impl Accounts {
         let uid = new_uid();
         match self.create(&uid, &email, &user).await {
             Ok(()) => tracing::info!(uid, "bootstrap admin created"),
+            Err(AuthError::EmailTaken) => {}
+            Err(e) => return Err(anyhow::anyhow!("creating the bootstrap admin: {e}")),
+        }
+        Ok(())
+    }
+
+    /// With Firebase: the admin's Firebase account (created, or signed in
+    /// to if it exists), its `admin` claim and its profile here.
+    async fn bootstrap_firebase_admin(
+        &self,
+        firebase: &FirebaseAuth,
+        email: &Email,
+        password: &SecretString,
+    ) -> anyhow::Result<()> {
+        let session = match firebase.sign_up(email.as_str(), password).await {
+            Err(e) if e.code() == Some("EMAIL_EXISTS") => {
+                firebase.sign_in(email.as_str(), password).await?
+            }
+            other => other?,
+        };
+        let uid = session.uid;
+        firebase.set_role(&uid, Role::Admin).await?;
+        let user = User {
+            email: email.as_str().to_owned(),
+            display_name: "Administrator".to_owned(),
+            role: Role::Admin,
+            password_hash: String::new(),
+            profile: Profile::default(),
+            created_at: common::time::now(),
+            disabled: false,
+            tokens_valid_after: None,
+            sessions_valid_after: None,
+        };
+        match self.create(&uid, email, &user).await {
+            Ok(()) => tracing::info!(uid, "bootstrap admin created in firebase"),
             Err(AuthError::EmailTaken) => {}
             Err(e) => return Err(anyhow::anyhow!("creating the bootstrap admin: {e}")),
         }
@@ -232,7 +336,7 @@ impl Accounts {
         email: &str,
         password: SecretString,
         client: IpAddr,
-    ) -> Result<Versioned<User>, AuthError> {
+    ) -> Result<SignedIn, AuthError> {
         // A password no account can have fails at once, unhashed (its
         // length tells nothing about any account); an address that cannot
         // exist fails like a wrong password, in the same time.
@@ -253,18 +357,78 @@ impl Accounts {
         );
         self.reserve(&keys, account.as_ref().map(|a| a.id.as_str()), client)
             .await?;
-        let hash = account.as_ref().map(|a| a.value.password_hash.clone());
+        if let Some(firebase) = &self.firebase {
+            return self
+                .sign_in_with_firebase(firebase, &keys, &email, &password)
+                .await;
+        }
+        // An account whose password Firebase held has no hash here.
+        let hash = account
+            .as_ref()
+            .map(|a| a.value.password_hash.clone())
+            .filter(|hash| !hash.is_empty());
         let ok = self.hasher.verify(password, hash).await?;
         match account {
             Some(account) if ok => {
-                self.give_back(&keys).await?;
+                self.give_back(&keys, Forgive::Pair).await?;
                 if account.value.disabled {
                     return Err(AuthError::Disabled);
                 }
-                Ok(account)
+                Ok(SignedIn {
+                    account,
+                    session: None,
+                })
             }
             _ => Err(AuthError::InvalidCredentials),
         }
+    }
+
+    /// The password checked by Firebase (the attempt already counted):
+    /// a right one is given back as above, an outage is given back without
+    /// forgiving anything, a wrong one stays counted.
+    async fn sign_in_with_firebase(
+        &self,
+        firebase: &FirebaseAuth,
+        keys: &(String, String),
+        email: &Email,
+        password: &SecretString,
+    ) -> Result<SignedIn, AuthError> {
+        let session = match firebase.sign_in(email.as_str(), password).await {
+            Ok(session) => session,
+            Err(FirebaseError::Unavailable(why)) => {
+                self.give_back(keys, Forgive::Nothing).await?;
+                return Err(AuthError::ProviderUnavailable(why));
+            }
+            Err(refused) => {
+                return Err(match refused.code() {
+                    Some("USER_DISABLED") => AuthError::Disabled,
+                    Some("TOO_MANY_ATTEMPTS_TRY_LATER") => {
+                        AuthError::Throttled(Duration::from_secs(60))
+                    }
+                    Some(
+                        "EMAIL_NOT_FOUND"
+                        | "INVALID_PASSWORD"
+                        | "INVALID_LOGIN_CREDENTIALS"
+                        | "INVALID_EMAIL"
+                        | "MISSING_PASSWORD",
+                    ) => AuthError::InvalidCredentials,
+                    _ => refused.into(),
+                });
+            }
+        };
+        self.give_back(keys, Forgive::Pair).await?;
+        let Some(account) = self.users.get(&session.uid).await? else {
+            // Made in Firebase by other means than this service's sign-up.
+            tracing::warn!(uid = session.uid, "a firebase account has no profile here");
+            return Err(AuthError::InvalidCredentials);
+        };
+        if account.value.disabled {
+            return Err(AuthError::Disabled);
+        }
+        Ok(SignedIn {
+            account,
+            session: Some(session.pair),
+        })
     }
 
     /// Check the delays of the account and of the pair and count this
@@ -329,9 +493,14 @@ impl Accounts {
             .await
     }
 
-    /// A right password: the attempt is given back to the account, and the
-    /// pair's failures are forgotten.
-    async fn give_back(&self, (account_key, pair_key): &(String, String)) -> Result<(), AuthError> {
+    /// An attempt that was no failed guess is given back to the account;
+    /// after a right password the pair's failures are forgotten too, after
+    /// a provider outage only this attempt is given back to the pair.
+    async fn give_back(
+        &self,
+        (account_key, pair_key): &(String, String),
+        forgive: Forgive,
+    ) -> Result<(), AuthError> {
         let policy = self.throttle_policy;
         let now = Utc::now();
         self.store
@@ -344,8 +513,14 @@ impl Accounts {
                         tx.update(&account)?;
                     }
                 }
-                if tx.get::<LoginThrottle>(pair_key).await?.is_some() {
-                    tx.delete::<LoginThrottle>(pair_key)?;
+                if let Some(mut pair) = tx.get::<LoginThrottle>(pair_key).await? {
+                    match forgive {
+                        Forgive::Pair => tx.delete::<LoginThrottle>(pair_key)?,
+                        Forgive::Nothing => {
+                            pair.value.add(now, -1.0, &policy);
+                            tx.update(&pair)?;
+                        }
+                    }
                 }
                 Ok::<_, StoreError>(())
             })
@@ -448,6 +623,11 @@ impl Accounts {
                 Ok(changed)
             })
             .await?;
+        // Always, so that an admin repeating a change Firebase missed
+        // (its outage was a 503) mends it.
+        if let Some(firebase) = &self.firebase {
+            firebase.set_role(uid, role).await?;
+        }
         tracing::info!(uid, %role, by, "role changed");
         Ok(saved)
     }
@@ -510,6 +690,9 @@ impl Accounts {
                 Ok(changed)
             })
             .await?;
+        if let Some(firebase) = &self.firebase {
+            firebase.set_disabled(uid, disabled).await?;
+        }
         tracing::info!(uid, disabled, by, "account status changed");
         Ok(saved)
     }
@@ -519,16 +702,21 @@ impl Accounts {
     pub async fn sign_out_everywhere(&self, uid: &str) -> Result<(), AuthError> {
         self.change(uid, Some(Revocation::SignedOutEverywhere), |_| Ok(true))
             .await?;
+        if let Some(firebase) = &self.firebase {
+            firebase.revoke_sessions(uid).await?;
+        }
         Ok(())
     }
 
     /// Change the password of the account `uid` (which proved the current
-    /// one): its other sessions and ID tokens stop working.
+    /// one): its other sessions and ID tokens stop working. With Firebase,
+    /// Firebase takes the new password first (so a refusal changes
+    /// nothing) and the answer holds the session it begins with it.
     pub async fn change_password(
         &self,
         uid: &str,
         new_password: SecretString,
-    ) -> Result<Versioned<User>, AuthError> {
+    ) -> Result<(Versioned<User>, Option<TokenPair>), AuthError> {
         let user = self.get(uid).await?;
         let email = Email::parse(&user.value.email).ok();
         let mut v = Validator::new();
@@ -539,12 +727,22 @@ impl Accounts {
             email.as_ref(),
         );
         v.finish()?;
+        if let Some(firebase) = &self.firebase {
+            firebase.set_password(uid, &new_password).await?;
+            let saved = self
+                .change(uid, Some(Revocation::PasswordChanged), |_| Ok(true))
+                .await?;
+            let session = firebase.sign_in(&saved.value.email, &new_password).await?;
+            return Ok((saved, Some(session.pair)));
+        }
         let hash = self.hasher.hash(new_password).await?;
-        self.change(uid, Some(Revocation::PasswordChanged), move |user| {
-            user.password_hash = hash.clone();
-            Ok(true)
-        })
-        .await
+        let saved = self
+            .change(uid, Some(Revocation::PasswordChanged), move |user| {
+                user.password_hash = hash.clone();
+                Ok(true)
+            })
+            .await?;
+        Ok((saved, None))
     }
 
     /// Apply `edit` to the account `uid` in one transaction with, when
@@ -604,6 +802,15 @@ impl Accounts {
         }
         self.get(uid).await
     }
+}
+
+/// What a given-back attempt forgives besides itself.
+#[derive(Debug, Clone, Copy)]
+enum Forgive {
+    /// The pair's failures: the password was right.
+    Pair,
+    /// Nothing: the password was never checked.
+    Nothing,
 }
 
 /// A user's latest "tokens valid after" time (Unix seconds), kept beside

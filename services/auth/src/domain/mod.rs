@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod credentials;
+pub mod firebase;
 pub mod keyring;
 pub mod schemas;
 pub mod sessions;

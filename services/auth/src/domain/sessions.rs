@@ -1,6 +1,11 @@
 //! Sessions: token pairs, and rotating refresh tokens grouped in families.
 //! A refresh token is used once; presenting a used one again means it was
 //! stolen, and revokes its whole family.
+//!
+//! With Firebase Auth, Firebase holds the sessions: a refresh is its token
+//! exchange, checked against the profile here, and a logout records the
+//! (verified) refresh token as ended, since Firebase can only revoke all
+//! of an account's sessions at once.
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
@@ -9,6 +14,7 @@ use sha2::{Digest, Sha256};
 use store::{Entity, Store, StoreError, Txn};
 use utoipa::ToSchema;
 
+use crate::domain::firebase::FirebaseAuth;
 use crate::domain::tokens::Issuer;
 use crate::domain::users::User;
 use crate::error::AuthError;
@@ -73,12 +79,25 @@ pub struct TokenPair {
     pub expires_in: u64,
 }
 
+/// A Firebase refresh token signed out of (by the SHA-256 of its value).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EndedSession {
+    pub uid: String,
+    pub ended_at: DateTime<Utc>,
+}
+
+impl Entity for EndedSession {
+    const COLLECTION: &'static str = "ended_sessions";
+}
+
 /// Sessions: a family per sign-in, its refresh tokens rotated on each use.
 #[derive(Clone)]
 pub struct Sessions {
     store: Store,
     issuer: Issuer,
     refresh_ttl: chrono::Duration,
+    /// Firebase holds the sessions, when configured.
+    firebase: Option<FirebaseAuth>,
 }
 
 /// What a refresh token was exchanged for.
@@ -92,11 +111,31 @@ enum Exchange {
 }
 
 impl Sessions {
-    pub fn new(store: &Store, issuer: Issuer, refresh_ttl_days: u64) -> Self {
+    pub fn new(
+        store: &Store,
+        issuer: Issuer,
+        refresh_ttl_days: u64,
+        firebase: Option<FirebaseAuth>,
+    ) -> Self {
         Self {
             store: store.clone(),
             issuer,
             refresh_ttl: chrono::Duration::days(i64::try_from(refresh_ttl_days).unwrap_or(30)),
+            firebase,
+        }
+    }
+
+    /// The session of a sign-in: the identity provider's, when it began
+    /// one, else a new family here.
+    pub async fn begin(
+        &self,
+        uid: &str,
+        user: &User,
+        provided: Option<TokenPair>,
+    ) -> Result<TokenPair, AuthError> {
+        match provided {
+            Some(pair) => Ok(pair),
+            None => self.start(uid, user).await,
         }
     }
 
@@ -132,6 +171,9 @@ impl Sessions {
     /// Exchange a refresh token for a new pair; the old one is spent. A
     /// spent one presented again revokes its family.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AuthError> {
+        if let Some(firebase) = &self.firebase {
+            return self.refresh_with_firebase(firebase, refresh_token).await;
+        }
         let key = refresh_key(refresh_token);
         let next = NewRefreshToken::generate();
         let now = common::time::now();
@@ -201,6 +243,9 @@ impl Sessions {
     /// End the session of `refresh_token`: every token of its family stops
     /// working. An unknown token is no error.
     pub async fn end(&self, refresh_token: &str) -> Result<(), AuthError> {
+        if let Some(firebase) = &self.firebase {
+            return self.end_with_firebase(firebase, refresh_token).await;
+        }
         let key = refresh_key(refresh_token);
         self.store
             .transact(async |tx: &mut Txn| {
@@ -213,6 +258,68 @@ impl Sessions {
                 }
                 Ok::<_, StoreError>(())
             })
+            .await?;
+        Ok(())
+    }
+
+    /// Firebase's exchange, unless the token was signed out of, for an
+    /// account that still has an enabled profile here.
+    async fn refresh_with_firebase(
+        &self,
+        firebase: &FirebaseAuth,
+        refresh_token: &str,
+    ) -> Result<TokenPair, AuthError> {
+        let key = refresh_key(refresh_token);
+        let ended = self.store.collection::<EndedSession>();
+        if ended.get(&key).await?.is_some() {
+            return Err(AuthError::InvalidRefresh);
+        }
+        let session = firebase
+            .refresh(refresh_token)
+            .await
+            .map_err(|e| match e.code() {
+                Some("USER_DISABLED") => AuthError::Disabled,
+                Some(
+                    "TOKEN_EXPIRED"
+                    | "INVALID_REFRESH_TOKEN"
+                    | "USER_NOT_FOUND"
+                    | "MISSING_REFRESH_TOKEN"
+                    | "INVALID_GRANT_TYPE",
+                ) => AuthError::InvalidRefresh,
+                _ => e.into(),
+            })?;
+        match self.store.collection::<User>().get(&session.uid).await? {
+            None => Err(AuthError::InvalidRefresh),
+            Some(user) if user.value.disabled => Err(AuthError::Disabled),
+            Some(_) => Ok(session.pair),
+        }
+    }
+
+    /// Record a Firebase refresh token as ended, once Firebase has shown it
+    /// is one (so anonymous logouts cannot fill the store with junk).
+    async fn end_with_firebase(
+        &self,
+        firebase: &FirebaseAuth,
+        refresh_token: &str,
+    ) -> Result<(), AuthError> {
+        let session = match firebase.refresh(refresh_token).await {
+            Ok(session) => session,
+            // Not a live session: nothing to end.
+            Err(refused @ crate::domain::firebase::FirebaseError::Refused(_)) => {
+                tracing::debug!(error = %refused, "logout of a token firebase refuses");
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.store
+            .collection::<EndedSession>()
+            .set(
+                &refresh_key(refresh_token),
+                &EndedSession {
+                    uid: session.uid,
+                    ended_at: common::time::now(),
+                },
+            )
             .await?;
         Ok(())
     }

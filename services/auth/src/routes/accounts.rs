@@ -85,8 +85,8 @@ async fn signup(
         region: body.region,
         languages: body.languages,
     };
-    let (uid, user) = state.accounts.sign_up(new, by_admin).await?;
-    let session = state.sessions.start(&uid, &user).await?;
+    let (uid, user, provided) = state.accounts.sign_up(new, by_admin).await?;
+    let session = state.sessions.begin(&uid, &user, provided).await?;
     Ok((
         StatusCode::CREATED,
         Json(SignupResponse {
@@ -118,11 +118,15 @@ async fn login(
     ClientAddress(client): ClientAddress,
     Json(body): Json<LoginRequest>,
 ) -> Result<Json<TokenPair>, AuthError> {
-    let account = state
+    let signed_in = state
         .accounts
         .authenticate(&body.email, body.password, client)
         .await?;
+    let account = signed_in.account;
     Ok(Json(
-        state.sessions.start(&account.id, &account.value).await?,
+        state
+            .sessions
+            .begin(&account.id, &account.value, signed_in.session)
+            .await?,
     ))
 }

@@ -135,11 +135,16 @@ async fn change_password(
         }
         other => other?,
     };
-    let saved = state
+    let (saved, provided) = state
         .accounts
         .change_password(&caller.uid, body.new_password)
         .await?;
-    Ok(Json(state.sessions.start(&saved.id, &saved.value).await?))
+    Ok(Json(
+        state
+            .sessions
+            .begin(&saved.id, &saved.value, provided)
+            .await?,
+    ))
 }
 
 /// A short-lived `service`-role token for a service, against its secret.

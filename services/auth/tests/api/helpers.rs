@@ -44,6 +44,11 @@ impl Deref for TestApp {
 /// The settings a [`TestApp`] starts with.
 pub(crate) struct TestAppBuilder {
     settings: auth::Settings,
+    /// Where Firebase is: its project, and the base URL of a
+    /// [`FakeFirebase`](crate::fake_firebase::FakeFirebase) that also
+    /// serves the metadata server's access tokens and its keys (`None` for
+    /// the emulator, whose tokens are unsigned).
+    firebase: Option<(String, Option<String>)>,
 }
 
 impl TestApp {
@@ -58,7 +63,10 @@ impl TestApp {
             argon2_iterations: 1,
             ..auth::Settings::default()
         };
-        TestAppBuilder { settings }
+        TestAppBuilder {
+            settings,
+            firebase: None,
+        }
     }
 
     /// Sign up a fresh account of `role` with a unique email; panics unless 201.
@@ -133,12 +141,55 @@ impl TestAppBuilder {
         self
     }
 
+    /// Firebase Auth (the stand-in at `base`) holds passwords and
+    /// sessions; every ID token is the stand-in's.
+    pub(crate) fn with_firebase(mut self, base: &str) -> Self {
+        use crate::fake_firebase::{API_KEY, PROJECT};
+        self.settings.firebase = Some(auth::config::FirebaseSettings {
+            api_key: SecretString::from(API_KEY),
+            project_id: PROJECT.to_owned(),
+            identity_toolkit_url: base.parse().expect("a URL"),
+            secure_token_url: base.parse().expect("a URL"),
+            emulator_host: None,
+            timeout_secs: 5,
+        });
+        self.firebase = Some((PROJECT.to_owned(), Some(base.to_owned())));
+        self
+    }
+
+    /// Firebase Auth is Google's emulator at `host` (project
+    /// [`testkit::FirebaseAuthEmulator::PROJECT`]).
+    pub(crate) fn with_firebase_emulator(mut self, host: &str) -> Self {
+        let project = testkit::FirebaseAuthEmulator::PROJECT;
+        self.settings.firebase = Some(auth::config::FirebaseSettings {
+            api_key: SecretString::from("demo-api-key"),
+            project_id: project.to_owned(),
+            identity_toolkit_url: "http://127.0.0.1:9/".parse().expect("a URL"),
+            secure_token_url: "http://127.0.0.1:9/".parse().expect("a URL"),
+            emulator_host: Some(host.to_owned()),
+            timeout_secs: 10,
+        });
+        self.firebase = Some((project.to_owned(), None));
+        self
+    }
+
     pub(crate) async fn spawn(self) -> TestApp {
         let settings = self.settings;
+        let firebase = self.firebase;
         let service = TestService::builder(auth::NAME)
-            // Its own key ring verifies its tokens: the harness's
-            // authenticator is not needed.
-            .start(move |shared, _fake_auth| {
+            // Its own key ring (or Firebase's keys) verifies its tokens:
+            // the harness's authenticator is not needed.
+            .start(move |mut shared, _fake_auth| {
+                if let Some((project, fake)) = &firebase {
+                    shared.identity.issuer = format!("https://securetoken.google.com/{project}");
+                    shared.identity.audience = project.clone();
+                    if let Some(base) = fake {
+                        let base: url::Url = base.parse().expect("a URL");
+                        let keys = base.join(crate::fake_firebase::JWKS_PATH).expect("a URL");
+                        shared.identity.jwks_url = Some(keys);
+                        shared.service_auth.metadata_url = base;
+                    }
+                }
                 let config = auth::Config {
                     shared,
                     service: settings.clone(),

@@ -2,6 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bounds;
+mod fake_firebase;
+mod firebase;
+mod firebase_emulator;
 mod helpers;
 mod keys;
 mod login;
