@@ -50,25 +50,8 @@ pub struct Deps {
 /// indexes; the same list is in deploy/firestore.indexes.json).
 pub fn indexes() -> Vec<IndexSpec> {
     use Direction::{Asc, Desc};
-    vec![
-        IndexSpec::new("products", &[("status", Asc), ("created_at", Desc)]),
-        IndexSpec::new(
-            "products",
-            &[("status", Asc), ("category", Asc), ("created_at", Desc)],
-        ),
-        IndexSpec::new("products", &[("status", Asc), ("price.amount", Asc)]),
-        IndexSpec::new(
-            "products",
-            &[("status", Asc), ("category", Asc), ("price.amount", Asc)],
-        ),
-        IndexSpec::new(
-            "products",
-            &[("status", Asc), ("artisan_id", Asc), ("created_at", Desc)],
-        ),
-        IndexSpec::new(
-            "products",
-            &[("status", Asc), ("region", Asc), ("created_at", Desc)],
-        ),
+    let mut indexes = domain::listing::listing_indexes();
+    indexes.extend([
         IndexSpec::new("products", &[("updated_at", Asc)]),
         IndexSpec::new("orders", &[("buyer_id", Asc), ("created_at", Desc)]),
         IndexSpec::new("orders", &[("artisan_id", Asc), ("created_at", Desc)]),
@@ -84,7 +67,8 @@ pub fn indexes() -> Vec<IndexSpec> {
         // The payment sweep: unpaid orders past their expiry, refunds owed.
         IndexSpec::new("orders", &[("status", Asc), ("expires_at", Asc)]),
         IndexSpec::new("orders", &[("refund_due", Asc), ("updated_at", Asc)]),
-    ]
+    ]);
+    indexes
 }
 
 /// Assemble the product service with its real dependencies.

@@ -13,6 +13,7 @@ use crate::domain::products::{CATEGORIES, Product, ProductStatus};
 use crate::error::ProductError;
 use crate::search::SearchFilters;
 use crate::state::AppState;
+use store::Entity as _;
 
 /// How a list is sorted.
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
@@ -175,39 +176,92 @@ impl ListParams {
         }
     }
 
+    /// What the store is asked: the status, the first of the leading
+    /// filters given (most selective first), and the sort, with the price
+    /// range when the sort is by price; one of the [`listing_indexes`]
+    /// serves every such query. The other filters are checked on what it
+    /// reads ([`ListParams::matches`]), so any combination works on every
+    /// backend without an index per combination.
     fn query(&self, limit: usize, cursor: Option<Cursor>) -> store::Query {
         let mut q = store::Query::new().eq("status", self.status().as_str());
-        for (field, value) in [
-            ("category", &self.category),
-            ("subcategory", &self.subcategory),
-            ("region", &self.region),
+        let lead = [
             ("artisan_id", &self.artisan),
-        ] {
-            if let Some(value) = value {
-                q = q.eq(field, value.as_str());
+            ("category", &self.category),
+            ("region", &self.region),
+        ]
+        .into_iter()
+        .find_map(|(field, value)| value.as_ref().map(|v| (field, v)));
+        if let Some((field, value)) = lead {
+            q = q.eq(field, value.as_str());
+        }
+        let (field, direction) = self.sort.unwrap_or_default().order();
+        if field == "price.amount" {
+            if let Some(lo) = self.min_price {
+                q = q.filter("price.amount", Op::Ge, lo);
+            }
+            if let Some(hi) = self.max_price {
+                q = q.filter("price.amount", Op::Le, hi);
             }
         }
-        if let Some(m) = self.material() {
-            q = q.filter("materials", Op::ArrayContains, m);
-        }
-        if let Some(lo) = self.min_price {
-            q = q.filter("price.amount", Op::Ge, lo);
-        }
-        if let Some(hi) = self.max_price {
-            q = q.filter("price.amount", Op::Le, hi);
-        }
-        q = match self.sort.unwrap_or_default() {
-            Sort::Newest => q.order_by("created_at", Direction::Desc),
-            Sort::PriceAsc => q.order_by("price.amount", Direction::Asc),
-            Sort::PriceDesc => q.order_by("price.amount", Direction::Desc),
-        };
-        q.limit(limit).after(cursor)
+        q.order_by(field, direction).limit(limit).after(cursor)
     }
+
+    /// Whether `product` passes every filter (those the store applied too).
+    fn matches(&self, product: &Product) -> bool {
+        let is = |wanted: &Option<String>, value: Option<&str>| {
+            wanted.as_deref().is_none_or(|w| Some(w) == value)
+        };
+        let material = self.material();
+        product.status == self.status()
+            && is(&self.category, Some(&product.category))
+            && is(&self.subcategory, Some(&product.subcategory))
+            && is(&self.region, product.region.as_deref())
+            && is(&self.artisan, Some(&product.artisan_id))
+            && material.is_none_or(|m| product.materials.contains(&m))
+            && self.min_price.is_none_or(|lo| product.price.amount >= lo)
+            && self.max_price.is_none_or(|hi| product.price.amount <= hi)
+    }
+}
+
+impl Sort {
+    /// The field and direction a list so sorted is read in.
+    fn order(self) -> (&'static str, Direction) {
+        match self {
+            Sort::Newest => ("created_at", Direction::Desc),
+            Sort::PriceAsc => ("price.amount", Direction::Asc),
+            Sort::PriceDesc => ("price.amount", Direction::Desc),
+        }
+    }
+}
+
+/// The most store reads one page of a list makes: with filters the store
+/// does not apply, a page reads at most this many times `limit` products.
+const MAX_READS_PER_PAGE: usize = 4;
+
+/// The indexes a list reads by: the status, at most one leading filter
+/// (artisan, category or region), and the sort.
+pub fn listing_indexes() -> Vec<store::IndexSpec> {
+    let sorts = [Sort::Newest, Sort::PriceAsc, Sort::PriceDesc].map(Sort::order);
+    [None, Some("artisan_id"), Some("category"), Some("region")]
+        .into_iter()
+        .flat_map(|lead| {
+            sorts.iter().map(move |&(field, direction)| {
+                let mut fields = vec![("status", Direction::Asc)];
+                fields.extend(lead.map(|l| (l, Direction::Asc)));
+                fields.push((field, direction));
+                store::IndexSpec::new(Product::COLLECTION, &fields)
+            })
+        })
+        .collect()
 }
 
 /// One page of the catalogue as `caller` asked for it, and the cursor of
 /// the next. Paused products are listed only to their artisan (asking
-/// for their own) and to admins.
+/// for their own) and to admins. Filters the store does not apply are
+/// checked on what it reads, in at most [`MAX_READS_PER_PAGE`] reads
+/// that together never pass `limit` matches (each asks for what is still
+/// missing, so every cursor is one the store made): a page may hold fewer
+/// than `limit` products, even none, while `next_cursor` is set.
 pub async fn list(
     state: &AppState,
     caller: Option<&Caller>,
@@ -216,8 +270,61 @@ pub async fn list(
     params.check()?;
     params.authorize(caller)?;
     let limit = params.limit()?;
-    let cursor = params.cursor.as_deref().map(Cursor::parse).transpose()?;
-    let (mut page, next) = state.products.query(&params.query(limit, cursor)).await?;
-    page.retain(|p| p.value.visible_to(caller));
-    Ok((page, next))
+    let mut cursor = params.cursor.as_deref().map(Cursor::parse).transpose()?;
+    let mut page = Vec::new();
+    for _ in 0..MAX_READS_PER_PAGE {
+        let wanted = limit - page.len();
+        let (read, next) = state.products.query(&params.query(wanted, cursor)).await?;
+        page.extend(
+            read.into_iter()
+                .filter(|p| params.matches(&p.value) && p.value.visible_to(caller)),
+        );
+        cursor = next;
+        if page.len() >= limit || cursor.is_none() {
+            break;
+        }
+    }
+    Ok((page, cursor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every combination of the filters, with each sort.
+    fn every_listing() -> impl Iterator<Item = ListParams> {
+        (0..1u32 << 7).flat_map(|mask| {
+            [Sort::Newest, Sort::PriceAsc, Sort::PriceDesc].map(move |sort| {
+                let on = |bit: u32| mask & (1 << bit) != 0;
+                ListParams {
+                    category: on(0).then(|| "textiles".to_owned()),
+                    subcategory: on(1).then(|| "saree".to_owned()),
+                    region: on(2).then(|| "West Bengal".to_owned()),
+                    artisan: on(3).then(|| "artisan-1".to_owned()),
+                    material: on(4).then(|| "silk".to_owned()),
+                    min_price: on(5).then_some(1_000),
+                    max_price: on(6).then_some(90_000),
+                    sort: Some(sort),
+                    ..ListParams::default()
+                }
+            })
+        })
+    }
+
+    #[test]
+    fn every_combination_of_filters_reads_by_a_declared_index() {
+        let indexes = store::FirestoreIndexes::from_specs(&crate::indexes());
+        let mut listings = 0;
+        for params in every_listing() {
+            let query = params.query(20, None);
+            query
+                .validate()
+                .unwrap_or_else(|e| panic!("{params:?}: {e}"));
+            indexes
+                .check(Product::COLLECTION, &query)
+                .unwrap_or_else(|e| panic!("{params:?}: {e}"));
+            listings += 1;
+        }
+        assert_eq!(listings, 128 * 3);
+    }
 }

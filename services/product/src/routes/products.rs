@@ -68,6 +68,8 @@ async fn create(
 /// Browse the catalogue: filters, a sort, and cursor pages. Paused
 /// products are listed only to their artisan (asking with
 /// `artisan=<their id>`) and to admins, so a token is needed only for them.
+/// With several filters a page may hold fewer than `limit` products, even
+/// none, while `next_cursor` is set: follow it until it is absent.
 #[utoipa::path(get, path = "/products", tag = "products", params(ListParams),
     security((), ("bearer" = [])),
     responses((status = 200, body = Page<ProductView>),

@@ -293,3 +293,71 @@ async fn price_paging_with_equal_prices_visits_each_product_once() {
     assert_eq!(sorted(seen.clone()), sorted(created.clone()));
     assert_eq!(seen.last(), Some(&created[3]), "the dearest comes last");
 }
+
+#[tokio::test]
+async fn filters_combine_freely_and_sparse_matches_page_with_a_bounded_read() {
+    let app = TestApp::spawn().await;
+    // Twelve products, oldest first; silk at 1, 6 and 11, Rajasthan pottery
+    // at the even ones, prices rising.
+    let mut created = Vec::new();
+    for i in 0..12_i64 {
+        let materials = if i % 5 == 1 { ["silk"] } else { ["cotton"] };
+        let mut overrides = json!({
+            "title": format!("Bagru print {i}"),
+            "materials": materials,
+            "price": {"amount": 10_000 + i * 1_000, "currency": "INR"},
+        });
+        if i % 2 == 0 {
+            overrides["category"] = json!("pottery");
+            overrides["subcategory"] = json!("vase");
+            overrides["region"] = json!("Rajasthan");
+        }
+        created.push(app.create_product(&app.artisan(), overrides).await.id);
+    }
+
+    // Every filter at once, on each sort: the store applies some, the
+    // service the rest.
+    let all = "category=pottery&subcategory=vase&region=Rajasthan&material=cotton\
+               &min_price=12000&max_price=18000";
+    let expected: Vec<String> = [8, 4, 2].iter().map(|&i| created[i].clone()).collect();
+    assert_eq!(ids(&app.list(all).await), expected);
+    assert_eq!(
+        ids(&app.list(&format!("{all}&sort=price_asc")).await),
+        expected.iter().rev().cloned().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        ids(&app
+            .list(&format!("{all}&sort=price_desc&artisan={ARTISAN}"))
+            .await),
+        expected
+    );
+
+    // Silk is one product in five: a page of one reads at most four, so
+    // some pages are empty, yet following the cursor finds each once.
+    let mut seen = Vec::new();
+    let mut empty_pages = 0;
+    let mut cursor: Option<String> = None;
+    for _ in 0..12 {
+        let query = match &cursor {
+            Some(c) => format!("material=silk&limit=1&cursor={c}"),
+            None => "material=silk&limit=1".to_owned(),
+        };
+        let page = app.list(&query).await;
+        assert!(page.items.len() <= 1);
+        if page.items.is_empty() && page.next_cursor.is_some() {
+            empty_pages += 1;
+        }
+        seen.extend(ids(&page));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        [&created[11], &created[6], &created[1]]
+            .map(String::clone)
+            .to_vec()
+    );
+    assert!(empty_pages > 0, "the gaps of four take an empty page each");
+}
