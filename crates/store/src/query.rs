@@ -178,24 +178,45 @@ impl Query {
             .unwrap_or_default()
     }
 
+    /// The fields of unordered inequality filters (`!= null` included),
+    /// in field path order: a backend may sort by them after the order-by
+    /// fields (Firestore does), so cursors carry their values too.
+    pub fn tie_fields(&self) -> Vec<String> {
+        let mut ties: Vec<String> = self
+            .filters
+            .iter()
+            .filter(|f| matches!(f.op, Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Ne))
+            .map(|f| f.field.clone())
+            .filter(|field| field != "id" && !self.order_by.iter().any(|o| &o.field == field))
+            .collect();
+        ties.sort();
+        ties.dedup();
+        ties
+    }
+
     /// The cursor pointing just after `doc`, which this query returned.
     pub fn cursor_after(&self, doc: &Document) -> Cursor {
-        let values = self
-            .order_by
-            .iter()
-            .map(|o| field_value(doc, &o.field).unwrap_or(Value::Null))
-            .collect();
-        Cursor::encode(&self.order_by, values, &doc.id)
+        self.cursor_after_data(&doc.id, &doc.data)
+    }
+
+    /// The cursor pointing just after the document `id` holding `data`,
+    /// which this query returned: where a caller that reads a page and
+    /// keeps only part of it stops.
+    pub fn cursor_after_data(&self, id: &str, data: &Value) -> Cursor {
+        let value_of = |field: &str| data_value(id, data, field).unwrap_or(Value::Null);
+        let values = self.order_by.iter().map(|o| value_of(&o.field)).collect();
+        let ties = self.tie_fields().iter().map(|f| value_of(f)).collect();
+        Cursor::encode_with_ties(&self.order_by, values, ties, id)
     }
 }
 
-/// The value of a field path in a document (`id` is the document id).
-pub(crate) fn field_value(doc: &Document, path: &str) -> Option<Value> {
+/// The value of a field path in a document's data (`id` is its id).
+fn data_value(id: &str, data: &Value, path: &str) -> Option<Value> {
     if path == "id" {
-        return Some(Value::String(doc.id.clone()));
+        return Some(Value::String(id.to_owned()));
     }
     path.split('.')
-        .try_fold(&doc.data, |value, key| value.get(key))
+        .try_fold(data, |value, key| value.get(key))
         .cloned()
 }
 

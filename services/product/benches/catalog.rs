@@ -170,6 +170,7 @@ fn product(i: usize, now: chrono::DateTime<chrono::Utc>) -> Product {
 }
 
 fn main() {
+    testkit::init_logs();
     let [n, requests] = testkit::bench::args([100_000, 2_000]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(run(n, requests));

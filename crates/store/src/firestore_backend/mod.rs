@@ -340,7 +340,7 @@ impl DocumentStore for FirestoreStore {
             .collect::<StoreResult<Vec<_>>>()?;
         let next_cursor = if docs.len() > query.limit {
             docs.truncate(query.limit);
-            docs.last().map(|doc| plan.cursor_after(query, doc))
+            docs.last().map(|doc| query.cursor_after(doc))
         } else {
             None
         };

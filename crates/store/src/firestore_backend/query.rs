@@ -18,17 +18,15 @@ use serde_json::Value;
 
 use super::convert::{escape_key, to_value};
 use crate::names::validate_id;
-use crate::query::field_value;
-use crate::{Cursor, Direction, Document, Filter, Op, Query, StoreResult};
+use crate::{Direction, Filter, Op, Query, StoreResult};
 
 /// Firestore's name for the document-name pseudo field.
 const NAME: &str = "__name__";
 
-/// How one query is run: the structured query, and what its cursors need.
+/// How one query is run: the structured query (its cursors are the
+/// query's own, [`Query::cursor_after`], which carry the tie values).
 pub(super) struct Plan {
     pub(super) structured: StructuredQuery,
-    /// The inequality fields Firestore sorts by after the order-by fields.
-    ties: Vec<String>,
 }
 
 /// Translates a validated query over `collection`, whose documents are
@@ -55,7 +53,7 @@ pub(super) fn plan(parent: &str, collection: &str, query: &Query) -> StoreResult
         }),
     };
 
-    let ties = ties(query);
+    let ties = query.tie_fields();
     let last = query.id_direction();
     let mut order_by: Vec<Order> = query
         .order_by
@@ -108,39 +106,7 @@ pub(super) fn plan(parent: &str, collection: &str, query: &Query) -> StoreResult
         limit: Some(i32::try_from(query.limit.saturating_add(1)).unwrap_or(i32::MAX)),
         ..StructuredQuery::default()
     };
-    Ok(Plan { structured, ties })
-}
-
-impl Plan {
-    /// The cursor just after `doc`, one of this plan's results.
-    pub(super) fn cursor_after(&self, query: &Query, doc: &Document) -> Cursor {
-        let values = query
-            .order_by
-            .iter()
-            .map(|o| field_value(doc, &o.field).unwrap_or(Value::Null))
-            .collect();
-        let ties = self
-            .ties
-            .iter()
-            .map(|field| field_value(doc, field).unwrap_or(Value::Null))
-            .collect();
-        Cursor::encode_with_ties(&query.order_by, values, ties, &doc.id)
-    }
-}
-
-/// The inequality fields Firestore adds to the sort, in field path order.
-fn ties(query: &Query) -> Vec<String> {
-    let mut ties: Vec<String> = query
-        .filters
-        .iter()
-        // `!= null` included: Firestore sorts by that field too.
-        .filter(|f| matches!(f.op, Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Ne))
-        .map(|f| f.field.clone())
-        .filter(|field| field != "id" && !query.order_by.iter().any(|o| &o.field == field))
-        .collect();
-    ties.sort();
-    ties.dedup();
-    ties
+    Ok(Plan { structured })
 }
 
 fn field_ref(field: &str) -> FieldReference {

@@ -4,7 +4,7 @@
 use common::identity::Caller;
 use common::{PageParams, Validator, schema};
 use serde::Deserialize;
-use store::{Cursor, Direction, Op, Versioned};
+use store::{Cursor, Direction, Op, StoreError, Versioned};
 use utoipa::openapi::schema::{ObjectBuilder, Schema};
 use utoipa::{IntoParams, ToSchema};
 
@@ -234,8 +234,10 @@ impl Sort {
     }
 }
 
-/// The most store reads one page of a list makes: with filters the store
-/// does not apply, a page reads at most this many times `limit` products.
+/// With filters the store does not apply, one page of a list reads at
+/// most this many times `limit` products…
+const SCAN_FACTOR: usize = 4;
+/// …in at most this many reads.
 const MAX_READS_PER_PAGE: usize = 4;
 
 /// The indexes a list reads by: the status, at most one leading filter
@@ -258,10 +260,13 @@ pub fn listing_indexes() -> Vec<store::IndexSpec> {
 /// One page of the catalogue as `caller` asked for it, and the cursor of
 /// the next. Paused products are listed only to their artisan (asking
 /// for their own) and to admins. Filters the store does not apply are
-/// checked on what it reads, in at most [`MAX_READS_PER_PAGE`] reads
-/// that together never pass `limit` matches (each asks for what is still
-/// missing, so every cursor is one the store made): a page may hold fewer
-/// than `limit` products, even none, while `next_cursor` is set.
+/// checked on what it reads: the first read asks for `limit` products,
+/// each further one for the missing matches at the rate seen so far (in
+/// all at most [`SCAN_FACTOR`] × `limit` products in
+/// [`MAX_READS_PER_PAGE`] reads), and a page that fills part-way through
+/// a read ends there, with a cursor just after its last product. A page
+/// may hold fewer than `limit` products, even none, while `next_cursor`
+/// is set.
 pub async fn list(
     state: &AppState,
     caller: Option<&Caller>,
@@ -271,18 +276,32 @@ pub async fn list(
     params.authorize(caller)?;
     let limit = params.limit()?;
     let mut cursor = params.cursor.as_deref().map(Cursor::parse).transpose()?;
-    let mut page = Vec::new();
+    let budget = limit * SCAN_FACTOR;
+    let (mut page, mut scanned, mut ask) = (Vec::new(), 0, limit);
     for _ in 0..MAX_READS_PER_PAGE {
-        let wanted = limit - page.len();
-        let (read, next) = state.products.query(&params.query(wanted, cursor)).await?;
-        page.extend(
-            read.into_iter()
-                .filter(|p| params.matches(&p.value) && p.value.visible_to(caller)),
-        );
+        let query = params.query(ask, cursor);
+        let (read, next) = state.products.query(&query).await?;
+        scanned += read.len();
+        let count = read.len();
+        for (i, product) in read.into_iter().enumerate() {
+            if !(params.matches(&product.value) && product.value.visible_to(caller)) {
+                continue;
+            }
+            page.push(product);
+            if page.len() == limit && i + 1 < count {
+                let last = &page[limit - 1];
+                let data = serde_json::to_value(&last.value).map_err(StoreError::Serialize)?;
+                let after = query.cursor_after_data(&last.id, &data);
+                return Ok((page, Some(after)));
+            }
+        }
         cursor = next;
-        if page.len() >= limit || cursor.is_none() {
+        if page.len() >= limit || cursor.is_none() || scanned >= budget {
             break;
         }
+        let missing = limit - page.len();
+        let at_rate = 2 * missing * scanned / page.len().max(1);
+        ask = at_rate.max(missing).min(budget - scanned);
     }
     Ok((page, cursor))
 }

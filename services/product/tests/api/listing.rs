@@ -332,6 +332,35 @@ async fn filters_combine_freely_and_sparse_matches_page_with_a_bounded_read() {
         expected
     );
 
+    // Cotton is three products in four: pages fill, ending part-way
+    // through a read, and the next one starts just after.
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("material=cotton&limit=4&cursor={c}"),
+            None => "material=cotton&limit=4".to_owned(),
+        };
+        let page = app.list(&query).await;
+        pages.push(ids(&page));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+        assert!(pages.len() < 6, "paging does not end");
+    }
+    let cotton: Vec<String> = (0..12)
+        .rev()
+        .filter(|i| i % 5 != 1)
+        .map(|i| created[i].clone())
+        .collect();
+    assert_eq!(pages.concat(), cotton);
+    assert_eq!(
+        pages.iter().map(Vec::len).collect::<Vec<_>>()[..2],
+        [4, 4],
+        "full pages"
+    );
+
     // Silk is one product in five: a page of one reads at most four, so
     // some pages are empty, yet following the cursor finds each once.
     let mut seen = Vec::new();
