@@ -18,6 +18,25 @@ async fn products_priced(app: &TestApp, prices: &[i64]) -> Vec<String> {
     created
 }
 
+/// The ids on each page of `GET /products?{query}`, following
+/// `next_cursor` to the end (failing past `max` pages).
+async fn every_page(app: &TestApp, query: &str, max: usize) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = match &cursor {
+            Some(c) => app.list(&format!("{query}&cursor={c}")).await,
+            None => app.list(query).await,
+        };
+        pages.push(ids(&page));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return pages,
+        }
+        assert!(pages.len() < max, "paging {query} does not end");
+    }
+}
+
 fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids
@@ -275,20 +294,9 @@ async fn price_paging_with_equal_prices_visits_each_product_once() {
     let app = TestApp::spawn().await;
     let created = products_priced(&app, &[10_000, 10_000, 10_000, 20_000, 10_000]).await;
 
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let query = match &cursor {
-            Some(c) => format!("sort=price_asc&limit=2&cursor={c}"),
-            None => "sort=price_asc&limit=2".to_owned(),
-        };
-        let page = app.list(&query).await;
-        seen.extend(ids(&page));
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let seen = every_page(&app, "sort=price_asc&limit=2", 10)
+        .await
+        .concat();
 
     assert_eq!(sorted(seen.clone()), sorted(created.clone()));
     assert_eq!(seen.last(), Some(&created[3]), "the dearest comes last");
@@ -334,21 +342,7 @@ async fn filters_combine_freely_and_sparse_matches_page_with_a_bounded_read() {
 
     // Cotton is three products in four: pages fill, ending part-way
     // through a read, and the next one starts just after.
-    let mut pages = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let query = match &cursor {
-            Some(c) => format!("material=cotton&limit=4&cursor={c}"),
-            None => "material=cotton&limit=4".to_owned(),
-        };
-        let page = app.list(&query).await;
-        pages.push(ids(&page));
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-        assert!(pages.len() < 6, "paging does not end");
-    }
+    let pages = every_page(&app, "material=cotton&limit=4", 6).await;
     let cotton: Vec<String> = (0..12)
         .rev()
         .filter(|i| i % 5 != 1)
@@ -363,27 +357,15 @@ async fn filters_combine_freely_and_sparse_matches_page_with_a_bounded_read() {
 
     // Silk is one product in five: a page of one reads at most four, so
     // some pages are empty, yet following the cursor finds each once.
-    let mut seen = Vec::new();
-    let mut empty_pages = 0;
-    let mut cursor: Option<String> = None;
-    for _ in 0..12 {
-        let query = match &cursor {
-            Some(c) => format!("material=silk&limit=1&cursor={c}"),
-            None => "material=silk&limit=1".to_owned(),
-        };
-        let page = app.list(&query).await;
-        assert!(page.items.len() <= 1);
-        if page.items.is_empty() && page.next_cursor.is_some() {
-            empty_pages += 1;
-        }
-        seen.extend(ids(&page));
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let pages = every_page(&app, "material=silk&limit=1", 12).await;
+    assert!(pages.iter().all(|p| p.len() <= 1));
+    // The last page may be empty anyway: only those before it count.
+    let empty_pages = pages[..pages.len() - 1]
+        .iter()
+        .filter(|p| p.is_empty())
+        .count();
     assert_eq!(
-        seen,
+        pages.concat(),
         [&created[11], &created[6], &created[1]]
             .map(String::clone)
             .to_vec()
