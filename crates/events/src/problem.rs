@@ -12,10 +12,12 @@ pub const STORE_RETRY: Duration = Duration::from_secs(2);
 
 /// The problem for a store error a service has no answer of its own for:
 ///
-/// - the store is unavailable (I/O, timeout, the backend down): 503
-///   `unavailable` with `Retry-After`, because trying again is right;
+/// - the store is unavailable (I/O, timeout, the backend down or
+///   overloaded): 503 `unavailable` with `Retry-After`, because trying
+///   again is right;
 /// - a malformed or foreign cursor: the shared 422 of [`invalid_cursor`];
-/// - anything else (a stored document that no longer fits its type, a
+/// - anything else (a store that failed for good, a missing index or
+///   permission, a stored document that no longer fits its type, a
 ///   precondition the service did not expect to fail): 500 `internal`.
 ///
 /// Services match the outcomes they mean (a conflict as 409 or 412, a
@@ -51,6 +53,10 @@ mod tests {
             store_problem(StoreError::InvalidCursor).status(),
             StatusCode::UNPROCESSABLE_ENTITY
         );
+        let failed = store_problem(StoreError::failed(
+            "Firestore: FailedPrecondition: no index",
+        ));
+        assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let Err(bad) = serde_json::from_str::<u8>("x") else {
             panic!("x is not a number")
         };

@@ -42,18 +42,30 @@ pub enum StoreError {
     #[error("cannot serialize document")]
     Serialize(#[source] serde_json::Error),
 
-    /// The backend failed (I/O, database error, worker thread lost).
+    /// The backend could not be reached or is overloaded (I/O, a timeout,
+    /// a busy database, a worker thread lost): trying again later may work.
     #[error("document store unavailable")]
     Unavailable(#[source] Box<dyn StdError + Send + Sync>),
+
+    /// The backend refused or failed in a way trying again will not mend:
+    /// a missing index or permission, a newer schema, an answer it should
+    /// never give, stored data it cannot read.
+    #[error("document store failed")]
+    Failed(#[source] Box<dyn StdError + Send + Sync>),
 }
 
 /// Result alias used throughout the crate.
 pub type StoreResult<T> = Result<T, StoreError>;
 
 impl StoreError {
-    /// Wraps any backend failure as [`StoreError::Unavailable`].
+    /// A backend failure that may pass ([`StoreError::Unavailable`]).
     pub fn unavailable(err: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         Self::Unavailable(err.into())
+    }
+
+    /// A backend failure that will not pass ([`StoreError::Failed`]).
+    pub fn failed(err: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Self::Failed(err.into())
     }
 
     /// A version precondition failed: the caller's copy is stale.

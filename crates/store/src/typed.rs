@@ -200,7 +200,7 @@ impl<T: Entity> Collection<T> {
         let version = versions
             .first()
             .copied()
-            .ok_or_else(|| StoreError::unavailable("commit returned no version for a put"))?;
+            .ok_or_else(|| StoreError::failed("commit returned no version for a put"))?;
         let stored = self.store.get(T::COLLECTION, id).await?;
         let (created_at, updated_at) = match stored {
             Some(doc) if doc.version == version => (doc.created_at, doc.updated_at),

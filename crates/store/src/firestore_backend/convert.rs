@@ -151,11 +151,11 @@ pub(super) fn document(doc: &FsDocument) -> StoreResult<Document> {
         .name
         .rsplit_once('/')
         .map(|(_, id)| id.to_owned())
-        .ok_or_else(|| StoreError::unavailable(format!("document name {:?}", doc.name)))?;
+        .ok_or_else(|| StoreError::failed(format!("document name {:?}", doc.name)))?;
     let time = |t: &Option<Timestamp>, what: &str| {
         t.as_ref()
             .and_then(timestamp_to_datetime)
-            .ok_or_else(|| StoreError::unavailable(format!("document {id} without {what}")))
+            .ok_or_else(|| StoreError::failed(format!("document {id} without {what}")))
     };
     let updated_at = time(&doc.update_time, "update time")?;
     Ok(Document {

@@ -91,7 +91,7 @@ impl FirestoreIndexes {
     /// Reads a `firestore.indexes.json`.
     pub fn parse(json: &str) -> StoreResult<Self> {
         serde_json::from_str(json)
-            .map_err(|e| StoreError::unavailable(format!("reading the index file: {e}")))
+            .map_err(|e| StoreError::failed(format!("reading the index file: {e}")))
     }
 
     /// `Ok` when Firestore can run `query` on `collection` with these

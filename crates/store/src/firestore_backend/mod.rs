@@ -210,13 +210,20 @@ fn first_write(writes: &[Write]) -> (String, String) {
     }
 }
 
-/// A backend failure, with Firestore's status.
+/// A backend failure, with Firestore's status: unavailable for the codes
+/// Google's clients retry (and a cancelled call), failed for the others (a
+/// missing index or permission, an unknown database…).
 fn unavailable(status: Status) -> StoreError {
-    StoreError::unavailable(format!(
-        "Firestore: {:?}: {}",
-        status.code(),
-        status.message()
-    ))
+    let message = format!("Firestore: {:?}: {}", status.code(), status.message());
+    match status.code() {
+        Code::Unavailable
+        | Code::DeadlineExceeded
+        | Code::ResourceExhausted
+        | Code::Internal
+        | Code::Unknown
+        | Code::Cancelled => StoreError::unavailable(message),
+        _ => StoreError::failed(message),
+    }
 }
 
 /// One precondition to check in a commit's transaction.
@@ -312,7 +319,7 @@ impl DocumentStore for FirestoreStore {
         query.validate()?;
         if let Some(indexes) = &self.required_indexes {
             indexes.check(collection, query).map_err(|missing| {
-                StoreError::unavailable(format!("Firestore would refuse this query: {missing}"))
+                StoreError::failed(format!("Firestore would refuse this query: {missing}"))
             })?;
         }
         let plan = query::plan(&self.parent, collection, query)?;
@@ -487,7 +494,7 @@ impl DocumentStore for FirestoreStore {
                         .and_then(|r| r.update_time.as_ref())
                         .or(response.commit_time.as_ref())
                         .and_then(convert::timestamp_to_datetime)
-                        .ok_or_else(|| StoreError::unavailable("commit without update time"))?;
+                        .ok_or_else(|| StoreError::failed("commit without update time"))?;
                     versions.push(convert::version_of(&time));
                 }
                 Write::Delete { .. } => {

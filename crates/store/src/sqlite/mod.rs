@@ -64,7 +64,7 @@ fn open_connection(path: &Path, reader: bool) -> StoreResult<Connection> {
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(db)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::unavailable(format!(
+        return Err(StoreError::failed(format!(
             "{} does not support WAL (journal_mode {mode})",
             path.display()
         )));

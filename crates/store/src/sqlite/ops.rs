@@ -38,7 +38,7 @@ fn row_to_doc(collection: &str, row: &Row<'_>) -> StoreResult<Document> {
 fn parse_time(text: &str) -> StoreResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|err| StoreError::unavailable(format!("bad stored timestamp {text:?}: {err}")))
+        .map_err(|err| StoreError::failed(format!("bad stored timestamp {text:?}: {err}")))
 }
 
 pub(super) fn get(conn: &Connection, collection: &str, id: &str) -> StoreResult<Option<Document>> {

@@ -48,7 +48,7 @@ pub(super) fn migrate(conn: &mut Connection, migrations: &[Migration]) -> StoreR
         .map_err(db)?;
     let known = migrations.last().map_or(0, |m| m.version);
     if current > known {
-        return Err(StoreError::unavailable(format!(
+        return Err(StoreError::failed(format!(
             "database schema version {current} is newer than this build knows ({known})"
         )));
     }

@@ -176,8 +176,10 @@ impl Accounts {
 
     /// The Firebase account first (it decides whether the address is
     /// free), then its role claim and the profile here; if those fail, the
-    /// Firebase account is deleted again so that the address can sign up
-    /// anew. The answer is a session refreshed after the claim was set.
+    /// Firebase account is deleted again. An address Firebase has but no
+    /// profile here holds (a sign-up whose undoing failed too) is taken
+    /// over by whoever knows its password. The answer is a session begun
+    /// after the claim was set.
     async fn sign_up_with_firebase(
         &self,
         firebase: &FirebaseAuth,
@@ -185,20 +187,13 @@ impl Accounts {
         password: &SecretString,
         user: &User,
     ) -> Result<(String, TokenPair), AuthError> {
-        let created = firebase
-            .sign_up(email.as_str(), password)
-            .await
-            .map_err(|e| match e.code() {
-                Some("EMAIL_EXISTS") => AuthError::EmailTaken,
-                Some("WEAK_PASSWORD") => common::ApiError::invalid_field(
-                    "password",
-                    "weak",
-                    "is too weak for the identity provider",
-                )
-                .into(),
-                _ => e.into(),
-            })?;
-        let uid = created.uid;
+        let uid = match firebase.create_account(email.as_str(), password).await {
+            Ok(uid) => uid,
+            Err(e) if e.code() == Some("EMAIL_EXISTS") => {
+                return self.adopt(firebase, email, password, user).await;
+            }
+            Err(e) => return Err(sign_up_refusal(e)),
+        };
         let stored = async {
             firebase.set_role(&uid, user.role).await?;
             self.create(&uid, email, user).await
@@ -209,10 +204,35 @@ impl Accounts {
             }
             return Err(e);
         }
-        // The account exists from here: a failed refresh leaves it for a
-        // login to sign in to.
-        let session = firebase.refresh(&created.pair.refresh_token).await?;
+        // The account exists from here: a failed sign-in leaves it for a
+        // login.
+        let session = firebase.sign_in(email.as_str(), password).await?;
         Ok((uid, session.pair))
+    }
+
+    /// A sign-up of an address Firebase already has: taken, unless no
+    /// profile here holds it and the password signs in to it.
+    async fn adopt(
+        &self,
+        firebase: &FirebaseAuth,
+        email: &Email,
+        password: &SecretString,
+        user: &User,
+    ) -> Result<(String, TokenPair), AuthError> {
+        if self.emails.get(&email.claim_id()).await?.is_some() {
+            return Err(AuthError::EmailTaken);
+        }
+        let Ok(session) = firebase.sign_in(email.as_str(), password).await else {
+            return Err(AuthError::EmailTaken);
+        };
+        firebase.set_role(&session.uid, user.role).await?;
+        self.create(&session.uid, email, user).await?;
+        tracing::warn!(
+            uid = session.uid,
+            "a firebase account without a profile was taken over by its password"
+        );
+        let session = firebase.with_role(session, user.role).await?;
+        Ok((session.uid, session.pair))
     }
 
     /// Create the admin account `email` if no account has that address.
@@ -251,22 +271,20 @@ impl Accounts {
         Ok(())
     }
 
-    /// With Firebase: the admin's Firebase account (created, or signed in
-    /// to if it exists), its `admin` claim and its profile here.
+    /// With Firebase: nothing when a profile here has the address (the
+    /// profile decides the account's role from then on); else the admin's
+    /// Firebase account (created, or signed in to if it exists), its
+    /// `admin` claim and its profile here. Firebase out of reach is logged,
+    /// not fatal: the next start tries again.
     async fn bootstrap_firebase_admin(
         &self,
         firebase: &FirebaseAuth,
         email: &Email,
         password: &SecretString,
     ) -> anyhow::Result<()> {
-        let session = match firebase.sign_up(email.as_str(), password).await {
-            Err(e) if e.code() == Some("EMAIL_EXISTS") => {
-                firebase.sign_in(email.as_str(), password).await?
-            }
-            other => other?,
-        };
-        let uid = session.uid;
-        firebase.set_role(&uid, Role::Admin).await?;
+        if self.emails.get(&email.claim_id()).await?.is_some() {
+            return Ok(());
+        }
         let user = User {
             email: email.as_str().to_owned(),
             display_name: "Administrator".to_owned(),
@@ -278,10 +296,25 @@ impl Accounts {
             tokens_valid_after: None,
             sessions_valid_after: None,
         };
-        match self.create(&uid, email, &user).await {
-            Ok(()) => tracing::info!(uid, "bootstrap admin created in firebase"),
+        let made = async {
+            let uid = match firebase.create_account(email.as_str(), password).await {
+                Ok(uid) => uid,
+                Err(e) if e.code() == Some("EMAIL_EXISTS") => {
+                    firebase.sign_in(email.as_str(), password).await?.uid
+                }
+                Err(e) => return Err(AuthError::from(e)),
+            };
+            firebase.set_role(&uid, Role::Admin).await?;
+            self.create(&uid, email, &user).await?;
+            Ok(uid)
+        };
+        match made.await {
+            Ok(uid) => tracing::info!(uid, "bootstrap admin created in firebase"),
             Err(AuthError::EmailTaken) => {}
-            Err(e) => return Err(anyhow::anyhow!("creating the bootstrap admin: {e}")),
+            Err(e) => tracing::error!(
+                error = ?e,
+                "the bootstrap admin could not be made in firebase; the next start tries again"
+            ),
         }
         Ok(())
     }
@@ -425,6 +458,7 @@ impl Accounts {
         if account.value.disabled {
             return Err(AuthError::Disabled);
         }
+        let session = firebase.with_role(session, account.value.role).await?;
         Ok(SignedIn {
             account,
             session: Some(session.pair),
@@ -616,6 +650,13 @@ impl Accounts {
         if uid == by && role != Role::Admin {
             return Err(AuthError::SelfDemotion);
         }
+        // Firebase first: if it fails, nothing changed and the admin tries
+        // again; once the claim is set, the revocation below voids every
+        // token minted with the old one.
+        if let Some(firebase) = &self.firebase {
+            self.get(uid).await?;
+            firebase.set_role(uid, role).await?;
+        }
         let saved = self
             .change(uid, Some(Revocation::RoleChanged), |user| {
                 let changed = user.role != role;
@@ -623,11 +664,6 @@ impl Accounts {
                 Ok(changed)
             })
             .await?;
-        // Always, so that an admin repeating a change Firebase missed
-        // (its outage was a 503) mends it.
-        if let Some(firebase) = &self.firebase {
-            firebase.set_role(uid, role).await?;
-        }
         tracing::info!(uid, %role, by, "role changed");
         Ok(saved)
     }
@@ -683,6 +719,10 @@ impl Accounts {
             return Err(AuthError::SelfDemotion);
         }
         let revocation = disabled.then_some(Revocation::Disabled);
+        if let Some(firebase) = &self.firebase {
+            self.get(uid).await?;
+            firebase.set_disabled(uid, disabled).await?;
+        }
         let saved = self
             .change(uid, revocation, |user| {
                 let changed = user.disabled != disabled;
@@ -690,9 +730,6 @@ impl Accounts {
                 Ok(changed)
             })
             .await?;
-        if let Some(firebase) = &self.firebase {
-            firebase.set_disabled(uid, disabled).await?;
-        }
         tracing::info!(uid, disabled, by, "account status changed");
         Ok(saved)
     }
@@ -700,18 +737,20 @@ impl Accounts {
     /// Sign the account `uid` out everywhere: every session and ID token
     /// it holds stops working.
     pub async fn sign_out_everywhere(&self, uid: &str) -> Result<(), AuthError> {
-        self.change(uid, Some(Revocation::SignedOutEverywhere), |_| Ok(true))
-            .await?;
         if let Some(firebase) = &self.firebase {
             firebase.revoke_sessions(uid).await?;
         }
+        self.change(uid, Some(Revocation::SignedOutEverywhere), |_| Ok(true))
+            .await?;
         Ok(())
     }
 
     /// Change the password of the account `uid` (which proved the current
     /// one): its other sessions and ID tokens stop working. With Firebase,
-    /// Firebase takes the new password first (so a refusal changes
-    /// nothing) and the answer holds the session it begins with it.
+    /// they are revoked here first, so that a failure afterwards leaves
+    /// the account signed out with its old password (safe, and the change
+    /// can be asked again), and the answer holds the session Firebase
+    /// begins with the new one.
     pub async fn change_password(
         &self,
         uid: &str,
@@ -728,11 +767,12 @@ impl Accounts {
         );
         v.finish()?;
         if let Some(firebase) = &self.firebase {
-            firebase.set_password(uid, &new_password).await?;
             let saved = self
                 .change(uid, Some(Revocation::PasswordChanged), |_| Ok(true))
                 .await?;
+            firebase.set_password(uid, &new_password).await?;
             let session = firebase.sign_in(&saved.value.email, &new_password).await?;
+            let session = firebase.with_role(session, saved.value.role).await?;
             return Ok((saved, Some(session.pair)));
         }
         let hash = self.hasher.hash(new_password).await?;
@@ -801,6 +841,28 @@ impl Accounts {
             tracing::info!(uid, reason = revocation.reason(), "tokens revoked");
         }
         self.get(uid).await
+    }
+}
+
+/// What a refused Firebase sign-up means to the caller.
+fn sign_up_refusal(e: FirebaseError) -> AuthError {
+    match e.code() {
+        Some("WEAK_PASSWORD") => common::ApiError::invalid_field(
+            "password",
+            "weak",
+            "is too weak for the identity provider",
+        )
+        .into(),
+        Some("INVALID_EMAIL") => common::ApiError::invalid_field(
+            "email",
+            "invalid",
+            "is not an address the identity provider accepts",
+        )
+        .into(),
+        Some("TOO_MANY_ATTEMPTS_TRY_LATER" | "QUOTA_EXCEEDED") => {
+            AuthError::ProviderUnavailable(e.to_string())
+        }
+        _ => e.into(),
     }
 }
 

@@ -20,7 +20,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::identity::Role;
+use common::identity::{Claims, Role};
 use common::tokens::GoogleAccessTokens;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -123,14 +123,23 @@ impl FirebaseAuth {
         })
     }
 
-    /// Create the Firebase account `email` / `password`.
-    pub async fn sign_up(
+    /// Create the Firebase account `email` / `password` as the service
+    /// account (the Admin API's `projects/{project}/accounts`): sign-ups
+    /// all come from this service's address, which the public
+    /// `accounts:signUp` would limit per hour. Answers its uid.
+    pub async fn create_account(
         &self,
         email: &str,
         password: &SecretString,
-    ) -> Result<FirebaseSession, FirebaseError> {
-        self.password_call("v1/accounts:signUp", email, password)
-            .await
+    ) -> Result<String, FirebaseError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Created {
+            local_id: String,
+        }
+        let body = json!({ "email": email, "password": password.expose_secret() });
+        let created: Created = self.admin_call("accounts", body).await?;
+        Ok(created.local_id)
     }
 
     /// Sign in to the Firebase account `email` / `password`.
@@ -171,6 +180,28 @@ impl FirebaseAuth {
         })
     }
 
+    /// `session` with an ID token that carries `role`: when its claim
+    /// differs (a role change whose local half failed after Firebase's),
+    /// the claim is set again and the session refreshed once.
+    pub async fn with_role(
+        &self,
+        session: FirebaseSession,
+        role: Role,
+    ) -> Result<FirebaseSession, FirebaseError> {
+        if claims_of(&session.pair.id_token).is_some_and(|c| c.role == Some(role)) {
+            return Ok(session);
+        }
+        self.set_role(&session.uid, role).await?;
+        let refreshed = self.refresh(&session.pair.refresh_token).await?;
+        if claims_of(&refreshed.pair.id_token).is_some_and(|c| c.role == Some(role)) {
+            Ok(refreshed)
+        } else {
+            Err(FirebaseError::Unavailable(
+                "the role claim is not in the refreshed token yet".to_owned(),
+            ))
+        }
+    }
+
     /// Set the account's `role` custom claim (in every ID token minted
     /// from now on).
     pub async fn set_role(&self, uid: &str, role: Role) -> Result<(), FirebaseError> {
@@ -206,8 +237,10 @@ impl FirebaseAuth {
     /// Delete the account (undoing a sign-up whose profile could not be
     /// stored).
     pub async fn delete(&self, uid: &str) -> Result<(), FirebaseError> {
-        self.admin_call("accounts:delete", json!({ "localId": uid }))
-            .await
+        let _: serde_json::Value = self
+            .admin_call("accounts:delete", json!({ "localId": uid }))
+            .await?;
+        Ok(())
     }
 
     async fn password_call(
@@ -234,10 +267,15 @@ impl FirebaseAuth {
     }
 
     async fn update(&self, body: serde_json::Value) -> Result<(), FirebaseError> {
-        self.admin_call("accounts:update", body).await
+        let _: serde_json::Value = self.admin_call("accounts:update", body).await?;
+        Ok(())
     }
 
-    async fn admin_call(&self, method: &str, body: serde_json::Value) -> Result<(), FirebaseError> {
+    async fn admin_call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        body: serde_json::Value,
+    ) -> Result<T, FirebaseError> {
         let url = self
             .inner
             .toolkit
@@ -251,8 +289,7 @@ impl FirebaseAuth {
                 .map_err(|e| FirebaseError::Unavailable(format!("no access token: {e}")))?,
         };
         let request = self.inner.http.post(url).bearer_auth(token).json(&body);
-        let _: serde_json::Value = send(request).await?;
-        Ok(())
+        send(request).await
     }
 
     /// `base` + `path` with the API key as `key`.
@@ -272,6 +309,18 @@ fn with_slash(mut url: Url) -> Url {
         url.set_path(&path);
     }
     url
+}
+
+/// The claims of an ID token Firebase just answered (over TLS, to this
+/// service), read without verifying its signature: what this service
+/// checks of it before handing it on. Every service verifies it anyway.
+pub fn claims_of(id_token: &str) -> Option<Claims> {
+    use base64::Engine as _;
+    let payload = id_token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// `expiresIn` is a decimal string of seconds.

@@ -288,11 +288,26 @@ impl Sessions {
                 ) => AuthError::InvalidRefresh,
                 _ => e.into(),
             })?;
-        match self.store.collection::<User>().get(&session.uid).await? {
-            None => Err(AuthError::InvalidRefresh),
-            Some(user) if user.value.disabled => Err(AuthError::Disabled),
-            Some(_) => Ok(session.pair),
+        let Some(user) = self.store.collection::<User>().get(&session.uid).await? else {
+            return Err(AuthError::InvalidRefresh);
+        };
+        if user.value.disabled {
+            return Err(AuthError::Disabled);
         }
+        // Signed out everywhere, or the password changed, since this
+        // session began (in Firebase's whole seconds), even if Firebase
+        // missed the revocation.
+        let began = crate::domain::firebase::claims_of(&session.pair.id_token)
+            .and_then(|c| c.auth_time)
+            .unwrap_or(i64::MIN);
+        if user
+            .value
+            .sessions_valid_after
+            .is_some_and(|after| began < after.timestamp())
+        {
+            return Err(AuthError::InvalidRefresh);
+        }
+        Ok(firebase.with_role(session, user.value.role).await?.pair)
     }
 
     /// Record a Firebase refresh token as ended, once Firebase has shown it

@@ -1,6 +1,6 @@
 //! A stand-in for Firebase Auth on a wiremock server: Identity Toolkit's
-//! `accounts:signUp`, `accounts:signInWithPassword` and the Admin API's
-//! `projects/{project}/accounts:update|delete`, Secure Token's `token`,
+//! `accounts:signInWithPassword` and the Admin API's
+//! `projects/{project}/accounts` (create) and `…/accounts:update|delete`, Secure Token's `token`,
 //! the metadata server's access token and the JWKS of the key it signs ID
 //! tokens with. It keeps accounts, passwords, custom claims, disabling and
 //! `validSince`, and answers with Firebase's documented shapes and error
@@ -83,6 +83,20 @@ impl FakeFirebase {
         self.state.lock().expect("not poisoned").update_failing = failing;
     }
 
+    /// Set the account's role claim, as a console would.
+    pub(crate) fn set_role(&self, uid: &str, role: Option<Role>) {
+        let mut state = self.state.lock().expect("not poisoned");
+        state.accounts.get_mut(uid).expect("an account").role = role;
+    }
+
+    /// Add a password account, as a console would.
+    pub(crate) fn add_account(&self, email: &str, password: &str) {
+        let mut state = self.state.lock().expect("not poisoned");
+        if create(&mut state, email, password).is_err() {
+            panic!("{email} cannot be added");
+        }
+    }
+
     /// The Firebase account of `email`: its uid, role claim and whether it
     /// is disabled.
     pub(crate) fn account(&self, email: &str) -> Option<(String, Option<Role>, bool)> {
@@ -155,7 +169,7 @@ impl Respond for Responder {
             return error(400, "API key not valid. Please pass a valid API key.");
         }
         match path.as_str() {
-            "/v1/accounts:signUp" | "/v1/accounts:signInWithPassword" => {
+            "/v1/accounts:signInWithPassword" => {
                 let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
                 let (Some(email), Some(password)) =
                     (body["email"].as_str(), body["password"].as_str())
@@ -165,50 +179,25 @@ impl Respond for Responder {
                 if body["returnSecureToken"] != json!(true) {
                     return error(400, "INVALID_REQ_TYPE");
                 }
-                let uid = if path.ends_with("signUp") {
-                    if state.accounts.values().any(|a| a.email == email) {
-                        return error(400, "EMAIL_EXISTS");
-                    }
-                    if password.len() < 6 {
+                let found = state
+                    .accounts
+                    .iter()
+                    .find(|(_, a)| a.email == email && a.password == password);
+                let uid = match found {
+                    None => return error(400, "INVALID_LOGIN_CREDENTIALS"),
+                    Some((_, a)) if a.disabled => {
                         return error(
                             400,
-                            "WEAK_PASSWORD : Password should be at least 6 characters",
+                            "USER_DISABLED : The user account has been disabled by an administrator.",
                         );
                     }
-                    state.next += 1;
-                    let uid = format!("fbuid{:04}", state.next);
-                    state.accounts.insert(
-                        uid.clone(),
-                        Account {
-                            email: email.to_owned(),
-                            password: password.to_owned(),
-                            role: None,
-                            disabled: false,
-                            valid_since: 0,
-                        },
-                    );
-                    uid
-                } else {
-                    let found = state
-                        .accounts
-                        .iter()
-                        .find(|(_, a)| a.email == email && a.password == password);
-                    match found {
-                        None => return error(400, "INVALID_LOGIN_CREDENTIALS"),
-                        Some((_, a)) if a.disabled => {
-                            return error(
-                                400,
-                                "USER_DISABLED : The user account has been disabled by an administrator.",
-                            );
-                        }
-                        Some((uid, _)) => uid.clone(),
-                    }
+                    Some((uid, _)) => uid.clone(),
                 };
                 let (id_token, refresh_token) = self.session(&mut state, &uid);
                 ResponseTemplate::new(200).set_body_json(json!({
-                    "kind": "identitytoolkit#SignupNewUserResponse",
+                    "kind": "identitytoolkit#VerifyPasswordResponse",
                     "localId": uid, "email": email, "idToken": id_token,
-                    "refreshToken": refresh_token, "expiresIn": "3600",
+                    "refreshToken": refresh_token, "expiresIn": "3600", "registered": true,
                 }))
             }
             "/v1/token" => {
@@ -287,8 +276,21 @@ impl Responder {
     }
 }
 
-/// The Admin API: `accounts:update` and `accounts:delete`.
+/// The Admin API: `accounts` (create), `accounts:update` and
+/// `accounts:delete`.
 fn admin(state: &mut State, method: &str, body: &Value) -> ResponseTemplate {
+    if method == "accounts" {
+        let (Some(email), Some(password)) = (body["email"].as_str(), body["password"].as_str())
+        else {
+            return error(400, "MISSING_EMAIL");
+        };
+        return match create(state, email, password) {
+            Ok(uid) => ResponseTemplate::new(200).set_body_json(json!({
+                "kind": "identitytoolkit#SignupNewUserResponse", "localId": uid, "email": email,
+            })),
+            Err(refusal) => error(400, refusal),
+        };
+    }
     let Some(uid) = body["localId"].as_str() else {
         return error(400, "MISSING_LOCAL_ID");
     };
@@ -333,6 +335,29 @@ fn admin(state: &mut State, method: &str, body: &Value) -> ResponseTemplate {
         }
         _ => error(404, "NOT_FOUND"),
     }
+}
+
+/// A new password account, or the message Firebase refuses it with.
+fn create(state: &mut State, email: &str, password: &str) -> Result<String, &'static str> {
+    if state.accounts.values().any(|a| a.email == email) {
+        return Err("EMAIL_EXISTS");
+    }
+    if password.len() < 6 {
+        return Err("WEAK_PASSWORD : Password should be at least 6 characters");
+    }
+    state.next += 1;
+    let uid = format!("fbuid{:04}", state.next);
+    state.accounts.insert(
+        uid.clone(),
+        Account {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            role: None,
+            disabled: false,
+            valid_since: 0,
+        },
+    );
+    Ok(uid)
 }
 
 fn now() -> i64 {

@@ -77,7 +77,7 @@ async fn sign_up_makes_the_firebase_account_sets_its_role_claim_and_answers_fire
     assert_eq!(
         claims.role,
         Some(Role::Artisan),
-        "refreshed after the claim"
+        "signed in after the claim"
     );
 
     // The token Firebase signed is verified here like at any service.
@@ -85,13 +85,23 @@ async fn sign_up_makes_the_firebase_account_sets_its_role_claim_and_answers_fire
     me.assert_status(StatusCode::OK);
     assert_eq!(me.json::<Value>()["id"], uid.as_str());
 
-    // The documented requests.
-    let signups = firebase.requests("/v1/accounts:signUp").await;
-    assert_eq!(signups.len(), 1);
-    assert_eq!(query(&signups[0], "key").as_deref(), Some(API_KEY));
+    // The documented requests: the account made through the Admin API
+    // (no per-address sign-up quota), its claim set, then a sign-in.
+    let bearer = format!("Bearer {ACCESS_TOKEN}");
+    let creates = firebase
+        .requests(&format!("/v1/projects/{PROJECT}/accounts"))
+        .await;
+    assert_eq!(creates.len(), 1);
     assert_eq!(
-        json_body(&signups[0]),
-        json!({"email": email, "password": GOOD_PASSWORD, "returnSecureToken": true})
+        creates[0]
+            .headers
+            .get("authorization")
+            .map(|v| v.as_bytes()),
+        Some(bearer.as_bytes())
+    );
+    assert_eq!(
+        json_body(&creates[0]),
+        json!({"email": email, "password": GOOD_PASSWORD})
     );
     let updates = firebase
         .requests(&format!("/v1/projects/{PROJECT}/accounts:update"))
@@ -102,16 +112,30 @@ async fn sign_up_makes_the_firebase_account_sets_its_role_claim_and_answers_fire
             .headers
             .get("authorization")
             .map(|v| v.as_bytes()),
-        Some(format!("Bearer {ACCESS_TOKEN}").as_bytes())
+        Some(bearer.as_bytes())
     );
     assert_eq!(
         json_body(&updates[0]),
         json!({"localId": uid, "customAttributes": "{\"role\":\"artisan\"}"})
     );
-    assert!(
-        query(&updates[0], "key").is_none(),
-        "the Admin API is called as the service account, not with the key"
+    for admin in [&creates[0], &updates[0]] {
+        assert!(
+            query(admin, "key").is_none(),
+            "the Admin API is called as the service account, not with the key"
+        );
+    }
+    let sign_ins = firebase.requests("/v1/accounts:signInWithPassword").await;
+    assert_eq!(sign_ins.len(), 1);
+    assert_eq!(query(&sign_ins[0], "key").as_deref(), Some(API_KEY));
+    assert_eq!(
+        json_body(&sign_ins[0]),
+        json!({"email": email, "password": GOOD_PASSWORD, "returnSecureToken": true})
     );
+
+    // A refresh is Secure Token's exchange, a form with the API key.
+    app.refresh(&refresh_token)
+        .await
+        .assert_status(StatusCode::OK);
     let exchanges = firebase.requests("/v1/token").await;
     assert_eq!(exchanges.len(), 1);
     assert_eq!(query(&exchanges[0], "key").as_deref(), Some(API_KEY));
@@ -359,4 +383,118 @@ async fn a_sign_up_whose_role_claim_fails_is_undone_in_firebase() {
     assert!(app.outbox_types().await.is_empty(), "no profile, no event");
     firebase.set_update_failing(false);
     sign_up(&app, &email, "artisan").await;
+}
+
+#[tokio::test]
+async fn a_role_change_firebase_misses_changes_nothing_and_can_be_asked_again() {
+    let firebase = FakeFirebase::start().await;
+    let app = TestApp::builder()
+        .with_admin()
+        .with_firebase(&firebase.uri())
+        .spawn()
+        .await;
+    let admin = app.admin_token().await;
+    let email = unique_email("firebase");
+    let (uid, id_token, refresh_token) = sign_up(&app, &email, "artisan").await;
+    let path = format!("/auth/users/{uid}/role");
+    let buyer = json!({"role": "buyer"});
+    let demote = || app.put_json(&path, &buyer, Some(&admin));
+
+    firebase.set_update_failing(true);
+    demote()
+        .await
+        .assert_problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    // Nothing changed: the profile, the claim and the tokens stand.
+    let me = app.get("/auth/me", Some(&id_token)).await;
+    me.assert_status(StatusCode::OK);
+    assert_eq!(me.json::<Value>()["role"], "artisan");
+    assert_eq!(
+        firebase.account(&email).map(|a| a.1),
+        Some(Some(Role::Artisan))
+    );
+
+    firebase.set_update_failing(false);
+    demote().await.assert_status(StatusCode::OK);
+    assert_eq!(
+        firebase.account(&email).map(|a| a.1),
+        Some(Some(Role::Buyer))
+    );
+    let refreshed = app.refresh(&refresh_token).await;
+    refreshed.assert_status(StatusCode::OK);
+    let pair: auth::TokenPair = refreshed.json();
+    assert_eq!(claims(&pair.id_token).role, Some(Role::Buyer));
+}
+
+#[tokio::test]
+async fn a_claim_that_differs_from_the_profile_is_mended_at_refresh_and_login() {
+    let firebase = FakeFirebase::start().await;
+    let app = app(&firebase).await;
+    let email = unique_email("firebase");
+    let (uid, _, refresh_token) = sign_up(&app, &email, "buyer").await;
+    // Someone (a console, a half-done change) set another claim.
+    firebase.set_role(&uid, Some(Role::Admin));
+
+    let refreshed = app.refresh(&refresh_token).await;
+    refreshed.assert_status(StatusCode::OK);
+    let pair: auth::TokenPair = refreshed.json();
+    assert_eq!(claims(&pair.id_token).role, Some(Role::Buyer));
+    assert_eq!(
+        firebase.account(&email).map(|a| a.1),
+        Some(Some(Role::Buyer))
+    );
+
+    firebase.set_role(&uid, Some(Role::Admin));
+    let login = app.login(&email, GOOD_PASSWORD).await;
+    login.assert_status(StatusCode::OK);
+    let pair: auth::TokenPair = login.json();
+    assert_eq!(claims(&pair.id_token).role, Some(Role::Buyer));
+}
+
+#[tokio::test]
+async fn an_address_firebase_holds_without_a_profile_is_taken_over_by_its_password() {
+    let firebase = FakeFirebase::start().await;
+    let app = app(&firebase).await;
+    let email = unique_email("firebase");
+    // A Firebase account no profile here holds (a sign-up whose undoing
+    // failed too).
+    firebase.add_account(&email, GOOD_PASSWORD);
+
+    let mut wrong = signup_body(&email, "artisan");
+    wrong["password"] = json!("another-kantha-9-red");
+    app.post_json("/auth/signup", &wrong, None)
+        .await
+        .assert_problem(StatusCode::CONFLICT, "email_taken");
+    let (uid, id_token, _) = sign_up(&app, &email, "artisan").await;
+    assert_eq!(Some(uid), firebase.account(&email).map(|a| a.0));
+    assert_eq!(claims(&id_token).role, Some(Role::Artisan));
+    app.get("/auth/me", Some(&id_token))
+        .await
+        .assert_status(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_bootstrap_admin_is_made_once_and_never_promoted_again() {
+    let firebase = FakeFirebase::start().await;
+    let app = TestApp::builder()
+        .with_admin()
+        .with_firebase(&firebase.uri())
+        .spawn()
+        .await;
+    let (admin_uid, _, _) = firebase.account(ADMIN_EMAIL).expect("made in firebase");
+    let creates = format!("/v1/projects/{PROJECT}/accounts");
+    assert_eq!(firebase.requests(&creates).await.len(), 1);
+    // Its claim changed meanwhile (the profile here is what counts).
+    firebase.set_role(&admin_uid, Some(Role::Buyer));
+
+    let app = app.restart().await;
+    assert_eq!(firebase.requests(&creates).await.len(), 1, "not made again");
+    assert_eq!(
+        firebase.account(ADMIN_EMAIL).map(|a| a.1),
+        Some(Some(Role::Buyer)),
+        "no claim sent at start"
+    );
+    // Firebase out of reach at start does not stop the service.
+    firebase.set_down(true);
+    let app = app.restart().await;
+    app.get("/health", None).await.assert_status(StatusCode::OK);
 }

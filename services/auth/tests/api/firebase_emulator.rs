@@ -63,32 +63,41 @@ async fn the_client_is_understood_by_googles_emulator() {
     let email = unique_email("emulated");
     let password = SecretString::from(GOOD_PASSWORD);
 
-    let created = firebase.sign_up(&email, &password).await.unwrap();
-    let again = firebase.sign_up(&email, &password).await.unwrap_err();
+    let uid = firebase.create_account(&email, &password).await.unwrap();
+    let again = firebase
+        .create_account(&email, &password)
+        .await
+        .unwrap_err();
     assert_eq!(again.code(), Some("EMAIL_EXISTS"));
     let weak = firebase
-        .sign_up(&unique_email("weak"), &SecretString::from("abc"))
+        .create_account(&unique_email("weak"), &SecretString::from("abc"))
         .await
         .unwrap_err();
     assert_eq!(weak.code(), Some("WEAK_PASSWORD"));
 
     // The role claim reaches the tokens minted after it is set.
-    assert_eq!(claims(&created.pair.id_token).role, None);
-    firebase
-        .set_role(&created.uid, Role::Artisan)
-        .await
-        .unwrap();
+    let first = firebase.sign_in(&email, &password).await.unwrap();
+    assert_eq!(first.uid, uid);
+    assert_eq!(claims(&first.pair.id_token).role, None);
+    firebase.set_role(&uid, Role::Artisan).await.unwrap();
     assert_eq!(
-        lookup(emulator, &created.uid).await["customAttributes"],
+        lookup(emulator, &uid).await["customAttributes"],
         "{\"role\":\"artisan\"}"
     );
-    let refreshed = firebase.refresh(&created.pair.refresh_token).await.unwrap();
-    assert_eq!(refreshed.uid, created.uid);
+    let refreshed = firebase.refresh(&first.pair.refresh_token).await.unwrap();
+    assert_eq!(refreshed.uid, uid);
     assert_eq!(claims(&refreshed.pair.id_token).role, Some(Role::Artisan));
     assert_eq!(refreshed.pair.expires_in, 3600);
     let signed_in = firebase.sign_in(&email, &password).await.unwrap();
-    assert_eq!(signed_in.uid, created.uid);
+    assert_eq!(signed_in.uid, uid);
     assert_eq!(claims(&signed_in.pair.id_token).role, Some(Role::Artisan));
+    // A token without the claim is mended: the claim set again, refreshed.
+    firebase.set_role(&uid, Role::Buyer).await.unwrap();
+    let mended = firebase
+        .with_role(signed_in.clone(), Role::Artisan)
+        .await
+        .unwrap();
+    assert_eq!(claims(&mended.pair.id_token).role, Some(Role::Artisan));
 
     let wrong = firebase
         .sign_in(&email, &SecretString::from("not-the-password-9"))
@@ -107,7 +116,7 @@ async fn the_client_is_understood_by_googles_emulator() {
         "{junk}"
     );
 
-    firebase.set_disabled(&created.uid, true).await.unwrap();
+    firebase.set_disabled(&uid, true).await.unwrap();
     let disabled = firebase.sign_in(&email, &password).await.unwrap_err();
     assert_eq!(disabled.code(), Some("USER_DISABLED"));
     let disabled = firebase
@@ -115,7 +124,7 @@ async fn the_client_is_understood_by_googles_emulator() {
         .await
         .unwrap_err();
     assert_eq!(disabled.code(), Some("USER_DISABLED"));
-    firebase.set_disabled(&created.uid, false).await.unwrap();
+    firebase.set_disabled(&uid, false).await.unwrap();
 
     // The emulator records `validSince` but, unlike Firebase, does not
     // refuse older refresh tokens for it (its refresh tokens are not
@@ -123,22 +132,19 @@ async fn the_client_is_understood_by_googles_emulator() {
     // service's side of that; here the value is read back.
     next_second().await;
     let before = chrono::Utc::now().timestamp();
-    firebase.revoke_sessions(&created.uid).await.unwrap();
-    let valid_since = lookup(emulator, &created.uid).await["validSince"]
+    firebase.revoke_sessions(&uid).await.unwrap();
+    let valid_since = lookup(emulator, &uid).await["validSince"]
         .as_str()
         .and_then(|s| s.parse::<i64>().ok())
         .expect("validSince is recorded");
     assert!(valid_since >= before, "{valid_since} < {before}");
 
     let new_password = SecretString::from("chikan-thread-7-rose");
-    firebase
-        .set_password(&created.uid, &new_password)
-        .await
-        .unwrap();
+    firebase.set_password(&uid, &new_password).await.unwrap();
     firebase.sign_in(&email, &new_password).await.unwrap();
     assert!(firebase.sign_in(&email, &password).await.is_err());
 
-    firebase.delete(&created.uid).await.unwrap();
+    firebase.delete(&uid).await.unwrap();
     let gone = firebase.sign_in(&email, &new_password).await.unwrap_err();
     assert!(
         matches!(

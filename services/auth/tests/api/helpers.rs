@@ -57,6 +57,13 @@ impl TestApp {
         TestApp::builder().spawn().await
     }
 
+    /// The same service stopped and started again, on the same data.
+    pub(crate) async fn restart(self) -> TestApp {
+        TestApp {
+            service: self.service.restart().await,
+        }
+    }
+
     pub(crate) fn builder() -> TestAppBuilder {
         let settings = auth::Settings {
             argon2_memory_kib: 8 * 1024,

@@ -53,7 +53,7 @@ fn migrations_apply_once_in_order() {
 
     let err = migrate(&mut conn, &[first]).unwrap_err();
     assert!(
-        matches!(err, StoreError::Unavailable(_)),
+        matches!(err, StoreError::Failed(_)),
         "older code on a newer schema: {err:?}"
     );
     assert!(format!("{:?}", err).contains("newer"), "{err:?}");
@@ -154,7 +154,7 @@ fn opening_a_newer_schema_fails() {
     let err = SqliteStore::open(&path)
         .err()
         .expect("refuses a newer schema");
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(matches!(err, StoreError::Failed(_)), "{err:?}");
 }
 
 #[tokio::test]
