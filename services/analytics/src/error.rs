@@ -30,7 +30,8 @@ pub enum AnalyticsError {
     /// 500 `internal`.
     #[error(transparent)]
     Facts(#[from] FactError),
-    /// 500 `internal`.
+    /// 503 while blob storage is down ([`blobs::BlobError::into_problem`]),
+    /// otherwise 500 `internal`.
     #[error(transparent)]
     Blob(#[from] blobs::BlobError),
     /// 500 `internal`: a task failed.

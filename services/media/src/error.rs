@@ -59,7 +59,8 @@ pub enum MediaError {
     /// 500 `internal`: an image worker thread failed.
     #[error("the image worker failed")]
     Worker(#[from] tokio::task::JoinError),
-    /// 500 `internal`: the blob store failed.
+    /// 503 while blob storage is down ([`blobs::BlobError::into_problem`]),
+    /// otherwise 500 `internal`.
     #[error(transparent)]
     Blob(#[from] BlobError),
     /// The shared answer of [`events::store_problem`]: 503 while the store
@@ -180,8 +181,10 @@ mod tests {
         let stale = MediaError::ChangedMeanwhile;
         assert_eq!(answer(stale), (412, shared::PRECONDITION_FAILED));
         assert_eq!(answer(MediaError::Busy), (503, shared::UNAVAILABLE));
-        let store = StoreError::InvalidCursor;
+        let store = StoreError::failed("a stored document without its fields");
         assert_eq!(answer(store), (500, shared::INTERNAL));
+        let store = StoreError::unavailable("the backend did not answer");
+        assert_eq!(answer(store), (503, shared::UNAVAILABLE));
     }
 
     #[test]

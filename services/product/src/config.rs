@@ -68,6 +68,14 @@ pub struct Settings {
     pub view_flush_ms: u64,
     /// How often the search index catches up with the store, milliseconds.
     pub index_sync_ms: u64,
+    /// Where snapshots of the search index's documents are kept
+    /// (`CRAFTCHAIN_PRODUCT_SEARCH_SNAPSHOTS__BACKEND=gcs`, `…__BUCKET`), so
+    /// that a new instance builds its index from one object; unset, every
+    /// new instance reads the whole catalogue.
+    pub search_snapshots: Option<blobs::BlobConfig>,
+    /// The oldest snapshot a new instance uses, seconds (older: the whole
+    /// catalogue is read and a new snapshot written).
+    pub search_snapshot_max_age_secs: u64,
 }
 
 impl Default for Settings {
@@ -80,6 +88,8 @@ impl Default for Settings {
             payments: PaymentSettings::default(),
             view_flush_ms: 2000,
             index_sync_ms: 500,
+            search_snapshots: None,
+            search_snapshot_max_age_secs: 24 * 3600,
         }
     }
 }
@@ -103,6 +113,12 @@ impl ServiceSettings for Settings {
                 );
             }
             _ => {}
+        }
+        if let Some(snapshots) = &self.search_snapshots {
+            p.extend(snapshots.problems());
+        }
+        if self.search_snapshot_max_age_secs < 60 {
+            p.push("search_snapshot_max_age_secs must be at least 60".to_owned());
         }
         if pay.unpaid_expiry_secs == 0 || pay.sweep_ms == 0 {
             p.push("payments.unpaid_expiry_secs and payments.sweep_ms must be positive".to_owned());

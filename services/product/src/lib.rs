@@ -25,6 +25,7 @@ pub use config::Settings;
 use crate::domain::clients::{HttpMediaApi, HttpMlApi, MediaApi, MlApi};
 use crate::domain::consumer::ProductConsumer;
 use crate::domain::payments::escrow::{EscrowApi, HttpEscrowApi};
+use crate::domain::snapshots::Snapshots;
 use crate::domain::{engagement, indexing, payments};
 use crate::search::{SearchIndex, TantivyIndex};
 use crate::state::AppState;
@@ -106,7 +107,18 @@ pub async fn build_with(config: &Config, deps: Deps) -> anyhow::Result<Service> 
     let search: Arc<dyn SearchIndex> =
         Arc::new(TantivyIndex::open(&shared.service_dir().join("search"))?);
     let auth = deps.auth.clone();
-    let state = AppState::new(&base, search, deps, &config.service);
+    let mut state = AppState::new(&base, search, deps, &config.service);
+    if let Some(blobs) = &config.service.search_snapshots {
+        let blobs = blobs::BlobStore::open(
+            blobs,
+            &shared.service_dir().join("snapshots"),
+            &shared.service_auth.metadata_url,
+        )?;
+        let max_age = chrono::Duration::seconds(
+            i64::try_from(config.service.search_snapshot_max_age_secs).unwrap_or(i64::MAX / 1000),
+        );
+        state.snapshots = Some(Snapshots::new(blobs, max_age));
+    }
     let synced_to = indexing::check_at_start(&state)
         .await
         .context("checking the search index")?;

@@ -15,6 +15,7 @@ use crate::domain::engagement::{Engagement, ViewCounts};
 use crate::domain::orders::Order;
 use crate::domain::payments::Payments;
 use crate::domain::products::Product;
+use crate::domain::snapshots::Snapshots;
 use crate::search::SearchIndex;
 
 /// Shared by every handler.
@@ -33,6 +34,8 @@ pub struct AppState {
     pub views: Arc<ViewCounts>,
     /// How buyers pay.
     pub payments: Arc<Payments>,
+    /// Where the search index's snapshots are kept, when configured.
+    pub snapshots: Option<Arc<Snapshots>>,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
             publisher: base.publisher(),
             views: Arc::default(),
             payments: Arc::new(Payments::new(settings, Some(deps.escrow))),
+            snapshots: None,
         }
     }
 }

@@ -101,8 +101,37 @@ async fn each_change_since(
     }
 }
 
-/// Rebuild the index if its count or newest change differs from the store.
+/// Make the index current at start; answers the stamp the sync goes on
+/// from. An empty index (a new instance) is built from the search
+/// snapshot, when one is configured and recent, and the products changed
+/// since. Otherwise the whole catalogue is read, the index rebuilt if its
+/// count or newest change differs from the store, and, when snapshots are
+/// configured, a new snapshot written.
 pub async fn check_at_start(state: &AppState) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    let stats = state.search.stats().await?;
+    if stats.docs == 0
+        && let Some(snapshots) = &state.snapshots
+    {
+        let started = std::time::Instant::now();
+        match snapshots.load().await {
+            Ok(Some(snapshot)) => {
+                let docs = snapshot.docs.len();
+                state.search.rebuild(snapshot.docs).await?;
+                let since = catch_up(state, snapshot.header.synced_to).await?;
+                tracing::info!(
+                    docs,
+                    ms = started.elapsed().as_millis(),
+                    "search index built from its snapshot and the changes since"
+                );
+                return Ok(since);
+            }
+            Ok(None) => tracing::info!("no recent search snapshot; reading the catalogue"),
+            Err(e) => tracing::warn!(
+                error = format!("{e:#}"),
+                "the search snapshot is unreadable; reading the catalogue"
+            ),
+        }
+    }
     let started = std::time::Instant::now();
     // Only the index documents of the live products are kept, not the
     // products: a large catalogue is read in bounded memory.
@@ -122,8 +151,17 @@ pub async fn check_at_start(state: &AppState) -> anyhow::Result<chrono::DateTime
         ms = started.elapsed().as_millis(),
         "catalogue read"
     );
+    let snapshot = match &state.snapshots {
+        Some(snapshots) => {
+            // An empty catalogue's stamp is the epoch, not chrono's minimum.
+            let synced_to = newest.max(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH);
+            let (bytes, docs) = snapshots.encode(synced_to, live).await?;
+            live = docs;
+            Some((snapshots.clone(), bytes))
+        }
+        None => None,
+    };
     let newest_live = live.iter().map(|d| d.updated_at_us).max().unwrap_or(0);
-    let stats = state.search.stats().await?;
     if stats.docs != live.len() as u64 || stats.newest_update_us != newest_live {
         tracing::info!(
             indexed = stats.docs,
@@ -134,7 +172,40 @@ pub async fn check_at_start(state: &AppState) -> anyhow::Result<chrono::DateTime
         state.search.rebuild(live).await?;
         tracing::info!(ms = started.elapsed().as_millis(), "search index rebuilt");
     }
+    // Written while the service starts serving: a cache, not a duty.
+    if let Some((snapshots, bytes)) = snapshot {
+        tokio::spawn(async move {
+            match snapshots.store(bytes).await {
+                Ok(()) => tracing::info!("search snapshot written"),
+                Err(e) => tracing::warn!(
+                    error = format!("{e:#}"),
+                    "the search snapshot was not written"
+                ),
+            }
+        });
+    }
     Ok(newest)
+}
+
+/// Index every product changed since `synced_to` (looking back
+/// [`OVERLAP`]); answers the newest stamp indexed.
+async fn catch_up(
+    state: &AppState,
+    synced_to: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    let from = synced_to.checked_sub_signed(OVERLAP).unwrap_or(synced_to);
+    let mut since = synced_to;
+    for product in changed_since(state, from).await? {
+        anyhow::ensure!(
+            index_now(state, &product).await,
+            "indexing product {} failed",
+            product.id
+        );
+        since = since.max(product.value.updated_at);
+    }
+    // A snapshot stamped ahead of this clock must not make the sync skip
+    // what is stamped before it.
+    Ok(since.min(common::time::now()))
 }
 
 /// How far back each sync pass looks again: longer than a change's

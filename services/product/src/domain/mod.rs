@@ -10,3 +10,4 @@ pub mod listing;
 pub mod orders;
 pub mod payments;
 pub mod products;
+pub mod snapshots;

@@ -9,8 +9,8 @@ pub use tantivy_index::TantivyIndex;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 
-/// What the index holds of one product.
-#[derive(Debug, Clone, PartialEq)]
+/// What the index holds of one product (and a search snapshot, one a line).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SearchDoc {
     pub id: String,
     pub title: String,

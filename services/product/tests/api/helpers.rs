@@ -118,6 +118,27 @@ impl TestApp {
         }
     }
 
+    /// A new instance over the same store, as Cloud Run starts one: the
+    /// service stopped, its search index deleted, and started again.
+    pub(crate) async fn restart_as_new_instance(self) -> TestApp {
+        let TestApp {
+            mut service,
+            media,
+            ml,
+            escrow,
+        } = self;
+        service.shut_down().await;
+        let index = service.data_dir().join(product::NAME).join("search");
+        std::fs::remove_dir_all(&index).unwrap();
+        let service = service.restart().await;
+        TestApp {
+            service,
+            media,
+            ml,
+            escrow,
+        }
+    }
+
     /// `POST /products` as `token` with [`product_body`]`(overrides)`; panics unless 201.
     pub(crate) async fn create_product(&self, token: &str, overrides: Value) -> ProductView {
         let response = self

@@ -20,5 +20,6 @@ mod payments_webhooks;
 mod products;
 mod pushes;
 mod search;
+mod snapshots;
 mod stories;
 mod visibility;
