@@ -46,6 +46,21 @@ async fn next_second() {
     .await;
 }
 
+/// The bodies of the Admin API calls of `method`, each checked to be made
+/// as the service account (its access token, not the API key).
+async fn admin_bodies(firebase: &FakeFirebase, method: &str) -> Vec<Value> {
+    let bearer = format!("Bearer {ACCESS_TOKEN}");
+    let calls = firebase
+        .requests(&format!("/v1/projects/{PROJECT}/{method}"))
+        .await;
+    for call in &calls {
+        let authorization = call.headers.get("authorization").map(|v| v.as_bytes());
+        assert_eq!(authorization, Some(bearer.as_bytes()), "{method}");
+        assert!(query(call, "key").is_none(), "{method} with the API key");
+    }
+    calls.iter().map(json_body).collect()
+}
+
 fn json_body(request: &wiremock::Request) -> Value {
     serde_json::from_slice(&request.body).expect("a JSON body")
 }
@@ -87,43 +102,14 @@ async fn sign_up_makes_the_firebase_account_sets_its_role_claim_and_answers_fire
 
     // The documented requests: the account made through the Admin API
     // (no per-address sign-up quota), its claim set, then a sign-in.
-    let bearer = format!("Bearer {ACCESS_TOKEN}");
-    let creates = firebase
-        .requests(&format!("/v1/projects/{PROJECT}/accounts"))
-        .await;
-    assert_eq!(creates.len(), 1);
     assert_eq!(
-        creates[0]
-            .headers
-            .get("authorization")
-            .map(|v| v.as_bytes()),
-        Some(bearer.as_bytes())
+        admin_bodies(&firebase, "accounts").await,
+        [json!({"email": email, "password": GOOD_PASSWORD})]
     );
     assert_eq!(
-        json_body(&creates[0]),
-        json!({"email": email, "password": GOOD_PASSWORD})
+        admin_bodies(&firebase, "accounts:update").await,
+        [json!({"localId": uid, "customAttributes": "{\"role\":\"artisan\"}"})]
     );
-    let updates = firebase
-        .requests(&format!("/v1/projects/{PROJECT}/accounts:update"))
-        .await;
-    assert_eq!(updates.len(), 1);
-    assert_eq!(
-        updates[0]
-            .headers
-            .get("authorization")
-            .map(|v| v.as_bytes()),
-        Some(bearer.as_bytes())
-    );
-    assert_eq!(
-        json_body(&updates[0]),
-        json!({"localId": uid, "customAttributes": "{\"role\":\"artisan\"}"})
-    );
-    for admin in [&creates[0], &updates[0]] {
-        assert!(
-            query(admin, "key").is_none(),
-            "the Admin API is called as the service account, not with the key"
-        );
-    }
     let sign_ins = firebase.requests("/v1/accounts:signInWithPassword").await;
     assert_eq!(sign_ins.len(), 1);
     assert_eq!(query(&sign_ins[0], "key").as_deref(), Some(API_KEY));

@@ -188,7 +188,9 @@ pub async fn check_at_start(state: &AppState) -> anyhow::Result<chrono::DateTime
 }
 
 /// Index every product changed since `synced_to` (looking back
-/// [`OVERLAP`]); answers the newest stamp indexed.
+/// [`OVERLAP`]); answers the newest stamp indexed. A product that cannot
+/// be indexed stops the catch-up there: the sync goes on from before it
+/// and tries again.
 async fn catch_up(
     state: &AppState,
     synced_to: chrono::DateTime<chrono::Utc>,
@@ -196,11 +198,9 @@ async fn catch_up(
     let from = synced_to.checked_sub_signed(OVERLAP).unwrap_or(synced_to);
     let mut since = synced_to;
     for product in changed_since(state, from).await? {
-        anyhow::ensure!(
-            index_now(state, &product).await,
-            "indexing product {} failed",
-            product.id
-        );
+        if !index_now(state, &product).await {
+            break;
+        }
         since = since.max(product.value.updated_at);
     }
     // A snapshot stamped ahead of this clock must not make the sync skip

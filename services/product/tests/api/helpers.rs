@@ -102,41 +102,18 @@ impl TestApp {
 
     /// The same service stopped and started again over its data directory
     /// (what a redeploy does), with the same fakes and keys.
-    pub(crate) async fn restart(self) -> TestApp {
-        let TestApp {
-            service,
-            media,
-            ml,
-            escrow,
-        } = self;
-        let service = service.restart().await;
-        TestApp {
-            service,
-            media,
-            ml,
-            escrow,
-        }
+    pub(crate) async fn restart(mut self) -> TestApp {
+        self.service = self.service.restart().await;
+        self
     }
 
     /// A new instance over the same store, as Cloud Run starts one: the
     /// service stopped, its search index deleted, and started again.
-    pub(crate) async fn restart_as_new_instance(self) -> TestApp {
-        let TestApp {
-            mut service,
-            media,
-            ml,
-            escrow,
-        } = self;
-        service.shut_down().await;
-        let index = service.data_dir().join(product::NAME).join("search");
+    pub(crate) async fn restart_as_new_instance(mut self) -> TestApp {
+        self.service.shut_down().await;
+        let index = self.service.data_dir().join(product::NAME).join("search");
         std::fs::remove_dir_all(&index).unwrap();
-        let service = service.restart().await;
-        TestApp {
-            service,
-            media,
-            ml,
-            escrow,
-        }
+        self.restart().await
     }
 
     /// `POST /products` as `token` with [`product_body`]`(overrides)`; panics unless 201.
