@@ -12,7 +12,9 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::fake_firebase::{ACCESS_TOKEN, API_KEY, FakeFirebase, PROJECT};
-use crate::helpers::{ADMIN_EMAIL, GOOD_PASSWORD, TestApp, claims, signup_body, unique_email};
+use crate::helpers::{
+    ADMIN_EMAIL, GOOD_PASSWORD, TestApp, TestResponse, claims, signup_body, unique_email,
+};
 
 async fn app(firebase: &FakeFirebase) -> TestApp {
     TestApp::builder()
@@ -33,6 +35,13 @@ async fn sign_up(app: &TestApp, email: &str, role: &str) -> (String, String, Str
         body.session.id_token,
         body.session.refresh_token,
     )
+}
+
+/// The token pair of a 200 login or refresh.
+#[track_caller]
+fn signed_in(response: TestResponse) -> auth::TokenPair {
+    response.assert_status(StatusCode::OK);
+    response.json()
 }
 
 /// Wait for the next second: Firebase revokes the sessions begun before
@@ -162,9 +171,7 @@ async fn login_refresh_and_logout_go_through_firebase() {
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
 
-    let login = app.login(&email, GOOD_PASSWORD).await;
-    login.assert_status(StatusCode::OK);
-    let pair: auth::TokenPair = login.json();
+    let pair = signed_in(app.login(&email, GOOD_PASSWORD).await);
     assert_eq!(claims(&pair.id_token).sub, uid);
     assert_eq!(claims(&pair.id_token).role, Some(Role::Buyer));
     assert_eq!(pair.expires_in, 3600);
@@ -257,9 +264,7 @@ async fn an_admins_role_change_disabling_and_sign_out_reach_firebase() {
         Some(Some(Role::Artisan))
     );
     // A refresh picks up the new role.
-    let refreshed = app.refresh(&refresh_token).await;
-    refreshed.assert_status(StatusCode::OK);
-    let pair: auth::TokenPair = refreshed.json();
+    let pair = signed_in(app.refresh(&refresh_token).await);
     assert_eq!(claims(&pair.id_token).role, Some(Role::Artisan));
 
     // Signing out everywhere ends every Firebase session of the account.
@@ -405,9 +410,7 @@ async fn a_role_change_firebase_misses_changes_nothing_and_can_be_asked_again() 
         firebase.account(&email).map(|a| a.1),
         Some(Some(Role::Buyer))
     );
-    let refreshed = app.refresh(&refresh_token).await;
-    refreshed.assert_status(StatusCode::OK);
-    let pair: auth::TokenPair = refreshed.json();
+    let pair = signed_in(app.refresh(&refresh_token).await);
     assert_eq!(claims(&pair.id_token).role, Some(Role::Buyer));
 }
 
@@ -420,9 +423,7 @@ async fn a_claim_that_differs_from_the_profile_is_mended_at_refresh_and_login() 
     // Someone (a console, a half-done change) set another claim.
     firebase.set_role(&uid, Some(Role::Admin));
 
-    let refreshed = app.refresh(&refresh_token).await;
-    refreshed.assert_status(StatusCode::OK);
-    let pair: auth::TokenPair = refreshed.json();
+    let pair = signed_in(app.refresh(&refresh_token).await);
     assert_eq!(claims(&pair.id_token).role, Some(Role::Buyer));
     assert_eq!(
         firebase.account(&email).map(|a| a.1),
@@ -430,9 +431,7 @@ async fn a_claim_that_differs_from_the_profile_is_mended_at_refresh_and_login() 
     );
 
     firebase.set_role(&uid, Some(Role::Admin));
-    let login = app.login(&email, GOOD_PASSWORD).await;
-    login.assert_status(StatusCode::OK);
-    let pair: auth::TokenPair = login.json();
+    let pair = signed_in(app.login(&email, GOOD_PASSWORD).await);
     assert_eq!(claims(&pair.id_token).role, Some(Role::Buyer));
 }
 

@@ -36,6 +36,12 @@ fn snapshot_path(root: &std::path::Path) -> PathBuf {
     root.join(snapshots::OBJECT)
 }
 
+/// The index document of the stored product `id`.
+async fn index_doc(app: &TestApp, id: &str) -> product::search::SearchDoc {
+    let stored = app.store().collection::<Product>().get(id).await.unwrap();
+    to_doc(id, &stored.expect("the product is stored").value)
+}
+
 /// The snapshot under `root`, once it has been written.
 async fn written(root: &std::path::Path) -> snapshots::Snapshot {
     let path = snapshot_path(root);
@@ -66,15 +72,7 @@ async fn a_new_instance_builds_its_index_from_the_snapshot_and_the_changes_since
     // What the index holds comes from the snapshot: one that says the
     // stole is a zardozi peacock, complete up to an hour from now (so no
     // change is caught up with), is what the new instance finds by.
-    let stored: Product = app
-        .store()
-        .collection::<Product>()
-        .get(&stole.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .value;
-    let mut doc = to_doc(&stole.id, &stored);
+    let mut doc = index_doc(&app, &stole.id).await;
     doc.title = "Zardozi peacock".to_owned();
     let header = SnapshotHeader {
         format: FORMAT,
@@ -129,15 +127,7 @@ async fn an_unreadable_snapshot_costs_only_a_read_of_the_catalogue() {
     let bytes = std::fs::read(snapshot_path(&root)).unwrap();
     let mut snapshot = snapshots::decode(&bytes).unwrap();
     snapshot.header.docs = 2;
-    let stored: Product = app
-        .store()
-        .collection::<Product>()
-        .get(&bowl.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .value;
-    let cut = snapshots::encode(&snapshot.header, &[to_doc(&bowl.id, &stored)]).unwrap();
+    let cut = snapshots::encode(&snapshot.header, &[index_doc(&app, &bowl.id).await]).unwrap();
     std::fs::write(snapshot_path(&root), cut).unwrap();
 
     let app = app.restart_as_new_instance().await;
