@@ -241,12 +241,12 @@ async fn a_queued_message_is_not_sent_if_its_user_opts_out_or_goes_quiet_before_
     assert!(m["attempts"].as_array().unwrap().is_empty());
     // The SMS waits for the quiet hours' end, not counted as an attempt.
     let mut waiting = Value::Null;
-    for _ in 0..100 {
+    for _ in 0..400 {
         waiting = app.message(&sms).await;
         if waiting["reason"] == "quiet_hours" {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     assert_eq!(waiting["status"], "queued", "{waiting}");
     assert_eq!(waiting["reason"], "quiet_hours");

@@ -149,7 +149,7 @@ async fn views_are_written_by_the_flush_without_changing_the_etag() {
 
     // The list shows the stored counters and counts no view itself.
     let views = testkit::eventually(
-        Duration::from_secs(2),
+        Duration::from_secs(10),
         "the views to be flushed",
         || async {
             let listed = app.list(&format!("artisan={ARTISAN}")).await;

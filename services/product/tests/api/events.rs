@@ -242,7 +242,7 @@ async fn the_relay_settles_the_outbox_while_the_service_runs() {
     let product = app.create_product(&app.artisan(), json!({})).await;
 
     testkit::eventually(
-        Duration::from_secs(2),
+        Duration::from_secs(10),
         "the relay to settle product.created",
         || async {
             let outbox = app.outbox().await;

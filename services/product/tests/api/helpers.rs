@@ -107,6 +107,13 @@ impl TestApp {
         self
     }
 
+    /// Stopped, then served with its background tasks over the same data
+    /// (see [`TestService::restart_served`]).
+    pub(crate) async fn restart_served(mut self) -> TestApp {
+        self.service = self.service.restart_served().await;
+        self
+    }
+
     /// A new instance over the same store, as Cloud Run starts one: the
     /// service stopped, its search index deleted, and started again.
     pub(crate) async fn restart_as_new_instance(mut self) -> TestApp {

@@ -12,7 +12,7 @@ use product::domain::orders::money_in::{FlagKind, RefundState};
 use product::domain::payments::CheckoutAnswer;
 use product::domain::payments::razorpay::RazorpayConfig;
 use serde_json::json;
-use testkit::eventually;
+use testkit::{TestService, eventually};
 use wiremock::matchers::{basic_auth, header, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -76,9 +76,15 @@ async fn cancelling_a_paid_order_refunds_it_through_its_provider_once() {
 
 #[tokio::test]
 async fn an_unpaid_order_expires_and_money_arriving_late_is_flagged_and_refunded() {
-    let app = TestApp::serve_with(|s| s.payments.unpaid_expiry_secs = 1).await;
+    // Placed and checked out in process, so no sweep can expire the order
+    // before its checkout however slow the machine; then served.
+    let builder = TestService::builder(product::NAME);
+    let app = TestApp::start_with(builder, |s| s.payments.unpaid_expiry_secs = 1).await;
     let order = placed(&app, &listed(&app).await, "o-1").await;
-    let checkout: CheckoutAnswer = app.checkout(&order.id, None).await.json();
+    let checkout = app.checkout(&order.id, None).await;
+    checkout.assert_status(StatusCode::OK);
+    let checkout: CheckoutAnswer = checkout.json();
+    let app = app.restart_served().await;
 
     let expired = eventually(WAIT, "the expiry", || async {
         let o = app.order(&order.id).await.order;

@@ -260,7 +260,7 @@ async fn translations_arriving_by_event_become_searchable_once_the_index_syncs()
         .assert_status(StatusCode::OK);
 
     testkit::eventually(
-        Duration::from_secs(2),
+        Duration::from_secs(10),
         "the translation to be indexed",
         || async {
             let found = app.search(&json!({"query": "ढोकरा"})).await;

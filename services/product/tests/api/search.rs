@@ -308,13 +308,8 @@ async fn the_sync_finds_a_change_another_instance_committed_after_it_passed_its_
     let first = app
         .create_product(&app.artisan(), json!({"title": "Brass owl"}))
         .await;
-    // Let the sync pass over the first product's stamp.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-
-    // Another instance stamped its change before the first product's and
-    // committed it only now: straight into the store, as that instance did.
     let store = app.store();
-    let mut doc = store
+    let stored = store
         .backend()
         .get("products", &first.id)
         .await
@@ -322,27 +317,52 @@ async fn the_sync_finds_a_change_another_instance_committed_after_it_passed_its_
         .unwrap()
         .data;
     let stamp: chrono::DateTime<chrono::Utc> =
-        serde_json::from_value(doc["updated_at"].clone()).unwrap();
-    doc["title"] = json!("Stoneware teapot");
-    doc["updated_at"] = serde_json::to_value(stamp - chrono::TimeDelta::seconds(2)).unwrap();
-    store
-        .backend()
-        .commit(vec![store::Write::Put {
-            collection: "products".to_owned(),
-            id: "late-product".to_owned(),
-            data: doc,
-            precondition: Some(store::Precondition::Absent),
-        }])
-        .await
-        .unwrap();
+        serde_json::from_value(stored["updated_at"].clone()).unwrap();
+    // A copy of the first product committed straight into the store, as
+    // another instance would, titled `title` and stamped `at`.
+    let commit_copy = |id: &'static str, title: &'static str, at: chrono::DateTime<chrono::Utc>| {
+        let mut doc = stored.clone();
+        doc["title"] = json!(title);
+        doc["updated_at"] = serde_json::to_value(at).unwrap();
+        let store = store.clone();
+        async move {
+            let put = store::Write::Put {
+                collection: "products".to_owned(),
+                id: id.to_owned(),
+                data: doc,
+                precondition: Some(store::Precondition::Absent),
+            };
+            store.backend().commit(vec![put]).await.unwrap();
+        }
+    };
+    let found = |word: &'static str, id: &'static str| {
+        let app = &app;
+        move || async move {
+            let found = hits(&app.search(&json!({"query": word})).await);
+            (hit_ids(&found) == [id]).then_some(())
+        }
+    };
+    let wait = std::time::Duration::from_secs(10);
 
+    // The sync has passed the first product's stamp once it finds a change
+    // stamped after it that only the store knows of.
+    commit_copy("probe-product", "Sandalwood comb", chrono::Utc::now()).await;
     testkit::eventually(
-        std::time::Duration::from_secs(10),
+        wait,
+        "the probe to be found",
+        found("sandalwood", "probe-product"),
+    )
+    .await
+    .unwrap();
+
+    // Another instance stamped its change before the first product's and
+    // committed it only now.
+    let late = stamp - chrono::TimeDelta::seconds(2);
+    commit_copy("late-product", "Stoneware teapot", late).await;
+    testkit::eventually(
+        wait,
         "the late change to be found",
-        || async {
-            let found = hits(&app.search(&json!({"query": "teapot"})).await);
-            (hit_ids(&found) == ["late-product"]).then_some(())
-        },
+        found("teapot", "late-product"),
     )
     .await
     .unwrap();
