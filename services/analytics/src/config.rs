@@ -21,6 +21,10 @@ pub struct Settings {
     /// How often the report worker and the schedule look for work, in
     /// milliseconds (a new job wakes the worker at once).
     pub poll_ms: u64,
+    /// A market's figures are shown only when at least this many artisans
+    /// sold in it, in each window they cover: fewer, and the figures
+    /// would show one artisan's sales and prices to the others.
+    pub market_min_sellers: u32,
 }
 
 impl Default for Settings {
@@ -31,6 +35,7 @@ impl Default for Settings {
             max_report_rows: 5_000,
             report_workers: 1,
             poll_ms: 60_000,
+            market_min_sellers: 3,
         }
     }
 }
@@ -55,6 +60,9 @@ impl common::ServiceSettings for Settings {
         }
         if self.poll_ms == 0 {
             p.push("poll_ms must be positive".to_owned());
+        }
+        if !(1..=100).contains(&self.market_min_sellers) {
+            p.push("market_min_sellers must be 1 to 100".to_owned());
         }
         p
     }

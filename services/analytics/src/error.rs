@@ -10,6 +10,8 @@ common::problem_codes! {
     REPORT_NOT_READY = "report_not_ready",
     /// 409: rendering the report failed (its status says why).
     REPORT_FAILED = "report_failed",
+    /// 403: too few artisans sold in the market to show its figures.
+    TOO_FEW_SELLERS = "too_few_sellers",
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +22,12 @@ pub enum AnalyticsError {
     /// 409 `report_failed`.
     #[error("report {0} could not be rendered: {1}")]
     Failed(String, String),
+    /// 403 `too_few_sellers`.
+    #[error(
+        "fewer than {0} artisans sold in this market in the period, the one before or \
+         the last three years: its figures would show one artisan's sales"
+    )]
+    TooFewSellers(u32),
     /// Shaped already (401/403/404/422).
     #[error(transparent)]
     Api(#[from] ApiError),
@@ -54,6 +62,9 @@ impl From<AnalyticsError> for ApiError {
             }
             AnalyticsError::Failed(..) => {
                 ApiError::new(StatusCode::CONFLICT, codes::REPORT_FAILED, detail)
+            }
+            AnalyticsError::TooFewSellers(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, codes::TOO_FEW_SELLERS, detail)
             }
             AnalyticsError::Api(e) => e,
             AnalyticsError::Store(e) => events::store_problem(e),

@@ -7,8 +7,8 @@ use common::Money;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::period::{Period, Span, now};
-use super::trends::{CategoryTrend, Seasonal, category_trend, seasonal};
+use super::period::{Period, Span, now, seasons};
+use super::trends::{CategoryTrend, Seasonal, category_trend, enough_sellers, seasonal};
 use super::{Analytics, change_pct, round4};
 use crate::error::AnalyticsError;
 use crate::facts::{
@@ -73,9 +73,12 @@ pub struct ArtisanDashboard {
     pub top_products: Vec<ProductFigures>,
     /// The search queries that showed, opened and sold their products.
     pub search_terms: Vec<QueryFigures>,
-    /// Each of their categories' market, this period against the last.
+    /// Each of their categories' market, this period against the last,
+    /// where enough artisans sold in both to keep each one's sales hidden
+    /// (`market_min_sellers`).
     pub market_trends: Vec<CategoryTrend>,
-    /// Each of their categories' seasons.
+    /// Each of their categories' seasons, where enough artisans sold in
+    /// the three years.
     pub seasonal_insights: Vec<CategorySeasons>,
     /// The pricing service's latest suggestion for their listed products.
     pub pricing_recommendations: Vec<PriceAdvice>,
@@ -183,6 +186,7 @@ fn artisan(
     user_id: &str,
     period: Period,
     now: i64,
+    min_sellers: u32,
 ) -> Result<ArtisanDashboard, FactError> {
     let w = period.window(now);
     let scope = Scope::Artisan(user_id.to_owned());
@@ -195,11 +199,14 @@ fn artisan(
     let mut market_trends = Vec::new();
     let mut seasonal_insights = Vec::new();
     for category in categories.iter().take(5) {
-        market_trends.push(category_trend(f, category, w)?);
+        market_trends.extend(category_trend(f, category, w, min_sellers)?);
         let scope = Scope::Market {
             category: category.clone(),
             region: None,
         };
+        if !enough_sellers(f, &scope, &[seasons(now)], min_sellers)? {
+            continue;
+        }
         seasonal_insights.push(CategorySeasons {
             category: category.clone(),
             seasons: seasonal(
@@ -256,10 +263,11 @@ impl Analytics {
         period: Period,
     ) -> Result<Dashboard, AnalyticsError> {
         let now = now();
+        let min_sellers = self.settings.market_min_sellers;
         self.facts(move |f| {
             Ok(match user_type {
                 UserType::Artisan => {
-                    Dashboard::Artisan(Box::new(artisan(f, &user_id, period, now)?))
+                    Dashboard::Artisan(Box::new(artisan(f, &user_id, period, now, min_sellers)?))
                 }
                 UserType::Buyer => Dashboard::Buyer(Box::new(buyer(f, &user_id, period, now)?)),
             })

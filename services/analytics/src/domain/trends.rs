@@ -251,22 +251,46 @@ pub fn seasonal(
     })
 }
 
-/// A category's price and demand in brief.
+/// Whether no window of `windows` had some but fewer than `min` artisans
+/// selling in `scope`: with fewer, a market's figures are one artisan's,
+/// or two who can each take their own away. A window without sales shows
+/// nobody's.
+pub fn enough_sellers(
+    f: &dyn FactStore,
+    scope: &Scope,
+    windows: &[Window],
+    min: u32,
+) -> Result<bool, FactError> {
+    for w in windows {
+        let n = f.sellers(scope, *w, min)?;
+        if n > 0 && n < min {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A category's price and demand in brief, unless some but fewer than
+/// `min_sellers` artisans sold in it in the period or the one before.
 pub fn category_trend(
     f: &dyn FactStore,
     category: &str,
     w: Window,
-) -> Result<CategoryTrend, FactError> {
+    min_sellers: u32,
+) -> Result<Option<CategoryTrend>, FactError> {
     let scope = Scope::Market {
         category: category.to_owned(),
         region: None,
     };
+    if !enough_sellers(f, &scope, &[w, w.previous()], min_sellers)? {
+        return Ok(None);
+    }
     let (price, demand, _) = price_and_demand(f, &scope, w)?;
-    Ok(CategoryTrend {
+    Ok(Some(CategoryTrend {
         category: category.to_owned(),
         price,
         demand,
-    })
+    }))
 }
 
 fn recommendations(
@@ -346,19 +370,25 @@ fn month_name(m: u32) -> &'static str {
         .unwrap_or("?")
 }
 
-/// A market's trends at `now` (seconds).
+/// A market's trends at `now` (seconds); `None` if some but fewer than
+/// `min_sellers` artisans sold in it in a window the answer covers (the
+/// period, the one before, the three years of seasons).
 pub fn market(
     f: &dyn FactStore,
     category: String,
     region: Option<String>,
     period: Period,
     now: i64,
-) -> Result<MarketTrends, FactError> {
+    min_sellers: u32,
+) -> Result<Option<MarketTrends>, FactError> {
     let w = period.window(now);
     let scope = Scope::Market {
         category: category.clone(),
         region: region.clone(),
     };
+    if !enough_sellers(f, &scope, &[w, w.previous(), seasons(now)], min_sellers)? {
+        return Ok(None);
+    }
     let (price, demand, weekly) = price_and_demand(f, &scope, w)?;
     let tags = f.units_by_tag(&scope, w, 10)?;
     let popular_styles: Vec<Style> = tags
@@ -376,7 +406,7 @@ pub fn market(
         format!("units of {category} sold by month of the year over the last three years"),
     )?;
     let recommendations = recommendations(&price, &demand, &seasonal, &popular_styles);
-    Ok(MarketTrends {
+    Ok(Some(MarketTrends {
         category,
         region,
         time_period: period,
@@ -387,11 +417,12 @@ pub fn market(
         popular_styles,
         seasonal,
         recommendations,
-    })
+    }))
 }
 
 impl Analytics {
-    /// `GET /analytics/market-trends`.
+    /// `GET /analytics/market-trends`: 403 `too_few_sellers` for a
+    /// market too small to show without showing one artisan.
     pub async fn market_trends(
         &self,
         category: String,
@@ -399,8 +430,10 @@ impl Analytics {
         period: Period,
     ) -> Result<MarketTrends, AnalyticsError> {
         let now = super::period::now();
-        self.facts(move |f| market(f, category, region, period, now))
-            .await
+        let min = self.settings.market_min_sellers;
+        self.facts(move |f| market(f, category, region, period, now, min))
+            .await?
+            .ok_or(AnalyticsError::TooFewSellers(min))
     }
 }
 

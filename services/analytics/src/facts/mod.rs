@@ -379,6 +379,10 @@ pub trait FactStore: Send + Sync + 'static {
     /// The median unit price (paise) of a scope's sales in a window.
     fn median_unit_price(&self, scope: &Scope, window: Window) -> Result<Option<i64>, FactError>;
 
+    /// How many artisans sold in a scope and window, counted up to `up_to`
+    /// (the read stops there).
+    fn sellers(&self, scope: &Scope, window: Window, up_to: u32) -> Result<u32, FactError>;
+
     /// Units sold by ML style tag in a scope and window, the most first.
     fn units_by_tag(
         &self,

@@ -1031,6 +1031,20 @@ impl FactStore for SqliteFacts {
         self.read(|c| buckets(c, MONTH_OF_YEAR.at, scope, w))
     }
 
+    fn sellers(&self, scope: &Scope, w: Window, up_to: u32) -> Result<u32, FactError> {
+        let (cond, p) = scope_sql(scope, false, "");
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT artisan_id FROM orders
+             WHERE {cond} AND at >= ? AND at < ? AND {SALE} LIMIT ?)"
+        );
+        let mut p = with_window(p, w);
+        p.push(Box::new(up_to));
+        self.read(|c| {
+            c.prepare_cached(&sql)?
+                .query_row(refs(&p).as_slice(), |row| row.get(0))
+        })
+    }
+
     fn median_unit_price(&self, scope: &Scope, w: Window) -> Result<Option<i64>, FactError> {
         let (cond, p) = scope_sql(scope, false, "");
         let filter = format!(
@@ -1336,10 +1350,20 @@ mod tests {
         assert_eq!(market(&facts, None), sale);
         assert_eq!(market(&facts, Some(" GOA")), sale);
         assert_eq!(market(&facts, Some("Kerala")), Sales::default());
+        let pottery = Scope::Market {
+            category: "pottery".into(),
+            region: None,
+        };
+        let all = Window {
+            from: 0,
+            to: 10 * DAY,
+        };
+        assert_eq!(facts.sellers(&pottery, all, 3).unwrap(), 1);
 
         facts
             .ingest(&[order("o1", OrderStep::Cancelled, 3 * DAY)])
             .unwrap();
+        assert_eq!(facts.sellers(&pottery, all, 3).unwrap(), 0, "no sale");
 
         let w = Window {
             from: 0,

@@ -34,11 +34,16 @@ pub struct TrendParams {
 /// A category's market: the median price against the previous period and
 /// its weekly direction, demand, weekly series, popular styles (the ML
 /// tags of sold products), seasons over three years, and recommendations
-/// naming the figure each follows from. Any signed-in caller.
+/// naming the figure each follows from. Any signed-in caller, unless some
+/// but fewer than `market_min_sellers` artisans (3 by default) sold in the
+/// market in the period, the one before or the three years of seasons:
+/// its figures would be one artisan's sales, so it is 403
+/// `too_few_sellers` for everyone.
 #[utoipa::path(get, path = "/analytics/market-trends", tag = "markets",
     security(("bearer" = [])),
     params(TrendParams),
     responses((status = 200, body = MarketTrends),
+        (status = 403, description = "`too_few_sellers`: too few artisans sold in this market to show it"),
         (status = 422, description = "an unknown category or time_period")))]
 async fn market_trends(
     State(state): State<AppState>,

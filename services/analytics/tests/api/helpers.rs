@@ -29,8 +29,15 @@ impl Deref for TestApp {
 impl TestApp {
     /// In process; report jobs are rendered by the background worker only
     /// when `served`.
+    /// In process. Markets are shown whoever sold in them: the figures
+    /// here are hand-computed from one artisan's sales.
     pub(crate) async fn spawn() -> Self {
         Self::start(TestService::builder(analytics::NAME)).await
+    }
+
+    /// In process, with markets shown only where `min` artisans sold.
+    pub(crate) async fn spawn_with_min_sellers(min: u32) -> Self {
+        Self::start_with(TestService::builder(analytics::NAME), min).await
     }
 
     /// On a free port with its background tasks (report jobs, schedules).
@@ -39,12 +46,17 @@ impl TestApp {
     }
 
     async fn start(builder: testkit::TestServiceBuilder) -> Self {
+        Self::start_with(builder, 1).await
+    }
+
+    async fn start_with(builder: testkit::TestServiceBuilder, min_sellers: u32) -> Self {
         let app = builder
             .start(move |shared, auth| async move {
                 let config = analytics::Config {
                     shared,
                     service: analytics::Settings {
                         poll_ms: 50,
+                        market_min_sellers: min_sellers,
                         ..Default::default()
                     },
                 };
@@ -156,6 +168,29 @@ impl TestApp {
         };
         self.push_at(&format!("placed-{order}"), order, &placed, at)
             .await;
+    }
+
+    /// An order of `artisan`'s `product` for ₹1,000, placed and paid `at`.
+    pub(crate) async fn sold_by(
+        &self,
+        order: &str,
+        product: &str,
+        artisan: &str,
+        at: DateTime<Utc>,
+    ) {
+        let placed = OrderPlaced {
+            order_id: order.to_owned(),
+            product_id: product.to_owned(),
+            buyer_id: BUYER.to_owned(),
+            artisan_id: artisan.to_owned(),
+            quantity: 1,
+            total: Some(Money::inr(100_000).into()),
+            buyer_region: "Goa".to_owned(),
+            search_id: String::new(),
+        };
+        self.push_at(&format!("placed-{order}"), order, &placed, at)
+            .await;
+        self.paid(order, 100_000, at).await;
     }
 
     pub(crate) async fn paid(&self, order: &str, total: i64, at: DateTime<Utc>) {

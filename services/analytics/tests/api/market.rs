@@ -3,6 +3,8 @@
 use http::StatusCode;
 use serde_json::Value;
 
+use testkit::users::{ARTISAN, OTHER_ARTISAN};
+
 use crate::helpers::{TestApp, ago};
 
 #[tokio::test]
@@ -105,4 +107,84 @@ async fn a_bad_period_or_category_is_422() {
             .await;
         r.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     }
+}
+
+#[tokio::test]
+async fn a_market_where_one_or_two_artisans_sold_is_not_shown() {
+    let app = TestApp::spawn_with_min_sellers(3).await;
+    let third = "artisan-third";
+    for (product, artisan) in [("p1", ARTISAN), ("p2", OTHER_ARTISAN), ("p3", third)] {
+        app.listed_by(product, artisan, "pottery", "Vase").await;
+    }
+    let trends = |query: &'static str| {
+        let app = &app;
+        async move {
+            let path = format!("/analytics/market-trends?{query}");
+            app.get(&path, Some(&app.buyer())).await
+        }
+    };
+    let pottery_on_dashboard = || async {
+        let d = app.artisan_dashboard("30d").await;
+        let shown = |list: &str| {
+            d[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["category"] == "pottery")
+        };
+        (shown("market_trends"), shown("seasonal_insights"))
+    };
+    // Nobody sold: nobody's figures to hide.
+    trends("category=pottery")
+        .await
+        .assert_status(StatusCode::OK);
+    assert_eq!(pottery_on_dashboard().await, (true, true));
+
+    // Two artisans, in this period and the last: each could take their
+    // own sales away and read the other's.
+    for (i, product) in ["p1", "p2"].iter().enumerate() {
+        app.sold_by(
+            &format!("now-{i}"),
+            product,
+            [ARTISAN, OTHER_ARTISAN][i],
+            ago(1),
+        )
+        .await;
+        app.sold_by(
+            &format!("before-{i}"),
+            product,
+            [ARTISAN, OTHER_ARTISAN][i],
+            ago(35),
+        )
+        .await;
+    }
+    let refused = trends("category=pottery").await;
+    let problem = refused.assert_problem(StatusCode::FORBIDDEN, "too_few_sellers");
+    let detail = problem.detail.unwrap_or_default();
+    assert!(detail.contains("fewer than 3 artisans"), "{detail}");
+    let as_admin = app
+        .get(
+            "/analytics/market-trends?category=pottery",
+            Some(&app.admin()),
+        )
+        .await;
+    as_admin.assert_problem(StatusCode::FORBIDDEN, "too_few_sellers");
+    assert_eq!(pottery_on_dashboard().await, (false, false));
+
+    // A third in this period only: the last period still shows two.
+    app.sold_by("now-2", "p3", third, ago(2)).await;
+    trends("category=pottery")
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "too_few_sellers");
+    // The three years of seasons hold three; the 30-day market does not.
+    assert_eq!(pottery_on_dashboard().await, (false, true));
+
+    // And in the last: three in every window.
+    app.sold_by("before-2", "p3", third, ago(36)).await;
+    let shown = trends("category=pottery").await;
+    shown.assert_status(StatusCode::OK);
+    let t: Value = shown.json();
+    assert_eq!(t["demand"]["units"], 3);
+    assert_eq!(t["demand"]["previous_units"], 3);
+    assert_eq!(pottery_on_dashboard().await, (true, true));
 }
