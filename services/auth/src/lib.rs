@@ -52,6 +52,7 @@ pub fn indexes() -> Vec<store::IndexSpec> {
     [
         domain::accounts::revocation_indexes(),
         domain::accounts::directory_indexes(),
+        domain::sessions::ended_session_indexes(),
     ]
     .concat()
 }

@@ -22,7 +22,7 @@ use crate::domain::credentials::{
     check_password,
 };
 use crate::domain::firebase::{FirebaseAuth, FirebaseError};
-use crate::domain::sessions::TokenPair;
+use crate::domain::sessions::{TokenPair, forget_ended_sessions};
 use crate::domain::users::{EmailClaim, Profile, ProfilePatch, User, check_languages};
 use crate::error::AuthError;
 
@@ -839,6 +839,13 @@ impl Accounts {
                 .revocations()
                 .record(uid, now.timestamp(), now.timestamp());
             tracing::info!(uid, reason = revocation.reason(), "tokens revoked");
+            if revocation.ends_sessions() && self.firebase.is_some() {
+                // Kept ones do no harm: the next sign-out lets them go.
+                match forget_ended_sessions(&self.store, uid, now).await {
+                    Ok(n) => tracing::debug!(uid, n, "ended sessions forgotten"),
+                    Err(e) => tracing::warn!(uid, error = %e, "ended sessions kept"),
+                }
+            }
         }
         self.get(uid).await
     }

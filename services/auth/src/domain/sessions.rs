@@ -5,13 +5,17 @@
 //! With Firebase Auth, Firebase holds the sessions: a refresh is its token
 //! exchange, checked against the profile here, and a logout records the
 //! (verified) refresh token as ended, since Firebase can only revoke all
-//! of an account's sessions at once.
+//! of an account's sessions at once. The records of an account are
+//! forgotten when it is signed out everywhere (each then began before the
+//! revocation, which refuses it anyway), and an account that has
+//! [`MAX_ENDED_SESSIONS`] on record is signed out everywhere at its next
+//! logout, so that logging in and out cannot fill the store.
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use store::{Entity, Store, StoreError, Txn};
+use store::{Entity, IndexSpec, Query, Store, StoreError, Txn};
 use utoipa::ToSchema;
 
 use crate::domain::firebase::FirebaseAuth;
@@ -88,6 +92,72 @@ pub struct EndedSession {
 
 impl Entity for EndedSession {
     const COLLECTION: &'static str = "ended_sessions";
+}
+
+/// The most ended Firebase sessions an account keeps on record: at the
+/// next logout it is signed out everywhere instead, and they are forgotten.
+pub const MAX_ENDED_SESSIONS: usize = 50;
+
+/// The queries of ended sessions: an account's.
+pub fn ended_session_indexes() -> Vec<IndexSpec> {
+    vec![IndexSpec::new(
+        EndedSession::COLLECTION,
+        &[("uid", store::Direction::Asc)],
+    )]
+}
+
+/// The ended sessions of `uid` on record, up to `max`.
+async fn ended_sessions(
+    store: &Store,
+    uid: &str,
+    max: usize,
+) -> Result<Vec<store::Versioned<EndedSession>>, StoreError> {
+    store
+        .collection::<EndedSession>()
+        .query_up_to(&Query::new().eq("uid", uid), max)
+        .await
+}
+
+/// Forget the ended sessions of `uid` that ended in a second before
+/// `signed_out_at`, when the account was signed out everywhere: each began
+/// before then, so a refresh of it is refused by the account's
+/// `sessions_valid_after` already (compared in whole seconds, so one ended
+/// in the same second is kept). Answers how many were forgotten.
+pub async fn forget_ended_sessions(
+    store: &Store,
+    uid: &str,
+    signed_out_at: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    // Logouts racing the cap can leave a few more than the maximum.
+    let moot: Vec<String> = ended_sessions(store, uid, 2 * MAX_ENDED_SESSIONS)
+        .await?
+        .into_iter()
+        .filter(|e| e.value.ended_at.timestamp() < signed_out_at.timestamp())
+        .map(|e| e.id)
+        .collect();
+    if moot.is_empty() {
+        return Ok(0);
+    }
+    store
+        .transact(async |tx: &mut Txn| {
+            for id in &moot {
+                tx.delete::<EndedSession>(id)?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .await?;
+    Ok(moot.len())
+}
+
+/// What a logout leaves to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Ended {
+    /// The session is over.
+    Done,
+    /// The Firebase account `uid` has [`MAX_ENDED_SESSIONS`] on record:
+    /// sign it out everywhere to end this one.
+    SignOutEverywhere(String),
 }
 
 /// Sessions: a family per sign-in, its refresh tokens rotated on each use.
@@ -242,7 +312,7 @@ impl Sessions {
 
     /// End the session of `refresh_token`: every token of its family stops
     /// working. An unknown token is no error.
-    pub async fn end(&self, refresh_token: &str) -> Result<(), AuthError> {
+    pub async fn end(&self, refresh_token: &str) -> Result<Ended, AuthError> {
         if let Some(firebase) = &self.firebase {
             return self.end_with_firebase(firebase, refresh_token).await;
         }
@@ -259,7 +329,7 @@ impl Sessions {
                 Ok::<_, StoreError>(())
             })
             .await?;
-        Ok(())
+        Ok(Ended::Done)
     }
 
     /// Firebase's exchange, unless the token was signed out of, for an
@@ -311,21 +381,26 @@ impl Sessions {
     }
 
     /// Record a Firebase refresh token as ended, once Firebase has shown it
-    /// is one (so anonymous logouts cannot fill the store with junk).
+    /// is one (so anonymous logouts cannot fill the store with junk), unless
+    /// its account has the most on record already.
     async fn end_with_firebase(
         &self,
         firebase: &FirebaseAuth,
         refresh_token: &str,
-    ) -> Result<(), AuthError> {
+    ) -> Result<Ended, AuthError> {
         let session = match firebase.refresh(refresh_token).await {
             Ok(session) => session,
             // Not a live session: nothing to end.
             Err(refused @ crate::domain::firebase::FirebaseError::Refused(_)) => {
                 tracing::debug!(error = %refused, "logout of a token firebase refuses");
-                return Ok(());
+                return Ok(Ended::Done);
             }
             Err(e) => return Err(e.into()),
         };
+        let on_record = ended_sessions(&self.store, &session.uid, MAX_ENDED_SESSIONS).await?;
+        if on_record.len() >= MAX_ENDED_SESSIONS {
+            return Ok(Ended::SignOutEverywhere(session.uid));
+        }
         self.store
             .collection::<EndedSession>()
             .set(
@@ -336,7 +411,7 @@ impl Sessions {
                 },
             )
             .await?;
-        Ok(())
+        Ok(Ended::Done)
     }
 
     async fn pair(

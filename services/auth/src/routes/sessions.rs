@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::schemas::password_schema;
-use crate::domain::sessions::TokenPair;
+use crate::domain::sessions::{Ended, TokenPair};
 use crate::error::AuthError;
 use crate::state::{AppState, ClientAddress};
 
@@ -46,14 +46,24 @@ async fn refresh(
     Ok(Json(state.sessions.refresh(&body.refresh_token).await?))
 }
 
-/// End the session: every refresh token of its family stops working.
+/// End the session: every refresh token of its family stops working. With
+/// Firebase, an account that has ended the most sessions on record is
+/// signed out everywhere instead (see `MAX_ENDED_SESSIONS`).
 #[utoipa::path(post, path = "/auth/logout", tag = "sessions", request_body = RefreshRequest,
     responses((status = 204, description = "signed out (also when the token was already invalid)")))]
 async fn logout(
     State(state): State<AppState>,
     Json(body): Json<RefreshRequest>,
 ) -> Result<StatusCode, AuthError> {
-    state.sessions.end(&body.refresh_token).await?;
+    match state.sessions.end(&body.refresh_token).await? {
+        Ended::Done => {}
+        Ended::SignOutEverywhere(uid) => match state.accounts.sign_out_everywhere(&uid).await {
+            // A Firebase account without a profile here: Firebase has
+            // ended its sessions, and no refresh of it is taken here.
+            Ok(()) | Err(AuthError::UserNotFound(_)) => {}
+            Err(e) => return Err(e),
+        },
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

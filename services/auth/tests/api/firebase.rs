@@ -5,7 +5,7 @@
 //! tokens Firebase signs are what this service (like every other) verifies,
 //! and an outage of Firebase is a 503 that counts against nobody.
 
-use auth::domain::sessions::EndedSession;
+use auth::domain::sessions::{EndedSession, MAX_ENDED_SESSIONS};
 use auth::domain::users::User;
 use common::identity::Role;
 use http::StatusCode;
@@ -482,4 +482,73 @@ async fn the_bootstrap_admin_is_made_once_and_never_promoted_again() {
     firebase.set_down(true);
     let app = app.restart().await;
     app.get("/health", None).await.assert_status(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn logging_out_cannot_fill_the_store_and_a_sign_out_everywhere_forgets_ended_sessions() {
+    let firebase = FakeFirebase::start().await;
+    let app = app(&firebase).await;
+    let email = unique_email("firebase");
+    let (uid, _, _) = sign_up(&app, &email, "buyer").await;
+    let on_record = || async {
+        app.store()
+            .collection::<EndedSession>()
+            .query_up_to(
+                &store::Query::new().eq("uid", uid.as_str()),
+                4 * MAX_ENDED_SESSIONS,
+            )
+            .await
+            .unwrap()
+            .len()
+    };
+    let log_out = |pair: auth::TokenPair| {
+        let body = json!({ "refresh_token": pair.refresh_token });
+        let app = &app;
+        async move {
+            app.post_json("/auth/logout", &body, None)
+                .await
+                .assert_status(StatusCode::NO_CONTENT);
+        }
+    };
+    let log_in = || async { signed_in(app.login(&email, GOOD_PASSWORD).await) };
+
+    // Another device stays signed in while sessions are logged out of, up
+    // to the most on record.
+    let kept = log_in().await;
+    for _ in 0..MAX_ENDED_SESSIONS {
+        log_out(log_in().await).await;
+    }
+    assert_eq!(on_record().await, MAX_ENDED_SESSIONS);
+    signed_in(app.refresh(&kept.refresh_token).await);
+    let revocations = || async {
+        let updates = admin_bodies(&firebase, "accounts:update").await;
+        updates
+            .iter()
+            .filter(|u| u["validSince"].is_string())
+            .count()
+    };
+    assert_eq!(revocations().await, 0);
+
+    // One more logout signs the account out everywhere (in a later second
+    // than every session, as Firebase counts) and forgets them all.
+    let last = log_in().await;
+    next_second().await;
+    log_out(last.clone()).await;
+    assert_eq!(on_record().await, 0);
+    assert_eq!(revocations().await, 1, "signed out everywhere in Firebase");
+    for pair in [&kept, &last] {
+        app.refresh(&pair.refresh_token)
+            .await
+            .assert_problem(StatusCode::UNAUTHORIZED, "invalid_refresh_token");
+    }
+
+    // Signing out everywhere forgets those ended before it, too.
+    let pair = log_in().await;
+    log_out(log_in().await).await;
+    assert_eq!(on_record().await, 1);
+    next_second().await;
+    app.post_json("/auth/logout-all", &json!({}), Some(&pair.id_token))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    assert_eq!(on_record().await, 0);
 }
