@@ -1,8 +1,9 @@
 //! Weekly reports: an artisan subscribes to a PDF report; every week the
 //! scheduler queues it as a report job (in the same transaction as moving
 //! the subscription on a week, so a week is never queued twice or lost).
-//! **Not yet delivered by email**: the notification service does not
-//! exist yet; each run's PDF is kept and listed with the subscription.
+//! Each run's PDF is kept and listed with the subscription; the job that
+//! finishes it announces `report.ready`, and the notification service
+//! emails the subscription's address a link to it.
 
 use std::sync::Arc;
 use std::time::Duration;

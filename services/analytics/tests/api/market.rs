@@ -142,21 +142,14 @@ async fn a_market_where_one_or_two_artisans_sold_is_not_shown() {
 
     // Two artisans, in this period and the last: each could take their
     // own sales away and read the other's.
-    for (i, product) in ["p1", "p2"].iter().enumerate() {
-        app.sold_by(
-            &format!("now-{i}"),
-            product,
-            [ARTISAN, OTHER_ARTISAN][i],
-            ago(1),
-        )
-        .await;
-        app.sold_by(
-            &format!("before-{i}"),
-            product,
-            [ARTISAN, OTHER_ARTISAN][i],
-            ago(35),
-        )
-        .await;
+    for (i, (product, artisan)) in [("p1", ARTISAN), ("p2", OTHER_ARTISAN)]
+        .into_iter()
+        .enumerate()
+    {
+        for (when, days) in [("now", 1), ("before", 35)] {
+            app.sold_by(&format!("{when}-{i}"), product, artisan, ago(days))
+                .await;
+        }
     }
     let refused = trends("category=pottery").await;
     let problem = refused.assert_problem(StatusCode::FORBIDDEN, "too_few_sellers");
