@@ -372,7 +372,8 @@ fn month_name(m: u32) -> &'static str {
 
 /// A market's trends at `now` (seconds); `None` if some but fewer than
 /// `min_sellers` artisans sold in it in a window the answer covers (the
-/// period, the one before, the three years of seasons).
+/// period, the one before, the three years of seasons), or, for a region,
+/// in the rest of its category (which the category less the region shows).
 pub fn market(
     f: &dyn FactStore,
     category: String,
@@ -386,8 +387,19 @@ pub fn market(
         category: category.clone(),
         region: region.clone(),
     };
-    if !enough_sellers(f, &scope, &[w, w.previous(), seasons(now)], min_sellers)? {
+    let windows = [w, w.previous(), seasons(now)];
+    if !enough_sellers(f, &scope, &windows, min_sellers)? {
         return Ok(None);
+    }
+    // The category less the region would show the rest's sales.
+    if let Some(region) = &region {
+        let rest = Scope::RestOfMarket {
+            category: category.clone(),
+            region: region.clone(),
+        };
+        if !enough_sellers(f, &rest, &windows, min_sellers)? {
+            return Ok(None);
+        }
     }
     let (price, demand, weekly) = price_and_demand(f, &scope, w)?;
     let tags = f.units_by_tag(&scope, w, 10)?;

@@ -152,6 +152,12 @@ pub enum Scope {
         category: String,
         region: Option<String>,
     },
+    /// A category's sales outside a region (those without one included):
+    /// what the category less the region shows.
+    RestOfMarket {
+        category: String,
+        region: String,
+    },
 }
 
 /// Sales in a window: orders paid and not cancelled, by when they were

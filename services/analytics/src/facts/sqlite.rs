@@ -233,6 +233,12 @@ fn scope_sql(scope: &Scope, engagement: bool, t: &str) -> (String, Vec<String>) 
             format!("{t}category = ? AND lower(trim({t}region)) = lower(trim(?))"),
             vec![category.clone(), region.clone()],
         ),
+        Scope::RestOfMarket { category, region } => (
+            format!(
+                "{t}category = ? AND ({t}region IS NULL OR lower(trim({t}region)) <> lower(trim(?)))"
+            ),
+            vec![category.clone(), region.clone()],
+        ),
     }
 }
 
@@ -1035,7 +1041,7 @@ impl FactStore for SqliteFacts {
         let (cond, p) = scope_sql(scope, false, "");
         let sql = format!(
             "SELECT COUNT(*) FROM (SELECT DISTINCT artisan_id FROM orders
-             WHERE {cond} AND at >= ? AND at < ? AND {SALE} LIMIT ?)"
+             WHERE {cond} AND at >= ? AND at < ? AND {SALE} AND artisan_id IS NOT NULL LIMIT ?)"
         );
         let mut p = with_window(p, w);
         p.push(Box::new(up_to));

@@ -88,6 +88,18 @@ impl TestApp {
     }
 
     pub(crate) async fn listed_by(&self, id: &str, artisan: &str, category: &str, title: &str) {
+        self.listed_in(id, artisan, category, title, "Rajasthan")
+            .await;
+    }
+
+    pub(crate) async fn listed_in(
+        &self,
+        id: &str,
+        artisan: &str,
+        category: &str,
+        title: &str,
+        region: &str,
+    ) {
         let event = ProductCreated {
             product_id: id.to_owned(),
             artisan_id: artisan.to_owned(),
@@ -95,7 +107,7 @@ impl TestApp {
             category: category.to_owned(),
             subcategory: "vase".to_owned(),
             price: Some(Money::inr(150_000).into()),
-            region: "Rajasthan".to_owned(),
+            region: region.to_owned(),
             status: "active".to_owned(),
             ..Default::default()
         };

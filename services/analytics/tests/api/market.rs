@@ -180,4 +180,21 @@ async fn a_market_where_one_or_two_artisans_sold_is_not_shown() {
     assert_eq!(t["demand"]["units"], 3);
     assert_eq!(t["demand"]["previous_units"], 3);
     assert_eq!(pottery_on_dashboard().await, (true, true));
+
+    // A fourth, in Kerala: the category shows four, but Rajasthan's three
+    // would show the fourth's sales as the category less Rajasthan.
+    app.listed_in("p4", "artisan-fourth", "pottery", "Lamp", "Kerala")
+        .await;
+    for (when, days) in [("now", 3), ("before", 37)] {
+        app.sold_by(&format!("{when}-3"), "p4", "artisan-fourth", ago(days))
+            .await;
+    }
+    let t: Value = trends("category=pottery").await.json();
+    assert_eq!(t["demand"]["units"], 4, "{t}");
+    for region in ["rajasthan", "kerala"] {
+        let path = format!("/analytics/market-trends?category=pottery&region={region}");
+        app.get(&path, Some(&app.buyer()))
+            .await
+            .assert_problem(StatusCode::FORBIDDEN, "too_few_sellers");
+    }
 }

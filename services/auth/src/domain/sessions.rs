@@ -397,20 +397,27 @@ impl Sessions {
             }
             Err(e) => return Err(e.into()),
         };
+        let key = refresh_key(refresh_token);
         let on_record = ended_sessions(&self.store, &session.uid, MAX_ENDED_SESSIONS).await?;
-        if on_record.len() >= MAX_ENDED_SESSIONS {
-            return Ok(Ended::SignOutEverywhere(session.uid));
+        if on_record.iter().any(|e| e.id == key) {
+            return Ok(Ended::Done);
         }
+        // Recorded at the cap too: a session begun in the same second as
+        // the sign-out everywhere that follows would outlive it (both count
+        // whole seconds), and that second's records are kept.
         self.store
             .collection::<EndedSession>()
             .set(
-                &refresh_key(refresh_token),
+                &key,
                 &EndedSession {
-                    uid: session.uid,
+                    uid: session.uid.clone(),
                     ended_at: common::time::now(),
                 },
             )
             .await?;
+        if on_record.len() >= MAX_ENDED_SESSIONS {
+            return Ok(Ended::SignOutEverywhere(session.uid));
+        }
         Ok(Ended::Done)
     }
 

@@ -529,12 +529,13 @@ async fn logging_out_cannot_fill_the_store_and_a_sign_out_everywhere_forgets_end
     };
     assert_eq!(revocations().await, 0);
 
-    // One more logout signs the account out everywhere (in a later second
-    // than every session, as Firebase counts) and forgets them all.
-    let last = log_in().await;
+    // One more logout signs the account out everywhere and forgets the
+    // records of earlier seconds; its own, perhaps of the same second as
+    // the sign-out (which would not end a session begun then), is kept.
     next_second().await;
+    let last = log_in().await;
     log_out(last.clone()).await;
-    assert_eq!(on_record().await, 0);
+    assert!(on_record().await <= 1);
     assert_eq!(revocations().await, 1, "signed out everywhere in Firebase");
     for pair in [&kept, &last] {
         app.refresh(&pair.refresh_token)
@@ -544,8 +545,9 @@ async fn logging_out_cannot_fill_the_store_and_a_sign_out_everywhere_forgets_end
 
     // Signing out everywhere forgets those ended before it, too.
     let pair = log_in().await;
+    let before = on_record().await;
     log_out(log_in().await).await;
-    assert_eq!(on_record().await, 1);
+    assert_eq!(on_record().await, before + 1);
     next_second().await;
     app.post_json("/auth/logout-all", &json!({}), Some(&pair.id_token))
         .await

@@ -196,8 +196,9 @@ async fn parallel_guesses_cannot_slip_past_the_count() {
 
 #[tokio::test]
 async fn failures_decay_so_a_delay_cannot_be_held() {
-    // Two failures within the one-second half-life reach the threshold
-    // (they still count as 1.5 a second apart), however slow the machine.
+    // Two failures reach the threshold if they are at most a second apart
+    // (the first has decayed to 0.5 by then, still rounding to one), and
+    // the next attempt is refused within a second of the second.
     let app = TestApp::builder()
         .lockout_threshold(2)
         .lockout_half_life(1)

@@ -76,10 +76,11 @@ async fn cancelling_a_paid_order_refunds_it_through_its_provider_once() {
 
 #[tokio::test]
 async fn an_unpaid_order_expires_and_money_arriving_late_is_flagged_and_refunded() {
-    // Placed and checked out in process, so no sweep can expire the order
-    // before its checkout however slow the machine; then served.
+    // Placed and checked out in process, so no sweep runs before the
+    // checkout, which has three seconds before the order expires; then
+    // served, so that the sweep expires it.
     let builder = TestService::builder(product::NAME);
-    let app = TestApp::start_with(builder, |s| s.payments.unpaid_expiry_secs = 1).await;
+    let app = TestApp::start_with(builder, |s| s.payments.unpaid_expiry_secs = 3).await;
     let order = placed(&app, &listed(&app).await, "o-1").await;
     let checkout = app.checkout(&order.id, None).await;
     checkout.assert_status(StatusCode::OK);
